@@ -1,0 +1,88 @@
+# nnlab - make run | make test   (both install missing Debian packages first)
+CC      ?= cc
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=c11 -Wall -Wextra -Wno-unused-parameter -D_GNU_SOURCE -MMD -MP
+PKGS    := lua5.4 openblas libcjson ncursesw readline
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+LDLIBS  += $(PKG_LIBS) -lz -lm -ldl -lpthread
+# -rdynamic: libnnlab_cuda.so calls tensor_set_error from the main binary
+LDFLAGS += -rdynamic
+BUILD   ?= build
+
+# Debian packages of DESIGN.md: binary name:package
+DEB_PKGS := liblua5.4-dev libreadline-dev libncurses-dev libopenblas-dev zlib1g-dev \
+            libcjson-dev dataset-fashion-mnist tmux perl pkg-config xxd python3-torch python3-numpy
+
+TENSOR_SRC := $(wildcard tensor/*.c)
+NN_SRC     := $(wildcard nn/*.c)
+REPL_SRC   := $(wildcard repl/*.c) $(wildcard repl/dash/*.c)
+LUA_SRC    := $(wildcard repl/lua/*.lua)
+LIB_OBJ    := $(patsubst %.c,$(BUILD)/%.o,$(TENSOR_SRC) $(NN_SRC))
+REPL_OBJ   := $(patsubst %.c,$(BUILD)/%.o,$(REPL_SRC)) $(BUILD)/embedded.o
+CTEST_SRC  := $(wildcard tests/c/test_*.c)
+CTEST_BIN  := $(patsubst tests/c/%.c,$(BUILD)/tests/%.t,$(CTEST_SRC))
+
+NVCC := $(shell command -v nvcc 2>/dev/null || ls /usr/local/cuda/bin/nvcc 2>/dev/null)
+ifneq ($(NVCC),)
+CUDA_SO := libnnlab_cuda.so
+endif
+
+.PHONY: all deps run test test-c test-lua test-e2e test-tutorials asan clean bench gpu-check fuzz
+all: nnlab $(CUDA_SO)
+
+deps:
+	@missing=""; for p in $(DEB_PKGS); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "deps: installing$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null || exit 1; \
+	  else \
+	    echo "deps: missing packages; run:  sudo apt-get update && sudo apt-get install -y$$missing"; exit 1; \
+	  fi; \
+	fi
+
+nnlab: $(LIB_OBJ) $(REPL_OBJ)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -c -o $@ $<
+
+# Lua modules compiled into the binary, so ./nnlab runs from anywhere
+$(BUILD)/embedded.c: $(LUA_SRC) scripts/embed.sh
+	@mkdir -p $(BUILD)
+	sh scripts/embed.sh $(LUA_SRC) > $@
+
+$(BUILD)/embedded.o: $(BUILD)/embedded.c
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/tests/%.t: tests/c/%.c $(LIB_OBJ) tests/c/tap.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ $< $(LIB_OBJ) $(LDFLAGS) $(LDLIBS)
+
+ifneq ($(NVCC),)
+include gpu/gpu.mk
+endif
+
+run: deps all
+	./nnlab $(ARGS)
+
+test: deps all $(CTEST_BIN)
+	prove -f $(CTEST_BIN)
+	prove -f --exec ./nnlab tests/lua/test_*.lua
+	prove -f tests/e2e/*.sh tests/tutorials.sh
+
+asan:
+	$(MAKE) BUILD=build-asan CC=clang CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer" \
+	  LDFLAGS="-rdynamic -fsanitize=address,undefined" NVCC= test
+
+bench: deps all
+	sh bench/run.sh
+
+clean:
+	rm -rf build build-asan nnlab libnnlab_cuda.so
+
+-include $(LIB_OBJ:.o=.d) $(REPL_OBJ:.o=.d)

@@ -1,0 +1,385 @@
+// cpu_backend.c - the CPU kernels behind backend.h: strided elementwise loops,
+// reductions, OpenBLAS GEMM, softmax, im2col, gather/scatter, RNG, optimizer updates.
+#include <cblas.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "elementwise.h"
+#include "internal.h"
+
+static void *cpu_alloc(size_t bytes) {
+    // 64-byte alignment keeps SIMD loads and OpenBLAS happy
+    void *p = NULL;
+    if (posix_memalign(&p, 64, bytes ? bytes : 64)) {
+        tensor_set_error("malloc of %zu bytes failed", bytes);
+        return NULL;
+    }
+    return p;
+}
+static void cpu_free(void *p) { free(p); }
+static int cpu_memcpy(float *dst, const float *src, size_t n) { memcpy(dst, src, n * sizeof(float)); return 0; }
+
+// ---- strided iteration ----
+// Up to three operands sharing one shape; dims merged where every operand is
+// contiguous across them, so most loops collapse to one long inner run.
+typedef struct {
+    int nd;
+    int64_t size[TENSOR_MAX_DIMS];
+    int64_t st[3][TENSOR_MAX_DIMS];
+} iter;
+
+static void iter_init(iter *it, int nops, const tensor *const *ops) {
+    const tensor *s = ops[0];
+    int nd = 0;
+    for (int d = 0; d < s->ndim; d++) {
+        if (s->size[d] == 1) continue;                 // size-1 dims never move the pointer
+        int merge = nd > 0;
+        for (int k = 0; k < nops && merge; k++)
+            if (it->st[k][nd - 1] != ops[k]->stride[d] * s->size[d]) merge = 0;
+        if (merge) {
+            it->size[nd - 1] *= s->size[d];
+            for (int k = 0; k < nops; k++) it->st[k][nd - 1] = ops[k]->stride[d];
+        } else {
+            it->size[nd] = s->size[d];
+            for (int k = 0; k < nops; k++) it->st[k][nd] = ops[k]->stride[d];
+            nd++;
+        }
+    }
+    if (nd == 0) {                                     // a single element
+        it->size[0] = 1;
+        for (int k = 0; k < nops; k++) it->st[k][0] = 0;
+        nd = 1;
+    }
+    it->nd = nd;
+}
+
+// Calls row(ptrs, n, strides, ctx) for every run along the innermost merged dim.
+typedef void (*row_fn)(float **p, int64_t n, const int64_t *st, const void *ctx);
+
+static void iter_run(const iter *it, int nops, float **base, row_fn row, const void *ctx) {
+    int64_t idx[TENSOR_MAX_DIMS] = {0};
+    int last = it->nd - 1;
+    int64_t inner_st[3];
+    for (int k = 0; k < nops; k++) inner_st[k] = it->st[k][last];
+    float *p[3];
+    for (int k = 0; k < nops; k++) p[k] = base[k];
+    for (;;) {
+        row(p, it->size[last], inner_st, ctx);
+        int d = last - 1;
+        for (; d >= 0; d--) {
+            idx[d]++;
+            for (int k = 0; k < nops; k++) p[k] += it->st[k][d];
+            if (idx[d] < it->size[d]) break;
+            for (int k = 0; k < nops; k++) p[k] -= it->st[k][d] * it->size[d];
+            idx[d] = 0;
+        }
+        if (d < 0) return;
+    }
+}
+
+static void row_copy(float **p, int64_t n, const int64_t *st, const void *ctx) {
+    float *o = p[0], *a = p[1];
+    if (st[0] == 1 && st[1] == 1) { memmove(o, a, (size_t)n * sizeof(float)); return; }
+    for (int64_t i = 0; i < n; i++) o[i * st[0]] = a[i * st[1]];
+}
+
+static int cpu_copy(tensor *dst, const tensor *src) {
+    const tensor *ops[2] = {dst, src};
+    iter it;
+    iter_init(&it, 2, ops);
+    float *base[2] = {tensor_data(dst), tensor_data(src)};
+    iter_run(&it, 2, base, row_copy, NULL);
+    return 0;
+}
+
+static void row_fill(float **p, int64_t n, const int64_t *st, const void *ctx) {
+    float v = *(const float *)ctx;
+    for (int64_t i = 0; i < n; i++) p[0][i * st[0]] = v;
+}
+
+static int cpu_fill(tensor *dst, float v) {
+    const tensor *ops[1] = {dst};
+    iter it;
+    iter_init(&it, 1, ops);
+    float *base[1] = {tensor_data(dst)};
+    iter_run(&it, 1, base, row_fill, &v);
+    return 0;
+}
+
+typedef struct { int op; float s0, s1; } unary_ctx;
+
+// one loop per op so the compiler specialises (and vectorises) each formula
+#define UNARY_CASE(OP) case OP: for (int64_t i = 0; i < n; i++) o[i] = ew_unary(OP, a[i * sa], s0, s1); break;
+
+static void row_unary(float **p, int64_t n, const int64_t *st, const void *vctx) {
+    const unary_ctx *c = vctx;
+    float *o = p[0];
+    const float *a = p[1];
+    int64_t sa = st[1];
+    float s0 = c->s0, s1 = c->s1;
+    switch (c->op) {
+        UNARY_CASE(EW_NEG) UNARY_CASE(EW_EXP) UNARY_CASE(EW_LOG) UNARY_CASE(EW_SQRT) UNARY_CASE(EW_ABS)
+        UNARY_CASE(EW_RELU) UNARY_CASE(EW_SIGMOID) UNARY_CASE(EW_TANH) UNARY_CASE(EW_GELU)
+        UNARY_CASE(EW_SIN) UNARY_CASE(EW_COS) UNARY_CASE(EW_SIGN) UNARY_CASE(EW_ADD_S) UNARY_CASE(EW_MUL_S)
+        UNARY_CASE(EW_RSUB_S) UNARY_CASE(EW_RDIV_S) UNARY_CASE(EW_POW_S) UNARY_CASE(EW_CLAMP)
+    default:
+        for (int64_t i = 0; i < n; i++) o[i] = ew_unary(c->op, a[i * sa], s0, s1);
+    }
+}
+
+static int cpu_unary(tensor *out, const tensor *a, int op, float s0, float s1) {
+    const tensor *ops[2] = {out, a};
+    iter it;
+    iter_init(&it, 2, ops);
+    float *base[2] = {tensor_data(out), tensor_data(a)};
+    unary_ctx c = {op, s0, s1};
+    iter_run(&it, 2, base, row_unary, &c);
+    return 0;
+}
+
+#define BINARY_CASE(OP) case OP: \
+    if (sa == 1 && sb == 1) { for (int64_t i = 0; i < n; i++) o[i] = ew_binary(OP, a[i], b[i]); } \
+    else if (sa == 1 && sb == 0) { float bv = b[0]; for (int64_t i = 0; i < n; i++) o[i] = ew_binary(OP, a[i], bv); } \
+    else { for (int64_t i = 0; i < n; i++) o[i] = ew_binary(OP, a[i * sa], b[i * sb]); } \
+    break;
+
+static void row_binary(float **p, int64_t n, const int64_t *st, const void *ctx) {
+    float *o = p[0];
+    const float *a = p[1], *b = p[2];
+    int64_t sa = st[1], sb = st[2];
+    switch (*(const int *)ctx) {
+        BINARY_CASE(EW_ADD) BINARY_CASE(EW_SUB) BINARY_CASE(EW_MUL) BINARY_CASE(EW_DIV)
+        BINARY_CASE(EW_RELU_BWD) BINARY_CASE(EW_SIGMOID_BWD) BINARY_CASE(EW_TANH_BWD) BINARY_CASE(EW_GELU_BWD)
+    default: {
+        int op = *(const int *)ctx;
+        for (int64_t i = 0; i < n; i++) o[i] = ew_binary(op, a[i * sa], b[i * sb]);
+    }
+    }
+}
+
+static int cpu_binary(tensor *out, const tensor *a, const tensor *b, int op) {
+    const tensor *ops[3] = {out, a, b};
+    iter it;
+    iter_init(&it, 3, ops);
+    float *base[3] = {tensor_data(out), tensor_data(a), tensor_data(b)};
+    iter_run(&it, 3, base, row_binary, &op);
+    return 0;
+}
+
+// a is (outer, r, inner) -> out (outer, inner)
+static int cpu_reduce(float *out, const float *a, int64_t outer, int64_t r, int64_t inner, int op) {
+    for (int64_t o = 0; o < outer; o++) {
+        const float *src = a + o * r * inner;
+        float *dst = out + o * inner;
+        if (op == REDUCE_SUM) {
+            if (inner == 1) {
+                double acc = 0;   // double: long sums stay accurate
+                for (int64_t i = 0; i < r; i++) acc += src[i];
+                dst[0] = (float)acc;
+                continue;
+            }
+            for (int64_t j = 0; j < inner; j++) dst[j] = src[j];
+            for (int64_t i = 1; i < r; i++)
+                for (int64_t j = 0; j < inner; j++) dst[j] += src[i * inner + j];
+            continue;
+        }
+        int want_max = op == REDUCE_MAX || op == REDUCE_ARGMAX;
+        int want_idx = op == REDUCE_ARGMAX || op == REDUCE_ARGMIN;
+        for (int64_t j = 0; j < inner; j++) {
+            float best = src[j];
+            int64_t bi = 0;
+            for (int64_t i = 1; i < r; i++) {
+                float v = src[i * inner + j];
+                // NaN wins, as in PyTorch, so it is never hidden
+                if (isnan(best)) break;
+                if (isnan(v) || (want_max ? v > best : v < best)) { best = v; bi = i; }
+            }
+            dst[j] = want_idx ? (float)bi : best;
+        }
+    }
+    return 0;
+}
+
+static int cpu_gemm(int batch, int ta, int tb, int64_t m, int64_t n, int64_t k, float alpha,
+                    const float *a, int64_t lda, int64_t sa, const float *b, int64_t ldb, int64_t sb,
+                    float beta, float *c, int64_t ldc, int64_t sc) {
+    for (int i = 0; i < batch; i++)
+        cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
+                    (int)m, (int)n, (int)k, alpha, a + i * sa, (int)lda, b + i * sb, (int)ldb, beta,
+                    c + i * sc, (int)ldc);
+    return 0;
+}
+
+// x is (outer, r, inner); softmax over r, subtracting the max for stability
+static int cpu_softmax(float *out, const float *x, int64_t outer, int64_t r, int64_t inner, int log) {
+    for (int64_t o = 0; o < outer; o++)
+        for (int64_t j = 0; j < inner; j++) {
+            const float *src = x + o * r * inner + j;
+            float *dst = out + o * r * inner + j;
+            float mx = -INFINITY;
+            for (int64_t i = 0; i < r; i++) if (src[i * inner] > mx) mx = src[i * inner];
+            double sum = 0;
+            for (int64_t i = 0; i < r; i++) sum += expf(src[i * inner] - mx);
+            if (log) {
+                float lse = mx + (float)logf((float)sum);
+                for (int64_t i = 0; i < r; i++) dst[i * inner] = src[i * inner] - lse;
+            } else {
+                float inv = (float)(1.0 / sum);
+                for (int64_t i = 0; i < r; i++) dst[i * inner] = expf(src[i * inner] - mx) * inv;
+            }
+        }
+    return 0;
+}
+
+static int cpu_softmax_backward(float *gin, const float *y, const float *g, int64_t outer, int64_t r,
+                                int64_t inner, int log) {
+    for (int64_t o = 0; o < outer; o++)
+        for (int64_t j = 0; j < inner; j++) {
+            int64_t base = o * r * inner + j;
+            double s = 0;
+            for (int64_t i = 0; i < r; i++)
+                s += log ? g[base + i * inner] : g[base + i * inner] * y[base + i * inner];
+            for (int64_t i = 0; i < r; i++) {
+                int64_t q = base + i * inner;
+                gin[q] = log ? g[q] - expf(y[q]) * (float)s : y[q] * (g[q] - (float)s);
+            }
+        }
+    return 0;
+}
+
+// x is (B,C,H,W) -> cols (B, C*kh*kw, oh*ow)
+static int cpu_unfold2d(float *cols, const float *x, int64_t B, int64_t C, int64_t H, int64_t W, int kh, int kw,
+                        int sh, int sw, int ph, int pw, int64_t oh, int64_t ow, float pad) {
+    int64_t L = oh * ow;
+    for (int64_t b = 0; b < B; b++)
+        for (int64_t c = 0; c < C; c++)
+            for (int ki = 0; ki < kh; ki++)
+                for (int kj = 0; kj < kw; kj++) {
+                    const float *img = x + (b * C + c) * H * W;
+                    float *row = cols + ((b * C + c) * kh * kw + ki * kw + kj) * L;
+                    for (int64_t oy = 0; oy < oh; oy++) {
+                        int64_t iy = oy * sh - ph + ki;
+                        float *dst = row + oy * ow;
+                        if (iy < 0 || iy >= H) { for (int64_t ox = 0; ox < ow; ox++) dst[ox] = pad; continue; }
+                        for (int64_t ox = 0; ox < ow; ox++) {
+                            int64_t ix = ox * sw - pw + kj;
+                            dst[ox] = (ix < 0 || ix >= W) ? pad : img[iy * W + ix];
+                        }
+                    }
+                }
+    return 0;
+}
+
+// adjoint of unfold2d: x += cols scattered back
+static int cpu_fold2d(float *x, const float *cols, int64_t B, int64_t C, int64_t H, int64_t W, int kh, int kw,
+                      int sh, int sw, int ph, int pw, int64_t oh, int64_t ow) {
+    int64_t L = oh * ow;
+    for (int64_t b = 0; b < B; b++)
+        for (int64_t c = 0; c < C; c++)
+            for (int ki = 0; ki < kh; ki++)
+                for (int kj = 0; kj < kw; kj++) {
+                    float *img = x + (b * C + c) * H * W;
+                    const float *row = cols + ((b * C + c) * kh * kw + ki * kw + kj) * L;
+                    for (int64_t oy = 0; oy < oh; oy++) {
+                        int64_t iy = oy * sh - ph + ki;
+                        if (iy < 0 || iy >= H) continue;
+                        for (int64_t ox = 0; ox < ow; ox++) {
+                            int64_t ix = ox * sw - pw + kj;
+                            if (ix >= 0 && ix < W) img[iy * W + ix] += row[oy * ow + ox];
+                        }
+                    }
+                }
+    return 0;
+}
+
+static int check_index(const char *op, float v, int64_t r) {
+    if (!(v >= 0 && v < (float)r) || v != floorf(v)) {
+        tensor_set_error("%s: index %g is out of range: indices must be whole numbers in 1..%lld", op,
+                         (double)v + 1, (long long)r);
+        return -1;
+    }
+    return 0;
+}
+
+// a is (outer, ra, inner), idx (outer, ri, inner) -> out (outer, ri, inner)
+static int cpu_gather(float *out, const float *a, const float *idx, int64_t outer, int64_t ra, int64_t ri,
+                      int64_t inner) {
+    for (int64_t o = 0; o < outer; o++)
+        for (int64_t i = 0; i < ri; i++)
+            for (int64_t j = 0; j < inner; j++) {
+                float v = idx[(o * ri + i) * inner + j];
+                if (check_index("gather", v, ra)) return -1;
+                out[(o * ri + i) * inner + j] = a[(o * ra + (int64_t)v) * inner + j];
+            }
+    return 0;
+}
+
+static int cpu_scatter_add(float *a, const float *src, const float *idx, int64_t outer, int64_t ra, int64_t ri,
+                           int64_t inner) {
+    for (int64_t o = 0; o < outer; o++)
+        for (int64_t i = 0; i < ri; i++)
+            for (int64_t j = 0; j < inner; j++) {
+                float v = idx[(o * ri + i) * inner + j];
+                if (check_index("scatter_add", v, ra)) return -1;
+                a[(o * ra + (int64_t)v) * inner + j] += src[(o * ri + i) * inner + j];
+            }
+    return 0;
+}
+
+static int cpu_random(float *out, int64_t n, int kind, uint64_t seed, uint64_t offset, float a, float b) {
+    for (int64_t i = 0; i < n; i++) out[i] = ew_random(kind, seed, offset + (uint64_t)i, a, b);
+    return 0;
+}
+
+// torch.optim.Adam / AdamW, one element at a time
+static int cpu_adam(float *p, const float *g, float *m, float *v, int64_t n, float lr, float b1, float b2,
+                    float eps, float wd, float bc1, float bc2, int decoupled) {
+    float step_size = lr / bc1;
+    float bc2_sqrt = sqrtf(bc2);
+    for (int64_t i = 0; i < n; i++) {
+        float gi = g[i];
+        if (decoupled) p[i] *= 1.0f - lr * wd;
+        else if (wd != 0.0f) gi += wd * p[i];
+        m[i] = b1 * m[i] + (1.0f - b1) * gi;
+        v[i] = b2 * v[i] + (1.0f - b2) * gi * gi;
+        p[i] -= step_size * m[i] / (sqrtf(v[i]) / bc2_sqrt + eps);
+    }
+    return 0;
+}
+
+// torch.optim.SGD
+static int cpu_sgd(float *p, const float *g, float *buf, int64_t n, float lr, float momentum, float dampening,
+                   float wd, int nesterov, int first) {
+    for (int64_t i = 0; i < n; i++) {
+        float gi = g[i] + wd * p[i];
+        if (momentum != 0.0f) {
+            buf[i] = first ? gi : momentum * buf[i] + (1.0f - dampening) * gi;
+            gi = nesterov ? gi + momentum * buf[i] : buf[i];
+        }
+        p[i] -= lr * gi;
+    }
+    return 0;
+}
+
+const tensor_backend tensor_cpu_backend = {
+    .name = "cpu",
+    .alloc = cpu_alloc,
+    .free = cpu_free,
+    .to_host = cpu_memcpy,
+    .from_host = cpu_memcpy,
+    .copy = cpu_copy,
+    .fill = cpu_fill,
+    .unary = cpu_unary,
+    .binary = cpu_binary,
+    .reduce = cpu_reduce,
+    .gemm = cpu_gemm,
+    .softmax = cpu_softmax,
+    .softmax_backward = cpu_softmax_backward,
+    .unfold2d = cpu_unfold2d,
+    .fold2d = cpu_fold2d,
+    .gather = cpu_gather,
+    .scatter_add = cpu_scatter_add,
+    .random = cpu_random,
+    .adam = cpu_adam,
+    .sgd = cpu_sgd,
+};

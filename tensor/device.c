@@ -1,0 +1,130 @@
+// device.c - which backend serves which device; lazy loading of the CUDA backend;
+// moving tensors between devices.
+#include <dlfcn.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include "internal.h"
+
+extern const tensor_backend tensor_cpu_backend;
+extern const tensor_backend tensor_meta_backend;
+
+static const tensor_backend *cuda_backend;
+static int cuda_tried;
+static char cuda_why[512];
+
+// libnnlab_cuda.so sits next to the nnlab executable; dlopen it only on first GPU
+// use so CPU-only sessions never pay cuBLAS's ~100 ms load time.
+static void cuda_load(void) {
+    cuda_tried = 1;
+    char path[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", path, sizeof path - 32);
+    if (n <= 0) { snprintf(cuda_why, sizeof cuda_why, "cannot locate the nnlab executable"); return; }
+    path[n] = 0;
+    char *slash = strrchr(path, '/');
+    strcpy(slash ? slash + 1 : path, "libnnlab_cuda.so");
+    void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    if (!h) h = dlopen("libnnlab_cuda.so", RTLD_NOW | RTLD_LOCAL);
+    if (!h) {
+        const char *err = dlerror();
+        if (err && strstr(err, "No such file"))
+            snprintf(cuda_why, sizeof cuda_why, "nnlab was built without CUDA (no libnnlab_cuda.so next to the binary)");
+        else
+            snprintf(cuda_why, sizeof cuda_why, "cannot load libnnlab_cuda.so: %s", err ? err : "?");
+        return;
+    }
+    gpu_backend_init_fn init = (gpu_backend_init_fn)dlsym(h, GPU_BACKEND_SYMBOL);
+    if (!init) { snprintf(cuda_why, sizeof cuda_why, "libnnlab_cuda.so lacks %s", GPU_BACKEND_SYMBOL); return; }
+    cuda_backend = init(cuda_why, sizeof cuda_why);
+}
+
+int tensor_cuda_available(char *why, size_t n) {
+    if (!cuda_tried) cuda_load();
+    if (!cuda_backend && why) snprintf(why, n, "%s", cuda_why);
+    return cuda_backend != NULL;
+}
+
+const tensor_backend *tensor_backend_for(tensor_device d) {
+    if (d == TENSOR_CPU) return &tensor_cpu_backend;
+    if (d == TENSOR_META) return &tensor_meta_backend;
+    if (!cuda_tried) cuda_load();
+    if (!cuda_backend) tensor_set_error("cuda: %s", cuda_why);
+    return cuda_backend;
+}
+
+const tensor_backend *tensor_backend_of(const tensor *t) { return tensor_backend_for(t->storage->device); }
+
+int tensor_check_same_device(const char *op, int n, tensor *const *ts) {
+    for (int i = 1; i < n; i++) {
+        if (ts[i] && ts[0] && ts[i]->storage->device != ts[0]->storage->device) {
+            tensor_set_error("%s: tensors are on different devices (argument 1 on %s, argument %d on %s); "
+                             "move one with :to(\"%s\")", op, tensor_device_name(ts[0]->storage->device), i + 1,
+                             tensor_device_name(ts[i]->storage->device), tensor_device_name(ts[0]->storage->device));
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int to_backward(tensor_node *n, tensor *out, tensor *g, tensor **gin) {
+    gin[0] = tensor_to(g, n->inputs[0]->storage->device);
+    return gin[0] ? 0 : -1;
+}
+
+tensor *tensor_to(tensor *t, tensor_device d) {
+    tensor_device from = t->storage->device;
+    if (from == d) return tensor_retain(t);
+    tensor *out = tensor_empty(t->ndim, t->size, d);
+    if (!out) return NULL;
+    if (d != TENSOR_META && from != TENSOR_META && tensor_numel(t) > 0) {
+        tensor *c = tensor_contiguous(t);
+        if (!c) { tensor_release(out); return NULL; }
+        size_t n = (size_t)tensor_numel(t);
+        int rc;
+        if (from == TENSOR_CPU) rc = tensor_backend_for(d)->from_host(tensor_data(out), tensor_data(c), n);
+        else if (d == TENSOR_CPU) rc = tensor_backend_of(c)->to_host(tensor_data(out), tensor_data(c), n);
+        else rc = -1;
+        tensor_release(c);
+        if (rc) { tensor_release(out); return NULL; }
+    } else if (d != TENSOR_META && tensor_fill_(out, 0.0f)) {   // meta -> real: zeros
+        tensor_release(out);
+        return NULL;
+    }
+    tensor_node *nd = tensor_record(out, "to", to_backward, 1, &t);
+    if (nd) nd->shape_only = 1;
+    return out;
+}
+
+// ---- the meta device: shapes only, no memory, no work ----
+static void *meta_alloc(size_t bytes) { return NULL; }
+static void meta_free(void *p) {}
+static int meta_nop(void) { return 0; }
+#define NOP(type) ((type)(void (*)(void))meta_nop)
+
+const tensor_backend tensor_meta_backend = {
+    .name = "meta",
+    .alloc = meta_alloc,
+    .free = meta_free,
+    .to_host = NOP(int (*)(float *, const float *, size_t)),
+    .from_host = NOP(int (*)(float *, const float *, size_t)),
+    .copy = NOP(int (*)(tensor *, const tensor *)),
+    .fill = NOP(int (*)(tensor *, float)),
+    .unary = NOP(int (*)(tensor *, const tensor *, int, float, float)),
+    .binary = NOP(int (*)(tensor *, const tensor *, const tensor *, int)),
+    .reduce = NOP(int (*)(float *, const float *, int64_t, int64_t, int64_t, int)),
+    .gemm = NOP(int (*)(int, int, int, int64_t, int64_t, int64_t, float, const float *, int64_t, int64_t,
+                        const float *, int64_t, int64_t, float, float *, int64_t, int64_t)),
+    .softmax = NOP(int (*)(float *, const float *, int64_t, int64_t, int64_t, int)),
+    .softmax_backward = NOP(int (*)(float *, const float *, const float *, int64_t, int64_t, int64_t, int)),
+    .unfold2d = NOP(int (*)(float *, const float *, int64_t, int64_t, int64_t, int64_t, int, int, int, int,
+                            int, int, int64_t, int64_t, float)),
+    .fold2d = NOP(int (*)(float *, const float *, int64_t, int64_t, int64_t, int64_t, int, int, int, int,
+                          int, int, int64_t, int64_t)),
+    .gather = NOP(int (*)(float *, const float *, const float *, int64_t, int64_t, int64_t, int64_t)),
+    .scatter_add = NOP(int (*)(float *, const float *, const float *, int64_t, int64_t, int64_t, int64_t)),
+    .random = NOP(int (*)(float *, int64_t, int, uint64_t, uint64_t, float, float)),
+    .adam = NOP(int (*)(float *, const float *, float *, float *, int64_t, float, float, float, float, float,
+                        float, float, int)),
+    .sgd = NOP(int (*)(float *, const float *, float *, int64_t, float, float, float, float, int, int)),
+};

@@ -1,0 +1,52 @@
+// internal.h - private to tensor/: the autograd node, op helpers shared by ops_*.c.
+#ifndef NNLAB_TENSOR_INTERNAL_H
+#define NNLAB_TENSOR_INTERNAL_H
+
+#include "tensor.h"
+#include "backend.h"
+
+// out = the tensor this node made; gout = its gradient; fill gin[i] (new refs,
+// or NULL where an input needs no gradient). Runs with grad mode off.
+typedef int (*tensor_backward_fn)(tensor_node *n, tensor *out, tensor *gout, tensor **gin);
+
+struct tensor_node {
+    const char *op;
+    tensor_backward_fn backward;
+    int released;                    // saved state freed by a finished backward
+    int shape_only;                  // backward needs only shapes (views): kept after backward
+    int n_inputs;
+    tensor **inputs;                 // retained
+    tensor *saved[3];                // extra tensors the backward needs (retained)
+    int64_t iarg[TENSOR_MAX_DIMS + 4];
+    float farg[4];
+};
+
+static inline float *tensor_data(const tensor *t) {
+    return t->storage->data ? t->storage->data + t->offset : NULL;
+}
+
+// Traces the op (for :shapes on) and, when grad mode is on and an input requires
+// grad, attaches a node to out. Returns the node (to add saved state) or NULL.
+tensor_node *tensor_record(tensor *out, const char *op, tensor_backward_fn bw,
+                           int n, tensor *const *inputs);
+void tensor_trace(const char *op, int n, tensor *const *inputs, const tensor *out);
+
+// backend of t's device (NULL + error if unavailable)
+const tensor_backend *tensor_backend_of(const tensor *t);
+// all tensors on one device; the message names the op and both devices
+int tensor_check_same_device(const char *op, int n, tensor *const *ts);
+
+// g reduced (summed) to the shape of like: undoes broadcasting in backward
+tensor *tensor_sum_to(tensor *g, const tensor *like);
+// new tensor with t's sizes on device d, uninitialised
+tensor *tensor_empty_sizes(int ndim, const int64_t *sizes, tensor_device d);
+// in a reduction, the (outer, r, inner) view of a contiguous tensor around dim
+void tensor_split_dim(const tensor *t, int dim, int64_t *outer, int64_t *r, int64_t *inner);
+// t viewed with broadcast sizes (t itself when equal); not traced, not recorded
+tensor *tensor_broadcast_view(tensor *t, int ndim, const int64_t *sizes);
+// storage bookkeeping hook (tensor.c)
+int64_t tensor_nbytes_of(int64_t numel);
+
+#define TENSOR_CHECK(x) do { if (!(x)) goto fail; } while (0)
+
+#endif

@@ -1,0 +1,136 @@
+// ops_conv.c - unfold (im2col) and the ops built on it: conv2d (a GEMM over the
+// columns), max and average pooling (a reduction over the columns).
+#include <math.h>
+#include "internal.h"
+
+static int conv_out(const char *op, const tensor *x, int kh, int kw, int sh, int sw, int ph, int pw,
+                    int64_t *oh, int64_t *ow) {
+    char s[160];
+    if (x->ndim != 4) {
+        tensor_set_error("%s: expects a 4-d input (B,C,H,W), got %s%s", op, tensor_shape_str(s, sizeof s, x),
+                         x->ndim == 3 ? "; add a batch dim with x:unsqueeze(1)" : "");
+        return -1;
+    }
+    if (kh <= 0 || kw <= 0 || sh <= 0 || sw <= 0 || ph < 0 || pw < 0) {
+        tensor_set_error("%s: kernel %dx%d, stride %dx%d, padding %dx%d: kernel and stride must be positive, "
+                         "padding non-negative", op, kh, kw, sh, sw, ph, pw);
+        return -1;
+    }
+    *oh = (x->size[2] + 2 * ph - kh) / sh + 1;
+    *ow = (x->size[3] + 2 * pw - kw) / sw + 1;
+    if (x->size[2] + 2 * ph < kh || x->size[3] + 2 * pw < kw) {
+        tensor_set_error("%s: kernel %dx%d is larger than the padded input %lldx%lld of %s", op, kh, kw,
+                         (long long)(x->size[2] + 2 * ph), (long long)(x->size[3] + 2 * pw), tensor_shape_str(s, sizeof s, x));
+        return -1;
+    }
+    return 0;
+}
+
+static int unfold_back(tensor_node *n, tensor *out, tensor *g, tensor **gin) {
+    tensor *x = n->inputs[0];
+    const int64_t *a = n->iarg;
+    tensor *z = tensor_zeros(x->ndim, x->size, x->storage->device);
+    tensor *gc = tensor_contiguous(g);
+    int rc = !z || !gc ||
+             (tensor_numel(x) && tensor_backend_of(x)->fold2d(tensor_data(z), tensor_data(gc), x->size[0], x->size[1],
+                                                             x->size[2], x->size[3], (int)a[0], (int)a[1], (int)a[2],
+                                                             (int)a[3], (int)a[4], (int)a[5], a[6], a[7]));
+    tensor_release(gc);
+    if (rc) { tensor_release(z); return -1; }
+    gin[0] = z;
+    return 0;
+}
+
+// x is (B,C,H,W) -> (B, C*kh*kw, OH*OW)
+tensor *tensor_unfold2d(tensor *x, int kh, int kw, int sh, int sw, int ph, int pw, float pad_value) {
+    int64_t oh, ow;
+    if (conv_out("unfold", x, kh, kw, sh, sw, ph, pw, &oh, &ow)) return NULL;
+    int64_t B = x->size[0], C = x->size[1];
+    int64_t sz[3] = {B, C * kh * kw, oh * ow};
+    tensor *xc = tensor_contiguous(x);
+    tensor *out = xc ? tensor_empty(3, sz, x->storage->device) : NULL;
+    int rc = !out || (tensor_numel(out) &&
+                      tensor_backend_of(x)->unfold2d(tensor_data(out), tensor_data(xc), B, C, x->size[2], x->size[3],
+                                                     kh, kw, sh, sw, ph, pw, oh, ow, pad_value));
+    tensor_release(xc);
+    if (rc) { tensor_release(out); return NULL; }
+    tensor_node *n = tensor_record(out, "unfold", unfold_back, 1, &x);
+    if (n) {
+        int64_t a[8] = {kh, kw, sh, sw, ph, pw, oh, ow};
+        for (int i = 0; i < 8; i++) n->iarg[i] = a[i];
+    }
+    return out;
+}
+
+// (B,C,H,W) * (O,C/groups,kh,kw) -> (B,O,OH,OW): the columns of each group times its filters
+tensor *tensor_conv2d(tensor *x, tensor *w, tensor *bias, int stride, int padding, int groups) {
+    char s1[160], s2[160];
+    if (tensor_check_same_device("conv2d", bias ? 3 : 2, (tensor *[]){x, w, bias})) return NULL;
+    if (w->ndim != 4) {
+        tensor_set_error("conv2d: the weight must be 4-d (out, in/groups, kh, kw), got %s", tensor_shape_str(s1, sizeof s1, w));
+        return NULL;
+    }
+    if (x->ndim != 4) {
+        tensor_set_error("conv2d: expects input (B,C,H,W), got %s%s", tensor_shape_str(s1, sizeof s1, x),
+                         x->ndim == 3 ? "; add a batch dim with x:unsqueeze(1)"
+                         : x->ndim == 2 ? "; a flat image must be reshaped, e.g. x:view(-1,1,28,28)" : "");
+        return NULL;
+    }
+    int64_t O = w->size[0], Cg = w->size[1], C = x->size[1];
+    if (groups <= 0 || C % groups || O % groups || Cg * groups != C) {
+        const char *hint = x->size[3] == Cg * groups ? "; the input looks channels-last (B,H,W,C): use x:permute(1,4,2,3)" : "";
+        tensor_set_error("conv2d: input %s has %lld channels (dim 2) but the weight %s expects %lld (in/groups = %lld, "
+                         "groups = %d)%s", tensor_shape_str(s1, sizeof s1, x), (long long)C,
+                         tensor_shape_str(s2, sizeof s2, w), (long long)(Cg * groups), (long long)Cg, groups, hint);
+        return NULL;
+    }
+    if (bias && (bias->ndim != 1 || bias->size[0] != O)) {
+        tensor_set_error("conv2d: bias must have shape [%lld], got %s", (long long)O, tensor_shape_str(s1, sizeof s1, bias));
+        return NULL;
+    }
+    int kh = (int)w->size[2], kw = (int)w->size[3];
+    tensor *cols = tensor_unfold2d(x, kh, kw, stride, stride, padding, padding, 0.0f);
+    if (!cols) return NULL;
+    int64_t B = x->size[0], L = cols->size[2];
+    int64_t oh = (x->size[2] + 2 * padding - kh) / stride + 1, ow = L / (oh ? oh : 1);
+    // cols (B, g, Cg*kh*kw, L); weight (g, O/g, Cg*kh*kw) -> (B, g, O/g, L)
+    int64_t cs[4] = {B, groups, Cg * kh * kw, L}, ws[3] = {groups, O / groups, Cg * kh * kw};
+    int64_t os[4] = {B, O, oh, ow};
+    tensor *c4 = tensor_view(cols, 4, cs);
+    tensor *w3 = c4 ? tensor_reshape(w, 3, ws) : NULL;
+    tensor *y = w3 ? tensor_matmul(w3, c4) : NULL;
+    tensor *y4 = y ? tensor_view(y, 4, os) : NULL;
+    tensor *out = y4;
+    if (y4 && bias) {
+        int64_t bs[4] = {1, O, 1, 1};
+        tensor *b4 = tensor_view(bias, 4, bs);
+        out = b4 ? tensor_add(y4, b4) : NULL;
+        tensor_release(b4);
+        tensor_release(y4);
+    }
+    tensor_release(cols); tensor_release(c4); tensor_release(w3); tensor_release(y);
+    return out;
+}
+
+// pooling = reduce (B, C, k*k, L) columns over the window dim
+static tensor *pool(const char *op, tensor *x, int k, int stride, int padding, int is_max) {
+    if (stride <= 0) stride = k;
+    if (padding * 2 > k) {
+        tensor_set_error("%s: padding %d must be at most half the kernel size %d", op, padding, k);
+        return NULL;
+    }
+    int64_t oh, ow;
+    if (conv_out(op, x, k, k, stride, stride, padding, padding, &oh, &ow)) return NULL;
+    tensor *cols = tensor_unfold2d(x, k, k, stride, stride, padding, padding, is_max ? -INFINITY : 0.0f);
+    if (!cols) return NULL;
+    int64_t B = x->size[0], C = x->size[1];
+    int64_t cs[4] = {B, C, (int64_t)k * k, oh * ow}, os[4] = {B, C, oh, ow};
+    tensor *c4 = tensor_view(cols, 4, cs);
+    tensor *r = c4 ? (is_max ? tensor_max(c4, 2, 0) : tensor_mean(c4, 2, 0)) : NULL;
+    tensor *out = r ? tensor_view(r, 4, os) : NULL;
+    tensor_release(cols); tensor_release(c4); tensor_release(r);
+    return out;
+}
+
+tensor *tensor_max_pool2d(tensor *x, int k, int stride, int padding) { return pool("max_pool2d", x, k, stride, padding, 1); }
+tensor *tensor_avg_pool2d(tensor *x, int k, int stride, int padding) { return pool("avg_pool2d", x, k, stride, padding, 0); }

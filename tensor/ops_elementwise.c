@@ -1,0 +1,189 @@
+// ops_elementwise.c - unary and broadcasting binary ops with their backwards.
+// The formulas themselves live in elementwise.h, shared with the GPU.
+#include "elementwise.h"
+#include "internal.h"
+
+// ---- unary ----
+static tensor *unary(const char *name, tensor *a, int op, float s0, float s1, tensor_backward_fn bw) {
+    tensor *out = tensor_empty(a->ndim, a->size, a->storage->device);
+    if (!out) return NULL;
+    if (tensor_numel(a) && tensor_backend_of(a)->unary(out, a, op, s0, s1)) { tensor_release(out); return NULL; }
+    tensor_node *n = tensor_record(out, name, bw, 1, &a);
+    if (n) { n->iarg[0] = op; n->farg[0] = s0; n->farg[1] = s1; }
+    return out;
+}
+
+// derivative expressed as an EW_*_BWD binary op on (saved, g)
+static int bwd_binary_op(tensor *saved, tensor *g, int op, tensor **gin) {
+    tensor *out = tensor_empty(g->ndim, g->size, g->storage->device);
+    if (!out) return -1;
+    tensor *s = tensor_broadcast_view(saved, g->ndim, g->size);
+    int rc = !s || (tensor_numel(g) && tensor_backend_of(g)->binary(out, s, g, op));
+    tensor_release(s);
+    if (rc) { tensor_release(out); return -1; }
+    gin[0] = out;
+    return 0;
+}
+
+static int unary_back(tensor_node *n, tensor *y, tensor *g, tensor **gin) {
+    tensor *x = n->inputs[0];
+    float s0 = n->farg[0], s1 = n->farg[1];
+    tensor *t = NULL, *u = NULL;
+    switch (n->iarg[0]) {
+    case EW_NEG: gin[0] = tensor_neg(g); break;
+    case EW_EXP: gin[0] = tensor_mul(g, y); break;
+    case EW_LOG: gin[0] = tensor_div(g, x); break;
+    case EW_SQRT: t = tensor_mul_scalar(y, 2.0f); gin[0] = t ? tensor_div(g, t) : NULL; break;
+    case EW_ABS: t = unary("sign", x, EW_SIGN, 0, 0, NULL); gin[0] = t ? tensor_mul(g, t) : NULL; break;
+    case EW_RELU: return bwd_binary_op(x, g, EW_RELU_BWD, gin);
+    case EW_SIGMOID: return bwd_binary_op(y, g, EW_SIGMOID_BWD, gin);
+    case EW_TANH: return bwd_binary_op(y, g, EW_TANH_BWD, gin);
+    case EW_GELU: return bwd_binary_op(x, g, EW_GELU_BWD, gin);
+    case EW_SIN: t = tensor_cos(x); gin[0] = t ? tensor_mul(g, t) : NULL; break;
+    case EW_COS: t = tensor_sin(x); u = t ? tensor_neg(t) : NULL; gin[0] = u ? tensor_mul(g, u) : NULL; break;
+    case EW_ADD_S: gin[0] = tensor_retain(g); break;
+    case EW_MUL_S: gin[0] = tensor_mul_scalar(g, s0); break;
+    case EW_RSUB_S: gin[0] = tensor_neg(g); break;
+    case EW_RDIV_S:   // d(s/x) = -s/x^2 = -y/x
+        t = tensor_div(y, x); u = t ? tensor_mul(g, t) : NULL; gin[0] = u ? tensor_neg(u) : NULL; break;
+    case EW_POW_S:    // p * x^(p-1)
+        t = tensor_pow_scalar(x, s0 - 1.0f); u = t ? tensor_mul_scalar(t, s0) : NULL; gin[0] = u ? tensor_mul(g, u) : NULL; break;
+    case EW_CLAMP: {  // gradient passes where lo <= x <= hi
+        tensor *lo = tensor_compare_scalar(x, s0, TENSOR_GE), *hi = tensor_compare_scalar(x, s1, TENSOR_LE);
+        t = lo && hi ? tensor_mul(lo, hi) : NULL;
+        gin[0] = t ? tensor_mul(g, t) : NULL;
+        tensor_release(lo); tensor_release(hi);
+        break;
+    }
+    default: tensor_set_error("no derivative for unary op %d", (int)n->iarg[0]); return -1;
+    }
+    tensor_release(t);
+    tensor_release(u);
+    return gin[0] ? 0 : -1;
+}
+
+#define UNARY_FN(fname, op) tensor *tensor_##fname(tensor *a) { return unary(#fname, a, op, 0, 0, unary_back); }
+UNARY_FN(neg, EW_NEG)
+UNARY_FN(exp, EW_EXP)
+UNARY_FN(log, EW_LOG)
+UNARY_FN(sqrt, EW_SQRT)
+UNARY_FN(abs, EW_ABS)
+UNARY_FN(relu, EW_RELU)
+UNARY_FN(sigmoid, EW_SIGMOID)
+UNARY_FN(tanh, EW_TANH)
+UNARY_FN(gelu, EW_GELU)
+UNARY_FN(sin, EW_SIN)
+UNARY_FN(cos, EW_COS)
+
+tensor *tensor_pow_scalar(tensor *a, float p) { return unary("pow", a, EW_POW_S, p, 0, unary_back); }
+tensor *tensor_add_scalar(tensor *a, float s) { return unary("add", a, EW_ADD_S, s, 0, unary_back); }
+tensor *tensor_mul_scalar(tensor *a, float s) { return unary("mul", a, EW_MUL_S, s, 0, unary_back); }
+tensor *tensor_rsub_scalar(float s, tensor *a) { return unary("sub", a, EW_RSUB_S, s, 0, unary_back); }
+tensor *tensor_rdiv_scalar(float s, tensor *a) { return unary("div", a, EW_RDIV_S, s, 0, unary_back); }
+tensor *tensor_clamp(tensor *a, float lo, float hi) { return unary("clamp", a, EW_CLAMP, lo, hi, unary_back); }
+
+tensor *tensor_compare_scalar(tensor *a, float s, tensor_cmp op) {
+    return unary("compare", a, EW_EQ_S + (int)op, s, 0, NULL);
+}
+
+// ---- binary with broadcasting ----
+int tensor_broadcast_shape(const char *op, const tensor *a, const tensor *b, int *ndim, int64_t *sizes) {
+    int nd = a->ndim > b->ndim ? a->ndim : b->ndim;
+    for (int i = 0; i < nd; i++) {
+        int ia = a->ndim - nd + i, ib = b->ndim - nd + i;
+        int64_t sa = ia >= 0 ? a->size[ia] : 1, sb = ib >= 0 ? b->size[ib] : 1;
+        if (sa != sb && sa != 1 && sb != 1) {
+            char s1[160], s2[160];
+            tensor_set_error("%s: shapes %s and %s do not broadcast: dim %d of the left is %lld but dim %d of the "
+                             "right is %lld (aligned from the last dim, sizes must match or be 1)", op,
+                             tensor_shape_str(s1, sizeof s1, a), tensor_shape_str(s2, sizeof s2, b), ia + 1,
+                             (long long)sa, ib + 1, (long long)sb);
+            return -1;
+        }
+        sizes[i] = sa == 1 ? sb : sa;
+    }
+    *ndim = nd;
+    return 0;
+}
+
+static tensor *binary(const char *name, tensor *a, tensor *b, int op, tensor_backward_fn bw) {
+    tensor *in[2] = {a, b};
+    if (tensor_check_same_device(name, 2, in)) return NULL;
+    int nd;
+    int64_t sz[TENSOR_MAX_DIMS];
+    if (tensor_broadcast_shape(name, a, b, &nd, sz)) return NULL;
+    tensor *out = tensor_empty(nd, sz, a->storage->device);
+    if (!out) return NULL;
+    tensor *ea = tensor_broadcast_view(a, nd, sz), *eb = tensor_broadcast_view(b, nd, sz);
+    int rc = !ea || !eb || (tensor_numel(out) && tensor_backend_of(a)->binary(out, ea, eb, op));
+    tensor_release(ea);
+    tensor_release(eb);
+    if (rc) { tensor_release(out); return NULL; }
+    tensor_record(out, name, bw, 2, in);
+    return out;
+}
+
+// d(a op b): each gradient summed back to its input's shape
+static int binary_back(tensor_node *n, tensor *y, tensor *g, tensor **gin) {
+    tensor *a = n->inputs[0], *b = n->inputs[1];
+    tensor *ga = NULL, *gb = NULL, *t = NULL;
+    int op = (int)n->iarg[0];
+    switch (op) {
+    case EW_ADD: ga = tensor_retain(g); gb = tensor_retain(g); break;
+    case EW_SUB: ga = tensor_retain(g); gb = tensor_neg(g); break;
+    case EW_MUL:
+        if (a->requires_grad) ga = tensor_mul(g, b);
+        if (b->requires_grad) gb = tensor_mul(g, a);
+        break;
+    case EW_DIV:   // d/da = g/b ; d/db = -g*y/b
+        if (a->requires_grad) ga = tensor_div(g, b);
+        if (b->requires_grad) { t = tensor_mul(g, y); tensor *u = t ? tensor_div(t, b) : NULL; gb = u ? tensor_neg(u) : NULL; tensor_release(u); }
+        break;
+    case EW_POW:   // d/da = g*b*a^(b-1) ; d/db = g*y*log(a)
+        if (a->requires_grad) {
+            tensor *bm1 = tensor_add_scalar(b, -1.0f), *p = bm1 ? tensor_pow(a, bm1) : NULL, *q = p ? tensor_mul(p, b) : NULL;
+            ga = q ? tensor_mul(g, q) : NULL;
+            tensor_release(bm1); tensor_release(p); tensor_release(q);
+        }
+        if (b->requires_grad) {
+            tensor *la = tensor_log(a), *q = la ? tensor_mul(y, la) : NULL;
+            gb = q ? tensor_mul(g, q) : NULL;
+            tensor_release(la); tensor_release(q);
+        }
+        break;
+    case EW_MAX: case EW_MIN: {   // the gradient goes to the winning side (a on ties)
+        tensor *mask = tensor_compare(a, b, op == EW_MAX ? TENSOR_GE : TENSOR_LE);
+        tensor *inv = mask ? tensor_rsub_scalar(1.0f, mask) : NULL;
+        if (mask && inv) { ga = tensor_mul(g, mask); gb = tensor_mul(g, inv); }
+        tensor_release(mask); tensor_release(inv);
+        break;
+    }
+    default: tensor_set_error("no derivative for binary op %d", op); return -1;
+    }
+    tensor_release(t);
+    if ((a->requires_grad && !ga) || (b->requires_grad && !gb)) { tensor_release(ga); tensor_release(gb); return -1; }
+    gin[0] = ga ? tensor_sum_to(ga, a) : NULL;
+    gin[1] = gb ? tensor_sum_to(gb, b) : NULL;
+    tensor_release(ga);
+    tensor_release(gb);
+    return 0;
+}
+
+static tensor *binary_op(const char *name, tensor *a, tensor *b, int op) {
+    tensor *out = binary(name, a, b, op, binary_back);
+    if (out && out->grad_fn) out->grad_fn->iarg[0] = op;
+    return out;
+}
+
+tensor *tensor_add(tensor *a, tensor *b) { return binary_op("add", a, b, EW_ADD); }
+tensor *tensor_sub(tensor *a, tensor *b) { return binary_op("sub", a, b, EW_SUB); }
+tensor *tensor_mul(tensor *a, tensor *b) { return binary_op("mul", a, b, EW_MUL); }
+tensor *tensor_div(tensor *a, tensor *b) { return binary_op("div", a, b, EW_DIV); }
+tensor *tensor_pow(tensor *a, tensor *b) { return binary_op("pow", a, b, EW_POW); }
+tensor *tensor_maximum(tensor *a, tensor *b) { return binary_op("maximum", a, b, EW_MAX); }
+tensor *tensor_minimum(tensor *a, tensor *b) { return binary_op("minimum", a, b, EW_MIN); }
+
+tensor *tensor_compare(tensor *a, tensor *b, tensor_cmp op) {
+    static const char *names[] = {"eq", "ne", "lt", "le", "gt", "ge"};
+    return binary(names[op], a, b, EW_EQ + (int)op, NULL);
+}

@@ -1,0 +1,281 @@
+// tensor.c - storage, lifetime, creation and inspection of tensors.
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "internal.h"
+
+static int64_t live_bytes[3], peak_bytes[3];
+
+int64_t tensor_live_bytes(tensor_device d) { return live_bytes[d]; }
+int64_t tensor_peak_bytes(tensor_device d) { return peak_bytes[d]; }
+void tensor_reset_peak(tensor_device d) { peak_bytes[d] = live_bytes[d]; }
+int64_t tensor_nbytes_of(int64_t numel) { return numel * (int64_t)sizeof(float); }
+
+const char *tensor_device_name(tensor_device d) {
+    return d == TENSOR_CUDA ? "cuda" : d == TENSOR_META ? "meta" : "cpu";
+}
+
+int tensor_parse_device(const char *name, tensor_device *d) {
+    if (!strcmp(name, "cpu")) *d = TENSOR_CPU;
+    else if (!strcmp(name, "cuda") || !strcmp(name, "gpu")) *d = TENSOR_CUDA;
+    else if (!strcmp(name, "meta")) *d = TENSOR_META;
+    else {
+        tensor_set_error("unknown device '%s': use \"cpu\", \"cuda\" or \"meta\"", name);
+        return -1;
+    }
+    return 0;
+}
+
+// Product of sizes with overflow and sanity checks; -1 with an error on failure.
+static int64_t checked_numel(const char *op, int ndim, const int64_t *sizes) {
+    char s[160];
+    if (ndim < 0 || ndim > TENSOR_MAX_DIMS) {
+        tensor_set_error("%s: %d dims requested; nnlab tensors have at most %d", op, ndim, TENSOR_MAX_DIMS);
+        return -1;
+    }
+    int64_t n = 1;
+    for (int i = 0; i < ndim; i++) {
+        if (sizes[i] < 0) {
+            tensor_set_error("%s: size %lld at dim %d of %s is negative", op, (long long)sizes[i], i + 1,
+                             tensor_sizes_str(s, sizeof s, ndim, sizes));
+            return -1;
+        }
+        if (sizes[i] && n > INT64_MAX / 8 / sizes[i]) {
+            tensor_set_error("%s: the sizes %s overflow a 64-bit element count", op,
+                             tensor_sizes_str(s, sizeof s, ndim, sizes));
+            return -1;
+        }
+        n *= sizes[i];
+    }
+    return n;
+}
+
+static tensor_storage *storage_new(int64_t numel, tensor_device d, const int64_t *sizes, int ndim) {
+    const tensor_backend *be = tensor_backend_for(d);
+    if (!be) return NULL;
+    tensor_storage *s = calloc(1, sizeof *s);
+    if (!s) { tensor_set_error("out of memory allocating a tensor header"); return NULL; }
+    int64_t bytes = tensor_nbytes_of(numel);
+    if (d != TENSOR_META && numel > 0) {
+        if (d == TENSOR_CPU) {
+            // refuse what the machine cannot hold, rather than let overcommit kill us later
+            int64_t phys = (int64_t)sysconf(_SC_PHYS_PAGES) * (int64_t)sysconf(_SC_PAGESIZE);
+            if (phys > 0 && bytes > phys) {
+                char sh[160];
+                tensor_set_error("out of memory: a tensor of shape %s needs %.1f GB but this machine has %.1f GB; "
+                                 "use a smaller size, or the meta device to see shapes without memory",
+                                 tensor_sizes_str(sh, sizeof sh, ndim, sizes), bytes / 1e9, phys / 1e9);
+                free(s);
+                return NULL;
+            }
+        }
+        s->data = be->alloc((size_t)bytes);
+        if (!s->data) {
+            char sh[160];
+            char why[512];
+            snprintf(why, sizeof why, "%s", tensor_last_error());
+            tensor_set_error("out of memory: a tensor of shape %s needs %.3g GB on %s (%s)",
+                             tensor_sizes_str(sh, sizeof sh, ndim, sizes), bytes / 1e9, tensor_device_name(d), why);
+            free(s);
+            return NULL;
+        }
+    }
+    s->numel = numel;
+    s->refcount = 1;
+    s->device = d;
+    live_bytes[d] += bytes;
+    if (live_bytes[d] > peak_bytes[d]) peak_bytes[d] = live_bytes[d];
+    return s;
+}
+
+static void storage_release(tensor_storage *s) {
+    if (!s || --s->refcount > 0) return;
+    live_bytes[s->device] -= tensor_nbytes_of(s->numel);
+    if (s->data) {
+        const tensor_backend *be = tensor_backend_for(s->device);
+        if (be) be->free(s->data);
+    }
+    free(s);
+}
+
+static void node_release(tensor_node *n);
+
+tensor *tensor_retain(tensor *t) { if (t) t->refcount++; return t; }
+
+void tensor_release(tensor *t) {
+    if (!t || --t->refcount > 0) return;
+    tensor_release(t->grad);
+    tensor_release(t->grad_acc);
+    if (t->grad_fn) node_release(t->grad_fn);
+    storage_release(t->storage);
+    free(t);
+}
+
+static void node_release(tensor_node *n) {
+    for (int i = 0; i < n->n_inputs; i++) tensor_release(n->inputs[i]);
+    for (int i = 0; i < 3; i++) tensor_release(n->saved[i]);
+    free(n->inputs);
+    free(n);
+}
+
+// A header viewing storage s (retained) with contiguous strides.
+static tensor *header_new(tensor_storage *s, int ndim, const int64_t *sizes) {
+    tensor *t = calloc(1, sizeof *t);
+    if (!t) { tensor_set_error("out of memory allocating a tensor header"); return NULL; }
+    t->refcount = 1;
+    t->storage = s;
+    t->ndim = ndim;
+    int64_t st = 1;
+    for (int i = ndim - 1; i >= 0; i--) {
+        t->size[i] = sizes[i];
+        t->stride[i] = st;
+        st *= sizes[i] ? sizes[i] : 1;
+    }
+    return t;
+}
+
+tensor *tensor_empty_sizes(int ndim, const int64_t *sizes, tensor_device d) {
+    int64_t n = checked_numel("tensor.empty", ndim, sizes);
+    if (n < 0) return NULL;
+    tensor_storage *s = storage_new(n, d, sizes, ndim);
+    if (!s) return NULL;
+    tensor *t = header_new(s, ndim, sizes);
+    if (!t) storage_release(s);
+    return t;
+}
+
+tensor *tensor_empty(int ndim, const int64_t *sizes, tensor_device d) { return tensor_empty_sizes(ndim, sizes, d); }
+
+tensor *tensor_full(int ndim, const int64_t *sizes, float value, tensor_device d) {
+    tensor *t = tensor_empty(ndim, sizes, d);
+    if (t && tensor_fill_(t, value)) { tensor_release(t); return NULL; }
+    return t;
+}
+tensor *tensor_zeros(int ndim, const int64_t *sizes, tensor_device d) { return tensor_full(ndim, sizes, 0.0f, d); }
+tensor *tensor_ones(int ndim, const int64_t *sizes, tensor_device d) { return tensor_full(ndim, sizes, 1.0f, d); }
+tensor *tensor_scalar(float value, tensor_device d) { return tensor_full(0, NULL, value, d); }
+tensor *tensor_empty_like(const tensor *t) { return tensor_empty(t->ndim, t->size, t->storage->device); }
+tensor *tensor_zeros_like(const tensor *t) { return tensor_zeros(t->ndim, t->size, t->storage->device); }
+
+tensor *tensor_from_data(int ndim, const int64_t *sizes, const float *data, tensor_device d) {
+    tensor *t = tensor_empty(ndim, sizes, d);
+    if (!t || d == TENSOR_META) return t;
+    const tensor_backend *be = tensor_backend_for(d);
+    if (be->from_host(t->storage->data, data, (size_t)tensor_numel(t))) { tensor_release(t); return NULL; }
+    return t;
+}
+
+tensor *tensor_arange(double start, double stop, double step, tensor_device d) {
+    if (step == 0 || !isfinite(start) || !isfinite(stop) || !isfinite(step)) {
+        tensor_set_error("tensor.arange(%g, %g, %g): step must be non-zero and the bounds finite", start, stop, step);
+        return NULL;
+    }
+    double nd = ceil((stop - start) / step);
+    int64_t n = nd > 0 ? (int64_t)nd : 0;
+    if (nd > 4e12) { tensor_set_error("tensor.arange(%g, %g, %g): %.3g elements is too many", start, stop, step, nd); return NULL; }
+    float *buf = malloc((size_t)(n ? n : 1) * sizeof(float));
+    if (!buf) { tensor_set_error("tensor.arange: out of memory for %lld elements", (long long)n); return NULL; }
+    for (int64_t i = 0; i < n; i++) buf[i] = (float)(start + (double)i * step);
+    tensor *t = tensor_from_data(1, &n, buf, d);
+    free(buf);
+    return t;
+}
+
+tensor *tensor_linspace(double start, double stop, int64_t n, tensor_device d) {
+    if (n < 0) { tensor_set_error("tensor.linspace: number of points %lld must be >= 0", (long long)n); return NULL; }
+    float *buf = malloc((size_t)(n ? n : 1) * sizeof(float));
+    if (!buf) { tensor_set_error("tensor.linspace: out of memory for %lld elements", (long long)n); return NULL; }
+    for (int64_t i = 0; i < n; i++)
+        buf[i] = n == 1 ? (float)start : (float)(start + (stop - start) * (double)i / (double)(n - 1));
+    tensor *t = tensor_from_data(1, &n, buf, d);
+    free(buf);
+    return t;
+}
+
+tensor *tensor_eye(int64_t n, tensor_device d) {
+    int64_t sz[2] = {n, n};
+    tensor *t = tensor_zeros(2, sz, d);
+    if (!t || d == TENSOR_META) return t;
+    // the diagonal is a strided view with stride n+1
+    tensor diag = *t;
+    diag.refcount = 1;
+    diag.ndim = 1;
+    diag.size[0] = n;
+    diag.stride[0] = n + 1;
+    diag.grad = NULL; diag.grad_fn = NULL; diag.grad_acc = NULL;
+    if (tensor_backend_for(d)->fill(&diag, 1.0f)) { tensor_release(t); return NULL; }
+    return t;
+}
+
+int64_t tensor_numel(const tensor *t) {
+    int64_t n = 1;
+    for (int i = 0; i < t->ndim; i++) n *= t->size[i];
+    return n;
+}
+
+int tensor_is_contiguous(const tensor *t) {
+    int64_t st = 1;
+    for (int i = t->ndim - 1; i >= 0; i--) {
+        if (t->size[i] != 1 && t->stride[i] != st) return 0;
+        st *= t->size[i];
+    }
+    return 1;
+}
+
+float *tensor_to_host(const tensor *t) {
+    if (t->storage->device == TENSOR_META) {
+        tensor_set_error("a meta tensor has no values (it only tracks shapes); run it on cpu or cuda");
+        return NULL;
+    }
+    int64_t n = tensor_numel(t);
+    float *out = malloc((size_t)(n ? n : 1) * sizeof(float));
+    if (!out) { tensor_set_error("out of memory copying %lld values to the host", (long long)n); return NULL; }
+    tensor *c = tensor_contiguous((tensor *)t);
+    if (!c) { free(out); return NULL; }
+    int rc = n ? tensor_backend_of(c)->to_host(out, tensor_data(c), (size_t)n) : 0;
+    tensor_release(c);
+    if (rc) { free(out); return NULL; }
+    return out;
+}
+
+int tensor_item(const tensor *t, float *out) {
+    if (tensor_numel(t) != 1) {
+        char s[160];
+        tensor_set_error("item: only a tensor with one element has an item; this one is %s with %lld elements "
+                         "(reduce it first, e.g. x:sum())", tensor_shape_str(s, sizeof s, t), (long long)tensor_numel(t));
+        return -1;
+    }
+    float *v = tensor_to_host(t);
+    if (!v) return -1;
+    *out = v[0];
+    free(v);
+    return 0;
+}
+
+int tensor_normalize_dim(const char *op, const tensor *t, int dim, int ndim_plus, int *out) {
+    int nd = t->ndim + ndim_plus;
+    int d = dim < 0 ? dim + nd : dim;
+    if (d < 0 || d >= nd || nd == 0) {
+        char s[160];
+        tensor_set_error("%s: dim %d is out of range for a %d-d tensor %s", op, dim, t->ndim, tensor_shape_str(s, sizeof s, t));
+        return -1;
+    }
+    *out = d;
+    return 0;
+}
+
+void tensor_split_dim(const tensor *t, int dim, int64_t *outer, int64_t *r, int64_t *inner) {
+    *outer = 1; *inner = 1;
+    for (int i = 0; i < dim; i++) *outer *= t->size[i];
+    for (int i = dim + 1; i < t->ndim; i++) *inner *= t->size[i];
+    *r = t->size[dim];
+}
+
+int tensor_fill_(tensor *dst, float v) {
+    if (tensor_numel(dst) == 0 || dst->storage->device == TENSOR_META) return 0;
+    return tensor_backend_of(dst)->fill(dst, v);
+}
+
+int tensor_zero_(tensor *t) { return tensor_fill_(t, 0.0f); }

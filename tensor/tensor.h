@@ -1,0 +1,227 @@
+// tensor.h - the one public header of nnlab's tensor library.
+//
+// float32 strided tensors over refcounted storage on a device (cpu, cuda, meta),
+// views that share storage, broadcasting ops, and a define-by-run autograd tape.
+//
+// Conventions
+//  - Every op returns a NEW reference (caller releases it with tensor_release) or
+//    NULL on error; the message is in tensor_last_error(). Functions without a
+//    tensor result return 0 on success and -1 on error. Nothing calls exit/abort.
+//  - Dims in this C API are 0-based; negative dims count from the end (-1 = last).
+//    The Lua layer converts its 1-based dims before calling in.
+//  - Index tensors (argmax results, class labels, gather indices) are float32
+//    holding integer values, 0-based in C (the Lua layer shows them 1-based).
+//  - Views (view, permute, narrow, select, expand, ...) share storage with their
+//    source and never copy. tensor_contiguous copies only when needed.
+#ifndef NNLAB_TENSOR_H
+#define NNLAB_TENSOR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define TENSOR_MAX_DIMS 8
+
+typedef enum { TENSOR_CPU = 0, TENSOR_CUDA = 1, TENSOR_META = 2 } tensor_device;
+
+typedef struct tensor_storage {
+    float *data;           // NULL on the meta device
+    int64_t numel;
+    int refcount;
+    tensor_device device;
+} tensor_storage;
+
+typedef struct tensor_node tensor_node;  // autograd record; see autograd.h
+
+typedef struct tensor {
+    int ndim;
+    int64_t size[TENSOR_MAX_DIMS];
+    int64_t stride[TENSOR_MAX_DIMS];     // in elements
+    int64_t offset;                      // in elements, into storage
+    tensor_storage *storage;
+    int refcount;
+    int requires_grad;
+    struct tensor *grad;                 // accumulated gradient of a leaf (or NULL)
+    tensor_node *grad_fn;                // the op that made this tensor (NULL for leaves)
+    struct tensor *grad_acc;             // scratch used while backward runs
+    unsigned visit;                      // scratch used by the topological sort
+} tensor;
+
+// ---- errors -----------------------------------------------------------------
+const char *tensor_last_error(void);
+void tensor_set_error(const char *fmt, ...);          // printf-style; for nn/ and repl/
+// "[2,3,4]" into buf; returns buf.
+char *tensor_shape_str(char *buf, size_t n, const tensor *t);
+char *tensor_sizes_str(char *buf, size_t n, int ndim, const int64_t *sizes);
+
+// ---- lifetime -----------------------------------------------------------------
+tensor *tensor_retain(tensor *t);                     // returns t
+void tensor_release(tensor *t);                       // NULL is fine
+// Bytes held by live storages, per device (cpu/cuda real, meta would-be bytes).
+int64_t tensor_live_bytes(tensor_device d);
+int64_t tensor_peak_bytes(tensor_device d);
+void tensor_reset_peak(tensor_device d);
+
+// ---- creation -----------------------------------------------------------------
+tensor *tensor_empty(int ndim, const int64_t *sizes, tensor_device d);
+tensor *tensor_zeros(int ndim, const int64_t *sizes, tensor_device d);
+tensor *tensor_ones(int ndim, const int64_t *sizes, tensor_device d);
+tensor *tensor_full(int ndim, const int64_t *sizes, float value, tensor_device d);
+tensor *tensor_scalar(float value, tensor_device d);            // 0-dim
+tensor *tensor_from_data(int ndim, const int64_t *sizes, const float *data, tensor_device d);
+tensor *tensor_arange(double start, double stop, double step, tensor_device d);
+tensor *tensor_linspace(double start, double stop, int64_t n, tensor_device d);
+tensor *tensor_eye(int64_t n, tensor_device d);
+tensor *tensor_rand(int ndim, const int64_t *sizes, tensor_device d);     // U[0,1)
+tensor *tensor_randn(int ndim, const int64_t *sizes, tensor_device d);    // N(0,1)
+tensor *tensor_uniform(int ndim, const int64_t *sizes, float lo, float hi, tensor_device d);
+tensor *tensor_empty_like(const tensor *t);
+tensor *tensor_zeros_like(const tensor *t);
+
+// ---- RNG: Philox4x32-10, counter based; a seed gives the same numbers everywhere
+void tensor_manual_seed(uint64_t seed);
+uint64_t tensor_rng_seed(void);
+// Reserve n counter values; returns the first. Backends derive numbers from
+// (seed, offset + i), so CPU and GPU draw the same sequence.
+uint64_t tensor_rng_advance(uint64_t n);
+
+// ---- inspection -----------------------------------------------------------------
+int64_t tensor_numel(const tensor *t);
+int tensor_is_contiguous(const tensor *t);
+const char *tensor_device_name(tensor_device d);
+int tensor_parse_device(const char *name, tensor_device *d);    // 0 ok, -1 unknown
+// Element at a multi-index (cpu only) / as a float (copies from gpu).
+int tensor_item(const tensor *t, float *out);                   // needs numel == 1
+// Contiguous float32 copy of all values on the host, caller frees; NULL on meta.
+float *tensor_to_host(const tensor *t);
+int tensor_normalize_dim(const char *op, const tensor *t, int dim, int ndim_plus, int *out);
+
+// ---- views (share storage) ----------------------------------------------------
+tensor *tensor_view(tensor *t, int ndim, const int64_t *sizes);  // one size may be -1
+tensor *tensor_reshape(tensor *t, int ndim, const int64_t *sizes); // view when possible
+tensor *tensor_permute(tensor *t, const int *dims);
+tensor *tensor_transpose(tensor *t, int d0, int d1);
+tensor *tensor_t(tensor *t);                                      // 2-D transpose
+tensor *tensor_narrow(tensor *t, int dim, int64_t start, int64_t length);
+tensor *tensor_select(tensor *t, int dim, int64_t index);          // drops dim
+tensor *tensor_unsqueeze(tensor *t, int dim);
+tensor *tensor_squeeze(tensor *t, int dim);                        // dim = TENSOR_ALL_DIMS squeezes all 1s
+tensor *tensor_expand(tensor *t, int ndim, const int64_t *sizes);  // -1 keeps a size
+tensor *tensor_flatten(tensor *t, int start_dim, int end_dim);
+tensor *tensor_contiguous(tensor *t);                              // retains t if already contiguous
+tensor *tensor_clone(tensor *t);
+tensor *tensor_detach(tensor *t);                                  // same storage, no grad
+#define TENSOR_ALL_DIMS (-1000)
+
+// ---- elementwise ------------------------------------------------------------------
+tensor *tensor_neg(tensor *a);
+tensor *tensor_exp(tensor *a);
+tensor *tensor_log(tensor *a);
+tensor *tensor_sqrt(tensor *a);
+tensor *tensor_abs(tensor *a);
+tensor *tensor_relu(tensor *a);
+tensor *tensor_sigmoid(tensor *a);
+tensor *tensor_tanh(tensor *a);
+tensor *tensor_gelu(tensor *a);          // exact (erf) GELU, PyTorch's default
+tensor *tensor_sin(tensor *a);
+tensor *tensor_cos(tensor *a);
+tensor *tensor_pow_scalar(tensor *a, float p);
+tensor *tensor_add_scalar(tensor *a, float s);
+tensor *tensor_mul_scalar(tensor *a, float s);
+tensor *tensor_rsub_scalar(float s, tensor *a);   // s - a
+tensor *tensor_rdiv_scalar(float s, tensor *a);   // s / a
+tensor *tensor_clamp(tensor *a, float lo, float hi);
+// Broadcasting binary ops (shapes aligned from the right, as in NumPy/PyTorch).
+tensor *tensor_add(tensor *a, tensor *b);
+tensor *tensor_sub(tensor *a, tensor *b);
+tensor *tensor_mul(tensor *a, tensor *b);
+tensor *tensor_div(tensor *a, tensor *b);
+tensor *tensor_pow(tensor *a, tensor *b);
+tensor *tensor_maximum(tensor *a, tensor *b);
+tensor *tensor_minimum(tensor *a, tensor *b);
+// Comparisons give 1.0 / 0.0 and carry no gradient.
+typedef enum { TENSOR_EQ, TENSOR_NE, TENSOR_LT, TENSOR_LE, TENSOR_GT, TENSOR_GE } tensor_cmp;
+tensor *tensor_compare(tensor *a, tensor *b, tensor_cmp op);
+tensor *tensor_compare_scalar(tensor *a, float s, tensor_cmp op);
+int tensor_broadcast_shape(const char *op, const tensor *a, const tensor *b, int *ndim, int64_t *sizes);
+
+// ---- reductions (dim = TENSOR_ALL_DIMS reduces everything to a 0-dim tensor) ---------
+tensor *tensor_sum(tensor *a, int dim, int keepdim);
+tensor *tensor_mean(tensor *a, int dim, int keepdim);
+tensor *tensor_max(tensor *a, int dim, int keepdim);
+tensor *tensor_min(tensor *a, int dim, int keepdim);
+tensor *tensor_argmax(tensor *a, int dim, int keepdim);   // 0-based float indices
+tensor *tensor_argmin(tensor *a, int dim, int keepdim);
+tensor *tensor_var(tensor *a, int dim, int keepdim, int unbiased);
+tensor *tensor_std(tensor *a, int dim, int keepdim, int unbiased);
+tensor *tensor_norm(tensor *a);                            // L2 norm of all elements
+
+// ---- linear algebra ----------------------------------------------------------------
+// 1-D·1-D dot, 2-D x 2-D, and batched (>2-D) with broadcast batch dims, like torch.matmul.
+tensor *tensor_matmul(tensor *a, tensor *b);
+
+// ---- softmax family ---------------------------------------------------------------
+tensor *tensor_softmax(tensor *a, int dim);
+tensor *tensor_log_softmax(tensor *a, int dim);
+
+// ---- joining, indexing ------------------------------------------------------------
+tensor *tensor_cat(int n, tensor **ts, int dim);
+tensor *tensor_stack(int n, tensor **ts, int dim);
+// out[i][j] = a[index[i][j]][j] (dim 0), as torch.gather; index holds 0-based floats.
+tensor *tensor_gather(tensor *a, int dim, tensor *index);
+// a[index] along dim, index 1-D of 0-based floats (Embedding is this with dim 0).
+tensor *tensor_index_select(tensor *a, int dim, tensor *index);
+// In place: t[...] = src, broadcasting src; does not record autograd.
+int tensor_copy_(tensor *dst, tensor *src);
+int tensor_fill_(tensor *dst, float v);
+int tensor_zero_(tensor *t);
+
+// ---- convolution building blocks ------------------------------------------------
+// x is (B,C,H,W) -> columns (B, C*kh*kw, OH*OW); pad_value fills the padding
+// (0 for conv/avg pool, -inf for max pool).
+tensor *tensor_unfold2d(tensor *x, int kh, int kw, int sh, int sw, int ph, int pw, float pad_value);
+// (B,C,H,W) * (O,C/groups,kh,kw) [+ bias (O)] -> (B,O,OH,OW)
+tensor *tensor_conv2d(tensor *x, tensor *w, tensor *bias, int stride, int padding, int groups);
+tensor *tensor_max_pool2d(tensor *x, int k, int stride, int padding);
+tensor *tensor_avg_pool2d(tensor *x, int k, int stride, int padding);
+
+// ---- random ops ----------------------------------------------------------------
+tensor *tensor_dropout(tensor *a, float p, int training);
+
+// ---- devices ----------------------------------------------------------------------
+tensor *tensor_to(tensor *t, tensor_device d);      // retains t if already there
+int tensor_cuda_available(char *why, size_t n);     // 1 yes; 0 no (reason in why)
+
+// ---- autograd ------------------------------------------------------------------------
+tensor *tensor_requires_grad_(tensor *t, int on);   // in place on a leaf; returns t
+int tensor_backward(tensor *loss, tensor *grad);    // grad NULL: loss must be a scalar
+int tensor_grad_enabled(void);
+int tensor_set_grad_enabled(int on);                 // returns the previous state
+void tensor_zero_grad(tensor *t);                    // drops t->grad
+void tensor_set_detect_anomaly(int on);
+int tensor_detect_anomaly(void);
+
+// ---- shape tracing (the REPL's :shapes on) ---------------------------------------
+// Called after each op with its name, inputs and the output.
+typedef void (*tensor_trace_fn)(const char *op, int n, tensor *const *inputs, const tensor *out, void *ud);
+void tensor_set_trace(tensor_trace_fn fn, void *ud);
+
+// ---- optimizer updates (fused, in place, no autograd) ----------------------------
+// PyTorch's exact rules. step is 1-based. decoupled = 1 gives AdamW.
+int tensor_adam_step(tensor *p, tensor *g, tensor *m, tensor *v, int64_t step,
+                     float lr, float beta1, float beta2, float eps, float weight_decay, int decoupled);
+int tensor_sgd_step(tensor *p, tensor *g, tensor *buf, float lr, float momentum,
+                    float dampening, float weight_decay, int nesterov, int first_step);
+
+// ---- files (io_*.c) -------------------------------------------------------------------
+// Writes are atomic (temp file, fsync, rename). Reads check every length and offset.
+typedef struct tensor_named { char *name; tensor *t; } tensor_named;
+int tensor_save_safetensors(const char *path, int n, const tensor_named *items);
+// On success *items is a malloc'd array of *n entries (names and tensors owned by caller;
+// free with tensor_named_free).
+int tensor_load_safetensors(const char *path, tensor_named **items, int *n);
+void tensor_named_free(tensor_named *items, int n);
+int tensor_save_npy(const char *path, tensor *t);
+tensor *tensor_load_npy(const char *path);
+tensor *tensor_load_idx(const char *path);           // IDX, gzip'd or not, as float32
+
+#endif
