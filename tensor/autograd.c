@@ -53,8 +53,8 @@ tensor *tensor_requires_grad_(tensor *t, int on) {
 void tensor_zero_grad(tensor *t) { tensor_release(t->grad); t->grad = NULL; }
 
 tensor *tensor_detach(tensor *t) {
-    tensor *d = calloc(1, sizeof *d);
-    if (!d) { tensor_set_error("out of memory"); return NULL; }
+    tensor *d = tensor_header_alloc();
+    if (!d) return NULL;
     *d = *t;
     d->refcount = 1;
     d->requires_grad = 0;

@@ -12,8 +12,8 @@ static tensor_node *record_view(tensor *v, const char *op, tensor_backward_fn bw
 }
 
 static tensor *view_new(tensor *t) {
-    tensor *v = calloc(1, sizeof *v);
-    if (!v) { tensor_set_error("out of memory allocating a view"); return NULL; }
+    tensor *v = tensor_header_alloc();
+    if (!v) return NULL;
     v->refcount = 1;
     v->ndim = t->ndim;
     memcpy(v->size, t->size, sizeof v->size);
