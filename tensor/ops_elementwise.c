@@ -151,11 +151,14 @@ static int binary_back(tensor_node *n, tensor *y, tensor *g, tensor **gin) {
             tensor_release(la); tensor_release(q);
         }
         break;
-    case EW_MAX: case EW_MIN: {   // the gradient goes to the winning side (a on ties)
-        tensor *mask = tensor_compare(a, b, op == EW_MAX ? TENSOR_GE : TENSOR_LE);
+    case EW_MAX: case EW_MIN: {   // the gradient goes to the winner; a tie splits it in half, as in PyTorch
+        tensor *win = tensor_compare(a, b, op == EW_MAX ? TENSOR_GT : TENSOR_LT);
+        tensor *tie = tensor_compare(a, b, TENSOR_EQ);
+        tensor *half = tie ? tensor_mul_scalar(tie, 0.5f) : NULL;
+        tensor *mask = win && half ? tensor_add(win, half) : NULL;
         tensor *inv = mask ? tensor_rsub_scalar(1.0f, mask) : NULL;
         if (mask && inv) { ga = tensor_mul(g, mask); gb = tensor_mul(g, inv); }
-        tensor_release(mask); tensor_release(inv);
+        tensor_release(win); tensor_release(tie); tensor_release(half); tensor_release(mask); tensor_release(inv);
         break;
     }
     default: tensor_set_error("no derivative for binary op %d", op); return -1;

@@ -1,0 +1,19 @@
+-- bottleneck.lua - the bottleneck experiment as a benchmark: 3 widths x 100
+-- full-batch Adam epochs on Linear(1,32)->Linear(32,C)->Linear(C,1). Prints per-step time.
+local x = tensor.arange(0, 100):view(100, 1)
+local steps, t0 = 0, sys.clock()
+for _, c in ipairs({8, 32, 128}) do
+  tensor.manual_seed(10000)
+  local model = nn.Sequential(nn.Linear(1, 32), nn.Linear(32, c), nn.Linear(c, 1))
+  local opt = optim.Adam(model:parameters(), {lr = 1e-3})
+  local loss
+  for _ = 1, 100 do
+    opt:zero_grad()
+    loss = nn.mse_loss(model(x), x)
+    loss:backward()
+    opt:step()
+    steps = steps + 1
+  end
+  print(string.format("C=%d loss %.4f", c, loss:item()))
+end
+print("bottleneck_step", (sys.clock() - t0) / steps)
