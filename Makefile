@@ -79,8 +79,12 @@ asan:
 	$(MAKE) BUILD=build-asan CC=clang CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer" \
 	  LDFLAGS="-rdynamic -fsanitize=address,undefined" NVCC= test
 
-bench: deps all
-	sh bench/run.sh
+bench: deps all $(BUILD)/sgemm_direct
+	/usr/bin/python3 bench/run.py
+
+$(BUILD)/sgemm_direct: bench/sgemm_direct.c
+	@mkdir -p $(BUILD)
+	$(CC) -O2 $(PKG_CFLAGS) -o $@ $< $(PKG_LIBS)
 
 clean:
 	rm -rf build build-asan nnlab libnnlab_cuda.so

@@ -305,12 +305,19 @@ static int check_index(const char *op, float v, int64_t r) {
 static int cpu_gather(float *out, const float *a, const float *idx, int64_t outer, int64_t ra, int64_t ri,
                       int64_t inner) {
     for (int64_t o = 0; o < outer; o++)
-        for (int64_t i = 0; i < ri; i++)
-            for (int64_t j = 0; j < inner; j++) {
-                float v = idx[(o * ri + i) * inner + j];
+        for (int64_t i = 0; i < ri; i++) {
+            const float *ix = idx + (o * ri + i) * inner;
+            float *dst = out + (o * ri + i) * inner;
+            for (int64_t j = 0; j < inner;) {
+                float v = ix[j];
                 if (check_index("gather", v, ra)) return -1;
-                out[(o * ri + i) * inner + j] = a[(o * ra + (int64_t)v) * inner + j];
+                // runs of one index (all of index_select's rows) copy as a block
+                int64_t e = j + 1;
+                while (e < inner && ix[e] == v) e++;
+                memcpy(dst + j, a + (o * ra + (int64_t)v) * inner + j, (size_t)(e - j) * sizeof(float));
+                j = e;
             }
+        }
     return 0;
 }
 

@@ -250,7 +250,7 @@ tensor *io_read_tensor(int ndim, const int64_t *sizes, io_dtype t, int big_endia
     int direct = t == IO_F32 && big_endian == host_big_endian();
     unsigned char *buf = direct ? NULL : malloc(IO_CHUNK);
     if (!direct && !buf) {
-        tensor_set_error("io: out of memory for a %d-byte read buffer", IO_CHUNK);
+        tensor_set_error("reading tensor data: out of memory for a %d-byte buffer", IO_CHUNK);
         tensor_release(out);
         return NULL;
     }

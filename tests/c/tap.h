@@ -6,7 +6,7 @@
 
 static int tap_n, tap_failed;
 
-static int tap_ok(int cond, const char *name) {
+static inline int tap_ok(int cond, const char *name) {
     tap_n++;
     printf("%sok %d - %s\n", cond ? "" : "not ", tap_n, name);
     if (!cond) tap_failed++;
@@ -14,13 +14,13 @@ static int tap_ok(int cond, const char *name) {
 }
 
 // |got - want| <= tol * max(1, |want|)
-static int tap_close(double got, double want, double tol, const char *name) {
+static inline int tap_close(double got, double want, double tol, const char *name) {
     int ok = fabs(got - want) <= tol * (fabs(want) > 1 ? fabs(want) : 1);
     if (!ok) printf("# %s: got %.9g want %.9g\n", name, got, want);
     return tap_ok(ok, name);
 }
 
-static int tap_done(void) {
+static inline int tap_done(void) {
     printf("1..%d\n", tap_n);
     return tap_failed ? 1 : 0;
 }

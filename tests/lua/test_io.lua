@@ -1,0 +1,126 @@
+-- test_io.lua - tensor.save/load, .npy, data.idx, data.fashion_mnist, data.loader (TAP)
+-- run: ./nnlab tests/lua/test_io.lua
+local here = arg and arg[0] and arg[0]:match("^(.*)/[^/]*$") or "tests/lua"
+local T = dofile(here .. "/tap.lua")
+local ok = T.ok
+-- fn must raise an error containing text (plain, not a pattern); shows the message
+local function raises(fn, text, name)
+  local good, err = pcall(fn)
+  err = tostring(err)
+  ok(not good and err:find(text, 1, true) ~= nil, name .. ": " .. err, err)
+end
+local function same(a, b)
+  return a:shape() == b:shape() and (a:numel() == 0 or (a - b):abs():max():item() == 0)
+end
+local function list_eq(a, b)
+  if #a ~= #b then return false end
+  for i = 1, #a do if a[i] ~= b[i] then return false end end
+  return true
+end
+
+local base = os.tmpname()   -- creates an empty file; we use it as a name prefix
+local made = {}
+local function tmp(suffix) made[#made + 1] = base .. suffix; return base .. suffix end
+
+-- ---- tensor.save / tensor.load -------------------------------------------------------
+tensor.manual_seed(1)
+local a = tensor.randn(3, 4)
+tensor.save(tmp(".safetensors"), a)
+local a2 = tensor.load(base .. ".safetensors")
+ok(tensor.is_tensor(a2) and same(a, a2), "a saved tensor loads back as a tensor, same values")
+
+local w, b = tensor.randn(2, 3), tensor.zeros(2)
+tensor.save(tmp("_m.safetensors"), {fc = {weight = w, bias = b}, scale = tensor.tensor({2.5})})
+local m = tensor.load(base .. "_m.safetensors")
+ok(type(m) == "table" and same(m["fc.weight"], w) and same(m["fc.bias"], b) and m.scale:item() == 2.5,
+   "a nested table saves as dotted names (fc.weight, fc.bias, scale)")
+
+local wt = w:t()   -- a non-contiguous view
+tensor.save(tmp("_v.safetensors"), {wt = wt})
+ok(same(tensor.load(base .. "_v.safetensors").wt, wt), "a transposed view saves in logical order")
+
+tensor.save(tmp(".npy"), a)   -- by extension
+ok(same(tensor.load(base .. ".npy"), a), "tensor.save/load with a .npy path use .npy")
+tensor.save_npy(tmp("_2.npy"), w)
+ok(same(tensor.load_npy(base .. "_2.npy"), w), "tensor.save_npy / tensor.load_npy")
+
+local f32 = tensor.load_npy("tests/fixtures/io/f32_2x3.npy")
+T.eq(f32, {{-1, -0.5, 0}, {0.5, 1, 1.5}}, "numpy-made fixture values")
+local mixed = tensor.load("tests/fixtures/io/mixed.safetensors")
+ok(mixed.bf:shape() == tensor.zeros(2, 2):shape() and mixed.px:sum():item() == 6 and mixed.s:item() == 3.25,
+   "python-made safetensors with BF16/U8/0-d entries")
+
+raises(function() tensor.save(tmp("_bad.safetensors"), {w = 1}) end, "'w' is a number", "non-tensor value")
+raises(function() tensor.save(tmp("_bad.safetensors"), {}) end, "no tensors", "empty table")
+raises(function() tensor.save(tmp("_bad.npy"), {w = w}) end, "holds one tensor", "a table to .npy")
+raises(function() tensor.load("/no/such/file.safetensors") end, "/no/such/file.safetensors", "missing file")
+local f = io.open(tmp("_trunc.safetensors"), "wb")
+f:write(io.open(base .. "_m.safetensors", "rb"):read("a"):sub(1, 60))
+f:close()
+raises(function() tensor.load(base .. "_trunc.safetensors") end, "_trunc.safetensors", "truncated file")
+
+-- ---- data.idx ----------------------------------------------------------------------------
+local u8 = data.idx("tests/fixtures/io/u8_3x2x2.idx.gz")
+ok(u8:shape() == tensor.zeros(3, 2, 2):shape() and u8:sum():item() == 66, "data.idx on a gzip'd fixture")
+raises(function() data.idx("/no/such.idx") end, "/no/such.idx", "data.idx missing file")
+
+-- ---- data.loader -----------------------------------------------------------------------
+local x = tensor.arange(1, 11):reshape(10, 1)
+local y = tensor.arange(1, 11)
+local loader = data.loader(x, y, {batch_size = 4})
+ok(loader:len() == 3 and #loader == 3, "10 samples / batch 4 -> 3 batches")
+local seen, sizes, aligned = {}, {}, true
+for xb, yb in loader do
+  sizes[#sizes + 1] = xb:size(1)
+  for _, v in ipairs(yb:tolist()) do seen[#seen + 1] = v end
+  aligned = aligned and same(xb:reshape(xb:size(1)), yb)
+end
+ok(list_eq(sizes, {4, 4, 2}) and list_eq(seen, {1, 2, 3, 4, 5, 6, 7, 8, 9, 10}) and aligned,
+   "unshuffled batches 4,4,2 in order, x and y aligned")
+
+local function epoch(l)
+  local order = {}
+  for _, yb in l do for _, v in ipairs(yb:tolist()) do order[#order + 1] = v end end
+  return order
+end
+local s1 = data.loader(x, y, {batch_size = 3, shuffle = true, seed = 7})
+local e1, e2 = epoch(s1), epoch(s1)
+local e1b = epoch(data.loader(x, y, {batch_size = 3, shuffle = true, seed = 7}))
+local sorted = {table.unpack(e1)}
+table.sort(sorted)
+ok(list_eq(sorted, {1, 2, 3, 4, 5, 6, 7, 8, 9, 10}) and not list_eq(e1, sorted),
+   "shuffled epoch is a permutation: " .. table.concat(e1, ","))
+ok(list_eq(e1, e1b) and not list_eq(e1, e2), "same seed -> same order; the next epoch differs")
+local dl = data.loader(x, {batch_size = 4, drop_last = true})
+local count = 0
+for xb in dl do count = count + 1; assert(xb:size(1) == 4) end
+ok(dl:len() == 2 and count == 2, "x only, drop_last: 2 full batches")
+local broke = 0
+for _ in loader do broke = broke + 1; break end
+ok(#epoch(loader) == 10, "a for loop that breaks early does not shorten the next epoch")
+raises(function() data.loader(x, tensor.zeros(3)) end, "10 samples", "x/y length mismatch")
+raises(function() data.loader(x, y, {batch_size = 0}) end, "batch_size", "bad batch_size")
+
+-- ---- Fashion-MNIST ------------------------------------------------------------------------
+if io.open("/usr/share/datasets/fashion-mnist/train-labels-idx1-ubyte.gz") then
+  local train, test = data.fashion_mnist({limit = 300})
+  ok(train.x:shape() == tensor.zeros(300, 784):shape() and train.n == 300 and test.n == 300,
+     "fashion_mnist{limit=300}: x [300,784]")
+  ok(train.x:min():item() == 0 and train.x:max():item() == 1, "pixels scaled to [0,1]")
+  -- python: first train labels 9 0 0 3 0 (0-based) -> 10 1 1 4 1 here
+  T.eq(train.y:narrow(1, 1, 5), {10, 1, 1, 4, 1}, "train labels 1..10 match what python reads (+1)")
+  T.eq(test.y:narrow(1, 1, 5), {10, 3, 2, 2, 7}, "test labels match python (+1)")
+  ok(train.classes[10] == "Ankle boot", "class names")
+  local batches = 0
+  for xb, yb in data.loader(train.x, train.y, {batch_size = 128, shuffle = true}) do
+    batches = batches + 1
+    assert(xb:size(2) == 784 and yb:dim() == 1)
+  end
+  ok(batches == 3, "loader over Fashion-MNIST: 3 batches of <=128")
+else
+  T.skip("Fashion-MNIST", "not installed (sudo apt-get install dataset-fashion-mnist)")
+end
+
+for _, p in ipairs(made) do os.remove(p) end
+os.remove(base)
+T.done_testing()
