@@ -65,6 +65,9 @@ $(BUILD)/tests/%.t: tests/c/%.c $(LIB_OBJ) tests/c/tap.h
 
 ifneq ($(NVCC),)
 include gpu/gpu.mk
+else
+gpu-check: all
+	sh scripts/gpu_check.sh
 endif
 
 run: deps all

@@ -1,0 +1,27 @@
+# gpu.mk - builds libnnlab_cuda.so from gpu/*.cu; included by the Makefile when nvcc exists.
+# nnlab dlopen()s the library on first GPU use; it resolves tensor_set_error from the
+# nnlab binary (linked -rdynamic), so the .so links only CUDA's own libraries.
+GPU_SRC    := $(wildcard gpu/*.cu)
+GPU_OBJ    := $(patsubst %.cu,$(BUILD)/%.o,$(GPU_SRC))
+GPU_HDR    := gpu/gpu.mk gpu/gpu.h gpu/gpu_internal.h tensor/backend.h tensor/tensor.h tensor/elementwise.h
+CUDA_HOME  ?= $(patsubst %/bin/,%,$(dir $(realpath $(NVCC))))
+CUDA_LIB   ?= $(CUDA_HOME)/lib64
+# A100 (sm_80; sm_86/89 run it too), H100/H200 (sm_90), and sm_90 PTX that newer GPUs JIT-compile.
+GPU_GENCODE ?= -gencode arch=compute_80,code=sm_80 -gencode arch=compute_90,code=sm_90 \
+               -gencode arch=compute_90,code=compute_90
+NVCCFLAGS  ?= -O2
+# hidden visibility: only gpu_backend_init is exported. No exceptions and no guarded
+# statics (nvcc's launch stubs have some), so the .so needs nothing from libstdc++.
+GPU_NVCCFLAGS := $(NVCCFLAGS) -Xcompiler -fPIC -std=c++17 $(GPU_GENCODE) \
+                 -Xcompiler -fvisibility=hidden,-fno-exceptions,-fno-threadsafe-statics -Xcompiler -Wall,-Wextra,-Wno-unused-parameter
+
+$(CUDA_SO): $(GPU_OBJ)
+	$(NVCC) -shared -cudart shared -o $@ $^ -L$(CUDA_LIB) -lcublas -lcudart -Xlinker -rpath,$(CUDA_LIB)
+
+$(BUILD)/gpu/%.o: gpu/%.cu $(GPU_HDR)
+	@mkdir -p $(dir $@)
+	$(NVCC) $(GPU_NVCCFLAGS) -c -o $@ $<
+
+# CPU/GPU parity suite and GPU benchmarks; needs a GPU (skips cleanly without one)
+gpu-check: all
+	sh scripts/gpu_check.sh

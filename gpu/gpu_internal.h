@@ -1,0 +1,109 @@
+// gpu_internal.h - private to gpu/: error checks, launch sizes, strided layouts and
+// the allocator entry points that the kernels' files share.
+#ifndef NNLAB_GPU_INTERNAL_H
+#define NNLAB_GPU_INTERNAL_H
+
+#include <cuda_runtime.h>
+#include <cublas_v2.h>
+#include "gpu.h"
+#include "../tensor/elementwise.h"
+
+// ---- errors: every CUDA and cuBLAS call is checked ----------------------------------
+// Set "gpu: FILE:LINE: CALL: message" (CALL cut at its '(') and return -1.
+int gpu_cuda_failed(cudaError_t e, const char *call, const char *file, int line);
+int gpu_cublas_failed(cublasStatus_t s, const char *call, const char *file, int line);
+
+#define GPU_CHECK(call) do { \
+    cudaError_t gpu_e_ = (call); \
+    if (gpu_e_ != cudaSuccess) return gpu_cuda_failed(gpu_e_, #call, __FILE__, __LINE__); \
+} while (0)
+#define GPU_CHECK_CUBLAS(call) do { \
+    cublasStatus_t gpu_s_ = (call); \
+    if (gpu_s_ != CUBLAS_STATUS_SUCCESS) return gpu_cublas_failed(gpu_s_, #call, __FILE__, __LINE__); \
+} while (0)
+// After a <<<>>> launch: a bad configuration (or an earlier asynchronous fault) shows here.
+#define GPU_CHECK_LAUNCH(kernel) do { \
+    cudaError_t gpu_e_ = cudaGetLastError(); \
+    if (gpu_e_ != cudaSuccess) return gpu_cuda_failed(gpu_e_, #kernel " launch", __FILE__, __LINE__); \
+} while (0)
+
+// ---- launch sizes ------------------------------------------------------------------------
+#define GPU_THREADS 256
+// Kernels loop grid-stride, so the grid is capped rather than sized to n.
+#define GPU_MAX_BLOCKS 65536
+
+static inline unsigned gpu_blocks(int64_t n, int threads) {
+    int64_t b = (n + threads - 1) / threads;
+    return (unsigned)(b < 1 ? 1 : b > GPU_MAX_BLOCKS ? GPU_MAX_BLOCKS : b);
+}
+
+#define GPU_FOR_EACH(i, n) \
+    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < (n); \
+         i += (int64_t)gridDim.x * blockDim.x)
+
+// ---- strided layouts ------------------------------------------------------------------
+// Up to three operands of one shape, each with its own strides; passed to kernels by
+// value. gpu_layout_make merges dims that are contiguous in every operand, so the
+// common contiguous case becomes one dim and the index math costs one multiply.
+#define GPU_MAX_OPERANDS 3
+
+typedef struct {
+    int ndim;
+    int64_t size[TENSOR_MAX_DIMS];
+    int64_t stride[GPU_MAX_OPERANDS][TENSOR_MAX_DIMS];
+} gpu_layout;
+
+// Returns the number of elements.
+int64_t gpu_layout_make(gpu_layout *l, int ndim, const int64_t *size, int nops,
+                        const int64_t *const *strides);
+
+// Element i (row-major over the layout's shape) -> its offset in each operand.
+template <int NOPS>
+__device__ inline void gpu_layout_offsets(const gpu_layout &l, int64_t i, int64_t *off) {
+    for (int k = 0; k < NOPS; k++) off[k] = 0;
+    for (int d = l.ndim - 1; d >= 0; d--) {
+        int64_t idx = d ? i % l.size[d] : i;
+        i = d ? i / l.size[d] : 0;
+        for (int k = 0; k < NOPS; k++) off[k] += idx * l.stride[k][d];
+    }
+}
+
+static inline float *gpu_tensor_data(const tensor *t) { return t->storage->data + t->offset; }
+
+// ---- memory (gpu_backend.cu) -------------------------------------------------------------
+void *gpu_alloc(size_t bytes);     // NULL + error when out of memory
+void gpu_free(void *p);
+
+// ---- backend functions, by file ------------------------------------------------------
+// gpu_map.cu
+int gpu_copy(tensor *dst, const tensor *src);
+int gpu_fill(tensor *dst, float v);
+int gpu_unary(tensor *out, const tensor *a, int op, float s0, float s1);
+int gpu_binary(tensor *out, const tensor *a, const tensor *b, int op);
+int gpu_random(float *out, int64_t n, int kind, uint64_t seed, uint64_t offset, float a, float b);
+int gpu_adam(float *p, const float *g, float *m, float *v, int64_t n, float lr, float beta1,
+             float beta2, float eps, float weight_decay, float bias_c1, float bias_c2, int decoupled);
+int gpu_sgd(float *p, const float *g, float *buf, int64_t n, float lr, float momentum,
+            float dampening, float weight_decay, int nesterov, int first_step);
+// gpu_reduce.cu
+int gpu_reduce(float *out, const float *a, int64_t outer, int64_t r, int64_t inner, int op);
+int gpu_softmax(float *out, const float *x, int64_t outer, int64_t r, int64_t inner, int log);
+int gpu_softmax_backward(float *gin, const float *y, const float *g,
+                         int64_t outer, int64_t r, int64_t inner, int log);
+// gpu_gemm.cu
+cublasStatus_t gpu_gemm_init(void);   // creates the cuBLAS handle
+int gpu_gemm(int batch, int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, float alpha,
+             const float *a, int64_t lda, int64_t stride_a,
+             const float *b, int64_t ldb, int64_t stride_b,
+             float beta, float *c, int64_t ldc, int64_t stride_c);
+int gpu_unfold2d(float *cols, const float *x, int64_t B, int64_t C, int64_t H, int64_t W,
+                 int kh, int kw, int sh, int sw, int ph, int pw, int64_t oh, int64_t ow, float pad_value);
+int gpu_fold2d(float *x, const float *cols, int64_t B, int64_t C, int64_t H, int64_t W,
+               int kh, int kw, int sh, int sw, int ph, int pw, int64_t oh, int64_t ow);
+// gpu_index.cu
+int gpu_gather(float *out, const float *a, const float *idx,
+               int64_t outer, int64_t ra, int64_t ri, int64_t inner);
+int gpu_scatter_add(float *a, const float *src, const float *idx,
+                    int64_t outer, int64_t ra, int64_t ri, int64_t inner);
+
+#endif

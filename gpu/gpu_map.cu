@@ -1,0 +1,158 @@
+// gpu_map.cu - one thread per element: strided copy and fill, the elementwise
+// formulas of tensor/elementwise.h, random draws and the fused optimizer updates.
+#include "gpu_internal.h"
+
+// ---- strided elementwise ----------------------------------------------------------------
+// Each functor gets the element's offset in each of its operands (out first).
+struct gpu_copy_fn {
+    float *dst; const float *src;
+    __device__ void operator()(const int64_t *off) const { dst[off[0]] = src[off[1]]; }
+};
+struct gpu_fill_fn {
+    float *dst; float v;
+    __device__ void operator()(const int64_t *off) const { dst[off[0]] = v; }
+};
+struct gpu_unary_fn {
+    float *out; const float *a; int op; float s0, s1;
+    __device__ void operator()(const int64_t *off) const { out[off[0]] = ew_unary(op, a[off[1]], s0, s1); }
+};
+struct gpu_binary_fn {
+    float *out; const float *a, *b; int op;
+    __device__ void operator()(const int64_t *off) const { out[off[0]] = ew_binary(op, a[off[1]], b[off[2]]); }
+};
+
+// t0..t(nops-1) all have t0's shape; l is their layout with dims merged
+template <int NOPS, typename F>
+__global__ void gpu_map_kernel(gpu_layout l, int64_t n, F f) {
+    GPU_FOR_EACH(i, n) {
+        int64_t off[NOPS];
+        gpu_layout_offsets<NOPS>(l, i, off);
+        f(off);
+    }
+}
+
+template <int NOPS, typename F>
+static int gpu_map(const gpu_layout &l, int64_t n, F f) {
+    if (n == 0) return 0;
+    gpu_map_kernel<NOPS><<<gpu_blocks(n, GPU_THREADS), GPU_THREADS>>>(l, n, f);
+    GPU_CHECK_LAUNCH(gpu_map_kernel);
+    return 0;
+}
+
+// The layout of operands ts (shape of ts[0]); returns the element count.
+static int64_t gpu_layout_of(gpu_layout *l, int nops, const tensor *const *ts) {
+    const int64_t *strides[GPU_MAX_OPERANDS];
+    for (int k = 0; k < nops; k++) strides[k] = ts[k]->stride;
+    return gpu_layout_make(l, ts[0]->ndim, ts[0]->size, nops, strides);
+}
+
+static bool gpu_layout_dense(const gpu_layout &l, int nops) {
+    if (l.ndim == 0) return true;
+    if (l.ndim > 1) return false;
+    for (int k = 0; k < nops; k++)
+        if (l.stride[k][0] != 1) return false;
+    return true;
+}
+
+int gpu_copy(tensor *dst, const tensor *src) {
+    gpu_layout l;
+    const tensor *ts[2] = {dst, src};
+    int64_t n = gpu_layout_of(&l, 2, ts);
+    if (n && gpu_layout_dense(l, 2)) {
+        GPU_CHECK(cudaMemcpyAsync(gpu_tensor_data(dst), gpu_tensor_data(src), (size_t)n * sizeof(float),
+                                  cudaMemcpyDeviceToDevice, 0));
+        return 0;
+    }
+    return gpu_map<2>(l, n, gpu_copy_fn{gpu_tensor_data(dst), gpu_tensor_data(src)});
+}
+
+int gpu_fill(tensor *dst, float v) {
+    gpu_layout l;
+    const tensor *ts[1] = {dst};
+    int64_t n = gpu_layout_of(&l, 1, ts);
+    if (n && gpu_layout_dense(l, 1) && v == 0.0f && !signbit(v)) {   // all-zero bits
+        GPU_CHECK(cudaMemsetAsync(gpu_tensor_data(dst), 0, (size_t)n * sizeof(float), 0));
+        return 0;
+    }
+    return gpu_map<1>(l, n, gpu_fill_fn{gpu_tensor_data(dst), v});
+}
+
+int gpu_unary(tensor *out, const tensor *a, int op, float s0, float s1) {
+    gpu_layout l;
+    const tensor *ts[2] = {out, a};
+    int64_t n = gpu_layout_of(&l, 2, ts);
+    return gpu_map<2>(l, n, gpu_unary_fn{gpu_tensor_data(out), gpu_tensor_data(a), op, s0, s1});
+}
+
+int gpu_binary(tensor *out, const tensor *a, const tensor *b, int op) {
+    gpu_layout l;
+    const tensor *ts[3] = {out, a, b};
+    int64_t n = gpu_layout_of(&l, 3, ts);
+    return gpu_map<3>(l, n, gpu_binary_fn{gpu_tensor_data(out), gpu_tensor_data(a), gpu_tensor_data(b), op});
+}
+
+// ---- random -----------------------------------------------------------------------------
+// out is (n); element i is a pure function of (seed, offset + i), as on the CPU
+__global__ void gpu_random_kernel(float *out, int64_t n, int kind, uint64_t seed, uint64_t offset,
+                                  float a, float b) {
+    GPU_FOR_EACH(i, n) out[i] = ew_random(kind, seed, offset + (uint64_t)i, a, b);
+}
+
+int gpu_random(float *out, int64_t n, int kind, uint64_t seed, uint64_t offset, float a, float b) {
+    if (n == 0) return 0;
+    gpu_random_kernel<<<gpu_blocks(n, GPU_THREADS), GPU_THREADS>>>(out, n, kind, seed, offset, a, b);
+    GPU_CHECK_LAUNCH(gpu_random_kernel);
+    return 0;
+}
+
+// ---- optimizers: PyTorch's update rules, fused --------------------------------------------
+// p, g, m, v are (n). Adam adds weight decay to the gradient; AdamW (decoupled) shrinks p.
+// Written as torch.optim.Adam (and tensor/cpu_backend.c) orders it, so the roundings match:
+// p -= (lr / bias_c1) * m / (sqrt(v) / sqrt(bias_c2) + eps).
+__global__ void gpu_adam_kernel(float *p, const float *g, float *m, float *v, int64_t n, float lr,
+                                float beta1, float beta2, float eps, float weight_decay,
+                                float step_size, float bias_c2_sqrt, int decoupled) {
+    GPU_FOR_EACH(i, n) {
+        float pi = p[i], gi = g[i];
+        if (decoupled) pi *= 1.0f - lr * weight_decay;
+        else if (weight_decay != 0.0f) gi += weight_decay * pi;
+        float mi = beta1 * m[i] + (1.0f - beta1) * gi;
+        float vi = beta2 * v[i] + (1.0f - beta2) * gi * gi;
+        m[i] = mi;
+        v[i] = vi;
+        p[i] = pi - step_size * mi / (sqrtf(vi) / bias_c2_sqrt + eps);
+    }
+}
+
+int gpu_adam(float *p, const float *g, float *m, float *v, int64_t n, float lr, float beta1,
+             float beta2, float eps, float weight_decay, float bias_c1, float bias_c2, int decoupled) {
+    if (n == 0) return 0;
+    gpu_adam_kernel<<<gpu_blocks(n, GPU_THREADS), GPU_THREADS>>>(p, g, m, v, n, lr, beta1, beta2, eps,
+                                                                 weight_decay, lr / bias_c1, sqrtf(bias_c2),
+                                                                 decoupled);
+    GPU_CHECK_LAUNCH(gpu_adam_kernel);
+    return 0;
+}
+
+// p, g, buf are (n); buf (the momentum buffer) is unused when momentum is 0
+__global__ void gpu_sgd_kernel(float *p, const float *g, float *buf, int64_t n, float lr, float momentum,
+                               float dampening, float weight_decay, int nesterov, int first_step) {
+    GPU_FOR_EACH(i, n) {
+        float gi = g[i] + weight_decay * p[i];
+        if (momentum != 0.0f) {
+            float b = first_step ? gi : momentum * buf[i] + (1.0f - dampening) * gi;
+            buf[i] = b;
+            gi = nesterov ? gi + momentum * b : b;
+        }
+        p[i] -= lr * gi;
+    }
+}
+
+int gpu_sgd(float *p, const float *g, float *buf, int64_t n, float lr, float momentum,
+            float dampening, float weight_decay, int nesterov, int first_step) {
+    if (n == 0) return 0;
+    gpu_sgd_kernel<<<gpu_blocks(n, GPU_THREADS), GPU_THREADS>>>(p, g, buf, n, lr, momentum, dampening,
+                                                                weight_decay, nesterov, first_step);
+    GPU_CHECK_LAUNCH(gpu_sgd_kernel);
+    return 0;
+}

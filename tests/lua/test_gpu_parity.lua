@@ -1,0 +1,365 @@
+-- test_gpu_parity.lua: every op on the GPU against the same op on the CPU, forward
+-- and backward, then a few hundred training steps of the bottleneck model on both.
+-- Run: ./nnlab tests/lua/test_gpu_parity.lua   (prints TAP; skips without a GPU)
+--
+-- Tolerances: CPU and GPU may differ only in float rounding (DESIGN.md). Elementwise
+-- formulas are the same source (tensor/elementwise.h) but CUDA's expf/erff/... round
+-- within 1-2 ulp of glibc's, so they get 1e-5 relative. Sums and matmuls add in a
+-- different order (tree vs loop, cuBLAS vs OpenBLAS, float vs double accumulators),
+-- so they get more, scaled by the length summed over. Index results must be equal.
+local avail, why = tensor.cuda_available()
+if not avail then
+  print("1..0 # SKIP " .. tostring(why or "no CUDA device found"))
+  return
+end
+
+local F = nn.F
+local dir = debug.getinfo(1, "S").source:match("^@(.*)/") or "."
+local tap = dofile(dir .. "/tap.lua")
+local ok = tap.ok   -- ok(cond, name, diagnostic shown on failure)
+
+-- a test body that raises becomes one failed test, not the end of the suite
+local function run(name, fn)
+  local good, err = pcall(fn)
+  if not good then ok(false, name .. " (raised)", err) end
+end
+
+local EXACT = {atol = 0, rtol = 0}
+local EW = {atol = 1e-6, rtol = 1e-5}        -- elementwise, same formula
+local SUM = {atol = 1e-4, rtol = 1e-4}       -- sums of a few hundred terms, matmul
+local LONG = {atol = 1e-3, rtol = 1e-4}      -- sums of 1e5 terms
+
+-- |got - want| <= atol + rtol*|want| everywhere, NaNs in the same number, same shape
+local function close(name, got, want, tol)
+  got = got:cpu()
+  if tostring(got:shape()) ~= tostring(want:shape()) then
+    return ok(false, name, "shape " .. tostring(got:shape()) .. " vs cpu " .. tostring(want:shape()))
+  end
+  local nan_got, nan_want = got:ne(got):sum():item(), want:ne(want):sum():item()
+  local d = (got - want):abs()
+  local bad = d:gt(want:abs() * tol.rtol + tol.atol):sum():item()
+  local worst = got:numel() > 0 and d:max():item() or 0
+  ok(bad == 0 and nan_got == nan_want, name,
+     string.format("max |gpu-cpu| %.3g (atol %g, rtol %g); %d of %d elements out; NaNs %d vs %d",
+                   worst, tol.atol, tol.rtol, bad, got:numel(), nan_got, nan_want))
+end
+
+-- an input that is passed as is (indices, labels): no gradient
+local function const(t) return {const = t} end
+
+-- f(inputs...) on both devices; compares the output and the gradient of every input
+-- through sum(y * w) for a random w, so each output element carries its own weight.
+local function check(name, f, inputs, tol, opts)
+  opts = opts or {}
+  run(name, function()
+    local cin, gin = {}, {}
+    for i, x in ipairs(inputs) do
+      if type(x) == "table" and x.const then
+        cin[i], gin[i] = x.const, x.const:cuda()
+      elseif opts.nograd then
+        cin[i], gin[i] = x, x:cuda()
+      else
+        cin[i], gin[i] = x:clone():requires_grad(true), x:cuda():requires_grad(true)
+      end
+    end
+    local yc, yg = f(table.unpack(cin)), f(table.unpack(gin))
+    ok(yg:device() == "cuda", name .. " runs on cuda", "result on " .. yg:device())
+    close(name, yg, yc, tol)
+    if opts.nograd then return end
+    local w = yc:dim() > 0 and tensor.randn(yc:shape()) or nil
+    local lc = w and (yc * w):sum() or yc
+    local lg = w and (yg * w:cuda()):sum() or yg
+    lc:backward()
+    lg:backward()
+    for i, x in ipairs(cin) do
+      if not (type(inputs[i]) == "table" and inputs[i].const) then
+        close(name .. " grad of input " .. i, gin[i].grad, x.grad, opts.gtol or tol)
+      end
+    end
+  end)
+end
+
+tensor.manual_seed(1234)
+math.randomseed(1234)
+
+-- 1-based index tensor of `count` values in 1..hi, shaped like sizes (a table)
+local function indices(hi, sizes)
+  local total = 1
+  for _, s in ipairs(sizes) do total = total * s end
+  local v = {}
+  for i = 1, total do v[i] = math.random(1, hi) end
+  return tensor.tensor(v):view(sizes)
+end
+
+-- ---- moving data -----------------------------------------------------------------------
+run("to/from the device", function()
+  local x = tensor.randn(7, 9)
+  local g = x:cuda()
+  ok(g:device() == "cuda", "x:cuda() is on cuda")
+  close("x:cuda():cpu() round trip", g:cpu(), x, EXACT)
+  ok(tostring(g):find("cuda", 1, true) ~= nil, "a cuda tensor prints its device", tostring(g))
+  close("strided x:t():cuda()", x:t():cuda(), x:t():contiguous(), EXACT)
+  local y = tensor.zeros(9, 7, {device = "cuda"})
+  y:copy(x:t():cuda())
+  close("copy into a cuda tensor from a strided one", y, x:t():contiguous(), EXACT)
+  y:fill(2.5)
+  close("fill", y, tensor.full({9, 7}, 2.5), EXACT)
+  y:narrow(2, 2, 3):zero()
+  local want = tensor.full({9, 7}, 2.5)
+  want:narrow(2, 2, 3):zero()
+  close("zero a strided view", y, want, EXACT)
+  -- gradients flow back across devices
+  local a = tensor.randn(5):requires_grad(true)
+  a:cuda():exp():sum():backward()
+  close("grad through x:cuda()", a.grad, a:detach():exp(), EW)
+end)
+
+-- ---- elementwise ------------------------------------------------------------------------
+local x = tensor.randn(37, 53)
+local pos = tensor.rand(37, 53) + 0.1
+local unary = {
+  neg = function(a) return a:neg() end, exp = function(a) return a:exp() end,
+  abs = function(a) return a:abs() end, relu = function(a) return a:relu() end,
+  sigmoid = function(a) return a:sigmoid() end, tanh = function(a) return a:tanh() end,
+  gelu = function(a) return a:gelu() end, sin = function(a) return a:sin() end,
+  cos = function(a) return a:cos() end, ["pow 2"] = function(a) return a:pow(2) end,
+  ["pow 3"] = function(a) return a:pow(3) end, clamp = function(a) return a:clamp(-0.5, 0.5) end,
+  ["+ 2"] = function(a) return a + 2 end, ["* 3"] = function(a) return a * 3 end,
+  ["2 - x"] = function(a) return 2 - a end, ["unary -"] = function(a) return -a end,
+}
+local names = {}
+for k in pairs(unary) do names[#names + 1] = k end
+table.sort(names)
+for _, k in ipairs(names) do check(k, unary[k], {x}, EW) end
+check("log", function(a) return a:log() end, {pos}, EW)
+check("sqrt", function(a) return a:sqrt() end, {pos}, EW)
+check("pow 0.5", function(a) return a:pow(0.5) end, {pos}, EW)
+check("2 / x", function(a) return 2 / a end, {pos}, EW)
+check("exp of a transposed view", function(a) return a:t():exp() end, {x}, EW)
+check("sigmoid of a narrowed view", function(a) return a:narrow(2, 3, 10):sigmoid() end, {x}, EW)
+check("tanh of an expanded view", function(a) return a:unsqueeze(1):expand(4, 37, 53):tanh() end, {x}, EW)
+
+local a3, b2, bpos = tensor.randn(4, 1, 53), tensor.randn(37, 53), tensor.rand(37, 1) + 0.5
+check("add (broadcast)", function(a, b) return a + b end, {a3, b2}, EW)
+check("sub (broadcast)", function(a, b) return a - b end, {a3, b2}, EW)
+check("mul (broadcast)", function(a, b) return a * b end, {a3, b2}, EW)
+check("div (broadcast)", function(a, b) return a / b end, {a3, bpos}, EW)
+check("pow (tensor exponent)", function(a, b) return a:pow(b) end, {pos, b2:clamp(-2, 2)}, EW)
+check("maximum", function(a, b) return a:maximum(b) end, {a3, b2}, EW)
+check("minimum", function(a, b) return a:minimum(b) end, {a3, b2}, EW)
+check("add of permuted views", function(a, b) return a:permute(3, 1, 2) + b:t():unsqueeze(2) end,
+      {a3, b2}, EW)
+for _, c in ipairs({"eq", "ne", "lt", "le", "gt", "ge"}) do
+  check(c, function(a, b) return a[c](a, b) end, {a3:clamp(-0.5, 0.5):mul(4):abs(), b2:abs():clamp(0, 1)},
+        EXACT, {nograd = true})
+end
+check("gt scalar", function(a) return a:gt(0.25) end, {x}, EXACT, {nograd = true})
+
+-- ---- reductions ------------------------------------------------------------------------
+local r3 = tensor.randn(6, 300, 70)
+for d = 1, 3 do
+  check("sum dim " .. d, function(a) return a:sum(d) end, {r3}, SUM)
+  check("mean dim " .. d .. " keepdim", function(a) return a:mean(d, true) end, {r3}, SUM)
+  check("max dim " .. d, function(a) return (a:max(d)) end, {r3}, EXACT)
+  check("max dim " .. d .. " indices", function(a) local _, i = a:max(d); return i end, {r3}, EXACT,
+        {nograd = true})
+  check("min dim " .. d, function(a) return (a:min(d)) end, {r3}, EXACT)
+  check("argmax dim " .. d, function(a) return a:argmax(d) end, {r3}, EXACT, {nograd = true})
+  check("argmin dim " .. d, function(a) return a:argmin(d) end, {r3}, EXACT, {nograd = true})
+  check("var dim " .. d, function(a) return a:var(d) end, {r3}, SUM)
+  check("std dim " .. d, function(a) return a:std(d) end, {r3}, SUM)
+end
+check("sum all", function(a) return a:sum() end, {r3}, LONG)
+check("mean all", function(a) return a:mean() end, {r3}, SUM)
+check("max all", function(a) return a:max() end, {r3}, EXACT)
+check("norm", function(a) return a:norm() end, {r3}, SUM)
+-- long rows take the split (two-pass) paths
+local long = tensor.randn(100000)
+check("sum of 1e5", function(a) return a:sum() end, {long}, LONG)
+check("max of 1e5", function(a) return a:max() end, {long}, EXACT)
+check("argmax of 1e5", function(a) return a:argmax() end, {long}, EXACT, {nograd = true})
+check("argmin of 1e5", function(a) return a:argmin(1) end, {long}, EXACT, {nograd = true})
+local tall = tensor.randn(20000, 8)
+check("sum over 20000 rows (bias gradient shape)", function(a) return a:sum(1) end, {tall}, LONG)
+check("argmax over 20000 rows", function(a) return a:argmax(1) end, {tall}, EXACT, {nograd = true})
+check("max of short rows", function(a) return (a:max(2)) end, {tensor.randn(1000, 10)}, EXACT)
+check("argmax takes the first of tied values",
+      function(a) return a:argmax(2) end, {tensor.tensor({{1, 3, 3, 2}, {5, 5, 5, 5}, {-1, -2, -1, -2}})},
+      EXACT, {nograd = true})
+
+-- ---- matmul ----------------------------------------------------------------------------
+local A, B = tensor.randn(33, 65), tensor.randn(65, 17)
+check("matmul 2-D", function(a, b) return a:matmul(b) end, {A, B}, SUM)
+check("matmul of transposed views", function(a, b) return a:t():matmul(b:t()) end,
+      {tensor.randn(65, 33), tensor.randn(17, 65)}, SUM)
+check("matmul batched", function(a, b) return a:matmul(b) end, {tensor.randn(3, 33, 65), tensor.randn(3, 65, 17)}, SUM)
+check("matmul broadcast (shared right operand)", function(a, b) return a:matmul(b) end,
+      {tensor.randn(2, 3, 33, 65), B}, SUM)
+check("matmul broadcast (shared left operand)", function(a, b) return a:matmul(b) end,
+      {A, tensor.randn(4, 65, 17)}, SUM)
+check("matmul vector x matrix", function(a, b) return a:matmul(b) end, {tensor.randn(65), B}, SUM)
+check("matmul matrix x vector", function(a, b) return a:matmul(b) end, {A, tensor.randn(65)}, SUM)
+check("matmul 512x512", function(a, b) return a:matmul(b) end, {tensor.randn(512, 512), tensor.randn(512, 512)},
+      {atol = 1e-3, rtol = 1e-4})
+
+-- ---- softmax ---------------------------------------------------------------------------
+check("softmax last dim (long rows)", function(a) return a:softmax(-1) end, {tensor.randn(40, 1000)}, EW)
+check("softmax last dim (short rows)", function(a) return a:softmax(-1) end, {tensor.randn(500, 10)}, EW)
+check("softmax middle dim", function(a) return a:softmax(2) end, {r3}, EW)
+check("log_softmax last dim (long rows)", function(a) return a:log_softmax(-1) end, {tensor.randn(40, 1000)}, SUM)
+check("log_softmax middle dim", function(a) return a:log_softmax(2) end, {r3}, SUM)
+check("softmax of large logits", function(a) return a:softmax(2) end, {tensor.randn(8, 300) * 50}, EW)
+
+-- ---- indexing, joining -----------------------------------------------------------------
+local src = tensor.randn(6, 300, 7)
+-- repeated indices make the backward (scatter_add, atomics on the GPU) add in any order
+check("gather dim 2", function(a, i) return a:gather(2, i) end, {src, const(indices(300, {6, 40, 7}))}, EW)
+check("gather dim 1", function(a, i) return a:gather(1, i) end, {src, const(indices(6, {9, 300, 7}))}, EW)
+check("index_select with repeats", function(a, i) return a:index_select(2, i) end,
+      {src, const(indices(300, {500}))}, EW)
+check("cat", function(a, b) return tensor.cat({a, b}, 2) end, {tensor.randn(3, 4, 5), tensor.randn(3, 2, 5)}, EXACT)
+check("stack", function(a, b) return tensor.stack({a, b}, 3) end, {tensor.randn(3, 4), tensor.randn(3, 4)}, EXACT)
+run("index errors", function()
+  local bad = tensor.tensor({1, 2, 9})
+  local okc, errc = pcall(function() return tensor.randn(4, 3):index_select(1, bad) end)
+  local okg, errg = pcall(function() return tensor.randn(4, 3, {device = "cuda"}):index_select(1, bad:cuda()) end)
+  ok(not okc and not okg, "an out-of-range index fails on both devices", tostring(errc) .. " / " .. tostring(errg))
+  local strip = function(e) return (tostring(e):gsub("^.-:%d+: ", "")) end
+  ok(strip(errc) == strip(errg), "with the same message", strip(errc) .. " / " .. strip(errg))
+  local after = tensor.ones(3, {device = "cuda"}):sum():item()
+  ok(after == 3, "the device still works after an index error", after)
+end)
+
+-- ---- nn building blocks ------------------------------------------------------------------
+local img = tensor.randn(2, 3, 11, 13)
+check("conv2d 3x3 pad 1", function(x, w, b) return F.conv2d(x, w, b, 1, 1, 1) end,
+      {img, tensor.randn(4, 3, 3, 3), tensor.randn(4)}, SUM)
+check("conv2d 3x3 stride 2", function(x, w) return F.conv2d(x, w, nil, 2, 0, 1) end,
+      {img, tensor.randn(5, 3, 3, 3)}, SUM)
+check("conv2d depthwise", function(x, w) return F.conv2d(x, w, nil, 1, 1, 3) end,
+      {img, tensor.randn(3, 1, 3, 3)}, SUM)
+check("conv2d 5x5 stride 2 pad 2", function(x, w) return F.conv2d(x, w, nil, 2, 2, 1) end,
+      {img, tensor.randn(2, 3, 5, 5)}, SUM)
+check("max_pool2d 2", function(x) return F.max_pool2d(x, 2) end, {img}, EXACT)
+check("max_pool2d 3 stride 2 pad 1", function(x) return F.max_pool2d(x, 3, 2, 1) end, {img}, EXACT,
+      {gtol = EW})   -- overlapping windows: a pixel's gradient adds up in any order
+check("avg_pool2d 3 stride 2 pad 1", function(x) return F.avg_pool2d(x, 3, 2, 1) end, {img}, EW)
+check("layer_norm", function(x, w, b) return F.layer_norm(x, 1, w, b) end,
+      {tensor.randn(16, 70), tensor.randn(70), tensor.randn(70)}, SUM)
+check("batch_norm (training)", function(x, w, b) return F.batch_norm(x, nil, nil, w, b, true) end,
+      {tensor.randn(32, 5, 4, 4), tensor.randn(5), tensor.randn(5)}, SUM)
+check("linear", function(x, w, b) return F.linear(x, w, b) end,
+      {tensor.randn(2, 50, 64), tensor.randn(8, 64), tensor.randn(8)}, SUM)
+check("embedding", function(w, i) return F.embedding(w, i) end, {tensor.randn(20, 6), const(indices(20, {4, 30}))}, EW)
+check("cross_entropy", function(z, y) return F.cross_entropy(z, y) end,
+      {tensor.randn(64, 10), const(indices(10, {64}))}, SUM)
+check("mse_loss", function(a, b) return F.mse_loss(a, b) end, {tensor.randn(64, 3), tensor.randn(64, 3)}, SUM)
+
+-- ---- random numbers: the same counter-based draws on both devices -------------------------
+run("random", function()
+  for _, kind in ipairs({"rand", "randn"}) do
+    tensor.manual_seed(77)
+    local c = tensor[kind](1000, 3)
+    tensor.manual_seed(77)
+    local g = tensor[kind](1000, 3, {device = "cuda"})
+    close(kind .. " draws the same numbers", g, c, {atol = 1e-5, rtol = 1e-5})
+  end
+  local v = tensor.randn(200, 50)
+  tensor.manual_seed(5)
+  local c = F.dropout(v, 0.3, true)
+  tensor.manual_seed(5)
+  local g = F.dropout(v:cuda(), 0.3, true)
+  close("dropout keeps the same elements", g, c, EW)
+end)
+
+-- ---- optimizers: each fused update against the CPU's --------------------------------------
+local function opt_steps(make_opt, device)
+  tensor.manual_seed(3)
+  local p = tensor.randn(1000):to(device):requires_grad(true)
+  local w = tensor.randn(1000):to(device)
+  local opt = make_opt({p})
+  for _ = 1, 5 do
+    opt:zero_grad()
+    local loss = (p * w):sum() + (p * p):sum() * 0.5
+    loss:backward()
+    opt:step()
+  end
+  return p:detach()
+end
+local optimizers = {
+  ["SGD"] = function(ps) return optim.SGD(ps, {lr = 0.1}) end,
+  ["SGD momentum, dampening, weight decay"] = function(ps)
+    return optim.SGD(ps, {lr = 0.1, momentum = 0.9, dampening = 0.1, weight_decay = 0.01}) end,
+  ["SGD nesterov"] = function(ps) return optim.SGD(ps, {lr = 0.1, momentum = 0.9, nesterov = true}) end,
+  ["Adam"] = function(ps) return optim.Adam(ps, {lr = 0.01}) end,
+  ["Adam weight decay"] = function(ps) return optim.Adam(ps, {lr = 0.01, weight_decay = 0.1}) end,
+  ["AdamW"] = function(ps) return optim.AdamW(ps, {lr = 0.01}) end,
+}
+names = {}
+for k in pairs(optimizers) do names[#names + 1] = k end
+table.sort(names)
+for _, k in ipairs(names) do
+  run(k, function() close(k .. " (5 steps)", opt_steps(optimizers[k], "cuda"), opt_steps(optimizers[k], "cpu"), EW) end)
+end
+
+-- ---- the caching allocator -----------------------------------------------------------------
+run("cuda memory", function()
+  collectgarbage()
+  collectgarbage("stop")   -- no other tensor may be freed while the counts are compared
+  local before = tensor.cuda_memory()
+  local big = tensor.zeros(1024, 1024, {device = "cuda"})
+  local during = tensor.cuda_memory()
+  ok(during.allocated >= before.allocated + 4 * 1024 * 1024, "a 4 MiB tensor counts as allocated",
+     before.allocated .. " -> " .. during.allocated)
+  big = nil
+  collectgarbage()
+  collectgarbage()
+  local after = tensor.cuda_memory()
+  ok(after.cached >= 4 * 1024 * 1024, "its freed block stays cached", after.cached)
+  local again = tensor.ones(1024, 1024, {device = "cuda"})
+  ok(tensor.cuda_memory().cached == after.cached - 4 * 1024 * 1024, "and is reused for the same size",
+     tensor.cuda_memory().cached)
+  again = nil
+  collectgarbage()
+  collectgarbage()
+  tensor.cuda_empty_cache()
+  ok(tensor.cuda_memory().cached == 0, "empty_cache gives the cache back", tensor.cuda_memory().cached)
+  collectgarbage("restart")
+end)
+collectgarbage("restart")   -- also when the block above raised
+
+-- ---- the bottleneck model (tutorial bottleneck): a few hundred Adam steps -----------------------
+-- Linear(1,32) -> Linear(32,8) -> Linear(8,1), inputs 0..99, targets the same, MSE, Adam 1e-3.
+run("bottleneck", function()
+  local steps = 300
+  local function train(device)
+    tensor.manual_seed(10000)
+    local model = nn.Sequential(nn.Linear(1, 32), nn.Linear(32, 8), nn.Linear(8, 1))
+    if device == "cuda" then model:cuda() end
+    local xs = tensor.arange(0, 100):view(100, 1):to(device)
+    local opt = optim.Adam(model, {lr = 1e-3})
+    local losses = {}
+    for s = 1, steps do
+      opt:zero_grad()
+      local loss = F.mse_loss(model(xs), xs)
+      loss:backward()
+      opt:step()
+      losses[s] = loss:item()
+    end
+    return losses, model[2].weight:detach():cpu()
+  end
+  local lc, wc = train("cpu")
+  local lg, wg = train("cuda")
+  -- relative to the loss, but not below 1e-2: late losses are ~1e-3 and all rounding
+  local worst, at = 0, 1
+  for s = 1, steps do
+    local rel = math.abs(lg[s] - lc[s]) / math.max(math.abs(lc[s]), 1e-2)
+    if rel > worst then worst, at = rel, s end
+  end
+  ok(worst < 1e-3, string.format("bottleneck: %d steps, losses agree (cpu %.4f, cuda %.4f at the end)",
+                                 steps, lc[steps], lg[steps]),
+     string.format("largest relative difference %.3g at step %d (cpu %.6g, cuda %.6g)", worst, at, lc[at], lg[at]))
+  close("bottleneck: trained middle weight", wg, wc, {atol = 1e-4, rtol = 1e-3})
+end)
+
+tap.done_testing()
