@@ -4,7 +4,9 @@ CFLAGS  ?= -O2 -g
 CFLAGS  += -std=c11 -Wall -Wextra -Wno-unused-parameter -D_GNU_SOURCE -MMD -MP
 PKGS    := lua5.4 openblas libcjson ncursesw readline
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+# OpenBLAS is not linked: tensor/cpu_backend.c dlopen()s it on the first matmul,
+# which keeps its 10+ ms load (and thread pool) out of start-up.
+PKG_LIBS   = $(shell pkg-config --libs $(filter-out openblas,$(PKGS)) 2>/dev/null)
 LDLIBS  += $(PKG_LIBS) -lz -lm -ldl -lpthread
 # -rdynamic: libnnlab_cuda.so calls tensor_set_error from the main binary
 LDFLAGS += -rdynamic
@@ -87,7 +89,7 @@ bench: deps all $(BUILD)/sgemm_direct
 
 $(BUILD)/sgemm_direct: bench/sgemm_direct.c
 	@mkdir -p $(BUILD)
-	$(CC) -O2 $(PKG_CFLAGS) -o $@ $< $(PKG_LIBS)
+	$(CC) -O2 $(PKG_CFLAGS) -o $@ $< $(shell pkg-config --libs openblas)
 
 clean:
 	rm -rf build build-asan nnlab libnnlab_cuda.so

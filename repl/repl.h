@@ -38,6 +38,7 @@ int repl_open_nn(lua_State *L);        // C half of `nn` / `optim` (nn/lua_nn.c)
 int repl_open_io(lua_State *L);        // tensor.save/load/..., data.*
 int repl_open_dash(lua_State *L);      // global `dash`
 int repl_open_help(lua_State *L);      // help(), tutorials()
+int repl_open_sys(lua_State *L);       // sys.clock(), sys.rss_kb(): timing and memory (lua_sys.c)
 // Runs an embedded Lua module (repl/lua/NAME.lua compiled into the binary) and
 // leaves its return value on the stack.
 int repl_require_embedded(lua_State *L, const char *name);

@@ -1,7 +1,9 @@
 // cpu_backend.c - the CPU kernels behind backend.h: strided elementwise loops,
 // reductions, OpenBLAS GEMM, softmax, im2col, gather/scatter, RNG, optimizer updates.
 #include <cblas.h>
+#include <dlfcn.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "elementwise.h"
@@ -200,13 +202,39 @@ static int cpu_reduce(float *out, const float *a, int64_t outer, int64_t r, int6
     return 0;
 }
 
+// OpenBLAS is dlopen()ed on the first matmul: loading it (and its thread pool)
+// costs 10-16 ms, more than the rest of nnlab's start-up together.
+typedef void (*sgemm_fn)(enum CBLAS_ORDER, enum CBLAS_TRANSPOSE, enum CBLAS_TRANSPOSE, blasint, blasint, blasint,
+                         float, const float *, blasint, const float *, blasint, float, float *, blasint);
+static sgemm_fn blas_sgemm;
+
+static int blas_load(void) {
+    static const char *libs[] = {"libopenblas.so.0", "libopenblas.so", "libblas.so.3"};
+    char why[256] = "";
+    for (size_t i = 0; i < sizeof libs / sizeof *libs && !blas_sgemm; i++) {
+        void *h = dlopen(libs[i], RTLD_NOW | RTLD_GLOBAL);
+        if (!h) { snprintf(why, sizeof why, "%s", dlerror()); continue; }
+        blas_sgemm = (sgemm_fn)dlsym(h, "cblas_sgemm");
+    }
+    if (!blas_sgemm) {
+        tensor_set_error("matmul: cannot load OpenBLAS (%s); install it with: sudo apt-get install libopenblas0", why);
+        return -1;
+    }
+    return 0;
+}
+
 static int cpu_gemm(int batch, int ta, int tb, int64_t m, int64_t n, int64_t k, float alpha,
                     const float *a, int64_t lda, int64_t sa, const float *b, int64_t ldb, int64_t sb,
                     float beta, float *c, int64_t ldc, int64_t sc) {
+    if (!blas_sgemm && blas_load()) return -1;
+    if (m > INT32_MAX || n > INT32_MAX || k > INT32_MAX) {
+        tensor_set_error("matmul: %lld x %lld x %lld exceeds BLAS's 32-bit sizes", (long long)m, (long long)k, (long long)n);
+        return -1;
+    }
     for (int i = 0; i < batch; i++)
-        cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
-                    (int)m, (int)n, (int)k, alpha, a + i * sa, (int)lda, b + i * sb, (int)ldb, beta,
-                    c + i * sc, (int)ldc);
+        blas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
+                   (blasint)m, (blasint)n, (blasint)k, alpha, a + i * sa, (blasint)lda, b + i * sb, (blasint)ldb, beta,
+                   c + i * sc, (blasint)ldc);
     return 0;
 }
 

@@ -59,6 +59,17 @@ tensor *tensor_stack(int n, tensor **ts, int dim) {
     if (n <= 0) { tensor_set_error("stack: needs at least one tensor"); return NULL; }
     tensor **u = calloc((size_t)n, sizeof *u);
     if (!u) { tensor_set_error("stack: out of memory"); return NULL; }
+    for (int k = 1; k < n; k++) {
+        int same = ts[k]->ndim == ts[0]->ndim;
+        for (int i = 0; same && i < ts[0]->ndim; i++) same = ts[k]->size[i] == ts[0]->size[i];
+        if (!same) {
+            char s1[160], s2[160];
+            tensor_set_error("stack: tensor %d has shape %s but tensor 1 has %s; stack needs tensors of one shape", k + 1,
+                             tensor_shape_str(s1, sizeof s1, ts[k]), tensor_shape_str(s2, sizeof s2, ts[0]));
+            free(u);
+            return NULL;
+        }
+    }
     tensor *out = NULL;
     int d = dim;
     if (tensor_normalize_dim("stack", ts[0], dim, 1, &d) == 0) {

@@ -131,6 +131,14 @@ tensor *tensor_matmul(tensor *a, tensor *b) {
                          tensor_shape_str(s1, sizeof s1, a), tensor_shape_str(s2, sizeof s2, b));
         return NULL;
     }
+    int64_t ka = a->size[a->ndim - 1], kb = b->size[b->ndim == 1 ? 0 : b->ndim - 2];
+    if (ka != kb) {   // reported with the shapes as given, before 1-D operands are reshaped
+        tensor_set_error("matmul: %s x %s: dim %d of the left (%lld) must equal dim %d of the right (%lld)%s",
+                         tensor_shape_str(s1, sizeof s1, a), tensor_shape_str(s2, sizeof s2, b), a->ndim, (long long)ka,
+                         b->ndim == 1 ? 1 : b->ndim - 1, (long long)kb,
+                         b->ndim >= 2 && b->size[b->ndim - 1] == ka ? "; did you mean to transpose the right side (y:t())?" : "");
+        return NULL;
+    }
     // 1-D operands become a row / column, removed again from the result
     tensor *a2 = a->ndim == 1 ? tensor_unsqueeze(a, 0) : tensor_retain(a);
     tensor *b2 = b->ndim == 1 ? tensor_unsqueeze(b, 1) : tensor_retain(b);

@@ -1,0 +1,153 @@
+// dash.h - the training dashboard, private to repl/.
+//
+// Three layers, one direction of dependency:
+//   model.c   state: the loss history, watched weights and their pairwise row
+//             similarity, the model summary, gradient norms, view settings, keys.
+//   render.c  draws a dash_state into an in-memory character grid of any size
+//             (grid.c); dash.snapshot() returns that grid as text, so every panel
+//             is testable without a terminal.
+//   term.c    the only file that knows ncurses: copies a grid to the screen and
+//             reads keys without blocking.
+//   lua_dash.c  the Lua `dash` table; decides when to redraw, pause and print.
+#ifndef NNLAB_DASH_H
+#define NNLAB_DASH_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <wchar.h>
+#include "../../tensor/tensor.h"
+
+// ---- colours: a grid cell's attribute; term.c maps them to colour pairs ----
+enum {
+    DASH_A_NONE = 0,
+    DASH_A_TITLE,
+    DASH_A_TRAIN,
+    DASH_A_TEST,
+    DASH_A_ACC,
+    DASH_A_WARN,
+    DASH_A_DIM,
+    DASH_A_HEAT0,            // heat levels DASH_A_HEAT0 .. DASH_A_HEAT0 + 4
+    DASH_A_COUNT = DASH_A_HEAT0 + 5
+};
+
+// ---- grid.c: a w x h screen of wide chars + attributes ----
+typedef struct dash_grid {
+    int w, h;
+    wchar_t *ch;
+    uint8_t *attr;
+    int ascii;               // draw with ASCII only (no UTF-8 locale)
+} dash_grid;
+
+int repl_dash_grid_resize(dash_grid *g, int w, int h);      // 0 ok, -1 out of memory
+void repl_dash_grid_free(dash_grid *g);
+void repl_dash_grid_clear(dash_grid *g);
+void repl_dash_put(dash_grid *g, int x, int y, wchar_t c, int attr);
+// Writes UTF-8 text clipped to maxw columns; returns the columns written.
+int repl_dash_text(dash_grid *g, int x, int y, int maxw, int attr, const char *utf8);
+int repl_dash_textf(dash_grid *g, int x, int y, int maxw, int attr, const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
+void repl_dash_box(dash_grid *g, int x, int y, int w, int h, const char *title);
+// The grid as UTF-8 lines (trailing blanks trimmed), malloc'd; NULL if out of memory.
+char *repl_dash_grid_utf8(const dash_grid *g, size_t *len);
+// The shade for level 0..4 (' ░▒▓█', or ' .:+#' in ASCII mode).
+wchar_t repl_dash_shade(const dash_grid *g, int level);
+// A number in at most `width` columns (%.4g, or %.1e when that is too wide).
+char *repl_dash_fmt_num(char *buf, size_t n, double v, int width);
+
+// ---- model.c: the state ----
+typedef struct dash_point {
+    double step, epoch, loss, test_loss, acc;   // NAN where not logged
+} dash_point;
+
+#define DASH_HISTORY 4096     // stored points; older ones merge pairwise (whole run stays visible)
+#define DASH_SIM_MAX_ROWS 1024
+
+typedef struct dash_watch {
+    char name[64];
+    tensor *t;               // retained; read live at each redraw
+    int rows, cols;          // rows capped at DASH_SIM_MAX_ROWS
+    int64_t total_rows;
+    float *init_dist, *init_cos;   // rows x rows, from the values at watch time
+    float *dist, *cos;             // rows x rows, the live values
+    int have_live;
+    double sim_at, sim_cost;       // when the live matrices were computed, seconds it took
+} dash_watch;
+
+typedef struct dash_row { char *layer, *shape, *params; int depth; } dash_row;   // depth: nesting (nn.summary)
+// Values < 0 are "not given" (shown as -); NAN is a real NaN and gets marked.
+typedef struct dash_grad { char *name; double weight_norm, grad_norm, update_ratio; } dash_grad;
+
+typedef enum { DASH_KEY_NONE = 0, DASH_KEY_QUIT } dash_key_result;
+
+typedef struct dash_state {
+    // history
+    dash_point *pts;
+    int npts;
+    int stride;                      // raw logs per stored point
+    dash_point acc_sum, acc_cnt;     // pending raw logs not yet stored (sums, counts)
+    int acc_n;
+    int64_t nlogs;
+    dash_point last;                 // the last raw value of each field
+    double min_loss, min_loss_step;
+    double first_step;
+    // timing
+    double t_open, t_first;          // monotonic seconds; 0 = not yet
+    double rate, rate_t0, rate_step0;
+    // watched weights
+    dash_watch *watches;
+    int nwatch, cur_watch;
+    // model summary and gradients
+    char model_name[64];
+    dash_row *rows;
+    int nrows;
+    dash_grad *grads;
+    int ngrads;
+    // view
+    int ema_idx;                     // into repl_dash_ema_levels
+    int log_scale, cosine, help, confirm_quit, paused, quit;
+    char device[16];
+} dash_state;
+
+extern const double repl_dash_ema_levels[];
+extern const int repl_dash_ema_nlevels;
+
+double repl_dash_now(void);                         // monotonic seconds
+void repl_dash_state_init(dash_state *s);
+void repl_dash_state_free(dash_state *s);           // leaves an empty, usable state
+void repl_dash_log(dash_state *s, const dash_point *p);   // NAN fields = not logged
+// The history points to plot (stored + the pending partial one) into *out (malloc'd).
+int repl_dash_points(const dash_state *s, dash_point **out);
+// Watches t (retained) under name; init (or t itself when NULL) gives the control.
+int repl_dash_watch(dash_state *s, const char *name, tensor *t, tensor *init);
+// Recomputes the live similarity of the current watch when due (force: now).
+// Throttled so that it costs at most ~5% of the wall time.
+int repl_dash_refresh_sim(dash_state *s, int force);
+// Pairwise distance mean|Wi-Wj| and cosine of the rows of v (rows x cols).
+void repl_dash_pairwise(const float *v, int rows, int cols, float *dist, float *cos);
+// The k most similar pairs i<j (smallest dist, or largest cos); returns how many.
+int repl_dash_closest(const float *m, int rows, int cosine, int k, int *pi, int *pj, float *val);
+int repl_dash_set_rows(dash_state *s, const dash_row *rows, int n);   // copies
+int repl_dash_set_grads(dash_state *s, const dash_grad *g, int n);    // copies
+// A key press (ncurses code or char; '\t' for tab). DASH_KEY_QUIT once quit is confirmed.
+dash_key_result repl_dash_key(dash_state *s, int key);
+
+// ---- render.c ----
+void repl_dash_render(dash_state *s, dash_grid *g);
+// The plain progress line ("step 100  loss 0.0354  ...") into buf.
+char *repl_dash_progress_line(const dash_state *s, char *buf, size_t n);
+
+// ---- term.c: ncursesw ----
+int repl_dash_term_open(int *ascii);     // 0 ok; -1 no usable terminal. *ascii: no UTF-8
+void repl_dash_term_close(void);         // endwin; safe to call twice
+void repl_dash_term_suspend(void);       // shell mode until the next draw (the prompt's turn)
+int repl_dash_term_is_open(void);
+void repl_dash_term_size(int *w, int *h);
+void repl_dash_term_draw(const dash_grid *g);
+// A key within timeout_ms (0: don't wait), or -1. Ctrl-C while raw gives 3;
+// a terminal resize gives DASH_KEY_RESIZE.
+#define DASH_KEY_RESIZE 0x110000
+int repl_dash_term_key(int timeout_ms);
+void repl_dash_term_raw(int on);         // raw: Ctrl-C arrives as a key (while paused)
+int repl_dash_term_usable(void);         // stdout is a tty and TERM is not dumb
+
+#endif

@@ -1,0 +1,350 @@
+// model.c - the dashboard's state: loss history, watched weights, summary, keys.
+#include "dash.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+const double repl_dash_ema_levels[] = {0, 0.3, 0.6, 0.8, 0.9, 0.95, 0.99};
+const int repl_dash_ema_nlevels = (int)(sizeof repl_dash_ema_levels / sizeof repl_dash_ema_levels[0]);
+
+double repl_dash_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+void repl_dash_state_init(dash_state *s)
+{
+    memset(s, 0, sizeof *s);
+    s->stride = 1;
+    s->min_loss = NAN;
+    s->min_loss_step = NAN;
+    s->first_step = NAN;
+    s->last = (dash_point){NAN, NAN, NAN, NAN, NAN};
+    s->ema_idx = 2;
+    s->cur_watch = 0;
+}
+
+static void watch_free(dash_watch *w)
+{
+    tensor_release(w->t);
+    free(w->init_dist);
+    free(w->init_cos);
+    free(w->dist);
+    free(w->cos);
+    memset(w, 0, sizeof *w);
+}
+
+static void rows_free(dash_state *s)
+{
+    for (int i = 0; i < s->nrows; i++) {
+        free(s->rows[i].layer);
+        free(s->rows[i].shape);
+        free(s->rows[i].params);
+    }
+    free(s->rows);
+    s->rows = NULL;
+    s->nrows = 0;
+}
+
+static void grads_free(dash_state *s)
+{
+    for (int i = 0; i < s->ngrads; i++) free(s->grads[i].name);
+    free(s->grads);
+    s->grads = NULL;
+    s->ngrads = 0;
+}
+
+void repl_dash_state_free(dash_state *s)
+{
+    free(s->pts);
+    for (int i = 0; i < s->nwatch; i++) watch_free(&s->watches[i]);
+    free(s->watches);
+    rows_free(s);
+    grads_free(s);
+    repl_dash_state_init(s);
+}
+
+// ---- history ------------------------------------------------------------------
+// Fields are NAN when not logged, so sums and counts are kept per field.
+#define FIELDS(X) X(step) X(epoch) X(loss) X(test_loss) X(acc)
+
+static double mean_or_nan(double sum, double cnt) { return cnt > 0 ? sum / cnt : NAN; }
+
+static dash_point merge2(dash_point a, dash_point b)
+{
+    dash_point m;
+#define M(f) m.f = isnan(a.f) ? b.f : isnan(b.f) ? a.f : 0.5 * (a.f + b.f);
+    FIELDS(M)
+#undef M
+    m.step = isnan(b.step) ? a.step : b.step;      // a merged point sits at its last step
+    m.epoch = isnan(b.epoch) ? a.epoch : b.epoch;
+    return m;
+}
+
+static dash_point pending_point(const dash_state *s)
+{
+    dash_point p;
+#define P(f) p.f = mean_or_nan(s->acc_sum.f, s->acc_cnt.f);
+    FIELDS(P)
+#undef P
+    p.step = s->last.step;
+    p.epoch = s->last.epoch;
+    return p;
+}
+
+void repl_dash_log(dash_state *s, const dash_point *in)
+{
+    double now = repl_dash_now();
+    dash_point p = *in;
+    if (isnan(p.step)) p.step = isnan(s->last.step) ? 1 : s->last.step + 1;
+    if (!s->t_first) {
+        s->t_first = now;
+        s->first_step = p.step;
+        s->rate_t0 = now;
+        s->rate_step0 = p.step;
+    }
+    // steps/s over windows of about a second; the first window reports as it fills
+    if (now - s->rate_t0 >= 1.0) {
+        s->rate = (p.step - s->rate_step0) / (now - s->rate_t0);
+        s->rate_t0 = now;
+        s->rate_step0 = p.step;
+    } else if (s->rate == 0 && now > s->rate_t0) {
+        s->rate = (p.step - s->rate_step0) / (now - s->rate_t0);
+    }
+#define L(f) if (!isnan(p.f)) s->last.f = p.f;
+    FIELDS(L)
+#undef L
+    s->last.step = p.step;
+    if (!isnan(p.loss) && (isnan(s->min_loss) || p.loss < s->min_loss)) {
+        s->min_loss = p.loss;
+        s->min_loss_step = p.step;
+    }
+    s->nlogs++;
+
+#define A(f) if (!isnan(p.f)) { s->acc_sum.f += p.f; s->acc_cnt.f += 1; }
+    FIELDS(A)
+#undef A
+    if (++s->acc_n < s->stride) return;
+    if (!s->pts) {
+        s->pts = malloc(DASH_HISTORY * sizeof *s->pts);
+        if (!s->pts) return;     // keep going without a plot rather than fail training
+    }
+    if (s->npts == DASH_HISTORY) {
+        for (int i = 0; i < DASH_HISTORY / 2; i++) s->pts[i] = merge2(s->pts[2 * i], s->pts[2 * i + 1]);
+        s->npts = DASH_HISTORY / 2;
+        s->stride *= 2;
+    }
+    s->pts[s->npts++] = pending_point(s);
+    memset(&s->acc_sum, 0, sizeof s->acc_sum);
+    memset(&s->acc_cnt, 0, sizeof s->acc_cnt);
+    s->acc_n = 0;
+}
+
+int repl_dash_points(const dash_state *s, dash_point **out)
+{
+    int n = s->npts + (s->acc_n > 0);
+    *out = malloc((size_t)(n ? n : 1) * sizeof **out);
+    if (!*out) return 0;
+    if (s->npts) memcpy(*out, s->pts, (size_t)s->npts * sizeof **out);
+    if (s->acc_n > 0) (*out)[s->npts] = pending_point(s);
+    return n;
+}
+
+// ---- weight similarity ------------------------------------------------------------
+void repl_dash_pairwise(const float *v, int rows, int cols, float *dist, float *cos)
+{
+    double *norm = malloc((size_t)rows * sizeof *norm);
+    for (int i = 0; i < rows; i++) {
+        double s = 0;
+        for (int k = 0; k < cols; k++) s += (double)v[(size_t)i * cols + k] * v[(size_t)i * cols + k];
+        if (norm) norm[i] = sqrt(s);
+    }
+    for (int i = 0; i < rows; i++) {
+        dist[(size_t)i * rows + i] = 0;
+        cos[(size_t)i * rows + i] = 1;
+        const float *a = v + (size_t)i * cols;
+        for (int j = i + 1; j < rows; j++) {
+            const float *b = v + (size_t)j * cols;
+            float sad = 0, dot = 0;      // float accumulators vectorise; cols are small
+            for (int k = 0; k < cols; k++) {
+                sad += fabsf(a[k] - b[k]);
+                dot += a[k] * b[k];
+            }
+            float d = sad / cols;
+            double nn = norm ? norm[i] * norm[j] : 0;
+            float c = nn > 0 ? (float)(dot / nn) : 0;
+            dist[(size_t)i * rows + j] = dist[(size_t)j * rows + i] = d;
+            cos[(size_t)i * rows + j] = cos[(size_t)j * rows + i] = c;
+        }
+    }
+    free(norm);
+}
+
+int repl_dash_closest(const float *m, int rows, int cosine, int k, int *pi, int *pj, float *val)
+{
+    int n = 0;
+    for (int i = 0; i < rows; i++)
+        for (int j = i + 1; j < rows; j++) {
+            float v = m[(size_t)i * rows + j];
+            if (isnan(v)) continue;
+            // insertion into the sorted top-k (k is small)
+            int pos = n;
+            while (pos > 0 && (cosine ? v > val[pos - 1] : v < val[pos - 1])) pos--;
+            if (pos >= k) continue;
+            int last = n < k ? n : k - 1;
+            for (int q = last; q > pos; q--) {
+                pi[q] = pi[q - 1];
+                pj[q] = pj[q - 1];
+                val[q] = val[q - 1];
+            }
+            pi[pos] = i;
+            pj[pos] = j;
+            val[pos] = v;
+            if (n < k) n++;
+        }
+    return n;
+}
+
+int repl_dash_watch(dash_state *s, const char *name, tensor *t, tensor *init)
+{
+    if (t->ndim < 1 || tensor_numel(t) < 1) {
+        tensor_set_error("dash.watch: '%s' needs at least one row, got a %d-dim tensor", name, t->ndim);
+        return -1;
+    }
+    if (t->storage->device == TENSOR_META) {
+        tensor_set_error("dash.watch: '%s' is on the meta device and has no values", name);
+        return -1;
+    }
+    if (init && tensor_numel(init) != tensor_numel(t)) {
+        char a[64], b[64];
+        tensor_set_error("dash.watch: init %s does not match %s", tensor_shape_str(a, sizeof a, init),
+                         tensor_shape_str(b, sizeof b, t));
+        return -1;
+    }
+    dash_watch w = {0};
+    snprintf(w.name, sizeof w.name, "%s", name);
+    w.total_rows = t->size[0];   // conv weights [O,C,k,k] read as O rows of C*k*k
+    w.rows = w.total_rows > DASH_SIM_MAX_ROWS ? DASH_SIM_MAX_ROWS : (int)w.total_rows;
+    w.cols = (int)(tensor_numel(t) / w.total_rows);
+    size_t mm = (size_t)w.rows * w.rows;
+    float *v = tensor_to_host(init ? init : t);
+    w.init_dist = malloc(mm * sizeof(float));
+    w.init_cos = malloc(mm * sizeof(float));
+    w.dist = malloc(mm * sizeof(float));
+    w.cos = malloc(mm * sizeof(float));
+    if (!v || !w.init_dist || !w.init_cos || !w.dist || !w.cos) {
+        free(v);
+        watch_free(&w);
+        if (v) tensor_set_error("dash.watch: out of memory for a %dx%d similarity matrix", w.rows, w.rows);
+        return -1;
+    }
+    repl_dash_pairwise(v, w.rows, w.cols, w.init_dist, w.init_cos);
+    free(v);
+    w.t = tensor_retain(t);
+    snprintf(s->device, sizeof s->device, "%s", tensor_device_name(t->storage->device));
+
+    for (int i = 0; i < s->nwatch; i++)      // same name: a new run replaces the old one
+        if (!strcmp(s->watches[i].name, w.name)) {
+            watch_free(&s->watches[i]);
+            s->watches[i] = w;
+            s->cur_watch = i;
+            return 0;
+        }
+    dash_watch *nw = realloc(s->watches, (size_t)(s->nwatch + 1) * sizeof *nw);
+    if (!nw) {
+        watch_free(&w);
+        tensor_set_error("dash.watch: out of memory");
+        return -1;
+    }
+    s->watches = nw;
+    s->watches[s->nwatch] = w;
+    s->cur_watch = s->nwatch++;
+    return 0;
+}
+
+int repl_dash_refresh_sim(dash_state *s, int force)
+{
+    if (s->nwatch == 0) return 0;
+    dash_watch *w = &s->watches[s->cur_watch];
+    double now = repl_dash_now();
+    // a redraw every 50 ms would make a 1024x1024 matrix the training loop's main cost;
+    // wait 20x what the last computation took (<= 5% of wall time)
+    if (!force && w->have_live && now - w->sim_at < 20 * w->sim_cost) return 0;
+    float *v = tensor_to_host(w->t);
+    if (!v) return -1;
+    repl_dash_pairwise(v, w->rows, w->cols, w->dist, w->cos);
+    free(v);
+    w->have_live = 1;
+    w->sim_at = repl_dash_now();
+    w->sim_cost = w->sim_at - now;
+    return 0;
+}
+
+// ---- summary and gradients ------------------------------------------------------------
+static char *dup_or_empty(const char *s) { return strdup(s ? s : ""); }
+
+int repl_dash_set_rows(dash_state *s, const dash_row *rows, int n)
+{
+    rows_free(s);
+    s->rows = calloc((size_t)(n ? n : 1), sizeof *s->rows);
+    if (!s->rows) return -1;
+    for (int i = 0; i < n; i++) {
+        s->rows[i].layer = dup_or_empty(rows[i].layer);
+        s->rows[i].shape = dup_or_empty(rows[i].shape);
+        s->rows[i].params = dup_or_empty(rows[i].params);
+        s->rows[i].depth = rows[i].depth;
+        s->nrows = i + 1;
+    }
+    return 0;
+}
+
+int repl_dash_set_grads(dash_state *s, const dash_grad *g, int n)
+{
+    grads_free(s);
+    s->grads = calloc((size_t)(n ? n : 1), sizeof *s->grads);
+    if (!s->grads) return -1;
+    for (int i = 0; i < n; i++) {
+        s->grads[i] = g[i];
+        s->grads[i].name = dup_or_empty(g[i].name);
+        s->ngrads = i + 1;
+    }
+    return 0;
+}
+
+// ---- keys ------------------------------------------------------------------------------
+dash_key_result repl_dash_key(dash_state *s, int key)
+{
+    if (s->confirm_quit) {               // "stop training? y/n" is modal
+        s->confirm_quit = 0;
+        if (key == 'y' || key == 'Y') {
+            s->quit = 1;
+            s->paused = 0;
+            return DASH_KEY_QUIT;
+        }
+        return DASH_KEY_NONE;
+    }
+    if (s->help && key != '?') s->help = 0;
+    switch (key) {
+    case 'q': case 'Q': s->confirm_quit = 1; break;
+    case 'p': case 'P': case ' ': s->paused = !s->paused; break;
+    case 'l': case 'L': s->log_scale = !s->log_scale; break;
+    case 'c': case 'C': s->cosine = !s->cosine; break;
+    case '\t':
+        if (s->nwatch) s->cur_watch = (s->cur_watch + 1) % s->nwatch;
+        break;
+    case '+': case '=':
+        if (s->ema_idx < repl_dash_ema_nlevels - 1) s->ema_idx++;
+        break;
+    case '-': case '_':
+        if (s->ema_idx > 0) s->ema_idx--;
+        break;
+    case '?': s->help = !s->help; break;
+    default: break;
+    }
+    return DASH_KEY_NONE;
+}

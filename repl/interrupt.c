@@ -1,0 +1,64 @@
+// interrupt.c - Ctrl-C. While Lua runs, the handler sets a hook that raises
+// "interrupted" at the next Lua instruction, so a runaway loop returns to the
+// prompt with every variable intact (lua.c does the same). A second Ctrl-C
+// before the hook fires (stuck inside C) kills the process as usual. At the
+// prompt the handler only raises a flag; the prompt loop clears the line.
+#include <signal.h>
+#include <string.h>
+#include "session.h"
+
+static volatile sig_atomic_t pending;
+static lua_State *volatile running;
+
+static void stop_hook(lua_State *L, lua_Debug *ar)
+{
+    lua_sethook(L, NULL, 0, 0);
+    luaL_error(L, "interrupted");
+}
+
+static void set_handler(void (*fn)(int))
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = fn;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+}
+
+static void on_sigint(int sig)
+{
+    pending = 1;
+    lua_State *L = running;
+    if (L) {
+        set_handler(SIG_DFL);   // the next Ctrl-C is the hard one
+        lua_sethook(L, stop_hook, LUA_MASKCALL | LUA_MASKRET | LUA_MASKCOUNT, 1);
+    }
+}
+
+void repl_interrupt_init(void) { set_handler(on_sigint); }
+
+void repl_interrupt_arm(lua_State *L)
+{
+    pending = 0;
+    running = L;
+    set_handler(on_sigint);
+}
+
+int repl_interrupt_disarm(void)
+{
+    lua_State *L = running;
+    int was = pending;
+    running = NULL;
+    // a Ctrl-C that came too late to fire must not stop the next command
+    if (L && was) lua_sethook(L, NULL, 0, 0);
+    pending = 0;
+    set_handler(on_sigint);
+    return was;
+}
+
+int repl_interrupt_take(void)
+{
+    int was = pending;
+    pending = 0;
+    return was;
+}

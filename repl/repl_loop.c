@@ -1,0 +1,265 @@
+// repl_loop.c - the prompt: read a chunk (continuing while it is incomplete),
+// evaluate it, print its values. On a terminal it uses readline's callback
+// interface so Ctrl-C can drop the line; piped input is the same stream of
+// chunks without prompts or banner.
+#include <ctype.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/select.h>
+#include <unistd.h>
+#include <readline/readline.h>
+#include "session.h"
+
+#define PROMPT "nnlab> "
+#define PROMPT_MORE "   ..> "
+
+// Weak: the banner must not be what forces OpenBLAS to load at start-up.
+extern int openblas_get_num_threads(void) __attribute__((weak));
+
+static int blas_threads(void)
+{
+    if (openblas_get_num_threads) return openblas_get_num_threads();
+    const char *env = getenv("OPENBLAS_NUM_THREADS");
+    return env && atoi(env) > 0 ? atoi(env) : (int)sysconf(_SC_NPROCESSORS_ONLN);
+}
+
+void repl_banner(FILE *f)
+{
+    char gpu[256] = "";
+    if (repl_default_device() == TENSOR_CUDA) {   // probing CUDA otherwise costs start-up
+        char why[200] = "";
+        if (tensor_cuda_available(why, sizeof why))
+            snprintf(gpu, sizeof gpu, ", GPU %s", why[0] ? why : "(cuda)");
+    }
+    fprintf(f, "nnlab %s \xe2\x80\x94 Lua %s.%s, OpenBLAS (%d threads), CPU%s\n",
+            NNLAB_VERSION, LUA_VERSION_MAJOR, LUA_VERSION_MINOR,
+            blas_threads(), gpu);
+    fprintf(f, "help() to start, tutorials() to list lessons, :help for commands\n");
+}
+
+static int ends_with_semicolon(const char *code)
+{
+    size_t n = strlen(code);
+    while (n > 0 && isspace((unsigned char)code[n - 1])) n--;
+    return n > 0 && code[n - 1] == ';';
+}
+
+// Loads CODE as "return CODE" (an expression) or as statements; leaves the
+// function or the error message on the stack. *expr says which form worked.
+static int load_chunk(lua_State *L, const char *code, const char *chunkname, int *expr)
+{
+    if (code[0] == '=') code++;   // Lua 5.3's "=expr"
+    const char *ret = lua_pushfstring(L, "return %s", code);
+    int status = luaL_loadbuffer(L, ret, strlen(ret), chunkname);
+    lua_remove(L, -2);
+    *expr = status == LUA_OK;
+    if (*expr) return status;
+    lua_pop(L, 1);
+    return luaL_loadbuffer(L, code, strlen(code), chunkname);
+}
+
+static int is_incomplete(lua_State *L, const char *code)
+{
+    int incomplete = 0;
+    if (code[0] == '=') code++;
+    for (int form = 0; form < 2 && !incomplete; form++) {
+        const char *src = form ? code : lua_pushfstring(L, "return %s", code);
+        int status = luaL_loadbuffer(L, src, strlen(src), "=stdin");
+        if (status == LUA_OK) {
+            lua_pop(L, form ? 1 : 2);
+            return 0;
+        }
+        size_t n;
+        const char *msg = lua_tolstring(L, -1, &n);
+        incomplete = status == LUA_ERRSYNTAX && n >= 5 && strcmp(msg + n - 5, "<eof>") == 0;
+        lua_pop(L, form ? 1 : 2);
+    }
+    return incomplete;
+}
+
+// What :save writes for a chunk: statements as typed, a bare expression as print(...).
+static void log_chunk(repl_session *s, const char *code, int expr, int quiet)
+{
+    lua_State *L = s->L;
+    if (code[0] == '=') { code++; expr = 1; }
+    else if (expr) {
+        expr = luaL_loadbuffer(L, code, strlen(code), "=stdin") != LUA_OK;
+        lua_pop(L, 1);
+    }
+    if (!expr) { repl_log_chunk(s, code); return; }
+    if (quiet) return;
+    repl_log_chunk(s, lua_pushfstring(L, "print(%s\n)", code));   // \n: a trailing -- comment
+    lua_pop(L, 1);
+}
+
+int repl_eval(repl_session *s, const char *code, const char *chunkname)
+{
+    lua_State *L = s->L;
+    int top = lua_gettop(L), expr;
+    int quiet = ends_with_semicolon(code);
+    if (load_chunk(L, code, chunkname, &expr) != LUA_OK) {
+        repl_report_error(s);
+        s->failed = 1;
+        return 1;
+    }
+    double t0 = repl_now_ms();
+    int status = repl_call(s, 0, LUA_MULTRET);
+    double ms = repl_now_ms() - t0;
+    if (status == LUA_OK) {
+        if (!quiet) repl_show_values(L, top + 1, lua_gettop(L) - top);
+        lua_settop(L, top);
+        log_chunk(s, code, expr, quiet);
+    }
+    if (s->time) {
+        fprintf(stdout, "(%.1f ms)\n", ms);
+        fflush(stdout);
+    }
+    return status != LUA_OK;
+}
+
+// ---- reading lines ----------------------------------------------------------
+
+static char *tty_line;
+static int tty_done;
+static volatile sig_atomic_t resized;
+
+static void on_line(char *line)
+{
+    tty_line = line;
+    tty_done = 1;
+    rl_callback_handler_remove();
+}
+
+static void on_winch(int sig) { resized = 1; }
+
+// readline through its callback interface: select() returns EINTR on Ctrl-C,
+// and the line is dropped cleanly (*cancelled = 1) instead of waiting for a key.
+static char *read_tty(const char *prompt, int *cancelled)
+{
+    struct sigaction sa, old;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_winch;
+    sigaction(SIGWINCH, &sa, &old);   // only here: the dashboard wants its own
+    tty_done = 0;
+    tty_line = NULL;
+    rl_callback_handler_install(prompt, on_line);
+    int fd = fileno(rl_instream ? rl_instream : stdin);
+    while (!tty_done) {
+        fd_set fds;
+        FD_ZERO(&fds);
+        FD_SET(fd, &fds);
+        if (select(fd + 1, &fds, NULL, NULL, NULL) >= 0) {
+            rl_callback_read_char();
+            continue;
+        }
+        if (errno != EINTR) { rl_callback_handler_remove(); break; }
+        if (resized) { resized = 0; rl_resize_terminal(); }
+        if (repl_interrupt_take()) {
+            rl_free_line_state();
+            rl_callback_sigcleanup();
+            rl_replace_line("", 0);
+            rl_callback_handler_remove();
+            fputs("^C\n", stdout);
+            fflush(stdout);
+            *cancelled = 1;
+            break;
+        }
+    }
+    sigaction(SIGWINCH, &old, NULL);
+    return tty_line;
+}
+
+static char *read_pipe(void)
+{
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n = getline(&line, &cap, stdin);
+    if (n < 0) { free(line); return NULL; }
+    while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r')) line[--n] = 0;
+    return line;
+}
+
+// ---- the loop ----------------------------------------------------------------
+
+static char *append_line(char *buf, const char *line)
+{
+    size_t a = strlen(buf), b = strlen(line);
+    char *p = realloc(buf, a + b + 2);
+    if (!p) return buf;
+    p[a] = '\n';
+    memcpy(p + a + 1, line, b + 1);
+    return p;
+}
+
+// A multi-line chunk goes into history as one line (Up brings back the whole
+// loop, and the file keeps one entry per line) unless a newline matters:
+// a comment or a long string.
+static void history_add_chunk(char *chunk)
+{
+    if (!strchr(chunk, '\n') || strstr(chunk, "--") || strstr(chunk, "[[") || strstr(chunk, "[=")) {
+        repl_history_add(chunk);
+        return;
+    }
+    char *one = strdup(chunk);
+    if (!one) return;
+    for (char *p = one; *p; p++)
+        if (*p == '\n') *p = ' ';
+    repl_history_add(one);
+    free(one);
+}
+
+// A line at the primary prompt that is not Lua: ":command", "?name", blank.
+static int handle_special(repl_session *s, const char *line)
+{
+    while (isspace((unsigned char)*line)) line++;
+    if (*line == 0) return 1;
+    if (*line == ':') {
+        if (s->interactive) repl_history_add(line);
+        repl_command(s, line);
+        return 1;
+    }
+    if (*line == '?') {
+        if (s->interactive) repl_history_add(line);
+        char name[256];
+        const char *p = line + 1;
+        while (isspace((unsigned char)*p)) p++;
+        snprintf(name, sizeof name, "%s", p);
+        for (size_t n = strlen(name); n > 0 && isspace((unsigned char)name[n - 1]); n--) name[n - 1] = 0;
+        repl_help_name(s->L, name);
+        return 1;
+    }
+    return 0;
+}
+
+int repl_loop(repl_session *s)
+{
+    char *chunk = NULL;
+    while (!s->quit) {
+        int cancelled = 0;
+        if (s->interactive) repl_suspend_dash(s->L);   // a dashboard left open keeps its data
+        char *line = s->interactive ? read_tty(chunk ? PROMPT_MORE : PROMPT, &cancelled)
+                                    : read_pipe();
+        if (cancelled) { free(chunk); chunk = NULL; continue; }
+        if (!line) break;
+        if (!chunk) {
+            if (handle_special(s, line)) { free(line); continue; }
+            chunk = line;
+        } else {
+            chunk = append_line(chunk, line);
+            free(line);
+        }
+        if (is_incomplete(s->L, chunk)) continue;
+        if (s->interactive) history_add_chunk(chunk);
+        repl_eval(s, chunk, "=stdin");
+        free(chunk);
+        chunk = NULL;
+    }
+    if (chunk) {   // input ended inside a chunk: say why it did not run
+        repl_eval(s, chunk, "=stdin");
+        free(chunk);
+    }
+    if (s->interactive && !s->quit) fputc('\n', stdout);
+    return s->interactive ? 0 : s->failed;
+}

@@ -1,0 +1,133 @@
+// run.c - protected calls for the REPL, scripts and -e, and how errors read.
+#include <ctype.h>
+#include <string.h>
+#include <time.h>
+#include "session.h"
+
+static repl_session *cur;   // the session whose call is running (for the handler)
+
+double repl_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+// Where the first Lua frame is ("net.lua:12"), so an error raised inside a C
+// function called from a script still says which line of the file it was.
+static int script_where(lua_State *L, luaL_Buffer *b)
+{
+    lua_Debug ar;
+    for (int level = 1; lua_getstack(L, level, &ar); level++) {
+        lua_getinfo(L, "Sl", &ar);
+        if (ar.currentline > 0) {
+            if (ar.source[0] != '@') return 0;   // typed code: the line is obvious
+            luaL_addstring(b, "\n  at ");
+            luaL_addstring(b, ar.short_src);
+            lua_pushfstring(L, ":%d", ar.currentline);
+            luaL_addvalue(b);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static int has_position(const char *msg)
+{
+    const char *c = strstr(msg, ":");
+    if (!c || !isdigit((unsigned char)c[1])) return 0;
+    for (c++; isdigit((unsigned char)*c); c++) {}
+    return c[0] == ':' && c[1] == ' ';
+}
+
+static int message_handler(lua_State *L)
+{
+    const char *msg = lua_tostring(L, 1);
+    if (!msg) {
+        if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING)
+            msg = lua_tostring(L, -1);
+        else
+            msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
+    }
+    if (cur && cur->trace) {
+        luaL_traceback(L, L, msg, 1);
+        return 1;
+    }
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    luaL_addstring(&b, msg);
+    if (!has_position(msg)) script_where(L, &b);
+    luaL_pushresult(&b);
+    return 1;
+}
+
+// Typed chunks are named "=stdin" / "=(command line)"; their "stdin:1: "
+// prefix says nothing to the learner, so it goes unless :trace is on.
+static const char *strip_position(const char *msg)
+{
+    static const char *names[] = {"stdin:", "(command line):", NULL};
+    for (int i = 0; names[i]; i++) {
+        size_t n = strlen(names[i]);
+        if (strncmp(msg, names[i], n) != 0) continue;
+        const char *p = msg + n;
+        if (!isdigit((unsigned char)*p)) continue;
+        while (isdigit((unsigned char)*p)) p++;
+        if (p[0] == ':' && p[1] == ' ') return p + 2;
+    }
+    return msg;
+}
+
+// Calls dash.NAME() when the dashboard is open; errors are ignored.
+static void dash_call_if_open(lua_State *L, const char *name, int without_is_open)
+{
+    int top = lua_gettop(L);
+    if (lua_getglobal(L, "dash") == LUA_TTABLE) {
+        int open = without_is_open;
+        if (lua_getfield(L, top + 1, "is_open") == LUA_TFUNCTION)
+            open = lua_pcall(L, 0, 1, 0) == LUA_OK && lua_toboolean(L, -1);
+        if (open && lua_getfield(L, top + 1, name) == LUA_TFUNCTION)
+            lua_pcall(L, 0, 0, 0);
+    }
+    lua_settop(L, top);
+}
+
+// without is_open, close() is called as is: better closed twice than left open
+void repl_close_dash(lua_State *L) { dash_call_if_open(L, "close", 1); }
+
+void repl_suspend_dash(lua_State *L) { dash_call_if_open(L, "suspend", 0); }
+
+void repl_report_error(repl_session *s)
+{
+    lua_State *L = s->L;
+    const char *msg = lua_tostring(L, -1);
+    if (!msg) msg = "(error object is not a string)";
+    if (!s->trace) msg = strip_position(msg);
+    fflush(stdout);
+    if (s->interactive && strcmp(msg, "interrupted") == 0)
+        fputc('\n', stderr);   // after the terminal's ^C
+    fprintf(stderr, "error: %s\n", msg);
+    fflush(stderr);
+    lua_pop(L, 1);
+}
+
+int repl_call(repl_session *s, int nargs, int nresults)
+{
+    lua_State *L = s->L;
+    int base = lua_gettop(L) - nargs;        // the function's index
+    lua_pushcfunction(L, message_handler);
+    lua_insert(L, base);
+    repl_session *prev = cur;
+    cur = s;
+    repl_interrupt_arm(L);
+    int status = lua_pcall(L, nargs, nresults, base);
+    int interrupted = repl_interrupt_disarm();
+    cur = prev;
+    lua_remove(L, base);
+    if (status != LUA_OK) {
+        repl_close_dash(L);   // the message must land on the normal screen
+        repl_report_error(s);
+        s->failed = 1;
+        if (interrupted && !s->interactive) s->quit = 1;   // Ctrl-C ends piped input
+    }
+    return status;
+}
