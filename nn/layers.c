@@ -1,0 +1,303 @@
+// layers.c - Linear, Conv2d, pooling, BatchNorm, LayerNorm, Embedding, Dropout,
+// each composed of tensor ops so autograd and the meta device come for free.
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include "scope.h"
+
+#define LL(x) ((long long)(x))
+
+static int64_t numel_from(const tensor *t, int start) {
+    int64_t n = 1;
+    for (int i = start; i < t->ndim; i++) n *= t->size[i];
+    return n;
+}
+
+// x (..., in) -> (..., out); flattened to 2-D so one GEMM covers every leading dim.
+tensor *nn_linear(tensor *x, tensor *w, tensor *b) {
+    char sx[128], sw[128];
+    if (!x || !w) { tensor_set_error("nn.Linear: missing input or weight"); return NULL; }
+    if (w->ndim != 2) {
+        tensor_set_error("nn.Linear: weight must be [out, in] like PyTorch, got %s", nn_shape(sw, sizeof sw, w));
+        return NULL;
+    }
+    int64_t in = w->size[1], out = w->size[0];
+    if (x->ndim < 1 || x->size[x->ndim - 1] != in) {
+        char hint[160] = "check in_features, or reshape the input so its last dim is the features";
+        if (x->ndim >= 2 && numel_from(x, 1) == in)
+            snprintf(hint, sizeof hint, "did you forget x:flatten(2)?");
+        else
+            for (int d = 0; d < x->ndim; d++)
+                if (x->size[d] == in) {
+                    snprintf(hint, sizeof hint, "dim %d has size %lld: move it last, e.g. x:transpose(%d, %d)",
+                             d + 1, LL(in), d + 1, x->ndim);
+                    break;
+                }
+        tensor_set_error("nn.Linear(%lld->%lld): expects last dim %lld, got %s; %s", LL(in), LL(out), LL(in),
+                         nn_shape(sx, sizeof sx, x), hint);
+        return NULL;
+    }
+    if (b && (b->ndim != 1 || b->size[0] != out)) {
+        tensor_set_error("nn.Linear(%lld->%lld): bias must be [%lld], got %s", LL(in), LL(out), LL(out),
+                         nn_shape(sw, sizeof sw, b));
+        return NULL;
+    }
+    nn_scope s = {0};
+    tensor *x2, *wt, *y;
+    int64_t s2[2] = {-1, in}, so[TENSOR_MAX_DIMS];
+    NN_TRY(&s, x2, tensor_reshape(x, 2, s2));
+    NN_TRY(&s, wt, tensor_t(w));
+    NN_TRY(&s, y, tensor_matmul(x2, wt));
+    if (b) NN_TRY(&s, y, tensor_add(y, b));
+    memcpy(so, x->size, sizeof(int64_t) * x->ndim);
+    so[x->ndim - 1] = out;
+    NN_TRY(&s, y, tensor_reshape(y, x->ndim, so));
+    return nn_scope_return(&s, y);
+fail:
+    nn_scope_end(&s);
+    return NULL;
+}
+
+static int check_image(const char *layer, const tensor *x, int64_t channels) {
+    char sx[128];
+    if (!x) { tensor_set_error("%s: missing input", layer); return -1; }
+    if (x->ndim != 4) {
+        const char *hint = x->ndim == 3 ? "add a batch dim with x:unsqueeze(1)"
+                         : x->ndim == 2 ? "reshape rows of pixels to images, e.g. x:view(-1, 1, 28, 28)"
+                                        : "reshape it to [B,C,H,W]";
+        tensor_set_error("%s: expects [B,C,H,W] input, got %s; %s", layer, nn_shape(sx, sizeof sx, x), hint);
+        return -1;
+    }
+    if (channels > 0 && x->size[1] != channels) {
+        const char *hint = x->size[3] == channels ? "; channels look last: x:permute(1, 4, 2, 3)" : "";
+        tensor_set_error("%s: expects %lld input channels at dim 2, got %s%s", layer, LL(channels),
+                         nn_shape(sx, sizeof sx, x), hint);
+        return -1;
+    }
+    return 0;
+}
+
+tensor *nn_conv2d(tensor *x, tensor *w, tensor *b, int stride, int padding, int groups) {
+    char name[128], sw[128];
+    if (!w || w->ndim != 4) {
+        tensor_set_error("nn.Conv2d: weight must be [out, in/groups, kh, kw], got %s", nn_shape(sw, sizeof sw, w));
+        return NULL;
+    }
+    if (groups < 1) groups = 1;
+    snprintf(name, sizeof name, "nn.Conv2d(%lld->%lld, k=%lldx%lld%s)", LL(w->size[1] * groups), LL(w->size[0]),
+             LL(w->size[2]), LL(w->size[3]), groups > 1 ? ", grouped" : "");
+    if (check_image(name, x, w->size[1] * groups)) return NULL;
+    if (b && (b->ndim != 1 || b->size[0] != w->size[0])) {
+        tensor_set_error("%s: bias must be [%lld], got %s", name, LL(w->size[0]), nn_shape(sw, sizeof sw, b));
+        return NULL;
+    }
+    int64_t oh = (x->size[2] + 2 * padding - w->size[2]) / (stride > 0 ? stride : 1) + 1;
+    int64_t ow = (x->size[3] + 2 * padding - w->size[3]) / (stride > 0 ? stride : 1) + 1;
+    if (stride < 1 || padding < 0 || x->size[2] + 2 * padding < w->size[2] || x->size[3] + 2 * padding < w->size[3]) {
+        tensor_set_error("%s: input %s with stride %d, padding %d gives no output (%lldx%lld); "
+                         "use a larger input or more padding", name, nn_shape(sw, sizeof sw, x), stride, padding,
+                         LL(oh), LL(ow));
+        return NULL;
+    }
+    return tensor_conv2d(x, w, b, stride, padding, groups);
+}
+
+static int check_pool(const char *layer, const tensor *x, int k, int stride, int padding) {
+    char sx[128];
+    if (check_image(layer, x, 0)) return -1;
+    if (k < 1 || stride < 1 || padding < 0 || 2 * padding > k) {
+        tensor_set_error("%s: kernel %d, stride %d, padding %d: need k >= 1, stride >= 1, 0 <= padding <= k/2",
+                         layer, k, stride, padding);
+        return -1;
+    }
+    if (x->size[2] + 2 * padding < k || x->size[3] + 2 * padding < k) {
+        tensor_set_error("%s: input %s is smaller than the %dx%d window", layer, nn_shape(sx, sizeof sx, x), k, k);
+        return -1;
+    }
+    return 0;
+}
+
+tensor *nn_max_pool2d(tensor *x, int k, int stride, int padding) {
+    if (stride <= 0) stride = k;
+    if (check_pool("nn.MaxPool2d", x, k, stride, padding)) return NULL;
+    return tensor_max_pool2d(x, k, stride, padding);
+}
+
+tensor *nn_avg_pool2d(tensor *x, int k, int stride, int padding) {
+    if (stride <= 0) stride = k;
+    if (check_pool("nn.AvgPool2d", x, k, stride, padding)) return NULL;
+    return tensor_avg_pool2d(x, k, stride, padding);
+}
+
+static int check_vec(const char *layer, const char *what, const tensor *t, int64_t c) {
+    char st[128];
+    if (t && (t->ndim != 1 || t->size[0] != c)) {
+        tensor_set_error("%s: %s must be [%lld], got %s", layer, what, LL(c), nn_shape(st, sizeof st, t));
+        return -1;
+    }
+    return 0;
+}
+
+// running = (1 - momentum) * running + momentum * batch, outside autograd.
+static int update_running(tensor *running, tensor *batch, float momentum) {
+    nn_scope s = {0};
+    tensor *a, *b, *sum;
+    int rc = -1;
+    int64_t c = running->size[0];
+    NN_TRY(&s, a, tensor_mul_scalar(running, 1.0f - momentum));
+    NN_TRY(&s, b, tensor_view(batch, 1, &c));
+    NN_TRY(&s, b, tensor_mul_scalar(b, momentum));
+    NN_TRY(&s, sum, tensor_add(a, b));
+    rc = tensor_copy_(running, sum);
+fail:
+    nn_scope_end(&s);
+    return rc;
+}
+
+// x is viewed as (N, C, L) with L the product of the spatial dims (1 for BatchNorm1d
+// on (N,C)); statistics are over N and L.
+tensor *nn_batch_norm(tensor *x, tensor *running_mean, tensor *running_var, tensor *weight, tensor *bias,
+                      int training, float momentum, float eps) {
+    char name[64], sx[128];
+    if (!x || x->ndim < 2) {
+        tensor_set_error("nn.BatchNorm: expects [N,C] or [N,C,H,W] input, got %s; add a batch dim with x:unsqueeze(1)",
+                         nn_shape(sx, sizeof sx, x));
+        return NULL;
+    }
+    int64_t N = x->size[0], C = x->size[1], L = numel_from(x, 2);
+    int64_t c = weight ? weight->size[0] : running_mean ? running_mean->size[0] : C;
+    snprintf(name, sizeof name, "nn.BatchNorm%s(%lld)", x->ndim == 4 ? "2d" : "1d", LL(c));
+    if (c != C) {
+        tensor_set_error("%s: expects %lld channels at dim 2, got %s", name, LL(c), nn_shape(sx, sizeof sx, x));
+        return NULL;
+    }
+    if (check_vec(name, "weight", weight, C) || check_vec(name, "bias", bias, C) ||
+        check_vec(name, "running_mean", running_mean, C) || check_vec(name, "running_var", running_var, C))
+        return NULL;
+    int use_batch = training || !running_mean || !running_var;
+    if (use_batch && N * L <= 1) {
+        tensor_set_error("%s: expected more than 1 value per channel when training, got input %s; "
+                         "use a batch larger than 1 or model:eval()", name, nn_shape(sx, sizeof sx, x));
+        return NULL;
+    }
+    nn_scope s = {0};
+    tensor *x3, *mean, *d, *var, *inv, *y, *t;
+    int64_t s3[3] = {N, C, L}, sc[3] = {1, C, 1};
+    NN_TRY(&s, x3, tensor_reshape(x, 3, s3));
+    if (use_batch) {
+        NN_TRY(&s, t, tensor_mean(x3, 0, 1));
+        NN_TRY(&s, mean, tensor_mean(t, 2, 1));               // (1,C,1)
+        NN_TRY(&s, d, tensor_sub(x3, mean));
+        NN_TRY(&s, t, tensor_mul(d, d));
+        NN_TRY(&s, t, tensor_mean(t, 0, 1));
+        NN_TRY(&s, var, tensor_mean(t, 2, 1));                // biased, as used for normalising
+        if (training && running_mean && running_var) {
+            int prev = tensor_set_grad_enabled(0);
+            tensor *mv, *vv, *uv;
+            int ok = (mv = nn_hold(&s, tensor_detach(mean))) && (vv = nn_hold(&s, tensor_detach(var))) &&
+                     (uv = nn_hold(&s, tensor_mul_scalar(vv, (float)((double)(N * L) / (double)(N * L - 1))))) &&
+                     update_running(running_mean, mv, momentum) == 0 &&
+                     update_running(running_var, uv, momentum) == 0;
+            tensor_set_grad_enabled(prev);
+            if (!ok) goto fail;
+        }
+    } else {
+        NN_TRY(&s, mean, tensor_view(running_mean, 3, sc));
+        NN_TRY(&s, var, tensor_view(running_var, 3, sc));
+        NN_TRY(&s, d, tensor_sub(x3, mean));
+    }
+    NN_TRY(&s, t, tensor_add_scalar(var, eps));
+    NN_TRY(&s, inv, tensor_pow_scalar(t, -0.5f));
+    NN_TRY(&s, y, tensor_mul(d, inv));
+    if (weight) {
+        NN_TRY(&s, t, tensor_view(weight, 3, sc));
+        NN_TRY(&s, y, tensor_mul(y, t));
+    }
+    if (bias) {
+        NN_TRY(&s, t, tensor_view(bias, 3, sc));
+        NN_TRY(&s, y, tensor_add(y, t));
+    }
+    NN_TRY(&s, y, tensor_reshape(y, x->ndim, x->size));
+    return nn_scope_return(&s, y);
+fail:
+    nn_scope_end(&s);
+    return NULL;
+}
+
+tensor *nn_layer_norm(tensor *x, int k, tensor *weight, tensor *bias, float eps) {
+    char sx[128], sw[128];
+    const tensor *ref = weight ? weight : bias;
+    if (!x || k < 1 || x->ndim < k) {
+        tensor_set_error("nn.LayerNorm: cannot normalise the last %d dims of %s", k, nn_shape(sx, sizeof sx, x));
+        return NULL;
+    }
+    for (int i = 0; ref && i < k; i++) {
+        if (ref->ndim != k || ref->size[i] != x->size[x->ndim - k + i]) {
+            tensor_set_error("nn.LayerNorm(%s): expects the input to end in %s, got %s; normalise the feature dim "
+                             "(move it last)", nn_shape(sw, sizeof sw, ref), nn_shape(sw, sizeof sw, ref),
+                             nn_shape(sx, sizeof sx, x));
+            return NULL;
+        }
+    }
+    if (weight && bias && !nn_same_shape(weight, bias)) {
+        tensor_set_error("nn.LayerNorm: weight %s and bias %s differ", nn_shape(sw, sizeof sw, weight),
+                         nn_shape(sx, sizeof sx, bias));
+        return NULL;
+    }
+    nn_scope s = {0};
+    tensor *x2, *mean, *d, *var, *y, *t;
+    int64_t s2[2] = {-1, numel_from(x, x->ndim - k)};
+    NN_TRY(&s, x2, tensor_reshape(x, 2, s2));
+    NN_TRY(&s, mean, tensor_mean(x2, 1, 1));
+    NN_TRY(&s, d, tensor_sub(x2, mean));
+    NN_TRY(&s, t, tensor_mul(d, d));
+    NN_TRY(&s, var, tensor_mean(t, 1, 1));
+    NN_TRY(&s, t, tensor_add_scalar(var, eps));
+    NN_TRY(&s, t, tensor_pow_scalar(t, -0.5f));
+    NN_TRY(&s, y, tensor_mul(d, t));
+    NN_TRY(&s, y, tensor_reshape(y, x->ndim, x->size));
+    if (weight) NN_TRY(&s, y, tensor_mul(y, weight));     // broadcasts over the leading dims
+    if (bias) NN_TRY(&s, y, tensor_add(y, bias));
+    return nn_scope_return(&s, y);
+fail:
+    nn_scope_end(&s);
+    return NULL;
+}
+
+tensor *nn_embedding(tensor *weight, tensor *idx) { return nn_embedding_base(weight, idx, 0); }
+
+tensor *nn_embedding_base(tensor *weight, tensor *idx, int base) {
+    char name[96], sw[128];
+    if (!weight || weight->ndim != 2) {
+        tensor_set_error("nn.Embedding: weight must be [n, d], got %s", nn_shape(sw, sizeof sw, weight));
+        return NULL;
+    }
+    snprintf(name, sizeof name, "nn.Embedding(%lld, %lld)", LL(weight->size[0]), LL(weight->size[1]));
+    if (!idx || idx->ndim >= TENSOR_MAX_DIMS) {
+        tensor_set_error("%s: expects ids of at most %d dims, got %s", name, TENSOR_MAX_DIMS - 1,
+                         nn_shape(sw, sizeof sw, idx));
+        return NULL;
+    }
+    if (nn_check_labels(name, "id", idx, weight->size[0], base)) return NULL;
+    nn_scope s = {0};
+    tensor *flat, *rows, *y;
+    int64_t n = -1, so[TENSOR_MAX_DIMS];
+    NN_TRY(&s, flat, tensor_reshape(idx, 1, &n));
+    if (base) NN_TRY(&s, flat, tensor_add_scalar(flat, (float)-base));
+    NN_TRY(&s, rows, tensor_index_select(weight, 0, flat));
+    memcpy(so, idx->size, sizeof(int64_t) * idx->ndim);
+    so[idx->ndim] = weight->size[1];
+    NN_TRY(&s, y, tensor_reshape(rows, idx->ndim + 1, so));
+    return nn_scope_return(&s, y);
+fail:
+    nn_scope_end(&s);
+    return NULL;
+}
+
+tensor *nn_dropout(tensor *x, float p, int training) {
+    if (!(p >= 0.0f && p < 1.0f)) {
+        tensor_set_error("nn.Dropout(%g): p is the probability of zeroing and must be in [0, 1)", p);
+        return NULL;
+    }
+    return tensor_dropout(x, p, training);
+}

@@ -1,0 +1,127 @@
+// loss.c - MSE, cross-entropy and BCE-with-logits, composed of tensor ops.
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "scope.h"
+
+#define LL(x) ((long long)(x))
+
+int nn_parse_reduction(const char *name, nn_reduction *out) {
+    if (!name || !strcmp(name, "mean")) *out = NN_REDUCTION_MEAN;
+    else if (!strcmp(name, "sum")) *out = NN_REDUCTION_SUM;
+    else if (!strcmp(name, "none")) *out = NN_REDUCTION_NONE;
+    else {
+        tensor_set_error("reduction '%s': use \"mean\", \"sum\" or \"none\"", name);
+        return -1;
+    }
+    return 0;
+}
+
+// Takes over loss (a new reference) and returns the reduced one.
+static tensor *reduce(tensor *loss, nn_reduction r) {
+    if (!loss || r == NN_REDUCTION_NONE) return loss;
+    tensor *out = r == NN_REDUCTION_SUM ? tensor_sum(loss, TENSOR_ALL_DIMS, 0) : tensor_mean(loss, TENSOR_ALL_DIMS, 0);
+    tensor_release(loss);
+    return out;
+}
+
+static int check_same(const char *op, const char *a_name, const tensor *a, const char *b_name, const tensor *b) {
+    char sa[128], sb[128];
+    if (!a || !b) { tensor_set_error("%s: missing %s", op, a ? b_name : a_name); return -1; }
+    if (nn_same_shape(a, b)) return 0;
+    const char *hint = "give both the same shape";
+    if (tensor_numel(a) == tensor_numel(b))
+        hint = "same number of values: reshape one, e.g. target:view(input:shape())";
+    tensor_set_error("%s: %s %s and %s %s differ in shape (broadcasting them is almost always a bug); %s", op,
+                     a_name, nn_shape(sa, sizeof sa, a), b_name, nn_shape(sb, sizeof sb, b), hint);
+    return -1;
+}
+
+int nn_check_labels(const char *op, const char *what, const tensor *labels, int64_t n_classes, int base) {
+    if (!labels) { tensor_set_error("%s: missing %ss", op, what); return -1; }
+    if (nn_device(labels) == TENSOR_META) return 0;      // no values to check
+    float *v = tensor_to_host(labels);
+    if (!v) return -1;
+    int64_t n = tensor_numel(labels);
+    int rc = 0;
+    for (int64_t i = 0; i < n; i++) {
+        float x = v[i];
+        if (x != floorf(x) || x < (float)base || x >= (float)(base + n_classes)) {
+            tensor_set_error("%s: %s %g at position %lld: %ss are %d-based %s %d..%lld", op, what, x,
+                             LL(i + base), what, base, strcmp(what, "label") ? "ids" : "classes", base,
+                             LL(base + n_classes - 1));
+            rc = -1;
+            break;
+        }
+    }
+    free(v);
+    return rc;
+}
+
+tensor *nn_mse_loss(tensor *pred, tensor *target, nn_reduction r) {
+    if (check_same("nn.mse_loss", "input", pred, "target", target)) return NULL;
+    nn_scope s = {0};
+    tensor *d, *sq;
+    NN_TRY(&s, d, tensor_sub(pred, target));
+    NN_TRY(&s, sq, tensor_mul(d, d));
+    return reduce(nn_scope_return(&s, sq), r);
+fail:
+    nn_scope_end(&s);
+    return NULL;
+}
+
+tensor *nn_cross_entropy(tensor *logits, tensor *labels, nn_reduction r) {
+    return nn_cross_entropy_base(logits, labels, r, 0);
+}
+
+// logits (..., C), labels (...): -log_softmax(logits)[label - base].
+tensor *nn_cross_entropy_base(tensor *logits, tensor *labels, nn_reduction r, int base) {
+    char sl[128], sy[128];
+    if (!logits || !labels) { tensor_set_error("nn.cross_entropy: missing logits or labels"); return NULL; }
+    int ok = logits->ndim >= 1 && labels->ndim == logits->ndim - 1;
+    for (int i = 0; ok && i < labels->ndim; i++) ok = labels->size[i] == logits->size[i];
+    if (!ok) {
+        const char *hint = "labels hold one class index per row";
+        if (labels->ndim == logits->ndim && nn_same_shape(labels, logits))
+            hint = "labels look one-hot: pass class indices, e.g. labels:argmax(-1)";
+        else if (labels->ndim == logits->ndim && labels->size[labels->ndim - 1] == 1)
+            hint = "drop the last dim with labels:view(-1)";
+        tensor_set_error("nn.cross_entropy: logits %s (rows x classes) need labels of their leading shape, got %s; %s",
+                         nn_shape(sl, sizeof sl, logits), nn_shape(sy, sizeof sy, labels), hint);
+        return NULL;
+    }
+    int cdim = logits->ndim - 1;
+    if (nn_check_labels("nn.cross_entropy", "label", labels, logits->size[cdim], base)) return NULL;
+    nn_scope s = {0};
+    tensor *logp, *idx, *picked, *loss;
+    NN_TRY(&s, logp, tensor_log_softmax(logits, cdim));
+    NN_TRY(&s, idx, base ? tensor_add_scalar(labels, (float)-base) : tensor_retain(labels));
+    NN_TRY(&s, idx, tensor_unsqueeze(idx, cdim));
+    NN_TRY(&s, picked, tensor_gather(logp, cdim, idx));
+    NN_TRY(&s, picked, tensor_squeeze(picked, cdim));
+    NN_TRY(&s, loss, tensor_neg(picked));
+    return reduce(nn_scope_return(&s, loss), r);
+fail:
+    nn_scope_end(&s);
+    return NULL;
+}
+
+// max(x,0) - x*y + log(1 + exp(-|x|)): never overflows, gradient sigmoid(x) - y.
+tensor *nn_bce_with_logits(tensor *x, tensor *y, nn_reduction r) {
+    if (check_same("nn.bce_with_logits", "logits", x, "target", y)) return NULL;
+    nn_scope s = {0};
+    tensor *pos, *xy, *t, *loss;
+    NN_TRY(&s, pos, tensor_relu(x));
+    NN_TRY(&s, xy, tensor_mul(x, y));
+    NN_TRY(&s, t, tensor_abs(x));
+    NN_TRY(&s, t, tensor_neg(t));
+    NN_TRY(&s, t, tensor_exp(t));
+    NN_TRY(&s, t, tensor_add_scalar(t, 1.0f));
+    NN_TRY(&s, t, tensor_log(t));
+    NN_TRY(&s, loss, tensor_sub(pos, xy));
+    NN_TRY(&s, loss, tensor_add(loss, t));
+    return reduce(nn_scope_return(&s, loss), r);
+fail:
+    nn_scope_end(&s);
+    return NULL;
+}

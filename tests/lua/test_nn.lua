@@ -1,0 +1,291 @@
+-- test_nn.lua - every layer and loss against PyTorch (tests/fixtures/nn, made by
+-- tests/fixtures/make_nn_fixtures.py): outputs and input/weight gradients to 1e-4
+-- relative, plus a finite-difference check; then module behaviour and errors.
+local here = arg and arg[0] and arg[0]:match("^(.*)/[^/]*$") or "tests/lua"
+local T = dofile(here .. "/../fixtures/nn/tap.lua")
+local fx = T.fx
+
+-- Loads case inputs (requiring grad), runs make(inputs) -> out, compares the output
+-- and the grads of loss = sum(out * r), and finite-differences the first input.
+local function case(name, inputs, make, opts)
+  opts = opts or {}
+  T.check(name, function()
+    local xs = {}
+    for i, nm in ipairs(inputs) do xs[i] = fx(name, nm):requires_grad(true) end
+    local out = make(table.unpack(xs))
+    T.close(name .. ": output", out, fx(name, opts.out or "out"), opts.tol)
+    local r = fx(name, "r")
+    local loss = (out * r):sum()
+    loss:backward()
+    for i, nm in ipairs(inputs) do
+      if not (opts.no_grad and opts.no_grad[nm]) then
+        T.close(name .. ": grad " .. nm, xs[i].grad, fx(name, "g_" .. nm), opts.tol)
+      end
+      xs[i].grad = nil
+    end
+    if not opts.no_fd then
+      T.gradcheck(name, function() return (make(table.unpack(xs)) * r):sum() end, xs[1], opts.fd)
+    end
+  end)
+end
+
+-- a module whose parameters are copied from fixtures: {["weight"] = "w", ...}
+local function load_params(m, casename, map)
+  for pname, fname in pairs(map) do
+    local holder, key = m, pname
+    for part in pname:gmatch("([^.]+)%.") do holder = holder[part] end
+    key = pname:match("([^.]+)$")
+    holder[key]:copy(fx(casename, fname))
+  end
+  return m
+end
+
+-- ---- layers, functional and as modules ----------------------------------------------
+case("linear", {"x", "w", "b"}, function(x, w, b) return nn.F.linear(x, w, b) end)
+T.check("nn.Linear module", function()
+  local m = load_params(nn.Linear(5, 4), "linear", {weight = "w", bias = "b"})
+  T.close("nn.Linear module: output", m(fx("linear", "x")), fx("linear", "out"))
+  local x = fx("linear", "x"):requires_grad(true)
+  ;(m(x) * fx("linear", "r")):sum():backward()
+  T.close("nn.Linear module: weight grad", m.weight.grad, fx("linear", "g_w"))
+  T.close("nn.Linear module: bias grad", m.bias.grad, fx("linear", "g_b"))
+end)
+
+case("conv2d", {"x", "w", "b"}, function(x, w, b) return nn.F.conv2d(x, w, b, 2, 1, 1) end)
+case("conv2d_dw", {"x", "w", "b"}, function(x, w, b) return nn.F.conv2d(x, w, b, 1, 1, 4) end)
+T.check("nn.Conv2d module", function()
+  local m = load_params(nn.Conv2d(3, 4, 3, {stride = 2, padding = 1}), "conv2d", {weight = "w", bias = "b"})
+  T.close("nn.Conv2d module: output", m(fx("conv2d", "x")), fx("conv2d", "out"))
+  local dw = load_params(nn.Conv2d(4, 4, 3, {padding = 1, groups = 4}), "conv2d_dw", {weight = "w", bias = "b"})
+  T.close("nn.Conv2d depthwise module: output", dw(fx("conv2d_dw", "x")), fx("conv2d_dw", "out"))
+end)
+case("max_pool2d", {"x"}, function(x) return nn.MaxPool2d(2)(x) end)
+case("avg_pool2d", {"x"}, function(x) return nn.AvgPool2d(3, {stride = 2, padding = 1})(x) end)
+
+for _, bn in ipairs({{"batch_norm1d", nn.BatchNorm1d, 4}, {"batch_norm2d", nn.BatchNorm2d, 3}}) do
+  local name, cls, C = bn[1], bn[2], bn[3]
+  T.check(name, function()
+    local m = load_params(cls(C), name, {weight = "w", bias = "b", running_mean = "rm0", running_var = "rv0"})
+    local x = fx(name, "x"):requires_grad(true)
+    local out = m(x)
+    T.close(name .. ": training output", out, fx(name, "out"))
+    ;(out * fx(name, "r")):sum():backward()
+    T.close(name .. ": grad x", x.grad, fx(name, "g_x"))
+    T.close(name .. ": grad weight", m.weight.grad, fx(name, "g_w"))
+    T.close(name .. ": grad bias", m.bias.grad, fx(name, "g_b"))
+    T.close(name .. ": running_mean (momentum 0.1)", m.running_mean, fx(name, "rm"))
+    T.close(name .. ": running_var (unbiased)", m.running_var, fx(name, "rv"))
+    m:eval()
+    T.close(name .. ": eval output uses running stats", m(fx(name, "x")), fx(name, "out_eval"))
+    m:train()
+    local r = fx(name, "r")
+    T.gradcheck(name, function() return (m(x) * r):sum() end, x, {tol = 3e-2})
+  end)
+end
+
+case("layer_norm", {"x", "w", "b"}, function(x, w, b) return nn.F.layer_norm(x, 1, w, b, 1e-5) end)
+T.check("nn.LayerNorm module", function()
+  local m = load_params(nn.LayerNorm(6), "layer_norm", {weight = "w", bias = "b"})
+  T.close("nn.LayerNorm module: output", m(fx("layer_norm", "x")), fx("layer_norm", "out"))
+end)
+
+case("embedding", {"w"}, function(w) return nn.F.embedding(w, fx("embedding", "ids")) end, {no_fd = true})
+T.check("nn.Embedding module", function()
+  local m = load_params(nn.Embedding(10, 4), "embedding", {weight = "w"})
+  T.close("nn.Embedding module: output (1-based ids)", m(fx("embedding", "ids")), fx("embedding", "out"))
+  T.raises("nn.Embedding: id 0 is an error", function() m(tensor.tensor({1, 0})) end, "1-based")
+end)
+
+case("relu", {"x"}, function(x) return nn.ReLU()(x) end)
+case("gelu", {"x"}, function(x) return nn.GELU()(x) end)
+case("tanh", {"x"}, function(x) return nn.Tanh()(x) end)
+case("sigmoid", {"x"}, function(x) return nn.Sigmoid()(x) end)
+
+-- ---- losses ----------------------------------------------------------------------------
+for _, red in ipairs({"mean", "sum", "none"}) do
+  case("mse_" .. red, {"a", "b"}, function(a, b) return nn.mse_loss(a, b, {reduction = red}) end)
+  case("ce_" .. red, {"x"}, function(x) return nn.cross_entropy(x, fx("ce_" .. red, "labels"), red) end)
+  case("bce_" .. red, {"x"},
+       function(x) return nn.bce_with_logits(x, fx("bce_" .. red, "target"), {reduction = red}) end)
+end
+T.raises("cross_entropy: label 0 names the position and the 1-based range", function()
+  nn.cross_entropy(tensor.zeros(6, 10), tensor.tensor({1, 2, 3, 4, 0, 6}))
+end, "label 0 at position 5: labels are 1-based classes 1..10")
+T.raises("cross_entropy: label > C", function()
+  nn.cross_entropy(tensor.zeros(2, 10), tensor.tensor({11, 2}))
+end, "label 11 at position 1")
+T.raises("cross_entropy: one-hot labels get a hint", function()
+  nn.cross_entropy(tensor.zeros(2, 3), tensor.zeros(2, 3))
+end, "one-hot")
+T.raises("mse_loss: shapes must match", function() nn.mse_loss(tensor.zeros(4, 1), tensor.zeros(4)) end,
+         "differ in shape")
+
+-- ---- attention ---------------------------------------------------------------------------
+case("sdpa", {"q", "k", "v"}, function(q, k, v) return nn.scaled_dot_attention(q, k, v) end)
+case("sdpa_causal", {"q", "k", "v"}, function(q, k, v) return nn.scaled_dot_attention(q, k, v, {causal = true}) end)
+
+T.check("nn.MultiheadAttention", function()
+  local m = load_params(nn.MultiheadAttention(8, 2), "mha", {in_proj_weight = "in_proj_weight",
+    in_proj_bias = "in_proj_bias", ["out_proj.weight"] = "out_proj_weight", ["out_proj.bias"] = "out_proj_bias"})
+  local q, kv = fx("mha", "q"):requires_grad(true), fx("mha", "kv"):requires_grad(true)
+  local o1, o2 = m(q), m(q, kv, kv)
+  T.close("MHA self-attention output", o1, fx("mha", "out_self"))
+  T.close("MHA cross-attention output", o2, fx("mha", "out_cross"))
+  ;((o1 * fx("mha", "r_self")):sum() + (o2 * fx("mha", "r_cross")):sum()):backward()
+  T.close("MHA grad q", q.grad, fx("mha", "g_q"))
+  T.close("MHA grad kv", kv.grad, fx("mha", "g_kv"))
+  T.close("MHA grad in_proj_weight", m.in_proj_weight.grad, fx("mha", "g_in_proj_weight"))
+  T.close("MHA grad out_proj.weight", m.out_proj.weight.grad, fx("mha", "g_out_proj_weight"))
+  local r = fx("mha", "r_cross")
+  T.gradcheck("MHA input", function() return (m(q, kv, kv) * r):sum() end, kv)
+end)
+
+T.check("nn.XCA", function()
+  local m = load_params(nn.XCA(8, 2), "xca", {["qkv.weight"] = "qkv_w", temperature = "temperature",
+    ["proj.weight"] = "proj_w", ["proj.bias"] = "proj_b"})
+  local x = fx("xca", "x"):requires_grad(true)
+  local out = m(x)
+  T.close("XCA output", out, fx("xca", "out"))
+  local r = fx("xca", "r")
+  ;(out * r):sum():backward()
+  T.close("XCA grad x", x.grad, fx("xca", "g_x"))
+  T.close("XCA grad temperature", m.temperature.grad, fx("xca", "g_temperature"))
+  T.close("XCA grad qkv.weight", m.qkv.weight.grad, fx("xca", "g_qkv_w"))
+  T.gradcheck("XCA input", function() return (m(x) * r):sum() end, x)
+end)
+
+T.check("nn.CrossAttention (Perceiver latents)", function()
+  local m = load_params(nn.CrossAttention(8, 3, 2), "cross_attention", {latents = "latents",
+    ["attn.in_proj_weight"] = "in_proj_weight", ["attn.in_proj_bias"] = "in_proj_bias",
+    ["attn.out_proj.weight"] = "out_proj_weight", ["attn.out_proj.bias"] = "out_proj_bias"})
+  local x = fx("cross_attention", "x"):requires_grad(true)
+  local out = m(x)
+  T.ok(T.shape_of(out) == "[2,3,8]", "CrossAttention maps [2,9,8] to the latents [2,3,8]", T.shape_of(out))
+  T.close("CrossAttention output", out, fx("cross_attention", "out"))
+  ;(out * fx("cross_attention", "r")):sum():backward()
+  T.close("CrossAttention grad x", x.grad, fx("cross_attention", "g_x"))
+  T.close("CrossAttention grad latents", m.latents.grad, fx("cross_attention", "g_latents"))
+end)
+
+-- ---- positional encodings ---------------------------------------------------------------
+T.check("pos_sincos_2d", function()
+  T.close("pos_sincos_2d(3, 4, 8)", nn.pos_sincos_2d(3, 4, 8), fx("pos_sincos_2d", "out"))
+  T.raises("pos_sincos_2d: d must be divisible by 4", function() nn.pos_sincos_2d(2, 2, 6) end, "divisible by 4")
+end)
+case("fourier", {"x"}, function(x) return nn.fourier_features(x, 4, 10) end)
+
+-- ---- dropout ---------------------------------------------------------------------------------
+T.check("nn.Dropout", function()
+  tensor.manual_seed(3)
+  local d, x = nn.Dropout(0.25), tensor.ones(100, 100)
+  local y = d(x)
+  local zeros = y:eq(0):sum():item()
+  T.ok(zeros > 2250 and zeros < 2750, "Dropout(0.25) zeroes about a quarter", zeros)
+  T.near("Dropout scales kept values by 1/(1-p)", y:max():item(), 1 / 0.75, 1e-6)
+  d:eval()
+  T.close("Dropout is the identity in eval mode", d(x), x)
+end)
+
+-- ---- modules ----------------------------------------------------------------------------------
+T.check("user-defined module trains", function()
+  tensor.manual_seed(7)
+  local Net = nn.Module:extend("Net")
+  function Net:init(h)
+    self.encoder = nn.Sequential(nn.Linear(2, h), nn.Tanh())
+    self.head = nn.Linear(h, 1)
+    self.scale = tensor.ones(1):requires_grad(true)       -- a bare tensor field is a parameter
+    self.blocks = {nn.Linear(h, h)}                        -- a plain list of modules is walked too
+  end
+  function Net:forward(x) return self.head(self.blocks[1](self.encoder(x))) * self.scale end
+  local m = Net(8)
+  local names = {}
+  for n in m:named_parameters() do names[#names + 1] = n end
+  T.ok(table.concat(names, " ") == "encoder.1.weight encoder.1.bias head.weight head.bias scale "
+       .. "blocks.1.weight blocks.1.bias", "named_parameters: nested names in registration order",
+       table.concat(names, " "))
+  T.ok(m:num_params() == 2 * 8 + 8 + 8 + 1 + 1 + 64 + 8, "num_params counts every parameter once", m:num_params())
+  T.ok(#m:children() == 3, "children: encoder, head and the listed block", #m:children())
+  local x = tensor.rand(64, 2) * 2 - 1
+  local y = (x:select(2, 1) * x:select(2, 2)):unsqueeze(2)
+  local opt = optim.Adam(m, {lr = 0.02})
+  local first, last
+  for i = 1, 300 do
+    opt:zero_grad()
+    local loss = nn.mse_loss(m(x), y)
+    loss:backward()
+    opt:step()
+    first = first or loss:item()
+    last = loss:item()
+  end
+  T.ok(last < first * 0.2, string.format("loss falls from %.4f to %.4f", first, last))
+  T.ok(m.scale.grad ~= nil, "the bare tensor field got a gradient")
+  m:eval()
+  T.ok(m.encoder[1].training == false and m.blocks[1].training == false, "eval() reaches every submodule")
+  local s = tostring(m)
+  T.ok(s:find("Net(", 1, true) and s:find("(encoder): Sequential(", 1, true) and
+       s:find("(1): Linear(in=2, out=8, bias=true)", 1, true), "tostring is a readable tree", s)
+end)
+
+T.check("state_dict, save and load", function()
+  tensor.manual_seed(1)
+  local a = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.Linear(4, 2))
+  local sd, names = a:state_dict()
+  T.ok(#names == 8 and sd["2.running_mean"] ~= nil, "state_dict holds parameters and buffers",
+       table.concat(names, " "))
+  local path = os.tmpname() .. ".safetensors"
+  a:save(path)
+  tensor.manual_seed(2)
+  local b = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.Linear(4, 2))
+  b:load(path)
+  local x = tensor.randn(5, 3)
+  a:eval(); b:eval()
+  T.close("a loaded model computes the same", b(x), a(x), 0)
+  T.raises("load: a missing key is named",
+           function() nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.Linear(4, 2), nn.Linear(2, 2)):load(path) end,
+           "missing key(s) 4.weight")
+  T.raises("load: an extra key is named",
+           function() nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4)):load(path) end, "unexpected key(s) 3.bias")
+  T.raises("load: a wrong shape is named",
+           function() nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.Linear(4, 3)):load(path) end,
+           "3.weight has shape [2,4] in the file but [3,4] in the model")
+  os.remove(path)
+end)
+
+T.check("init follows PyTorch's defaults", function()
+  tensor.manual_seed(0)
+  local m = nn.Linear(400, 300)
+  local bound = 1 / math.sqrt(400)
+  local wmax = m.weight:abs():max():item()
+  T.ok(wmax <= bound and wmax > 0.99 * bound, "Linear weight ~ U(-1/sqrt(in), 1/sqrt(in))", wmax)
+  T.ok(m.bias:abs():max():item() <= bound, "Linear bias within the same bound")
+  local std = m.weight:std():item()
+  T.near("Linear weight std = bound/sqrt(3)", std, bound / math.sqrt(3), 0.02)
+  tensor.manual_seed(0)
+  local w1 = nn.Linear(400, 300).weight:sum():item()
+  tensor.manual_seed(0)
+  T.ok(nn.Linear(400, 300).weight:sum():item() == w1, "the seed drives init")
+  local c = nn.Conv2d(3, 8, 5)
+  T.ok(c.weight:abs():max():item() <= 1 / math.sqrt(75), "Conv2d bound uses fan_in = C*k*k")
+end)
+
+-- ---- teaching errors ---------------------------------------------------------------------
+T.raises("Linear: forgot to flatten", function() nn.Linear(784, 10)(tensor.zeros(64, 1, 28, 28)) end,
+         "nn.Linear(784->10): expects last dim 784, got [64,1,28,28]; did you forget x:flatten(2)?")
+T.raises("Conv2d: missing batch dim", function() nn.Conv2d(1, 4, 3)(tensor.zeros(1, 28, 28)) end, "unsqueeze")
+T.raises("Conv2d: channel mismatch", function() nn.Conv2d(3, 4, 3)(tensor.zeros(2, 1, 8, 8)) end,
+         "expects 3 input channels")
+T.raises("Sequential: class instead of instance", function() nn.Sequential(nn.ReLU) end, "nn.ReLU()")
+T.raises("MultiheadAttention: d divisible by heads", function() nn.MultiheadAttention(10, 3) end, "divisible")
+
+-- ---- meta device ---------------------------------------------------------------------------
+T.check("layers run on meta", function()
+  local m = nn.Sequential(nn.Conv2d(3, 8, 3, {padding = 1}), nn.BatchNorm2d(8), nn.ReLU(), nn.MaxPool2d(2),
+                          nn.Flatten(), nn.Linear(8 * 112 * 112, 10)):to("meta")
+  local y = m(tensor.empty({4, 3, 224, 224}, {device = "meta"}))
+  T.ok(T.shape_of(y) == "[4,10]" and y:device() == "meta", "a CNN on meta gives [4,10]", T.shape_of(y))
+  local loss = nn.cross_entropy(y, tensor.empty({4}, {device = "meta"}))
+  loss:backward()
+  T.ok(m[1].weight.grad ~= nil and m[1].weight.grad:device() == "meta", "backward runs on meta too")
+end)
+
+T.done()

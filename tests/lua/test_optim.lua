@@ -1,0 +1,78 @@
+-- test_optim.lua - 5 steps of SGD (momentum, dampening, weight decay, nesterov),
+-- Adam and AdamW on a fixed least-squares problem equal PyTorch's numbers, and the
+-- LR schedules match torch.optim.lr_scheduler.
+local here = arg and arg[0] and arg[0]:match("^(.*)/[^/]*$") or "tests/lua"
+local T = dofile(here .. "/../fixtures/nn/tap.lua")
+local fx = T.fx
+
+local X, Y = fx("optim", "x"), fx("optim", "y")
+
+local configs = {
+  {"sgd", function(p) return optim.SGD(p, {lr = 0.1, momentum = 0.9, weight_decay = 0.01, dampening = 0.1}) end},
+  {"sgd_nesterov", function(p) return optim.SGD(p, {lr = 0.05, momentum = 0.9, nesterov = true}) end},
+  {"sgd_plain", function(p) return optim.SGD(p, {lr = 0.1}) end},
+  {"adam", function(p)
+    return optim.Adam(p, {lr = 0.05, betas = {0.8, 0.99}, eps = 1e-6, weight_decay = 0.05}) end},
+  {"adamw", function(p) return optim.AdamW(p, {lr = 0.05}) end},
+}
+
+for _, c in ipairs(configs) do
+  local name, make = c[1], c[2]
+  T.check(name, function()
+    -- params given as a module for Adam-likes and as a list for SGD: both are accepted
+    local m = nn.Linear(4, 3)
+    m.weight:copy(fx("optim", "w0"))
+    m.bias:copy(fx("optim", "b0"))
+    local opt = make(name:find("adam") and m or {m.weight, m.bias})
+    local losses = {}
+    for i = 1, 5 do
+      opt:zero_grad()
+      local loss = nn.mse_loss(m(X), Y)
+      losses[i] = loss:item()
+      loss:backward()
+      opt:step()
+    end
+    local expected = fx("optim_" .. name, "losses")
+    local worst = 0
+    for i = 1, 5 do worst = math.max(worst, math.abs(losses[i] - expected[i]:item())) end
+    T.ok(worst < 1e-5, name .. ": the 5 losses equal PyTorch's", worst)
+    T.close(name .. ": weight after 5 steps", m.weight, fx("optim_" .. name, "w"))
+    T.close(name .. ": bias after 5 steps", m.bias, fx("optim_" .. name, "b"))
+  end)
+end
+
+T.check("zero_grad and params without grads", function()
+  local a, b = tensor.ones(2):requires_grad(true), tensor.ones(2):requires_grad(true)
+  local opt = optim.SGD({a, b}, {lr = 1, momentum = 0.9})
+  ;(a * 3):sum():backward()
+  opt:step()                                  -- b has no grad: skipped, like PyTorch
+  T.close("a stepped by lr * grad", a, tensor.tensor({-2, -2}))
+  T.close("b without a grad is unchanged", b, tensor.ones(2))
+  opt:zero_grad()
+  T.ok(a.grad == nil, "zero_grad drops the gradients")
+end)
+
+T.raises("optimizer rejects unknown options", function() optim.Adam({tensor.ones(1):requires_grad(true)}, {lr = 1, mom = 1}) end,
+         "unknown option 'mom'")
+T.raises("optimizer rejects tensors without grad", function() optim.SGD({tensor.ones(1)}, {lr = 1}) end,
+         "requires_grad(true)")
+T.check("AdamW defaults to weight_decay 1e-2", function()
+  T.near("AdamW weight_decay", optim.AdamW({tensor.ones(1):requires_grad(true)}).defaults.weight_decay, 1e-2)
+end)
+
+for _, s in ipairs({{"step", function(o) return optim.StepLR(o, 3, 0.5) end},
+                    {"cosine", function(o) return optim.CosineAnnealingLR(o, 10, 0.01) end}}) do
+  T.check("lr " .. s[1], function()
+    local opt = optim.SGD({tensor.zeros(1):requires_grad(true)}, {lr = 0.1})
+    local sched = s[2](opt)
+    local expected = fx("lr_" .. s[1], "lrs")
+    local worst = 0
+    for i = 1, 12 do
+      sched:step()
+      worst = math.max(worst, math.abs(opt.lr - expected[i]:item()))
+    end
+    T.ok(worst < 1e-6, "lr schedule " .. s[1] .. " equals PyTorch's over 12 epochs", worst)
+  end)
+end
+
+T.done()
