@@ -1,0 +1,32 @@
+#!/bin/sh
+# tutorials.sh - every lesson in tutorials/*.lua run with --check (prints TAP, one line
+# per lesson with its time). A lesson passes when it exits 0: each one asserts its own
+# expectations and exits non-zero with the failed check's message. NNLAB=path overrides
+# ./nnlab; TUTORIAL_LANG=ko runs them in Korean.
+cd "$(dirname "$0")/.." || exit 1
+NNLAB=${NNLAB:-./nnlab}
+if [ ! -x "$NNLAB" ]; then echo "1..0 # SKIP $NNLAB not built"; exit 0; fi
+lessons=$(ls tutorials/*.lua 2>/dev/null)
+if [ -z "$lessons" ]; then echo "1..0 # SKIP no tutorials"; exit 0; fi
+set -- $lessons
+echo "1..$#"
+tmp=$(mktemp) || exit 1
+trap 'rm -f "$tmp"' EXIT INT TERM
+now() { date +%s.%N; }
+n=0
+for f in "$@"; do
+  n=$((n + 1))
+  name=$(basename "$f" .lua)
+  t0=$(now)
+  NNLAB_TUTORIALS="$PWD/tutorials" "$NNLAB" tutorial "$name" --check ${TUTORIAL_LANG:+--lang $TUTORIAL_LANG} \
+    </dev/null >"$tmp" 2>&1
+  rc=$?
+  secs=$(echo "$(now) $t0" | awk '{printf "%.1f", $1 - $2}')
+  if [ $rc -eq 0 ]; then
+    checks=$(grep -c '^  ok - ' "$tmp")
+    echo "ok $n - $name ($checks checks, ${secs} s)"
+  else
+    echo "not ok $n - $name (exit $rc, ${secs} s)"
+    tail -n 15 "$tmp" | sed 's/^/# /'
+  fi
+done

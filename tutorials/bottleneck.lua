@@ -1,0 +1,203 @@
+-- bottleneck: do narrow layers keep fewer duplicate units? an experiment and its control
+local L = dofile((arg and arg[0] and arg[0]:match("(.*/)") or "tutorials/") .. "lib/lesson.lua")
+local lesson = L.new{name = "bottleneck", title = {en = "do narrow layers keep fewer duplicate units?",
+                                                   ko = "좁은 층은 중복된 유닛을 덜 남길까?"}}
+
+lesson:say{
+  en = [[ResNet and MobileNet squeeze their features through narrow "bottleneck" layers. That saves compute, but a popular hypothesis goes further: a narrow layer is forced to keep only the important features, and it wastes fewer units on duplicates.
+
+We test the duplicate part with the smallest possible model: Linear(1,32) -> Linear(32,C) -> Linear(C,1), no activations, learning y = x for x = 0..99. Adam, lr 1e-3, 100 full-batch epochs, MSE, seed 10000 before each run. C = 8 (bottleneck), 32 (same width), 128 (wide).
+
+The measure: the middle weight has C rows of 32 numbers. For every pair of rows i<j take mean|W_i - W_j|; the smallest value says how close the two most similar units are. Small = more redundant.]],
+  ko = [[ResNet과 MobileNet은 특징을 좁은 "병목(bottleneck)" 층으로 한 번 눌러 줍니다. 계산이 줄어드는 것은 분명하지만, 흔한 가설은 한 걸음 더 나갑니다: 좁은 층은 중요한 특징만 남기도록 강요받고, 중복된 유닛에 자리를 덜 낭비한다는 것입니다.
+
+가장 작은 모델로 "중복" 쪽을 시험해 봅니다: Linear(1,32) -> Linear(32,C) -> Linear(C,1), 활성화 함수 없음, x = 0..99에 대해 y = x를 학습. Adam, lr 1e-3, 전체 배치 100 에폭, MSE, 매 실행 전 시드 10000. C = 8 (병목), 32 (같은 폭), 128 (넓음).
+
+측정값: 가운데 가중치는 32개짜리 행이 C개입니다. 모든 행 쌍 i<j에 대해 mean|W_i - W_j|를 구하고 그 최솟값을 봅니다. 가장 닮은 두 유닛이 얼마나 가까운지를 뜻하며, 작을수록 중복이 많다는 뜻입니다.]],
+}
+
+lesson:code[[
+function closest_pair(W)              -- W [C,32] -> min mean|Wi-Wj| over i<j, and i, j
+  local C = W:size(1)
+  local d = (W:unsqueeze(2) - W:unsqueeze(1)):abs():mean(3)    -- [C,C,32] -> [C,C]
+  local idx = tensor.arange(1, C + 1)
+  d = d + idx:view(C, 1):ge(idx:view(1, C)) * 1e9                -- hide i >= j
+  local k = d:reshape(C * C):argmin():item()
+  return d:reshape(C * C):min():item(), (k - 1) // C + 1, (k - 1) % C + 1
+end
+
+function run_bottleneck(C, seed, epochs)
+  tensor.manual_seed(seed)
+  local model = nn.Sequential(nn.Linear(1, 32), nn.Linear(32, C), nn.Linear(C, 1))
+  local x = tensor.arange(0, 100):view(100, 1)                   -- inputs 0..99, targets the same
+  local init = closest_pair(model[2].weight:detach())            -- the control: before training
+  local opt = optim.Adam(model, {lr = 1e-3})
+  local loss
+  for epoch = 1, epochs or 100 do
+    opt:zero_grad()
+    loss = nn.mse_loss(model(x), x)
+    loss:backward()
+    opt:step()
+  end
+  local trained, i, j = closest_pair(model[2].weight:detach())
+  return {loss = loss:item(), trained = trained, init = init, i = i, j = j, model = model}
+end
+]]
+
+lesson:predict{
+  question = {en = "C=8 gives how many row pairs i<j? (and C=32, C=128?)",
+              ko = "C=8이면 행 쌍 i<j는 몇 개일까요? (C=32, C=128은?)"},
+  answer = 28,
+  explain = {en = "C·(C-1)/2: 8·7/2 = 28, 32·31/2 = 496, 128·127/2 = 8128. Keep these numbers in mind.",
+             ko = "C·(C-1)/2: 8·7/2 = 28, 32·31/2 = 496, 128·127/2 = 8128. 이 숫자를 기억해 두세요."},
+}
+
+lesson:code[[
+results = {}
+print(" C    final loss   min mean|Wi-Wj|   closest rows")
+for _, C in ipairs{8, 32, 128} do
+  local r = run_bottleneck(C, 10000)
+  results[C] = r
+  print(string.format("%3d   %10.4f   %15.4f   %d,%d", C, r.loss, r.trained, r.i, r.j))
+end
+]]
+
+local r = results
+lesson:check(r[8].trained > r[32].trained and r[32].trained > r[128].trained,
+             {en = "after training the minimum shrinks with width: 8 > 32 > 128",
+              ko = "학습 후 최솟값은 폭이 넓을수록 작다: 8 > 32 > 128"})
+lesson:check(r[8].loss < 1 and r[32].loss < 1 and r[128].loss < 1,
+             {en = "all three fit y = x well (loss < 1 on targets up to 99)",
+              ko = "세 모델 모두 y = x를 잘 맞춘다 (목표값이 99까지인데 loss < 1)"})
+
+lesson:say{
+  en = [[So the wide layer has a closer pair of rows, and the losses barely differ. It is tempting to conclude "narrow layers keep fewer duplicates". (PyTorch gives 0.0894 / 0.0796 / 0.0661 for this run; nnlab's random numbers differ from PyTorch's, so the exact values differ, but the order is the same.)
+
+Before believing it, a careful experimenter asks: what was this number BEFORE training? If training made units diverse in the narrow layer, the untrained network should not show the same order.]],
+  ko = [[넓은 층에서 더 가까운 행 쌍이 나오고, loss는 거의 같습니다. "좁은 층은 중복을 덜 남긴다"고 결론 내리고 싶어집니다. (PyTorch로는 0.0894 / 0.0796 / 0.0661이 나옵니다. nnlab의 난수는 PyTorch와 달라 값은 다르지만 순서는 같습니다.)
+
+믿기 전에 신중한 실험자는 묻습니다: 학습하기 전에는 이 값이 얼마였을까? 학습이 좁은 층의 유닛을 다양하게 만든 것이라면, 학습 전 네트워크에서는 같은 순서가 나오지 않아야 합니다.]],
+}
+
+lesson:predict{
+  question = {en = "Before any training, will the minimum already be ordered 8 > 32 > 128? (yes/no)",
+              ko = "학습 전에도 최솟값이 이미 8 > 32 > 128 순서일까요? (yes/no)"},
+  answer = "yes",
+  explain = {en = "Linear(32,C) draws every weight from the same U(-1/√32, 1/√32) whatever C is. The rows are equally spread, but a wider layer has far more pairs, and the smallest of 8128 random distances is smaller than the smallest of 28.",
+             ko = "Linear(32,C)는 C와 상관없이 모든 가중치를 같은 U(-1/√32, 1/√32)에서 뽑습니다. 행들의 퍼짐은 같지만 넓은 층에는 쌍이 훨씬 많고, 무작위 거리 8128개의 최솟값은 28개의 최솟값보다 작습니다."},
+}
+
+lesson:code[[
+print(" C   pairs   at init   after training   change")
+for _, C in ipairs{8, 32, 128} do
+  local r = results[C]
+  print(string.format("%3d  %5d   %7.4f   %14.4f   %+.4f", C, C * (C - 1) // 2, r.init, r.trained,
+                      r.trained - r.init))
+end
+]]
+
+lesson:check(r[8].init > r[32].init and r[32].init > r[128].init,
+             {en = "the same ordering 8 > 32 > 128 is there at initialisation, before any training",
+              ko = "같은 순서 8 > 32 > 128이 초기화 시점, 학습 전에 이미 있다"})
+
+lesson:say{
+  en = [[One seed can be luck. Repeat with many seeds and average. (--check uses 8 seeds; the interactive run uses 20.)]],
+  ko = [[시드 하나는 우연일 수 있습니다. 여러 시드로 반복해 평균을 냅니다. (--check에서는 시드 8개, 대화형 실행에서는 20개.)]],
+}
+
+local nseeds = lesson:quick() and 8 or 20
+_G.NSEEDS = nseeds
+lesson:code[[
+means = {}
+print(" C   mean at init   mean trained   (over " .. NSEEDS .. " seeds)")
+for _, C in ipairs{8, 32, 128} do
+  local si, st = 0, 0
+  for s = 1, NSEEDS do
+    local r = run_bottleneck(C, 10000 + s)
+    si, st = si + r.init, st + r.trained
+  end
+  means[C] = {init = si / NSEEDS, trained = st / NSEEDS}
+  print(string.format("%3d   %12.4f   %12.4f", C, means[C].init, means[C].trained))
+end
+]]
+
+local m = means
+lesson:check(m[8].init > m[32].init and m[32].init > m[128].init
+             and m[8].trained > m[32].trained and m[32].trained > m[128].trained,
+             {en = "over seeds: 8 > 32 > 128 both at init and after training",
+              ko = "여러 시드 평균: 초기화와 학습 후 모두 8 > 32 > 128"})
+local maxchange = 0
+for _, C in ipairs{8, 32, 128} do
+  maxchange = math.max(maxchange, math.abs(m[C].trained - m[C].init) / m[C].init)
+end
+lesson:check(maxchange < 0.15, {en = string.format(
+  "training moves the mean statistic by at most %.0f%% (under 15%%): the order was there from the start",
+  100 * maxchange), ko = string.format(
+  "학습은 평균 통계를 최대 %.0f%%만 바꾼다 (15%% 미만): 순서는 처음부터 있었다", 100 * maxchange)})
+
+lesson:say{
+  en = [[The ordering comes from counting, not from learning: 28, 496 and 8128 pairs of rows drawn from the same distribution. Training 100 epochs barely moves the weights (Adam with lr 1e-3 changes each weight by at most about 0.1 in total, and this problem needs far less).
+
+What would really test "narrow layers keep fewer duplicates"? Compare each width with its own control (trained minus init, as above), use a statistic that does not depend on the number of pairs (the mean distance, or the distance to the nearest neighbour averaged over rows), train long enough that the weights move far from their initial values, and use many seeds.
+
+One more thing about this model: with no activation between the layers, the three layers are ONE linear map. y = W3(W2(W1 x + b1) + b2) + b3 = a·x + b with a = W3·W2·W1 and b = W3·(W2·b1 + b2) + b3. Width cannot matter to what it computes.]],
+  ko = [[순서는 학습이 아니라 세기(counting)에서 나옵니다: 같은 분포에서 뽑은 행 쌍이 28, 496, 8128개입니다. 100 에폭 학습은 가중치를 거의 움직이지 않습니다 (lr 1e-3의 Adam은 가중치 하나를 통틀어 최대 약 0.1 정도만 바꾸고, 이 문제는 그보다 훨씬 적게 필요합니다).
+
+"좁은 층은 중복을 덜 남긴다"를 제대로 시험하려면? 각 폭을 자기 대조군과 비교하고 (위처럼 학습 후 - 학습 전), 쌍의 개수에 좌우되지 않는 통계를 쓰고 (평균 거리, 또는 행마다 가장 가까운 이웃까지의 거리의 평균), 가중치가 초기값에서 충분히 멀어질 만큼 오래 학습하고, 시드를 많이 써야 합니다.
+
+이 모델에 대해 하나 더: 층 사이에 활성화 함수가 없으면 세 층은 하나의 선형 사상입니다. y = W3(W2(W1 x + b1) + b2) + b3 = a·x + b, 여기서 a = W3·W2·W1, b = W3·(W2·b1 + b2) + b3. 폭은 계산하는 함수에 아무 영향을 줄 수 없습니다.]],
+}
+
+lesson:code[[
+local m = results[8].model
+local W1, b1 = m[1].weight:detach(), m[1].bias:detach()
+local W2, b2 = m[2].weight:detach(), m[2].bias:detach()
+local W3, b3 = m[3].weight:detach(), m[3].bias:detach()
+a = W3:matmul(W2):matmul(W1):item()                                   -- [1,8][8,32][32,1]
+b = (W3:matmul(W2:matmul(b1:view(32, 1)) + b2:view(8, 1)) + b3):item()
+print(string.format("C=8 model:  y = %.4f * x + %.4f", a, b))
+local x = tensor.arange(0, 100):view(100, 1)
+collapse_err = tensor.no_grad(function() return (m(x) - (x * a + b)):abs():max():item() end)
+print("max |model(x) - (a*x + b)| over x = 0..99:", collapse_err)
+]]
+
+lesson:check(collapse_err < 1e-3, {en = "the three layers equal a·x + b (max difference < 1e-3)",
+                                   ko = "세 층은 a·x + b와 같다 (최대 차이 < 1e-3)"})
+lesson:check(math.abs(a - 1) < 0.05 and math.abs(b) < 2,
+             {en = "and a ≈ 1, b ≈ 0: the model learned y = x", ko = "그리고 a ≈ 1, b ≈ 0: 모델은 y = x를 배웠다"})
+
+if L.use_dash() then
+  lesson:say{
+    en = [[Now watch it happen: the dashboard shows the loss and the weight-similarity heatmap of the middle layer of C=32, with the same statistic at initialisation as the control. Press q then y to close it.]],
+    ko = [[이제 직접 봅시다: 대시보드가 C=32 가운데 층의 loss와 가중치 유사도 히트맵을, 대조군인 초기화 시점 값과 함께 보여 줍니다. 닫으려면 q, 그다음 y를 누르세요.]],
+  }
+  lesson:code([[
+tensor.manual_seed(10000)
+local model = nn.Sequential(nn.Linear(1, 32), nn.Linear(32, 32), nn.Linear(32, 1))
+local x = tensor.arange(0, 100):view(100, 1)
+local opt = optim.Adam(model, {lr = 1e-3})
+dash.open()
+dash.watch("middle", model[2].weight, {init = model[2].weight:detach():clone()})
+dash.model{name = "bottleneck C=32", rows = {
+  {layer = "Linear(1,32)", shape = {100, 32}, params = 64},
+  {layer = "Linear(32,32)", shape = {100, 32}, params = 1056},
+  {layer = "Linear(32,1)", shape = {100, 1}, params = 33}}}
+local step = 0
+repeat
+  step = step + 1
+  opt:zero_grad()
+  local loss = nn.mse_loss(model(x), x)
+  loss:backward()
+  if step % 20 == 0 then
+    dash.grads{{name = "fc1", param = model[1].weight, lr = 1e-3}, {name = "fc2", param = model[2].weight, lr = 1e-3},
+               {name = "fc3", param = model[3].weight, lr = 1e-3}}
+  end
+  opt:step()
+  if step % 5 == 0 then os.execute("sleep 0.01") end        -- slow enough to watch
+until dash.log{step = step, epoch = step, loss = loss:item()} == "quit" or step >= 3000
+while step >= 3000 and dash.poll() ~= "quit" do os.execute("sleep 0.05") end
+dash.close()
+]], {no_wait = true})
+end
+
+lesson:finish()

@@ -1,0 +1,109 @@
+-- frameworks: onboarding 8-9, hand-written backprop vs autograd, and how PyTorch maps to nnlab
+local L = dofile((arg and arg[0] and arg[0]:match("(.*/)") or "tutorials/") .. "lib/lesson.lua")
+local lesson = L.new{name = "frameworks", title = {en = "onboarding 8-9: what a framework does for you",
+                                                   ko = "온보딩 8-9: 프레임워크가 해 주는 일"}}
+
+lesson:say{
+  en = [[A framework gives you three things: tensors, automatic gradients, and ready-made layers and optimizers. To see what the middle one saves you, we write the backward pass of a 2-layer MLP by hand and compare it with autograd.
+
+    h = relu(x W1ᵀ + b1)   out = h W2ᵀ + b2   loss = mean((out - y)²)
+    d_out = 2 (out - y) / numel
+    dW2 = d_outᵀ h        db2 = sum of d_out over the batch
+    d_h = d_out W2        d_pre = d_h * (pre > 0)
+    dW1 = d_preᵀ x        db1 = sum of d_pre over the batch]],
+  ko = [[프레임워크는 세 가지를 줍니다: 텐서, 자동 미분, 그리고 미리 만든 층과 옵티마이저. 가운데 것이 무엇을 덜어 주는지 보려고 2층 MLP의 역전파를 손으로 쓰고 autograd와 비교합니다.
+
+    h = relu(x W1ᵀ + b1)   out = h W2ᵀ + b2   loss = mean((out - y)²)
+    d_out = 2 (out - y) / numel
+    dW2 = d_outᵀ h        db2 = 배치에 대한 d_out의 합
+    d_h = d_out W2        d_pre = d_h * (pre > 0)
+    dW1 = d_preᵀ x        db1 = 배치에 대한 d_pre의 합]],
+}
+
+lesson:code[[
+tensor.manual_seed(0)
+x, y = tensor.randn(16, 4), tensor.randn(16, 3)
+net = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3))
+W1, b1, W2, b2 = net[1].weight, net[1].bias, net[3].weight, net[3].bias
+
+-- by hand
+pre = x:matmul(W1:detach():t()) + b1:detach()             -- [16,8]
+h = pre:relu()
+out = h:matmul(W2:detach():t()) + b2:detach()             -- [16,3]
+d_out = (out - y) * (2 / out:numel())
+hand = {W2 = d_out:t():matmul(h), b2 = d_out:sum(1)}
+d_pre = d_out:matmul(W2:detach()) * pre:gt(0)
+hand.W1, hand.b1 = d_pre:t():matmul(x), d_pre:sum(1)
+
+-- autograd
+nn.mse_loss(net(x), y):backward()
+max_diff = 0
+for _, np in ipairs{{"W1", W1}, {"b1", b1}, {"W2", W2}, {"b2", b2}} do
+  local name, p = np[1], np[2]
+  local d = (p.grad - hand[name]):abs():max():item()
+  print(string.format("%-3s %-8s hand vs autograd: max difference %.2e", name, tostring(p:shape()), d))
+  max_diff = math.max(max_diff, d)
+end
+]]
+lesson:check(max_diff < 1e-5, "hand-written gradients match autograd for all four parameters")
+
+lesson:say{
+  en = [[Ten lines for two layers, and every new layer type needs its own. Autograd records the ops as they run and replays them backwards, so you only write the forward pass. nnlab works like PyTorch; most code translates line by line. Note that Lua counts dims and classes from 1.
+
+| PyTorch                              | nnlab                                        |
+| torch.randn(2, 3)                    | tensor.randn(2, 3)                           |
+| x @ w, x.T                           | x:matmul(w), x:t()                           |
+| x.sum(dim=0), x.view(-1, 4)          | x:sum(1), x:view(-1, 4)                      |
+| nn.Linear(4, 8)                      | nn.Linear(4, 8)                              |
+| class Net(nn.Module): forward(...)   | Net = nn.Module:extend("Net"); Net:forward   |
+| F.cross_entropy(logits, y)  (y 0..9) | nn.cross_entropy(logits, y)  (y 1..10)       |
+| torch.optim.Adam(m.parameters())     | optim.Adam(model, {lr = 1e-3})               |
+| opt.zero_grad(); loss.backward()     | opt:zero_grad(); loss:backward()             |
+| with torch.no_grad(): ...            | tensor.no_grad(function() ... end)           |
+| torch.manual_seed(0)                 | tensor.manual_seed(0)                        |
+| x.to("cuda"), device="meta"          | x:cuda(), {device = "meta"}                  |
+| torchinfo.summary(m, (64, 784))      | nn.summary(m, {64, 784})                     |]],
+  ko = [[층 두 개에 열 줄, 새 층 종류마다 또 써야 합니다. autograd는 연산이 실행될 때 기록하고 거꾸로 재생하므로 순전파만 쓰면 됩니다. nnlab은 PyTorch처럼 동작해서 대부분의 코드를 한 줄씩 옮길 수 있습니다. Lua는 차원과 클래스를 1부터 센다는 점에 주의하세요.
+
+| PyTorch                              | nnlab                                        |
+| torch.randn(2, 3)                    | tensor.randn(2, 3)                           |
+| x @ w, x.T                           | x:matmul(w), x:t()                           |
+| x.sum(dim=0), x.view(-1, 4)          | x:sum(1), x:view(-1, 4)                      |
+| nn.Linear(4, 8)                      | nn.Linear(4, 8)                              |
+| class Net(nn.Module): forward(...)   | Net = nn.Module:extend("Net"); Net:forward   |
+| F.cross_entropy(logits, y)  (y 0..9) | nn.cross_entropy(logits, y)  (y 1..10)       |
+| torch.optim.Adam(m.parameters())     | optim.Adam(model, {lr = 1e-3})               |
+| opt.zero_grad(); loss.backward()     | opt:zero_grad(); loss:backward()             |
+| with torch.no_grad(): ...            | tensor.no_grad(function() ... end)           |
+| torch.manual_seed(0)                 | tensor.manual_seed(0)                        |
+| x.to("cuda"), device="meta"          | x:cuda(), {device = "meta"}                  |
+| torchinfo.summary(m, (64, 784))      | nn.summary(m, {64, 784})                     |]],
+}
+
+lesson:code[[
+Net = nn.Module:extend("Net")                 -- a module defined in Lua trains like a built-in one
+function Net:init()
+  self.fc1 = nn.Linear(4, 8)                  -- one field per line: fields register in order
+  self.fc2 = nn.Linear(8, 3)
+end
+function Net:forward(x) return self.fc2(self.fc1(x):relu()) end
+mine = Net()
+opt = optim.Adam(mine, {lr = 1e-2})
+first = nn.mse_loss(mine(x), y):item()
+for step = 1, 200 do
+  opt:zero_grad()
+  local loss = nn.mse_loss(mine(x), y)
+  loss:backward()
+  opt:step()
+end
+last = nn.mse_loss(mine(x), y):item()
+print(mine)
+print(string.format("loss %.3f -> %.3f", first, last))
+]]
+lesson:check(last < first / 2, "a Lua-defined module trains with optim.Adam like any built-in")
+
+lesson:say{
+  en = [[Reading list to go on with (onboarding 10): backpropagation (Rumelhart, Hinton, Williams 1986), Adam (Kingma & Ba 2014), dropout (Srivastava et al. 2014), batch normalization (Ioffe & Szegedy 2015), ResNet (He et al. 2015), Attention Is All You Need (Vaswani et al. 2017), ViT (Dosovitskiy et al. 2020).]],
+  ko = [[이어서 읽을 목록 (온보딩 10): 역전파 (Rumelhart, Hinton, Williams 1986), Adam (Kingma & Ba 2014), dropout (Srivastava 외 2014), 배치 정규화 (Ioffe & Szegedy 2015), ResNet (He 외 2015), Attention Is All You Need (Vaswani 외 2017), ViT (Dosovitskiy 외 2020).]],
+}
+lesson:finish()

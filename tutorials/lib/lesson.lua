@@ -1,0 +1,286 @@
+-- lesson.lua - the small framework every tutorial uses (not a lesson itself).
+--
+--   local L = dofile((arg and arg[0] and arg[0]:match("(.*/)") or "tutorials/") .. "lib/lesson.lua")
+--   local lesson = L.new{name = "flatten", title = {en = "...", ko = "..."}}
+--   lesson:say{en = "prose", ko = "산문"}         -- paragraphs; blank line = new paragraph
+--   lesson:code[[ x = tensor.randn(2, 3) ]]       -- shown, then run in the real globals
+--   lesson:predict{question = {...}, answer = 6, explain = {...}}
+--   lesson:check(cond, "what must hold")          -- --check: a failure exits non-zero
+--   lesson:finish()
+-- Code blocks see this table as the global `tut` (tut.time, tut.bytes, tut.int, tut.now).
+--
+-- Modes: --check in arg (or stdin not a terminal) runs straight through with no pauses;
+-- otherwise it waits for Enter after each code block and asks the predictions.
+-- Language: --lang ko in arg, or NNLAB_LANG=ko (also LANG=ko_*), else English.
+local L = {}
+
+local function args_have(flag)
+  if type(arg) ~= "table" then return false end
+  for i = 1, #arg do if arg[i] == flag then return true end end
+  return false
+end
+
+local function arg_value(flag)
+  if type(arg) ~= "table" then return nil end
+  for i = 1, #arg do
+    if arg[i] == flag then return arg[i + 1] end
+    local v = arg[i]:match("^" .. flag:gsub("%-", "%%-") .. "=(.*)$")
+    if v then return v end
+  end
+end
+
+local function stdin_is_tty()
+  -- no posix in plain Lua: ask a shell, which inherits our stdin
+  local ok = os.execute("[ -t 0 ]")
+  return ok == true or ok == 0
+end
+
+local function stdout_is_tty()
+  local ok = os.execute("[ -t 1 ]")
+  return ok == true or ok == 0
+end
+
+L.check_mode = args_have("--check") or os.getenv("NNLAB_CHECK") == "1" or not stdin_is_tty()
+L.interactive = not L.check_mode
+L.color = not L.check_mode and stdout_is_tty() and os.getenv("NO_COLOR") == nil
+do
+  local lang = arg_value("--lang") or os.getenv("NNLAB_LANG")
+  if not lang then
+    local sys = os.getenv("LC_ALL") or os.getenv("LANG") or ""
+    if sys:match("^ko") then lang = "ko" end
+  end
+  L.lang = (lang and lang:match("^ko")) and "ko" or "en"
+end
+
+-- Wall-clock seconds. nnlab has no sub-second clock in Lua, so ask date(1) (a few ms);
+-- os.clock (CPU time of all threads) is the fallback.
+local have_date
+function L.now()
+  if have_date ~= false then
+    local p = io.popen("date +%s.%N 2>/dev/null")
+    local s = p and p:read("l")
+    if p then p:close() end
+    local v = tonumber(s)
+    if v then have_date = true; return v end
+    have_date = false
+  end
+  return os.clock()
+end
+
+-- Runs fn(...) and returns seconds taken, then fn's results.
+function L.time(fn, ...)
+  local t0 = L.now()
+  local r = table.pack(fn(...))
+  return L.now() - t0, table.unpack(r, 1, r.n)
+end
+
+-- "33554432" -> "33,554,432"
+function L.int(n)
+  local s = string.format("%.0f", n)
+  local neg = s:sub(1, 1) == "-"
+  if neg then s = s:sub(2) end
+  s = s:reverse():gsub("(%d%d%d)", "%1,"):reverse():gsub("^,", "")
+  return (neg and "-" or "") .. s
+end
+
+-- bytes as B / KB / MB / GB / TB (powers of 1000, as GPU spec sheets print them)
+function L.bytes(b)
+  local units = {"B", "KB", "MB", "GB", "TB", "PB"}
+  local i = 1
+  while b >= 1000 and i < #units do b = b / 1000; i = i + 1 end
+  return string.format(i == 1 and "%.0f %s" or "%.1f %s", b, units[i])
+end
+
+-- "[1,65536,64]" from a tensor or a shape
+function L.shape(x)
+  if tensor.is_tensor(x) then x = x:shape() end
+  return tostring(x)
+end
+
+-- The text for the current language from a string or {en=, ko=}.
+function L.text(t)
+  if type(t) ~= "table" then return t == nil and "" or tostring(t) end
+  return t[L.lang] or t.en or t.ko or ""
+end
+
+local function style(code, s)
+  if not L.color then return s end
+  return "\27[" .. code .. "m" .. s .. "\27[0m"
+end
+
+-- Display width: Hangul and other wide characters take two columns.
+local function width(s)
+  local w = 0
+  for _, c in utf8.codes(s) do
+    if (c >= 0x1100 and c <= 0x115F) or (c >= 0x2E80 and c <= 0xA4CF) or (c >= 0xAC00 and c <= 0xD7A3)
+       or (c >= 0xF900 and c <= 0xFAFF) or (c >= 0xFF00 and c <= 0xFF60) then
+      w = w + 2
+    else
+      w = w + 1
+    end
+  end
+  return w
+end
+
+-- Wraps a paragraph at `cols`; lines that start with spaces or '|' are kept as they are.
+local function wrap(text, cols)
+  local out = {}
+  for para in (text .. "\n\n"):gmatch("(.-)\n%s*\n") do
+    para = para:gsub("^\n+", "")
+    if para ~= "" then
+      if para:match("^%s") or para:match("^|") or para:match("\n%s") or para:match("\n|") then
+        out[#out + 1] = para                     -- preformatted (tables, formulas)
+      else
+        local line, lw, lines = "", 0, {}
+        for word in para:gmatch("%S+") do
+          local ww = width(word)
+          if lw > 0 and lw + 1 + ww > cols then
+            lines[#lines + 1] = line
+            line, lw = word, ww
+          else
+            line = lw > 0 and (line .. " " .. word) or word
+            lw = lw > 0 and (lw + 1 + ww) or ww
+          end
+        end
+        if lw > 0 then lines[#lines + 1] = line end
+        out[#out + 1] = table.concat(lines, "\n")
+      end
+    end
+  end
+  return table.concat(out, "\n\n")
+end
+
+local function wait_enter(prompt)
+  if not L.interactive then return end
+  io.write(style("2", prompt or (L.lang == "ko" and "  [Enter: 계속]" or "  [Enter to go on]")))
+  io.flush()
+  local line = io.read("l")
+  if line == nil then L.interactive = false end   -- stdin closed: run on without pauses
+end
+
+local Lesson = {}
+Lesson.__index = Lesson
+
+function L.new(o)
+  local self = setmetatable({name = o.name or "lesson", title = o.title, t0 = L.now(), clock0 = os.clock(),
+                             checks = 0, step = 0}, Lesson)
+  L.current = self
+  local title = L.text(o.title)
+  local head = "== " .. self.name .. (title ~= "" and (": " .. title) or "") .. " =="
+  print(style("1", head))
+  if L.check_mode then
+    print(L.lang == "ko" and "(점검 모드: 멈추지 않고 끝까지 실행하며 기대값을 확인합니다)"
+                         or "(check mode: runs straight through and checks its expectations)")
+  end
+  print()
+  return self
+end
+
+-- True in --check mode, so a lesson can use a smaller subset there (and say so).
+function Lesson:quick() return L.check_mode end
+
+function Lesson:say(t)
+  if self.after_check then print(); self.after_check = false end
+  print(wrap(L.text(t), 78))
+  print()
+end
+
+-- Shows the code, runs it in the real globals (so later code and the learner at the
+-- prompt see what it defined), then pauses when interactive. Returns the chunk's results.
+function Lesson:code(src, opts)
+  opts = opts or {}
+  self.step = self.step + 1
+  src = src:gsub("^\n+", ""):gsub("%s+$", "")
+  if self.after_check then print(); self.after_check = false end
+  for line in (src .. "\n"):gmatch("(.-)\n") do print(style("36", "  > " .. line)) end
+  local fn, err = load(src, "=" .. self.name .. ":code" .. self.step, "t", _G)
+  if not fn then error(self.name .. ": code block " .. self.step .. " does not compile: " .. err, 0) end
+  local res = table.pack(xpcall(fn, function(e) return debug.traceback(tostring(e), 2) end))
+  if not res[1] then
+    error(self.name .. ": code block " .. self.step .. " failed: " .. tostring(res[2]), 0)
+  end
+  print()
+  if not opts.no_wait then wait_enter() end
+  return table.unpack(res, 2, res.n)
+end
+
+local function same_answer(given, answer)
+  given = given:gsub("^%s+", ""):gsub("%s+$", "")
+  local ng = tonumber((given:gsub(",", "")))
+  local na = tonumber((tostring(answer):gsub(",", "")))
+  if ng and na then return math.abs(ng - na) <= 1e-6 * math.max(1, math.abs(na)) end
+  local norm = function(s) return tostring(s):lower():gsub("[%s,%[%]]", "") end
+  return norm(given) == norm(answer)
+end
+
+-- Asks (interactive) or states (check mode) a question, then shows the answer and why.
+function Lesson:predict(p)
+  if self.after_check then print(); self.after_check = false end
+  local q, a, why = L.text(p.question), p.answer, L.text(p.explain)
+  if type(a) == "table" and not tensor.is_tensor(a) and (a.en or a.ko) then a = L.text(a) end
+  local ask = L.lang == "ko" and "예측" or "Predict"
+  print(style("33", ask .. ": " .. q))
+  if L.interactive then
+    io.write(L.lang == "ko" and "  당신의 답> " or "  your answer> ")
+    io.flush()
+    local given = io.read("l")
+    if given == nil then L.interactive = false
+    elseif given ~= "" then
+      local right = same_answer(given, a)
+      print(right and (L.lang == "ko" and "  맞았습니다!" or "  Right!")
+                  or (L.lang == "ko" and "  아쉽네요." or "  Not quite."))
+    end
+  end
+  print(style("32", (L.lang == "ko" and "  답: " or "  Answer: ") .. tostring(a)))
+  if why ~= "" then print((wrap(why, 74):gsub("([^\n]+)", "    %1"))) end
+  print()
+end
+
+-- An expectation. It prints "ok - what"; a failure raises an error (nnlab exits 1).
+function Lesson:check(cond, what)
+  self.checks = self.checks + 1
+  what = L.text(what)
+  if not cond then
+    error(string.format("%s: check %d failed: %s", self.name, self.checks, what), 0)
+  end
+  print(style("32", "  ok - " .. what))
+  self.after_check = true
+end
+
+function Lesson:finish()
+  local dt = L.now() - self.t0
+  if self.after_check then print() end
+  print(style("1", string.format(
+    L.lang == "ko" and "== %s 끝: 확인 %d개 통과, %.1f초 ==" or "== %s done: %d checks passed in %.1f s ==",
+    self.name, self.checks, dt)))
+  if L.interactive then
+    print(L.lang == "ko" and "정의된 전역 변수는 프롬프트에서 계속 써 볼 수 있습니다 (nnlab -i)."
+                         or "The globals the lesson defined stay usable at the prompt (nnlab -i).")
+  end
+end
+
+-- Is a dashboard worth opening? Only interactively on a terminal.
+function L.use_dash()
+  return L.interactive and type(dash) == "table" and dash.open ~= nil and stdout_is_tty()
+end
+
+-- Min over row pairs i<j of mean|W_i - W_j| for W [R,K]: value, i, j (1-based).
+function L.closest_rows(W)
+  return tensor.no_grad(function()
+    W = W:detach()
+    local R = W:size(1)
+    local d = (W:unsqueeze(2) - W:unsqueeze(1)):abs():mean(3)       -- [R,R]
+    -- mask the diagonal and the lower triangle with a large number
+    local idx = tensor.arange(1, R + 1)
+    local lower = idx:view(R, 1):ge(idx:view(1, R))                 -- 1 where i >= j
+    d = d + lower * 1e9
+    local flat = d:reshape(R * R)
+    local k = flat:argmin():item()                                   -- 1-based
+    local i, j = (k - 1) // R + 1, (k - 1) % R + 1
+    return flat:min():item(), math.tointeger(i), math.tointeger(j)
+  end)
+end
+
+-- code blocks run in the real globals, where the local L is not visible: they use `tut`
+_G.tut = L
+return L

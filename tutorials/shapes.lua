@@ -1,0 +1,100 @@
+-- shapes: tensors, views vs copies, broadcasting, :shapes on, and the meta device
+local L = dofile((arg and arg[0] and arg[0]:match("(.*/)") or "tutorials/") .. "lib/lesson.lua")
+local lesson = L.new{name = "shapes", title = {en = "tensors, views, broadcasting and the meta device",
+                                               ko = "텐서, 뷰, 브로드캐스팅, meta 장치"}}
+
+lesson:say{
+  en = [[A tensor is a block of numbers plus a shape. Deep learning code is mostly about getting shapes right: "deep learning is matching dimensions". In nnlab dims are counted from 1 (like Lua and Torch7) and -1 means the last dim.]],
+  ko = [[텐서는 숫자 덩어리와 그 모양(shape)입니다. 딥러닝 코드의 대부분은 모양을 맞추는 일입니다: "딥러닝은 차원 맞추기". nnlab에서 차원은 1부터 셉니다 (Lua, Torch7과 같음). -1은 마지막 차원입니다.]],
+}
+
+lesson:code[[
+x = tensor.arange(0, 6):view(2, 3)      -- 0..5 as 2 rows of 3
+print(x)
+print("shape", x:shape(), "dims", x:dim(), "numel", x:numel(), "size of dim -1", x:size(-1))
+]]
+lesson:check(x:size(1) == 2 and x:size(2) == 3 and x:numel() == 6, "x is [2,3] with 6 numbers")
+
+lesson:say{
+  en = [[view, reshape, transpose, permute, narrow and indexing do not copy: they make a new VIEW (new sizes and strides) of the same storage. Writing through a view changes the original.]],
+  ko = [[view, reshape, transpose, permute, narrow, 인덱싱은 복사하지 않습니다: 같은 저장공간을 다르게 보는 새 뷰(VIEW, 새 크기와 stride)를 만듭니다. 뷰를 통해 쓰면 원본이 바뀝니다.]],
+}
+
+lesson:code[[
+row = x[2]                 -- the second row, a view [3]
+row:fill(9)
+print(x)                   -- x changed too
+xt = x:t()                 -- transpose: [3,2], still the same storage
+print("xt", xt:shape(), "contiguous?", xt:is_contiguous())
+c = xt:contiguous()        -- this one copies, into row-major order
+c:fill(0)
+print("x after filling the copy:", x:sum():item())
+]]
+lesson:check(x:sum():item() == 0 + 1 + 2 + 27, "filling a view changed x; filling a copy did not")
+lesson:check(not xt:is_contiguous(), "a transpose is a non-contiguous view")
+
+lesson:predict{
+  question = {en = "a = [4,1,3], b = [5,1]: what shape is a + b? (broadcasting lines up dims from the right)",
+              ko = "a = [4,1,3], b = [5,1]: a + b의 모양은? (브로드캐스팅은 오른쪽부터 차원을 맞춥니다)"},
+  answer = "[4,5,3]",
+  explain = {en = "Right-align: [4,1,3] and [_,5,1]. Each pair must be equal or 1; a 1 stretches. Result [4,5,3].",
+             ko = "오른쪽 정렬: [4,1,3]과 [_,5,1]. 각 쌍은 같거나 1이어야 하고, 1은 늘어납니다. 결과 [4,5,3]."},
+}
+
+lesson:code[[
+a = tensor.ones(4, 1, 3)
+b = tensor.arange(0, 5):view(5, 1)
+s = a + b
+print("a", a:shape(), "+ b", b:shape(), "->", s:shape())
+print("s[1][:,1] =", s[1]:select(2, 1))     -- each row got b's value added
+]]
+lesson:check(s:shape() == tensor.empty(4, 5, 3):shape(), "[4,1,3] + [5,1] -> [4,5,3]")
+
+lesson:say{
+  en = [[At the prompt, ":shapes on" prints every op with its input and output shapes, e.g.
+
+    linear     [1,65536,64] x [8,64] x [8] -> [1,65536,8]
+
+Try it after this lesson with nnlab -i. Here we print the shapes ourselves.
+
+The meta device has shapes but no numbers: nothing is allocated and nothing is computed, yet every shape rule (and autograd) runs. It answers "what would this cost?" safely. tensor.memory_estimate() reports the bytes a real run would need.]],
+  ko = [[프롬프트에서 ":shapes on"을 켜면 모든 연산이 입력과 출력 모양과 함께 출력됩니다. 예:
+
+    linear     [1,65536,64] x [8,64] x [8] -> [1,65536,8]
+
+이 레슨이 끝나면 nnlab -i로 직접 해 보세요. 여기서는 모양을 직접 출력합니다.
+
+meta 장치에는 모양만 있고 숫자는 없습니다: 메모리를 할당하지도, 계산하지도 않지만 모든 모양 규칙(과 autograd)은 실행됩니다. "이건 얼마나 들까?"를 안전하게 물어볼 수 있습니다. tensor.memory_estimate()가 실제 실행에 필요한 바이트를 알려 줍니다.]],
+}
+
+lesson:predict{
+  question = {en = "A float32 attention matrix [8, 50176, 50176]: how many GB?",
+              ko = "float32 어텐션 행렬 [8, 50176, 50176]은 몇 GB일까요?"},
+  answer = "80.6",
+  explain = {en = "8 · 50176² · 4 bytes = 80,564,191,232 bytes ≈ 80.6 GB: one 80 GB GPU cannot even hold it.",
+             ko = "8 · 50176² · 4 바이트 = 80,564,191,232 바이트 ≈ 80.6 GB: 80 GB GPU 한 장에 담기지도 않습니다."},
+}
+
+lesson:code[[
+before = tensor.memory_estimate().meta
+q = tensor.randn(8, 50176, 64, {device = "meta"})
+attn = q:matmul(q:transpose(2, 3))          -- [8,50176,64] x [8,64,50176]
+print(attn, attn:shape())
+meta_bytes = tensor.memory_estimate().meta - before
+print(string.format("meta says a real run would hold %.1f GB", meta_bytes / 1e9))
+]]
+lesson:check(attn:shape() == tensor.empty(8, 50176, 50176, {device = "meta"}):shape(), "the shape is [8,50176,50176]")
+lesson:check(meta_bytes >= 8 * 50176 * 50176 * 4, "meta accounts >= 80.6 GB for q and the attention matrix")
+
+lesson:say{
+  en = [[A shape mistake reads like a teacher in nnlab: the op, both shapes and the bad dim. Errors are values you can catch with pcall:]],
+  ko = [[nnlab의 모양 오류는 선생님처럼 읽힙니다: 연산, 두 모양, 문제가 된 차원. 오류는 pcall로 잡을 수 있는 값입니다:]],
+}
+
+lesson:code[[
+ok, err = pcall(function() return tensor.randn(2, 3):matmul(tensor.randn(4, 5)) end)
+print(ok, err)
+]]
+lesson:check(not ok and tostring(err):find("matmul") ~= nil, "matmul [2,3] x [4,5] fails and names the op")
+
+lesson:finish()

@@ -1,0 +1,157 @@
+-- vit_conv: reshaping ViT tokens for a convolution, the FC+Conv shortcut, a tiny ViT on Fashion-MNIST
+local L = dofile((arg and arg[0] and arg[0]:match("(.*/)") or "tutorials/") .. "lib/lesson.lua")
+local lesson = L.new{name = "vit_conv", title = {en = "adding convolution to a ViT",
+                                                 ko = "ViT에 합성곱 더하기"}}
+
+lesson:say{
+  en = [[A ViT has none of a CNN's built-in assumptions (nearby pixels matter together, the same pattern anywhere is the same pattern), so it needs huge data sets. One idea for small data: put convolutions back inside the ViT. The hard part is the shapes: a transformer holds tokens [B, HW+1, C] (a CLS token plus one token per patch), a Conv2d wants images [B, C, H, W].]],
+  ko = [[ViT에는 CNN이 기본으로 가진 가정(가까운 픽셀끼리 함께 중요하다, 같은 무늬는 어디 있든 같은 무늬다)이 없어서 거대한 데이터셋이 필요합니다. 작은 데이터를 위한 아이디어 하나: ViT 안에 합성곱을 다시 넣는 것. 어려운 부분은 모양입니다: 트랜스포머는 토큰 [B, HW+1, C] (CLS 토큰 하나 + 패치마다 토큰 하나)를 들고 있고, Conv2d는 이미지 [B, C, H, W]를 원합니다.]],
+}
+
+lesson:predict{
+  question = {en = "ViT-B/16 on a 224x224 image: 16x16 patches, C = 768. What is the token shape for B = 2?",
+              ko = "224x224 이미지에 ViT-B/16: 16x16 패치, C = 768. B = 2일 때 토큰 모양은?"},
+  answer = "[2,197,768]",
+  explain = {en = "224/16 = 14, so H = W = 14 and HW = 196 patch tokens, plus 1 CLS token = 197.",
+             ko = "224/16 = 14이므로 H = W = 14, 패치 토큰 HW = 196개, CLS 토큰 1개를 더해 197."},
+}
+
+lesson:code[[
+B, H, W, C = 2, 14, 14, 768
+tokens = tensor.randn(B, H * W + 1, C, {device = "meta"})      -- meta: shapes only, no memory
+cls     = tokens:narrow(2, 1, 1)                      -- [B,1,C]   the CLS token
+patches = tokens:narrow(2, 2, H * W)                  -- [B,HW,C]
+img     = patches:reshape(B, H, W, C):permute(1, 4, 2, 3):contiguous()   -- [B,C,H,W]
+conv    = nn.Conv2d(C, C, 3, {padding = 1, device = "meta"})
+y       = conv(img)                                   -- [B,C,H,W], same size thanks to padding 1
+back    = y:permute(1, 3, 4, 2):reshape(B, H * W, C)  -- [B,HW,C]
+out     = tensor.cat({cls, back}, 2)                  -- [B,HW+1,C]
+for _, step in ipairs{{"tokens", tokens}, {"drop CLS", patches}, {"as image", img}, {"conv", y},
+                      {"back to tokens", back}, {"concat CLS", out}} do
+  print(string.format("%-16s %s", step[1], tostring(step[2]:shape())))
+end
+]]
+lesson:check(img:shape() == tensor.empty(2, 768, 14, 14, {device = "meta"}):shape(), "tokens become [B,C,H,W] = [2,768,14,14]")
+lesson:check(out:shape() == tokens:shape(), "and come back as [B,HW+1,C] = [2,197,768]")
+
+lesson:say{
+  en = [[Why permute and not just reshape [B,HW,C] to [B,C,H,W]? Reshape keeps the memory order, so it would scramble channels and positions together. permute moves the dims; contiguous then copies into the new order, which the convolution reads fastest.
+
+The FC+Conv shortcut: permute [B,HW,C] -> [B,C,HW], a Linear over the HW positions (mixing all positions, like a global filter), reshape to [B,C,H,W] and add it to the conv output. In the reported experiments (ViT-B/16 cut to 6 layers plus extra blocks, days of GPU time each) this is what helped:
+
+    6 ViT layers only            0.9678     6 ViT + 4 conv            0.9011
+    6 ViT + 6 conv               0.8031     6 ViT + 5 conv, 2x2 kernel 0.8608
+    6 ViT + 6 FC                 0.9499     6 ViT + 6 (FC+Conv)       0.97
+    full ViT-B/16                0.988
+
+More conv layers hurt; a 2x2 kernel (matching the 2x2 patch) was worse; the FC+Conv shortcut recovered accuracy and smoothed training.]],
+  ko = [[왜 [B,HW,C]를 그냥 [B,C,H,W]로 reshape하지 않고 permute할까요? reshape은 메모리 순서를 유지하므로 채널과 위치가 뒤섞입니다. permute는 차원을 옮기고, contiguous는 새 순서대로 복사해서 합성곱이 가장 빨리 읽을 수 있게 합니다.
+
+FC+Conv 지름길: [B,HW,C] -> [B,C,HW]로 permute, HW 위치들에 대해 Linear (모든 위치를 섞는 전역 필터 같은 것), [B,C,H,W]로 reshape해서 합성곱 출력에 더합니다. 보고된 실험 (ViT-B/16을 6층으로 자르고 블록을 추가, 각각 GPU로 며칠)에서 도움이 된 것은 이것이었습니다:
+
+    ViT 6층만                    0.9678     ViT 6 + conv 4            0.9011
+    ViT 6 + conv 6               0.8031     ViT 6 + conv 5, 2x2 커널  0.8608
+    ViT 6 + FC 6                 0.9499     ViT 6 + (FC+Conv) 6       0.97
+    ViT-B/16 전체                0.988
+
+conv 층을 늘릴수록 나빠졌고, 2x2 패치에 맞춘 2x2 커널은 더 나빴으며, FC+Conv 지름길이 정확도를 되찾고 학습을 안정시켰습니다.]],
+}
+
+lesson:say{
+  en = [[Now a tiny version you can train in seconds: Fashion-MNIST 28x28, 4x4 patches -> 7x7 = 49 tokens + CLS, C = 32, one transformer block, then optionally one conv block with the FC shortcut, then a classifier on the CLS token.]],
+  ko = [[이제 몇 초 만에 학습되는 작은 버전: Fashion-MNIST 28x28, 4x4 패치 -> 7x7 = 49 토큰 + CLS, C = 32, 트랜스포머 블록 하나, 선택적으로 FC 지름길이 있는 conv 블록 하나, 그리고 CLS 토큰 위의 분류기.]],
+}
+
+lesson:code[[
+ConvBlock = nn.Module:extend("ConvBlock")         -- tokens -> conv (+ FC shortcut) -> tokens
+function ConvBlock:init(C, H, W)
+  self.C, self.H, self.W = C, H, W
+  self.conv = nn.Conv2d(C, C, 3, {padding = 1})
+  self.fc = nn.Linear(H * W, H * W)              -- mixes positions: the FC+Conv shortcut
+end
+function ConvBlock:forward(t)
+  local B, C, H, W = t:size(1), self.C, self.H, self.W
+  local cls, p = t:narrow(2, 1, 1), t:narrow(2, 2, H * W)                 -- [B,1,C], [B,HW,C]
+  local img = p:reshape(B, H, W, C):permute(1, 4, 2, 3):contiguous()     -- [B,C,H,W]
+  local fc = self.fc(p:permute(1, 3, 2)):reshape(B, C, H, W)             -- [B,C,HW] -> [B,C,H,W]
+  local y = (self.conv(img):gelu() + fc):permute(1, 3, 4, 2):reshape(B, H * W, C)
+  return tensor.cat({cls, p + y}, 2)                                     -- residual, CLS back on
+end
+
+TinyViT = nn.Module:extend("TinyViT")
+function TinyViT:init(use_conv)
+  local C = 32
+  self.patch = nn.Conv2d(1, C, 4, {stride = 4})             -- [B,1,28,28] -> [B,C,7,7]
+  self.cls = (tensor.randn(1, 1, C) * 0.02):requires_grad(true)
+  self.pos = nn.pos_sincos_2d(7, 7, C):unsqueeze(1)         -- fixed [1,49,C]
+  self.ln1, self.attn = nn.LayerNorm(C), nn.MultiheadAttention(C, 4)
+  self.ln2, self.mlp = nn.LayerNorm(C), nn.Sequential(nn.Linear(C, 2 * C), nn.GELU(), nn.Linear(2 * C, C))
+  if use_conv then self.convblock = ConvBlock(C, 7, 7) end
+  self.norm, self.head = nn.LayerNorm(C), nn.Linear(C, 10)
+end
+function TinyViT:forward(x)                                 -- x [B,784]
+  local B = x:size(1)
+  local p = self.patch(x:view(B, 1, 28, 28)):flatten(3):transpose(2, 3) + self.pos   -- [B,49,C]
+  local t = tensor.cat({self.cls:expand(B, 1, 32), p}, 2)                              -- [B,50,C]
+  local h = self.ln1(t)
+  t = t + self.attn(h, h, h)
+  t = t + self.mlp(self.ln2(t))
+  if self.convblock then t = self.convblock(t) end
+  return self.head(self.norm(t:select(2, 1)))               -- the CLS token -> [B,10]
+end
+]]
+
+local quick = lesson:quick()
+_G.N_TRAIN, _G.N_TEST, _G.EPOCHS = quick and 2000 or 10000, quick and 1000 or 2000, quick and 1 or 3
+lesson:say{
+  en = string.format([[Training each model for %d epoch(s) on %d training images, testing on %d%s.]],
+                     EPOCHS, N_TRAIN, N_TEST, quick and " (a small subset: --check mode)" or ""),
+  ko = string.format([[모델마다 학습 이미지 %d장으로 %d 에폭 학습하고, %d장으로 테스트합니다%s.]],
+                     N_TRAIN, EPOCHS, N_TEST, quick and " (작은 부분집합: --check 모드)" or ""),
+}
+
+lesson:code[[
+train, test = data.fashion_mnist{limit = N_TRAIN, test_limit = N_TEST}
+nn.summary(TinyViT(true), {64, 784})
+
+function fit(use_conv)
+  tensor.manual_seed(1)
+  local model = TinyViT(use_conv)
+  local opt = optim.AdamW(model, {lr = 3e-3})
+  local first, last
+  for epoch = 1, EPOCHS do
+    for xb, yb in data.loader(train.x, train.y, {batch_size = 64, shuffle = true, seed = epoch}) do
+      opt:zero_grad()
+      local loss = nn.cross_entropy(model(xb), yb)
+      loss:backward()
+      opt:step()
+      first = first or loss:item()
+      last = loss:item()
+    end
+  end
+  model:eval()
+  local acc = tensor.no_grad(function()
+    return model(test.x):argmax(2):eq(test.y):mean():item()
+  end)
+  return {first = first, last = last, acc = acc, params = (model:num_params())}
+end
+
+vit_plain = fit(false)
+vit_conv = fit(true)
+print("                 params   first loss   last loss   test acc")
+for _, r in ipairs{{"ViT", vit_plain}, {"ViT + conv", vit_conv}} do
+  print(string.format("%-12s %10d   %10.3f   %9.3f   %8.3f", r[1], r[2].params, r[2].first, r[2].last, r[2].acc))
+end
+]]
+
+lesson:check(vit_plain.last < vit_plain.first and vit_conv.last < vit_conv.first,
+             {en = "training reduces the loss for both models", ko = "두 모델 모두 학습으로 loss가 줄어든다"})
+lesson:check(vit_plain.acc > 0.3 and vit_conv.acc > 0.3,
+             {en = "both beat chance (0.1) clearly on the test subset", ko = "두 모델 모두 테스트 부분집합에서 우연(0.1)을 확실히 넘는다"})
+
+lesson:say{
+  en = [[Which one won here says little: one seed, a small subset, a few dozen to a few hundred steps. To compare architectures honestly you would fix the training budget, repeat over several seeds and report the spread, exactly what the table above (one run each) could not afford. What this lesson should leave you with is the mechanics: narrow off the CLS token, reshape + permute to an image, convolve, and go back.]],
+  ko = [[여기서 어느 쪽이 이겼는지는 별 의미가 없습니다: 시드 하나, 작은 부분집합, 수십에서 수백 스텝. 구조를 정직하게 비교하려면 학습 예산을 고정하고, 여러 시드로 반복해 편차를 보고해야 합니다. 위 표(각각 한 번씩 실행)가 감당하지 못한 바로 그 일입니다. 이 레슨에서 가져갈 것은 기법입니다: CLS 토큰을 떼고, reshape + permute로 이미지를 만들고, 합성곱을 하고, 되돌리기.]],
+}
+
+lesson:finish()
