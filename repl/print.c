@@ -108,9 +108,8 @@ static void emit(luaL_Buffer *b, const fmt_state *f, int depth, const float *p, 
             }
         }
         if (ellipsis) {
-            if (last) add_spaces(b, f->width - 1);
             luaL_addstring(b, "…");
-            col += last ? f->width : 1;
+            col += 1;
             i = n - EDGE - 1;
         } else if (last) {
             add_value(b, f, p[i * f->stride[depth]]);
@@ -132,7 +131,9 @@ static void add_footer(luaL_Buffer *b, const tensor *t) {
     luaL_addlstring(b, buf, len);
     luaL_addstring(b, " float32 ");
     luaL_addstring(b, tensor_device_name(t->storage->device));
-    if (t->requires_grad) luaL_addstring(b, " requires_grad");
+    const char *fn = tensor_grad_fn_name(t);
+    if (fn) { luaL_addstring(b, " grad_fn="); luaL_addstring(b, fn); }
+    else if (t->requires_grad) luaL_addstring(b, " requires_grad");
     luaL_addchar(b, ']');
 }
 

@@ -50,6 +50,8 @@ tensor *tensor_requires_grad_(tensor *t, int on) {
     return t;
 }
 
+const char *tensor_grad_fn_name(const tensor *t) { return t->grad_fn ? t->grad_fn->op : NULL; }
+
 void tensor_zero_grad(tensor *t) { tensor_release(t->grad); t->grad = NULL; }
 
 tensor *tensor_detach(tensor *t) {

@@ -19,7 +19,7 @@ static void *cpu_alloc(size_t bytes) {
     return p;
 }
 static void cpu_free(void *p) { free(p); }
-static int cpu_memcpy(float *dst, const float *src, size_t n) { memcpy(dst, src, n * sizeof(float)); return 0; }
+static int cpu_memcpy(float *dst, const float *src, size_t n) { if (n) memcpy(dst, src, n * sizeof(float)); return 0; }   // empty tensors have no data pointer
 
 // ---- strided iteration ----
 // Up to three operands sharing one shape; dims merged where every operand is

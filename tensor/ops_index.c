@@ -1,5 +1,7 @@
 // ops_index.c - cat, stack, gather, index_select.
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include "internal.h"
 
 static int cat_back(tensor_node *n, tensor *out, tensor *g, tensor **gin) {
@@ -145,5 +147,10 @@ tensor *tensor_index_select(tensor *a, int dim, tensor *index) {
     tensor_set_grad_enabled(prev);
     tensor *out = ec ? tensor_gather(a, dim, ec) : NULL;
     tensor_release(v); tensor_release(e); tensor_release(ec);
+    if (!out && !strncmp(tensor_last_error(), "gather:", 7)) {   // name the op the user called
+        char msg[1024];
+        snprintf(msg, sizeof msg, "%s", tensor_last_error() + 7);
+        tensor_set_error("index_select:%s", msg);
+    }
     return out;
 }

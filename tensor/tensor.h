@@ -194,6 +194,7 @@ int tensor_cuda_available(char *why, size_t n);     // 1 yes; 0 no (reason in wh
 // ---- autograd ------------------------------------------------------------------------
 tensor *tensor_requires_grad_(tensor *t, int on);   // in place on a leaf; returns t
 int tensor_backward(tensor *loss, tensor *grad);    // grad NULL: loss must be a scalar
+const char *tensor_grad_fn_name(const tensor *t);   // op that made t ("matmul"), NULL for leaves
 int tensor_grad_enabled(void);
 int tensor_set_grad_enabled(int on);                 // returns the previous state
 void tensor_zero_grad(tensor *t);                    // drops t->grad

@@ -103,7 +103,11 @@ static int infer_sizes(const char *op, const tensor *t, int ndim, const int64_t 
         } else if (in[i] < 0) {
             tensor_set_error("%s: size %lld is invalid", op, (long long)in[i]);
             return -1;
-        } else prod *= in[i];
+        } else if (__builtin_mul_overflow(prod, in[i], &prod)) {   // signed overflow is undefined
+            tensor_set_error("%s: the sizes %s overflow a 64-bit element count", op,
+                             tensor_sizes_str(s1, sizeof s1, ndim, in));
+            return -1;
+        }
     }
     int64_t n = tensor_numel(t);
     if (neg >= 0) {
@@ -294,6 +298,18 @@ static tensor *expand_view(tensor *t, int ndim, const int64_t *sizes) {
         }
         v->size[i] = want;
         v->stride[i] = 0;
+    }
+    // a size below -1, or a product past int64 (tensor_numel would overflow), is refused
+    int64_t n = 1;
+    for (int i = 0; i < ndim; i++) {
+        if (v->size[i] < 0 || (v->size[i] && n > INT64_MAX / 8 / v->size[i])) {
+            tensor_set_error("expand: cannot expand %s to %s: %s", tensor_shape_str(s1, sizeof s1, t),
+                             tensor_sizes_str(s2, sizeof s2, ndim, sizes),
+                             v->size[i] < 0 ? "a size is negative" : "the sizes overflow a 64-bit element count");
+            tensor_release(v);
+            return NULL;
+        }
+        n *= v->size[i];
     }
     return v;
 }

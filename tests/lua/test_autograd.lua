@@ -63,6 +63,9 @@ do
   local g = x.grad
   ;(x * 1):sum():backward()
   t.ok(x.grad ~= nil and x.grad:tolist()[1] == 1, "x.grad after clearing")
+  x.grad = tensor{10, 20}
+  ;(x * 1):sum():backward()
+  t.eq(x.grad:tolist(), {11, 21}, "backward accumulates onto an assigned x.grad")
 end
 
 -- broadcasting is undone in backward ------------------------------------------------------------

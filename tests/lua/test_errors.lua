@@ -93,6 +93,7 @@ t.errors_like(function() return tensor.full(2, 3) end, "tensor%.full: give the s
 t.errors_like(function() return x:fill("a") end, "tensor%.fill: the value must be a number", "fill with a string")
 t.errors_like(function() x.foo = 1 end, "cannot set field 'foo' on a tensor", "setting a field")
 t.errors_like(function() x.grad = 3 end, "x%.grad = v: v must be nil or a tensor", "setting grad to a number")
+t.errors_like(function() x.grad = tensor.zeros(3, 2) end, "x%.grad = v: v has shape %[3,2%] but x has %[2,3%]", "setting grad of another shape")
 t.errors_like(function() return #tensor(1) end, "0%-d tensor has no length", "# of a 0-d tensor")
 t.errors_like(function() return tensor.no_grad(5) end, "function expected", "no_grad of a non-function")
 t.errors_like(function() return tensor.zeros(2, 3, {device = "meta"}):tolist() end, "meta tensor has no values", "tolist on meta")
