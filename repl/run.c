@@ -20,7 +20,8 @@ static int script_where(lua_State *L, luaL_Buffer *b)
     lua_Debug ar;
     for (int level = 1; lua_getstack(L, level, &ar); level++) {
         lua_getinfo(L, "Sl", &ar);
-        if (ar.currentline > 0) {
+        // nnlab's own Lua (nn, optim, data) is library code: name the learner's line instead
+        if (ar.currentline > 0 && strncmp(ar.source, "@repl/lua/", 10) != 0) {
             if (ar.source[0] != '@') return 0;   // typed code: the line is obvious
             luaL_addstring(b, "\n  at ");
             luaL_addstring(b, ar.short_src);
