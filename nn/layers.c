@@ -208,11 +208,11 @@ tensor *nn_batch_norm(tensor *x, tensor *running_mean, tensor *running_var, tens
     }
     NN_TRY(&s, t, tensor_add_scalar(var, eps));
     NN_TRY(&s, inv, tensor_pow_scalar(t, -0.5f));
-    NN_TRY(&s, y, tensor_mul(d, inv));
-    if (weight) {
+    if (weight) {            // fold the weight into the (1,C,1) scale: one full pass fewer
         NN_TRY(&s, t, tensor_view(weight, 3, sc));
-        NN_TRY(&s, y, tensor_mul(y, t));
+        NN_TRY(&s, inv, tensor_mul(inv, t));
     }
+    NN_TRY(&s, y, tensor_mul(d, inv));
     if (bias) {
         NN_TRY(&s, t, tensor_view(bias, 3, sc));
         NN_TRY(&s, y, tensor_add(y, t));

@@ -32,7 +32,10 @@ end
 
 function Optimizer:__tostring()
   local keys = {}
-  for k, v in pairs(self.defaults) do keys[#keys + 1] = k .. "=" .. tostring(v) end
+  for k, v in pairs(self.defaults) do
+    if type(v) == "table" then v = "{" .. table.concat(v, ", ") .. "}" end
+    keys[#keys + 1] = k .. "=" .. tostring(v)
+  end
   table.sort(keys)
   return string.format("optim.%s(%d params, lr=%g, %s)", self.name, #self.params, self.lr, table.concat(keys, ", "))
 end

@@ -3,44 +3,7 @@
 # keys l c p q y act, a resize redraws, Ctrl-C stops a paused run, and the terminal is
 # restored afterwards. Prints TAP. NNLAB=path overrides ./nnlab.
 cd "$(dirname "$0")/../.." || exit 1
-NNLAB=${NNLAB:-./nnlab}
-if ! command -v tmux >/dev/null 2>&1; then echo "1..0 # SKIP tmux not installed"; exit 0; fi
-if [ ! -x "$NNLAB" ]; then echo "1..0 # SKIP $NNLAB not built"; exit 0; fi
-
-tmp=$(mktemp -d)
-sock="nnlab-dash-$$"
-T() { tmux -L "$sock" -f "$tmp/tmux.conf" "$@"; }
-trap 'T kill-server 2>/dev/null; rm -rf "$tmp"' EXIT INT TERM
-printf 'set -g default-terminal screen\nset -g status off\n' > "$tmp/tmux.conf"
-unset TMUX
-
-n=0
-ok() {   # ok COND-EXIT-STATUS NAME
-  n=$((n + 1))
-  if [ "$1" -eq 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; sed 's/^/# /' "$tmp/screen"; fi
-}
-cap() { T capture-pane -p -t main > "$tmp/screen"; }
-# wait_for TEXT [SECONDS]: polls the screen until it shows TEXT
-wait_for() {
-  i=0
-  while [ $i -lt $((${2:-10} * 10)) ]; do
-    cap
-    grep -qF -- "$1" "$tmp/screen" && return 0
-    sleep 0.1
-    i=$((i + 1))
-  done
-  return 1
-}
-gone() {
-  i=0
-  while [ $i -lt 50 ]; do
-    cap
-    grep -qF -- "$1" "$tmp/screen" || return 0
-    sleep 0.1
-    i=$((i + 1))
-  done
-  return 1
-}
+. tests/e2e/lib/tmux.sh
 step_now() { cap; sed -n 's/.* step \([0-9][0-9]*\) .*/\1/p' "$tmp/screen" | tail -1; }
 
 T new-session -d -s main -x 100 -y 30 "env PS1='$ ' sh" || { echo "1..0 # SKIP tmux cannot start"; exit 0; }

@@ -195,6 +195,19 @@ local okc, err = pcall(tensor.zeros, 1000000, 1000000)
 t.ok(not okc and err:find("out of memory") and err:find("GB"),
   "a 10^12-element tensor: out-of-memory error that names the size", err)
 
+-- an IDX header whose sizes pass the reader's byte bound but not tensor_empty's
+-- (found by fuzz_idx): the error should still name data.idx and the file
+do
+  local path = os.tmpname()
+  local f = assert(io.open(path, "wb"))
+  f:write("\0\0\8\5", "\0\0\0\8", "\5\0\0\0", "\0\1\2\3", "\0\1\0\0", "\0\0\0\0")
+  f:close()
+  local oki, e = pcall(data.idx, path)
+  os.remove(path)
+  t.ok(not oki and tostring(e):find("data.idx: " .. path, 1, true),
+    "data.idx: a header with [8,83886080,66051,65536,0] fails naming data.idx and the file", e)
+end
+
 -- size arithmetic on huge integers must not overflow (UB) in the cost helpers
 do
   local okm, r = pcall(nn.F.attention_macs, 4, 3, 3, 2 ^ 62 // 1, 2 ^ 62 // 1)
