@@ -14,7 +14,8 @@ BUILD   ?= build
 
 # Debian packages of DESIGN.md: binary name:package
 DEB_PKGS := liblua5.4-dev libreadline-dev libncurses-dev libopenblas-dev zlib1g-dev \
-            libcjson-dev dataset-fashion-mnist tmux perl pkg-config xxd python3-torch python3-numpy
+            libcjson-dev dataset-fashion-mnist tmux perl pkg-config xxd python3-torch python3-numpy \
+            clang libclang-rt-14-dev
 
 TENSOR_SRC := $(wildcard tensor/*.c)
 NN_SRC     := $(wildcard nn/*.c)
@@ -75,14 +76,16 @@ endif
 run: deps all
 	./nnlab $(ARGS)
 
-test: deps all $(CTEST_BIN)
+include tests/fuzz/fuzz.mk
+
+# the whole suite, then the same C and Lua suites under ASan/UBSan/LSan and the fuzz corpora
+test: deps all $(CTEST_BIN) fuzz-replay asan-suite
 	prove -f $(CTEST_BIN)
 	prove -f --exec ./nnlab tests/lua/test_*.lua
 	prove -f tests/e2e/*.sh tests/tutorials.sh
 
-asan:
-	$(MAKE) BUILD=build-asan CC=clang CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer" \
-	  LDFLAGS="-rdynamic -fsanitize=address,undefined" NVCC= test
+# the C and Lua suites under AddressSanitizer/UBSan/LeakSanitizer (tests/fuzz/fuzz.mk)
+asan: deps asan-suite
 
 bench: deps all $(BUILD)/sgemm_direct
 	/usr/bin/python3 bench/run.py
@@ -92,6 +95,6 @@ $(BUILD)/sgemm_direct: bench/sgemm_direct.c
 	$(CC) -O2 $(PKG_CFLAGS) -o $@ $< $(shell pkg-config --libs openblas)
 
 clean:
-	rm -rf build build-asan nnlab libnnlab_cuda.so
+	rm -rf build build-asan build-fuzz nnlab libnnlab_cuda.so
 
 -include $(LIB_OBJ:.o=.d) $(REPL_OBJ:.o=.d)

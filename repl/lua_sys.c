@@ -34,6 +34,8 @@ static int sys_peak_rss_kb(lua_State *L) { return status_kb(L, "VmHWM"); }
 
 static int sys_sleep(lua_State *L) {
     double s = luaL_checknumber(L, 1);
+    if (!(s > 0)) return 0;
+    if (s > 86400) s = 86400;   // a day at most: larger values would overflow time_t's conversion
     struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
     nanosleep(&ts, NULL);
     return 0;

@@ -152,7 +152,7 @@ void repl_push_tensor_string(lua_State *L, tensor *t) {
     float *host = NULL;
     int64_t numel = tensor_numel(t);
     if (dev == TENSOR_CPU) {
-        f.base = t->storage->data + t->offset;
+        f.base = numel > 0 ? t->storage->data + t->offset : NULL;
     } else if (numel > 0) {       // other devices: read a host copy
         host = tensor_to_host(t);
         if (!host) {

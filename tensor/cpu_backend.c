@@ -279,11 +279,14 @@ static int cpu_softmax_backward(float *gin, const float *y, const float *g, int6
 static int cpu_unfold2d(float *cols, const float *x, int64_t B, int64_t C, int64_t H, int64_t W, int kh, int kw,
                         int sh, int sw, int ph, int pw, int64_t oh, int64_t ow, float pad) {
     int64_t L = oh * ow;
+    if (L == 0) return 0;   // nothing to write (cols may be NULL)
     for (int64_t b = 0; b < B; b++)
         for (int64_t c = 0; c < C; c++)
             for (int ki = 0; ki < kh; ki++)
                 for (int kj = 0; kj < kw; kj++) {
-                    const float *img = x + (b * C + c) * H * W;
+                    // an empty image (H or W 0, x NULL) is only padding: never read, and
+                    // NULL + 0 is undefined, so no pointer is formed for it
+                    const float *img = H * W ? x + (b * C + c) * H * W : NULL;
                     float *row = cols + ((b * C + c) * kh * kw + ki * kw + kj) * L;
                     for (int64_t oy = 0; oy < oh; oy++) {
                         int64_t iy = oy * sh - ph + ki;
@@ -302,6 +305,7 @@ static int cpu_unfold2d(float *cols, const float *x, int64_t B, int64_t C, int64
 static int cpu_fold2d(float *x, const float *cols, int64_t B, int64_t C, int64_t H, int64_t W, int kh, int kw,
                       int sh, int sw, int ph, int pw, int64_t oh, int64_t ow) {
     int64_t L = oh * ow;
+    if (L == 0 || H * W == 0) return 0;   // nothing flows back (and x or cols may be NULL)
     for (int64_t b = 0; b < B; b++)
         for (int64_t c = 0; c < C; c++)
             for (int ki = 0; ki < kh; ki++)

@@ -277,7 +277,9 @@ int io_checked_numel(const char *op, const char *path, int ndim, const int64_t *
     }
     // Bound the product of the non-zero sizes too, so a [0, 2^40, 2^40] shape cannot
     // overflow strides even though it holds no elements.
-    const int64_t limit = ((int64_t)1 << 62) / (int64_t)elem_size;
+    // no looser than tensor_empty's own bound, so a file is refused here, by name
+    int64_t limit = ((int64_t)1 << 62) / (int64_t)elem_size;
+    if (limit > INT64_MAX / 8) limit = INT64_MAX / 8;
     int64_t n = 1, bound = 1;
     for (int i = 0; i < ndim; i++) {
         if (sizes[i] < 0) {
