@@ -1,7 +1,8 @@
 # nnlab - make run | make test   (both install missing Debian packages first)
 CC      ?= cc
 CFLAGS  ?= -O2 -g
-CFLAGS  += -std=c11 -Wall -Wextra -Wno-unused-parameter -D_GNU_SOURCE -MMD -MP
+# no errno from sqrtf/expf: lets gcc vectorise the elementwise and optimizer loops
+CFLAGS  += -fno-math-errno -std=c11 -Wall -Wextra -Wno-unused-parameter -D_GNU_SOURCE -MMD -MP
 PKGS    := lua5.4 openblas libcjson ncursesw readline
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 # OpenBLAS is not linked: tensor/cpu_backend.c dlopen()s it on the first matmul,

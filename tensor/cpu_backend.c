@@ -286,7 +286,7 @@ static int cpu_unfold2d(float *cols, const float *x, int64_t B, int64_t C, int64
                 for (int kj = 0; kj < kw; kj++) {
                     // an empty image (H or W 0, x NULL) is only padding: never read, and
                     // NULL + 0 is undefined, so no pointer is formed for it
-                    const float *img = H * W ? x + (b * C + c) * H * W : NULL;
+                    const float *img = (H * W != 0) ? x + (b * C + c) * H * W : NULL;
                     float *row = cols + ((b * C + c) * kh * kw + ki * kw + kj) * L;
                     for (int64_t oy = 0; oy < oh; oy++) {
                         int64_t iy = oy * sh - ph + ki;
@@ -370,18 +370,22 @@ static int cpu_random(float *out, int64_t n, int kind, uint64_t seed, uint64_t o
     return 0;
 }
 
-// torch.optim.Adam / AdamW, one element at a time
-static int cpu_adam(float *p, const float *g, float *m, float *v, int64_t n, float lr, float b1, float b2,
-                    float eps, float wd, float bc1, float bc2, int decoupled) {
+// torch.optim.Adam / AdamW. Weight decay is applied in its own pass so the main
+// loop is branch-free and vectorises (restrict: p, g, m, v never alias).
+static int cpu_adam(float *restrict p, const float *restrict g, float *restrict m, float *restrict v, int64_t n,
+                    float lr, float b1, float b2, float eps, float wd, float bc1, float bc2, int decoupled) {
     float step_size = lr / bc1;
-    float bc2_sqrt = sqrtf(bc2);
+    float inv_bc2_sqrt = 1.0f / sqrtf(bc2);
+    if (decoupled && wd != 0.0f)
+        for (int64_t i = 0; i < n; i++) p[i] *= 1.0f - lr * wd;
+    float l2 = decoupled ? 0.0f : wd;   // Adam's L2 term joins the gradient
     for (int64_t i = 0; i < n; i++) {
-        float gi = g[i];
-        if (decoupled) p[i] *= 1.0f - lr * wd;
-        else if (wd != 0.0f) gi += wd * p[i];
-        m[i] = b1 * m[i] + (1.0f - b1) * gi;
-        v[i] = b2 * v[i] + (1.0f - b2) * gi * gi;
-        p[i] -= step_size * m[i] / (sqrtf(v[i]) / bc2_sqrt + eps);
+        float gi = g[i] + l2 * p[i];
+        float mi = b1 * m[i] + (1.0f - b1) * gi;
+        float vi = b2 * v[i] + (1.0f - b2) * gi * gi;
+        m[i] = mi;
+        v[i] = vi;
+        p[i] -= step_size * mi / (sqrtf(vi) * inv_bc2_sqrt + eps);
     }
     return 0;
 }

@@ -65,6 +65,30 @@ static int gemm_batched(tensor *out, tensor *a, tensor *b) {
 
 static tensor *matmul_nd(tensor *a, tensor *b);
 
+// gb = sum over batch of a^T g, for a 2-d b. When b is stored transposed (b = w:t(),
+// as in every Linear) it is computed as (g^T a)^T, so the gradient that reaches w is
+// contiguous and never needs a strided copy.
+static tensor *grad_of_2d_right(tensor *a, tensor *b, tensor *g) {
+    int64_t k = a->size[a->ndim - 1], n = g->size[g->ndim - 1];
+    tensor *a2 = tensor_reshape(a, 2, (int64_t[]){-1, k});
+    tensor *g2 = a2 ? tensor_reshape(g, 2, (int64_t[]){-1, n}) : NULL;
+    tensor *out = NULL;
+    if (g2 && b->stride[0] == 1 && b->stride[1] != 1) {
+        tensor *gt = tensor_t(g2);
+        tensor *c = gt ? matmul_nd(gt, a2) : NULL;      // (n, k), contiguous
+        out = c ? tensor_t(c) : NULL;
+        tensor_release(gt);
+        tensor_release(c);
+    } else if (g2) {
+        tensor *at = tensor_t(a2);
+        out = at ? matmul_nd(at, g2) : NULL;
+        tensor_release(at);
+    }
+    tensor_release(a2);
+    tensor_release(g2);
+    return out;
+}
+
 static int matmul_back(tensor_node *n, tensor *out, tensor *g, tensor **gin) {
     tensor *a = n->inputs[0], *b = n->inputs[1];
     if (a->requires_grad) {
@@ -75,10 +99,14 @@ static int matmul_back(tensor_node *n, tensor *out, tensor *g, tensor **gin) {
         if (!gin[0]) return -1;
     }
     if (b->requires_grad) {
-        tensor *at = tensor_transpose(a, -1, -2);
-        tensor *gb = at ? matmul_nd(at, g) : NULL;
-        gin[1] = gb ? tensor_sum_to(gb, b) : NULL;
-        tensor_release(at); tensor_release(gb);
+        if (b->ndim == 2) {
+            gin[1] = grad_of_2d_right(a, b, g);
+        } else {
+            tensor *at = tensor_transpose(a, -1, -2);
+            tensor *gb = at ? matmul_nd(at, g) : NULL;
+            gin[1] = gb ? tensor_sum_to(gb, b) : NULL;
+            tensor_release(at); tensor_release(gb);
+        }
         if (!gin[1]) return -1;
     }
     return 0;
