@@ -51,6 +51,9 @@ deps:
 nnlab: $(LIB_OBJ) $(REPL_OBJ)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+# the CPU kernels: -O3 vectorises the elementwise loops (branch-free relu, blends)
+$(BUILD)/tensor/cpu_backend.o: CFLAGS += -O3
+
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -c -o $@ $<

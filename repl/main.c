@@ -1,6 +1,7 @@
 // main.c - the nnlab program: arguments, the Lua state, then a script, -e code,
 // a tutorial, or the prompt. Start-up stays cheap (no file scans, lazy help):
 // the prompt should appear within a few milliseconds.
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -150,6 +151,11 @@ static int start_prompt(repl_session *s)
 
 int main(int argc, char **argv)
 {
+    // Keep freed activation buffers in the heap instead of returning them to the
+    // kernel: a training step reallocates the same sizes, and fresh mmap'd pages
+    // cost a page fault each (measured: MLP epoch 2.05 -> 1.58 s).
+    mallopt(M_MMAP_THRESHOLD, 1 << 30);
+    mallopt(M_TRIM_THRESHOLD, 1 << 30);
     const char *codes[argc > 0 ? argc : 1];
     options o = {.code = codes};
     int rc = parse_args(argc, argv, &o);

@@ -111,7 +111,10 @@ static int cpu_fill(tensor *dst, float v) {
 typedef struct { int op; float s0, s1; } unary_ctx;
 
 // one loop per op so the compiler specialises (and vectorises) each formula
-#define UNARY_CASE(OP) case OP: for (int64_t i = 0; i < n; i++) o[i] = ew_unary(OP, a[i * sa], s0, s1); break;
+#define UNARY_CASE(OP) case OP: \
+    if (sa == 1) { for (int64_t i = 0; i < n; i++) o[i] = ew_unary(OP, a[i], s0, s1); } \
+    else { for (int64_t i = 0; i < n; i++) o[i] = ew_unary(OP, a[i * sa], s0, s1); } \
+    break;
 
 static void row_unary(float **p, int64_t n, const int64_t *st, const void *vctx) {
     const unary_ctx *c = vctx;
