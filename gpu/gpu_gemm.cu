@@ -46,9 +46,16 @@ int gpu_gemm(int batch, int trans_a, int trans_b, int64_t m, int64_t n, int64_t 
 struct gpu_window {
     int64_t B, C, H, W, oh, ow;
     int kh, kw, sh, sw, ph, pw;
+    int batch_inner;   // cols laid out (C*kh*kw, B, L) instead of (B, C*kh*kw, L)
 };
 
-// x is (B,C,H,W) -> cols (B, C*kh*kw, oh*ow); a thread per element of cols
+// offset in cols of (image b, row r = c*kh*kw + ki*kw + kj, position l)
+__device__ static inline int64_t gpu_cols_at(const gpu_window &g, int64_t b, int64_t r, int64_t l) {
+    int64_t L = g.oh * g.ow, R = g.C * g.kh * g.kw;
+    return (g.batch_inner ? r * g.B + b : b * R + r) * L + l;
+}
+
+// x is (B,C,H,W) -> cols (B, C*kh*kw, oh*ow) or (C*kh*kw, B, oh*ow); a thread per element
 __global__ void gpu_unfold2d_kernel(float *cols, const float *x, gpu_window g, int64_t n, float pad_value) {
     GPU_FOR_EACH(i, n) {
         int64_t t = i;
@@ -58,7 +65,8 @@ __global__ void gpu_unfold2d_kernel(float *cols, const float *x, gpu_window g, i
         int64_t ki = t % g.kh; t /= g.kh;            // t is now b*C + c
         int64_t iy = oy * g.sh - g.ph + ki, ix = ox * g.sw - g.pw + kj;
         bool inside = iy >= 0 && iy < g.H && ix >= 0 && ix < g.W;
-        cols[i] = inside ? x[(t * g.H + iy) * g.W + ix] : pad_value;
+        int64_t b = t / g.C, r = ((t % g.C) * g.kh + ki) * g.kw + kj;
+        cols[gpu_cols_at(g, b, r, oy * g.ow + ox)] = inside ? x[(t * g.H + iy) * g.W + ix] : pad_value;
     }
 }
 
@@ -74,8 +82,8 @@ __global__ void gpu_fold2d_kernel(float *x, const float *cols, gpu_window g, int
             for (int kj = 0; kj < g.kw; kj++) {
                 int64_t tx = ix + g.pw - kj;
                 if (tx < 0 || tx % g.sw || tx / g.sw >= g.ow) continue;
-                int64_t row = (bc * g.kh + ki) * g.kw + kj;
-                s += cols[(row * g.oh + ty / g.sh) * g.ow + tx / g.sw];
+                int64_t r = ((bc % g.C) * g.kh + ki) * g.kw + kj;
+                s += cols[gpu_cols_at(g, bc / g.C, r, (ty / g.sh) * g.ow + tx / g.sw)];
             }
         }
         x[i] += s;
@@ -83,8 +91,9 @@ __global__ void gpu_fold2d_kernel(float *x, const float *cols, gpu_window g, int
 }
 
 int gpu_unfold2d(float *cols, const float *x, int64_t B, int64_t C, int64_t H, int64_t W,
-                 int kh, int kw, int sh, int sw, int ph, int pw, int64_t oh, int64_t ow, float pad_value) {
-    gpu_window g = {B, C, H, W, oh, ow, kh, kw, sh, sw, ph, pw};
+                 int kh, int kw, int sh, int sw, int ph, int pw, int64_t oh, int64_t ow, float pad_value,
+                 int batch_inner) {
+    gpu_window g = {B, C, H, W, oh, ow, kh, kw, sh, sw, ph, pw, batch_inner};
     int64_t n = B * C * kh * kw * oh * ow;
     if (n == 0) return 0;
     gpu_unfold2d_kernel<<<gpu_blocks(n, GPU_THREADS), GPU_THREADS>>>(cols, x, g, n, pad_value);
@@ -93,8 +102,8 @@ int gpu_unfold2d(float *cols, const float *x, int64_t B, int64_t C, int64_t H, i
 }
 
 int gpu_fold2d(float *x, const float *cols, int64_t B, int64_t C, int64_t H, int64_t W,
-               int kh, int kw, int sh, int sw, int ph, int pw, int64_t oh, int64_t ow) {
-    gpu_window g = {B, C, H, W, oh, ow, kh, kw, sh, sw, ph, pw};
+               int kh, int kw, int sh, int sw, int ph, int pw, int64_t oh, int64_t ow, int batch_inner) {
+    gpu_window g = {B, C, H, W, oh, ow, kh, kw, sh, sw, ph, pw, batch_inner};
     int64_t n = B * C * H * W;
     if (n == 0) return 0;
     gpu_fold2d_kernel<<<gpu_blocks(n, GPU_THREADS), GPU_THREADS>>>(x, cols, g, n);

@@ -97,9 +97,10 @@ int gpu_gemm(int batch, int trans_a, int trans_b, int64_t m, int64_t n, int64_t 
              const float *b, int64_t ldb, int64_t stride_b,
              float beta, float *c, int64_t ldc, int64_t stride_c);
 int gpu_unfold2d(float *cols, const float *x, int64_t B, int64_t C, int64_t H, int64_t W,
-                 int kh, int kw, int sh, int sw, int ph, int pw, int64_t oh, int64_t ow, float pad_value);
+                 int kh, int kw, int sh, int sw, int ph, int pw, int64_t oh, int64_t ow, float pad_value,
+                 int batch_inner);
 int gpu_fold2d(float *x, const float *cols, int64_t B, int64_t C, int64_t H, int64_t W,
-               int kh, int kw, int sh, int sw, int ph, int pw, int64_t oh, int64_t ow);
+               int kh, int kw, int sh, int sw, int ph, int pw, int64_t oh, int64_t ow, int batch_inner);
 // gpu_index.cu
 int gpu_gather(float *out, const float *a, const float *idx,
                int64_t outer, int64_t ra, int64_t ri, int64_t inner);

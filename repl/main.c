@@ -151,11 +151,11 @@ static int start_prompt(repl_session *s)
 
 int main(int argc, char **argv)
 {
-    // Keep freed activation buffers in the heap instead of returning them to the
-    // kernel: a training step reallocates the same sizes, and fresh mmap'd pages
-    // cost a page fault each (measured: MLP epoch 2.05 -> 1.58 s).
-    mallopt(M_MMAP_THRESHOLD, 1 << 30);
-    mallopt(M_TRIM_THRESHOLD, 1 << 30);
+    // Keep freed activation buffers (up to glibc's 32 MB mmap limit) in the heap
+    // instead of returning them to the kernel: a training step reallocates the same
+    // sizes, and fresh pages cost a page fault each.
+    mallopt(M_MMAP_THRESHOLD, 32 << 20);
+    mallopt(M_TRIM_THRESHOLD, 256 << 20);
     const char *codes[argc > 0 ? argc : 1];
     options o = {.code = codes};
     int rc = parse_args(argc, argv, &o);

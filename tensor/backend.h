@@ -42,12 +42,14 @@ typedef struct tensor_backend {
     int (*softmax_backward)(float *gin, const float *y, const float *g,
                             int64_t outer, int64_t r, int64_t inner, int log);
 
-    // x is (B,C,H,W) contiguous -> cols (B, C*kh*kw, oh*ow); pad_value fills outside x.
+    // x is (B,C,H,W) contiguous -> cols (B, C*kh*kw, oh*ow), or with batch_inner
+    // (C*kh*kw, B, oh*ow) so one GEMM covers the batch; pad_value fills outside x.
     int (*unfold2d)(float *cols, const float *x, int64_t B, int64_t C, int64_t H, int64_t W,
-                    int kh, int kw, int sh, int sw, int ph, int pw, int64_t oh, int64_t ow, float pad_value);
-    // The adjoint: x (zeroed by the caller) += scatter of cols.
+                    int kh, int kw, int sh, int sw, int ph, int pw, int64_t oh, int64_t ow, float pad_value,
+                    int batch_inner);
+    // The adjoint: x (zeroed by the caller) += scatter of cols (same layouts).
     int (*fold2d)(float *x, const float *cols, int64_t B, int64_t C, int64_t H, int64_t W,
-                  int kh, int kw, int sh, int sw, int ph, int pw, int64_t oh, int64_t ow);
+                  int kh, int kw, int sh, int sw, int ph, int pw, int64_t oh, int64_t ow, int batch_inner);
 
     // a is (outer, ra, inner), idx (outer, ri, inner) of 0-based float indices into ra
     // -> out (outer, ri, inner). Index errors are reported with the bad value.

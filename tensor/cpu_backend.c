@@ -278,10 +278,15 @@ static int cpu_softmax_backward(float *gin, const float *y, const float *g, int6
     return 0;
 }
 
-// x is (B,C,H,W) -> cols (B, C*kh*kw, oh*ow)
+// where row r (= c*kh*kw + ki*kw + kj) of image b starts in cols of either layout
+static inline int64_t cols_row(int64_t b, int64_t r, int64_t B, int64_t R, int64_t L, int batch_inner) {
+    return (batch_inner ? r * B + b : b * R + r) * L;
+}
+
+// x is (B,C,H,W) -> cols (B, C*kh*kw, oh*ow) or (C*kh*kw, B, oh*ow)
 static int cpu_unfold2d(float *cols, const float *x, int64_t B, int64_t C, int64_t H, int64_t W, int kh, int kw,
-                        int sh, int sw, int ph, int pw, int64_t oh, int64_t ow, float pad) {
-    int64_t L = oh * ow;
+                        int sh, int sw, int ph, int pw, int64_t oh, int64_t ow, float pad, int batch_inner) {
+    int64_t L = oh * ow, R = C * kh * kw;
     if (L == 0) return 0;   // nothing to write (cols may be NULL)
     for (int64_t b = 0; b < B; b++)
         for (int64_t c = 0; c < C; c++)
@@ -290,15 +295,22 @@ static int cpu_unfold2d(float *cols, const float *x, int64_t B, int64_t C, int64
                     // an empty image (H or W 0, x NULL) is only padding: never read, and
                     // NULL + 0 is undefined, so no pointer is formed for it
                     const float *img = (H * W != 0) ? x + (b * C + c) * H * W : NULL;
-                    float *row = cols + ((b * C + c) * kh * kw + ki * kw + kj) * L;
+                    float *row = cols + cols_row(b, (c * kh + ki) * kw + kj, B, R, L, batch_inner);
+                    // the output columns whose input column ix = ox*sw - pw + kj lies inside x
+                    int64_t lo = pw - kj > 0 ? (pw - kj + sw - 1) / sw : 0;
+                    int64_t hi = W + pw - kj > 0 ? (W + pw - kj + sw - 1) / sw : 0;
+                    if (lo > ow) lo = ow;
+                    if (hi > ow) hi = ow;
+                    if (hi < lo) hi = lo;
                     for (int64_t oy = 0; oy < oh; oy++) {
                         int64_t iy = oy * sh - ph + ki;
                         float *dst = row + oy * ow;
                         if (iy < 0 || iy >= H) { for (int64_t ox = 0; ox < ow; ox++) dst[ox] = pad; continue; }
-                        for (int64_t ox = 0; ox < ow; ox++) {
-                            int64_t ix = ox * sw - pw + kj;
-                            dst[ox] = (ix < 0 || ix >= W) ? pad : img[iy * W + ix];
-                        }
+                        const float *src = img + iy * W - pw + kj;
+                        for (int64_t ox = 0; ox < lo; ox++) dst[ox] = pad;
+                        if (sw == 1) memcpy(dst + lo, src + lo, (size_t)(hi - lo) * sizeof(float));
+                        else for (int64_t ox = lo; ox < hi; ox++) dst[ox] = src[ox * sw];
+                        for (int64_t ox = hi; ox < ow; ox++) dst[ox] = pad;
                     }
                 }
     return 0;
@@ -306,15 +318,15 @@ static int cpu_unfold2d(float *cols, const float *x, int64_t B, int64_t C, int64
 
 // adjoint of unfold2d: x += cols scattered back
 static int cpu_fold2d(float *x, const float *cols, int64_t B, int64_t C, int64_t H, int64_t W, int kh, int kw,
-                      int sh, int sw, int ph, int pw, int64_t oh, int64_t ow) {
-    int64_t L = oh * ow;
+                      int sh, int sw, int ph, int pw, int64_t oh, int64_t ow, int batch_inner) {
+    int64_t L = oh * ow, R = C * kh * kw;
     if (L == 0 || H * W == 0) return 0;   // nothing flows back (and x or cols may be NULL)
     for (int64_t b = 0; b < B; b++)
         for (int64_t c = 0; c < C; c++)
             for (int ki = 0; ki < kh; ki++)
                 for (int kj = 0; kj < kw; kj++) {
                     float *img = x + (b * C + c) * H * W;
-                    const float *row = cols + ((b * C + c) * kh * kw + ki * kw + kj) * L;
+                    const float *row = cols + cols_row(b, (c * kh + ki) * kw + kj, B, R, L, batch_inner);
                     for (int64_t oy = 0; oy < oh; oy++) {
                         int64_t iy = oy * sh - ph + ki;
                         if (iy < 0 || iy >= H) continue;
