@@ -1,19 +1,30 @@
 -- bottleneck.lua - the bottleneck experiment as a benchmark: 3 widths x 100
 -- full-batch Adam epochs on Linear(1,32)->Linear(32,C)->Linear(C,1). Prints per-step time.
+--   nnlab bench/bottleneck.lua [dash]   -- "dash": log every step to the dashboard and
+--   render a 100x30 frame every 50 ms (what a terminal would get), to measure its cost
+local with_dash = arg and arg[1] == "dash"
 local x = tensor.arange(0, 100):view(100, 1)
-local steps, t0 = 0, sys.clock()
+local steps, t0, last_frame = 0, sys.clock(), 0
+if with_dash then dash.open{plain = true, every = 1e12} end
 for _, c in ipairs({8, 32, 128}) do
   tensor.manual_seed(10000)
   local model = nn.Sequential(nn.Linear(1, 32), nn.Linear(32, c), nn.Linear(c, 1))
   local opt = optim.Adam(model:parameters(), {lr = 1e-3})
+  if with_dash then dash.watch("middle", model[2].weight) end
   local loss
-  for _ = 1, 100 do
+  for epoch = 1, 100 do
     opt:zero_grad()
     loss = nn.mse_loss(model(x), x)
     loss:backward()
     opt:step()
     steps = steps + 1
+    if with_dash then
+      dash.log{step = steps, epoch = epoch, loss = loss:item()}
+      local now = sys.clock()
+      if now - last_frame >= 0.05 then dash.snapshot(100, 30); last_frame = now end
+    end
   end
-  print(string.format("C=%d loss %.4f", c, loss:item()))
+  if not with_dash then print(string.format("C=%d loss %.4f", c, loss:item())) end
 end
+if with_dash then dash.close() end
 print("bottleneck_step", (sys.clock() - t0) / steps)

@@ -56,23 +56,24 @@ tb = parse(run([py, "bench/bottleneck_torch.py", str(THREADS)])) if HAVE_TORCH e
 add("bottleneck: one training step", nb["bottleneck_step"], tb.get("bottleneck_step"))
 add("bottleneck: whole process (3x100 epochs)", wall([NNLAB, "bench/bottleneck.lua"], 5),
     wall([py, "bench/bottleneck_torch.py", str(THREADS)], 3) if HAVE_TORCH else None)
-for script, torch_args, label in (("scripts/fashion_mlp.lua", ["mlp"], "Fashion-MNIST MLP epoch (batch 128)"),
-                                  ("scripts/fashion_cnn.lua", ["cnn"], "Fashion-MNIST CNN epoch (batch 128)")):
-    if not os.path.exists(os.path.join(ROOT, script)): continue
-    m = re.search(r"([0-9.]+) ?s/epoch", run([NNLAB, script, "--epochs", "1"]))
+for script, kind, label in (("scripts/fashion_mlp.lua", "mlp", "Fashion-MNIST MLP epoch (batch 128)"),
+                            ("scripts/fashion_cnn.lua", "cnn", "Fashion-MNIST CNN epoch (batch 128)")):
+    m = re.search(r"([0-9.]+) s/epoch", run([NNLAB, script, "1"]))
     t = None
-    if HAVE_TORCH and os.path.exists(os.path.join(ROOT, "bench/fashion_torch.py")):
-        tm = re.search(r"([0-9.]+) ?s/epoch", run([py, "bench/fashion_torch.py", torch_args[0], "--epochs", "1",
-                                                    "--threads", str(THREADS)]))
+    if HAVE_TORCH:
+        tm = re.search(r"([0-9.]+) s/epoch", run([py, "bench/fashion_torch.py", kind, "1", "0", str(THREADS)]))
         t = float(tm.group(1)) if tm else None
-    if m: add(label, float(m.group(1)), t)
-if os.path.exists(os.path.join(ROOT, "bench/dash_overhead.lua")):
-    d = parse(run([NNLAB, "bench/dash_overhead.lua"]))
-    if "without" in d and "with" in d:
-        add("bottleneck step without dashboard", d["without"], None)
-        add("bottleneck step with dashboard (snapshot mode)", d["with"], None)
+    add(label, float(m.group(1)), t)
+def median_of(cmd, key, reps=5):
+    return statistics.median(parse(run(cmd))[key] for _ in range(reps))
+plain_step = median_of([NNLAB, "bench/bottleneck.lua"], "bottleneck_step")
+dash_step = median_of([NNLAB, "bench/bottleneck.lua", "dash"], "bottleneck_step")
+add("bottleneck step, dashboard off (median of 5)", plain_step, None)
+add("bottleneck step, dashboard on: +%.1f%%" % ((dash_step / plain_step - 1) * 100), dash_step, None)
 add("peak RSS, REPL idle", peak_rss_kb([NNLAB, "-e", "print(1)"]) / 1024,
     peak_rss_kb([py, "-c", "import torch"]) / 1024 if HAVE_TORCH else None, "MB")
+add("peak RSS, one MLP epoch", peak_rss_kb([NNLAB, "scripts/fashion_mlp.lua", "1"]) / 1024,
+    peak_rss_kb([py, "bench/fashion_torch.py", "mlp", "1", "0", str(THREADS)]) / 1024 if HAVE_TORCH else None, "MB")
 
 def fmt(v, unit):
     if v is None: return "-"

@@ -646,6 +646,13 @@ local function first_tensor(v)
   end
 end
 
+-- The table prints itself; the returned value then shows as one line, so the REPL
+-- does not echo every row a second time.
+local summary_mt = {__tostring = function(res)
+  return string.format("[summary: %s params (%s trainable), %s mult-adds, %.2f MB]", fmt_int(res.total_params),
+                       fmt_int(res.trainable_params), fmt_int(res.mult_adds), res.total_bytes / 1e6)
+end}
+
 local function print_summary(res)
   local rows = {{"Layer (type)", "Output shape", "Param #", "Mult-adds", "Trainable"}}
   for _, r in ipairs(res.rows) do
@@ -764,7 +771,7 @@ function nn.summary(model, input, opts)
   res.activation_bytes = act * 4 * 2      -- each output and its gradient
   res.total_bytes = res.input_bytes + res.param_bytes + res.activation_bytes
   if opts.print ~= false then print_summary(res) end
-  return res
+  return setmetatable(res, summary_mt)
 end
 
 return nn
