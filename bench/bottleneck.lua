@@ -4,8 +4,8 @@
 --   render a 100x30 frame every 50 ms (what a terminal would get), to measure its cost
 local with_dash = arg and arg[1] == "dash"
 local x = tensor.arange(0, 100):view(100, 1)
-local steps, t0, last_frame = 0, sys.clock(), 0
 if with_dash then dash.open{plain = true, every = 1e12} end
+local steps, t0, last_frame = 0, sys.clock(), 0
 for _, c in ipairs({8, 32, 128}) do
   tensor.manual_seed(10000)
   local model = nn.Sequential(nn.Linear(1, 32), nn.Linear(32, c), nn.Linear(c, 1))

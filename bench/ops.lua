@@ -3,6 +3,7 @@
 local function median(t) table.sort(t); return t[(#t + 1) // 2] end
 
 local function time(fn, reps, inner)
+  fn(1)                        -- warm up: first-touch pages, BLAS threads
   local ts = {}
   for _ = 1, reps do
     local t0 = sys.clock()

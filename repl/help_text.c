@@ -508,6 +508,8 @@ const repl_help_entry repl_help_entries[] = {
      "sys.peak_rss_kb()"},
     {"sys.sleep", "sys.sleep(seconds)", "Waits.", "sys.sleep(0.5)"},
     {"sys.isatty", "sys.isatty([fd=1]) -> bool", "Whether fd (1 = stdout) is a terminal.", "sys.isatty()"},
+    {"sys.shapes", "sys.shapes(on)", "The REPL's :shapes on|off from a script: every op prints\n"
+     "its input and output shapes.", "sys.shapes(true); nn.Linear(4, 2)(tensor.randn(3, 4)); sys.shapes(false)"},
 
     // ---- the prompt ----
     {"help", "help([x])  ?name",

@@ -4,7 +4,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include "repl.h"
+#include "session.h"
 
 // seconds on a monotonic clock (os.clock is CPU time, wrong once BLAS threads run)
 static int sys_clock(lua_State *L) {
@@ -46,10 +46,16 @@ static int sys_isatty(lua_State *L) {
     return 1;
 }
 
+// sys.shapes(true|false): the REPL's :shapes on|off, for scripts and lessons
+static int sys_shapes(lua_State *L) {
+    repl_shapes(L, lua_toboolean(L, 1));
+    return 0;
+}
+
 int repl_open_sys(lua_State *L) {
     static const luaL_Reg fns[] = {
         {"clock", sys_clock}, {"rss_kb", sys_rss_kb}, {"peak_rss_kb", sys_peak_rss_kb},
-        {"sleep", sys_sleep}, {"isatty", sys_isatty}, {NULL, NULL},
+        {"sleep", sys_sleep}, {"isatty", sys_isatty}, {"shapes", sys_shapes}, {NULL, NULL},
     };
     luaL_newlib(L, fns);
     lua_setglobal(L, "sys");

@@ -52,20 +52,8 @@ do
   L.lang = (lang and lang:match("^ko")) and "ko" or "en"
 end
 
--- Wall-clock seconds. nnlab has no sub-second clock in Lua, so ask date(1) (a few ms);
--- os.clock (CPU time of all threads) is the fallback.
-local have_date
-function L.now()
-  if have_date ~= false then
-    local p = io.popen("date +%s.%N 2>/dev/null")
-    local s = p and p:read("l")
-    if p then p:close() end
-    local v = tonumber(s)
-    if v then have_date = true; return v end
-    have_date = false
-  end
-  return os.clock()
-end
+-- Wall-clock seconds (sys.clock is monotonic; os.clock would count CPU time of all threads).
+function L.now() return sys.clock() end
 
 -- Runs fn(...) and returns seconds taken, then fn's results.
 function L.time(fn, ...)
