@@ -1,11 +1,15 @@
 -- bottleneck.lua - the bottleneck experiment as a benchmark: 3 widths x 100
 -- full-batch Adam epochs on Linear(1,32)->Linear(32,C)->Linear(C,1). Prints per-step time.
---   nnlab bench/bottleneck.lua [dash]   -- "dash": log every step to the dashboard and
---   render a 100x30 frame every 50 ms (what a terminal would get), to measure its cost
+--   nnlab bench/bottleneck.lua [dash|plain] [repeats=1]
+--   "dash": log every step to the dashboard and render a 100x30 frame every 50 ms (what
+--   a terminal would get), to measure its cost; repeats > 1 runs the experiment again
+--   so that a percent-level difference stands above the noise
 local with_dash = arg and arg[1] == "dash"
+local repeats = tonumber(arg and arg[2]) or 1
 local x = tensor.arange(0, 100):view(100, 1)
 if with_dash then dash.open{plain = true, every = 1e12} end
 local steps, t0, last_frame = 0, sys.clock(), 0
+for _ = 1, repeats do
 for _, c in ipairs({8, 32, 128}) do
   tensor.manual_seed(10000)
   local model = nn.Sequential(nn.Linear(1, 32), nn.Linear(32, c), nn.Linear(c, 1))
@@ -24,7 +28,8 @@ for _, c in ipairs({8, 32, 128}) do
       if now - last_frame >= 0.05 then dash.snapshot(100, 30); last_frame = now end
     end
   end
-  if not with_dash then print(string.format("C=%d loss %.4f", c, loss:item())) end
+  if not with_dash and repeats == 1 then print(string.format("C=%d loss %.4f", c, loss:item())) end
+end
 end
 if with_dash then dash.close() end
 print("bottleneck_step", (sys.clock() - t0) / steps)
