@@ -501,6 +501,11 @@ const repl_help_entry repl_help_entries[] = {
 
     // ---- sys ----
     {"sys", "sys", "A wall clock and memory figures, for timing and lessons.", "help(sys)"},
+    {"train", "train{model=, data={x=,y=} | loader=, loss=, opt=, epochs=, batch_size=, test=, dashboard=}",
+     "A whole training loop in one call: mini-batches, backward, optimizer steps, a line per\n"
+     "epoch (test loss and accuracy when test= is given), the dashboard with dashboard=true.\n"
+     "Returns the history {loss=, test_loss=, acc=, steps=}.",
+     "train{model = nn.Linear(1, 1), data = {x = X, y = Y}, epochs = 20, lr = 0.1}"},
     {"sys.clock", "sys.clock() -> seconds", "A monotonic wall clock (os.clock is CPU time, which\n"
      "counts every BLAS thread).", "t0 = sys.clock(); x:matmul(x); print(sys.clock() - t0)"},
     {"sys.rss_kb", "sys.rss_kb() -> kB", "Memory the process holds now (resident set).", "sys.rss_kb()"},

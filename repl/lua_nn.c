@@ -228,5 +228,6 @@ int repl_open_nn(lua_State *L) {
     lua_setglobal(L, "nn");
     load_global(L, "nn");
     load_global(L, "optim");
+    load_global(L, "train");
     return 0;
 }

@@ -41,6 +41,17 @@ static int has_position(const char *msg)
     return c[0] == ':' && c[1] == ' ';
 }
 
+// "repl/lua/nn.lua:63: msg" -> "msg": a position inside nnlab's own Lua says nothing
+// to the learner; script_where then names their line instead.
+static const char *strip_internal(const char *msg)
+{
+    if (strncmp(msg, "repl/lua/", 9) != 0) return msg;
+    const char *c = strchr(msg, ':');
+    if (!c || !isdigit((unsigned char)c[1])) return msg;
+    for (c++; isdigit((unsigned char)*c); c++) {}
+    return (c[0] == ':' && c[1] == ' ') ? c + 2 : msg;
+}
+
 static int message_handler(lua_State *L)
 {
     const char *msg = lua_tostring(L, 1);
@@ -56,6 +67,7 @@ static int message_handler(lua_State *L)
     }
     luaL_Buffer b;
     luaL_buffinit(L, &b);
+    msg = strip_internal(msg);
     luaL_addstring(&b, msg);
     if (!has_position(msg)) script_where(L, &b);
     luaL_pushresult(&b);

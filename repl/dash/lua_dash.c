@@ -298,6 +298,27 @@ static int l_model(lua_State *L)
         return 0;
     }
     luaL_checktype(L, 1, LUA_TTABLE);
+    // dash.model(module, input_shape): summarise it (on meta) and show those rows
+    lua_getfield(L, 1, "forward");
+    int is_module = lua_isfunction(L, -1);
+    lua_pop(L, 1);
+    if (is_module) {
+        if (lua_isnoneornil(L, 2))
+            return luaL_error(L, "dash.model(model, input_shape): give the input shape too, e.g. {64, 784}");
+        lua_getglobal(L, "nn");
+        lua_getfield(L, -1, "summary");
+        lua_pushvalue(L, 1);
+        lua_pushvalue(L, 2);
+        lua_createtable(L, 0, 1);
+        lua_pushboolean(L, 0);
+        lua_setfield(L, -2, "print");
+        lua_call(L, 3, 1);
+        lua_getfield(L, 1, "__name");
+        if (lua_isstring(L, -1)) lua_setfield(L, -2, "name");
+        else lua_pop(L, 1);
+        lua_replace(L, 1);
+        lua_settop(L, 1);
+    }
     int list = 1;
     lua_getfield(L, 1, "name");
     if (lua_isstring(L, -1)) snprintf(S.model_name, sizeof S.model_name, "%s", lua_tostring(L, -1));
@@ -306,6 +327,7 @@ static int l_model(lua_State *L)
     if (lua_istable(L, -1)) list = lua_gettop(L);
     else lua_pop(L, 1);
     int n = (int)luaL_len(L, list);
+    if (n == 0) return luaL_error(L, "dash.model: no rows given; pass nn.summary(m, shape), (m, shape) or {{layer=, shape=, params=}, ...}");
     dash_row *rows = calloc((size_t)(n ? n : 1), sizeof *rows);
     if (!rows) return luaL_error(L, "dash.model: out of memory");
     for (int i = 0; i < n; i++) {
