@@ -58,7 +58,8 @@ static int is_name(const char *s)
 }
 
 // Collects into the table at `out` every name key of table t starting with
-// prefix (methods_only: functions only, for "x:").
+// prefix (methods_only: functions only, for "x:"). Names starting with '_' are
+// internals (m._keys, nn._hook): offered only once the learner types the '_'.
 static void collect(lua_State *L, int t, int out, const char *prefix, size_t plen,
                     int methods_only, int skip_meta)
 {
@@ -68,7 +69,8 @@ static void collect(lua_State *L, int t, int out, const char *prefix, size_t ple
             const char *k = lua_tostring(L, -2);
             int ok = strncmp(k, prefix, plen) == 0 && is_name(k) &&
                      (!methods_only || lua_type(L, -1) == LUA_TFUNCTION) &&
-                     !(skip_meta && k[0] == '_' && k[1] == '_');
+                     !(skip_meta && k[0] == '_' && k[1] == '_') &&
+                     !(k[0] == '_' && !(plen && prefix[0] == '_'));   // internals only when asked for
             if (ok) {
                 lua_pushvalue(L, -2);
                 lua_pushvalue(L, -2);

@@ -51,21 +51,25 @@ print("s[1][:,1] =", s[1]:select(2, 1))     -- each row got b's value added
 lesson:check(s:shape() == tensor.empty(4, 5, 3):shape(), "[4,1,3] + [5,1] -> [4,5,3]")
 
 lesson:say{
-  en = [[At the prompt, ":shapes on" prints every op with its input and output shapes, e.g.
-
-    linear     [1,65536,64] x [8,64] x [8] -> [1,65536,8]
-
-Try it after this lesson with nnlab -i. Here we print the shapes ourselves.
+  en = [[At the prompt, ":shapes on" prints every op with its input and output shapes (in a
+script: sys.shapes(true)). A built-in layer is one line with its parameters; your own
+code shows each op. Watch the next block.
 
 The meta device has shapes but no numbers: nothing is allocated and nothing is computed, yet every shape rule (and autograd) runs. It answers "what would this cost?" safely. tensor.memory_estimate() reports the bytes a real run would need.]],
-  ko = [[프롬프트에서 ":shapes on"을 켜면 모든 연산이 입력과 출력 모양과 함께 출력됩니다. 예:
-
-    linear     [1,65536,64] x [8,64] x [8] -> [1,65536,8]
-
-이 레슨이 끝나면 nnlab -i로 직접 해 보세요. 여기서는 모양을 직접 출력합니다.
+  ko = [[프롬프트에서 ":shapes on"을 켜면 모든 연산이 입력과 출력 모양과 함께 출력됩니다
+(스크립트에서는 sys.shapes(true)). 내장 레이어는 파라미터와 함께 한 줄로, 직접 쓴 코드는
+연산 하나하나가 보입니다. 다음 블록을 보세요.
 
 meta 장치에는 모양만 있고 숫자는 없습니다: 메모리를 할당하지도, 계산하지도 않지만 모든 모양 규칙(과 autograd)은 실행됩니다. "이건 얼마나 들까?"를 안전하게 물어볼 수 있습니다. tensor.memory_estimate()가 실제 실행에 필요한 바이트를 알려 줍니다.]],
 }
+
+lesson:code[[
+sys.shapes(true)
+h = nn.Linear(64, 8)(tensor.randn(1, 65536, 64))   -- one line: the layer and its weight
+s8 = h:sum(2)                                      -- your own ops: one line each
+sys.shapes(false)
+]]
+lesson:check(s8:shape() == tensor.empty(1, 8):shape(), "summing [1,65536,8] over dim 2 gives [1,8]")
 
 lesson:predict{
   question = {en = "A float32 attention matrix [8, 50176, 50176]: how many GB?",
