@@ -13,10 +13,13 @@ LDLIBS  += $(PKG_LIBS) -lz -lm -ldl -lpthread
 LDFLAGS += -rdynamic
 BUILD   ?= build
 
-# Debian packages of DESIGN.md: binary name:package
-DEB_PKGS := liblua5.4-dev libreadline-dev libncurses-dev libopenblas-dev zlib1g-dev \
-            libcjson-dev dataset-fashion-mnist tmux perl pkg-config xxd python3-torch python3-numpy \
-            clang libclang-rt-14-dev
+# Debian packages of DESIGN.md, by what needs them: running nnlab; the test suite
+# (tmux drives the REPL, prove runs TAP, clang builds the sanitizer and fuzz runs);
+# benchmarks and fixture regeneration (PyTorch).
+DEB_RUN   := liblua5.4-dev libreadline-dev libncurses-dev libopenblas-dev zlib1g-dev \
+             libcjson-dev dataset-fashion-mnist pkg-config xxd
+DEB_TEST  := $(DEB_RUN) tmux perl clang libclang-rt-14-dev
+DEB_BENCH := $(DEB_RUN) python3-torch python3-numpy
 
 TENSOR_SRC := $(wildcard tensor/*.c)
 NN_SRC     := $(wildcard nn/*.c)
@@ -32,11 +35,20 @@ ifneq ($(NVCC),)
 CUDA_SO := libnnlab_cuda.so
 endif
 
-.PHONY: all deps run test test-c test-lua test-e2e test-tutorials asan clean bench gpu-check fuzz
+.PHONY: all deps deps-run deps-test deps-bench install-pkgs run test asan clean bench gpu-check fuzz
 all: nnlab $(CUDA_SO)
 
-deps:
-	@missing=""; for p in $(DEB_PKGS); do \
+# deps-run / deps-test / deps-bench: install what is missing (apt as root; otherwise
+# print the command). `make deps` is the test set.
+deps: deps-test
+deps-run:
+	@$(MAKE) --no-print-directory install-pkgs PKG_SET="$(DEB_RUN)"
+deps-test:
+	@$(MAKE) --no-print-directory install-pkgs PKG_SET="$(DEB_TEST)"
+deps-bench:
+	@$(MAKE) --no-print-directory install-pkgs PKG_SET="$(DEB_BENCH)"
+install-pkgs:
+	@missing=""; for p in $(PKG_SET); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
@@ -77,21 +89,21 @@ gpu-check: all
 	sh scripts/gpu_check.sh
 endif
 
-run: deps all
+run: deps-run all
 	./nnlab $(ARGS)
 
 include tests/fuzz/fuzz.mk
 
 # the whole suite, then the same C and Lua suites under ASan/UBSan/LSan and the fuzz corpora
-test: deps all $(CTEST_BIN) fuzz-replay asan-suite
+test: deps-test all $(CTEST_BIN) fuzz-replay asan-suite
 	prove -f $(CTEST_BIN)
 	prove -f --exec ./nnlab tests/lua/test_*.lua
 	prove -f tests/e2e/*.sh tests/tutorials.sh
 
 # the C and Lua suites under AddressSanitizer/UBSan/LeakSanitizer (tests/fuzz/fuzz.mk)
-asan: deps asan-suite
+asan: deps-test asan-suite
 
-bench: deps all $(BUILD)/sgemm_direct
+bench: deps-bench all $(BUILD)/sgemm_direct
 	/usr/bin/python3 bench/run.py
 
 $(BUILD)/sgemm_direct: bench/sgemm_direct.c
