@@ -99,6 +99,7 @@ test: deps-test all $(CTEST_BIN) fuzz-replay asan-suite
 	prove -f $(CTEST_BIN)
 	prove -f --exec ./nnlab tests/lua/test_*.lua
 	prove -f tests/e2e/*.sh tests/tutorials.sh
+	TUTORIAL_LANG=ko prove -f tests/tutorials.sh
 
 # the C and Lua suites under AddressSanitizer/UBSan/LeakSanitizer (tests/fuzz/fuzz.mk)
 asan: deps-test asan-suite

@@ -2,9 +2,11 @@
 # tutorials.sh - every lesson in tutorials/*.lua run with --check (prints TAP, one line
 # per lesson with its time). A lesson passes when it exits 0: each one asserts its own
 # expectations and exits non-zero with the failed check's message. NNLAB=path overrides
-# ./nnlab; TUTORIAL_LANG=ko runs them in Korean.
+# ./nnlab; TUTORIAL_LANG=ko runs them in Korean. A lesson over LIMIT seconds (30) fails:
+# each must stay quick enough to run at every `make test`.
 cd "$(dirname "$0")/.." || exit 1
 NNLAB=${NNLAB:-./nnlab}
+LIMIT=${LIMIT:-30}
 if [ ! -x "$NNLAB" ]; then echo "1..0 # SKIP $NNLAB not built"; exit 0; fi
 lessons=$(ls tutorials/*.lua 2>/dev/null)
 if [ -z "$lessons" ]; then echo "1..0 # SKIP no tutorials"; exit 0; fi
@@ -22,9 +24,12 @@ for f in "$@"; do
     </dev/null >"$tmp" 2>&1
   rc=$?
   secs=$(echo "$(now) $t0" | awk '{printf "%.1f", $1 - $2}')
-  if [ $rc -eq 0 ]; then
+  slow=$(echo "$secs $LIMIT" | awk '{print ($1 > $2)}')
+  if [ $rc -eq 0 ] && [ "$slow" = 0 ]; then
     checks=$(grep -c '^  ok - ' "$tmp")
     echo "ok $n - $name ($checks checks, ${secs} s)"
+  elif [ $rc -eq 0 ]; then
+    echo "not ok $n - $name took ${secs} s, over the ${LIMIT} s budget of a lesson in --check mode"
   else
     echo "not ok $n - $name (exit $rc, ${secs} s)"
     tail -n 15 "$tmp" | sed 's/^/# /'

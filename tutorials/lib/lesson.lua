@@ -88,6 +88,11 @@ end
 -- The text for the current language from a string or {en=, ko=}.
 function L.text(t)
   if type(t) ~= "table" then return t == nil and "" or tostring(t) end
+  -- every lesson text exists in both languages; --check proves it
+  if L.check_mode and (t.en == nil or t.ko == nil) then
+    error("lesson text missing its " .. (t.en == nil and "English" or "Korean") .. " version: "
+          .. tostring(t.en or t.ko):sub(1, 60), 2)
+  end
   return t[L.lang] or t.en or t.ko or ""
 end
 
