@@ -326,6 +326,12 @@ static int l_is_tensor(lua_State *L) {
     return 1;
 }
 
+// tensor._set_scope(name|nil): nn's module calls name the layer running (anomaly mode)
+static int l_set_scope(lua_State *L) {
+    tensor_set_scope(luaL_optstring(L, 1, NULL));
+    return 0;
+}
+
 static int l_detect_anomaly(lua_State *L) {
     if (!lua_isnone(L, 1)) tensor_set_detect_anomaly(lua_toboolean(L, 1));
     lua_pushboolean(L, tensor_detect_anomaly());
@@ -926,7 +932,7 @@ int repl_open_tensor(lua_State *L) {
     static const luaL_Reg funcs[] = {
         {"full", l_full}, {"arange", l_arange}, {"linspace", l_linspace}, {"eye", l_eye},
         {"tensor", l_tensor_from}, {"manual_seed", l_manual_seed}, {"no_grad", l_no_grad},
-        {"is_tensor", l_is_tensor}, {"detect_anomaly", l_detect_anomaly},
+        {"is_tensor", l_is_tensor}, {"detect_anomaly", l_detect_anomaly}, {"_set_scope", l_set_scope},
         {"memory_estimate", l_memory_estimate}, {"reset_peak", l_reset_peak},
         {"cuda_available", l_cuda_available}, {"cuda_memory", l_cuda_memory},
         {"cuda_empty_cache", l_cuda_empty_cache}, {NULL, NULL}};

@@ -8,12 +8,15 @@
 
 static int grad_enabled = 1;
 static int detect_anomaly;
+static char scope[128];                  // tensor_set_scope
+static unsigned long anomaly_passes;     // backward passes since anomaly detection went on
 static tensor_trace_fn trace_fn;
 static void *trace_ud;
 
 int tensor_grad_enabled(void) { return grad_enabled; }
 int tensor_set_grad_enabled(int on) { int old = grad_enabled; grad_enabled = on; return old; }
-void tensor_set_detect_anomaly(int on) { detect_anomaly = on; }
+void tensor_set_detect_anomaly(int on) { detect_anomaly = on; anomaly_passes = 0; }
+void tensor_set_scope(const char *s) { snprintf(scope, sizeof scope, "%s", s ? s : ""); }
 int tensor_detect_anomaly(void) { return detect_anomaly; }
 void tensor_set_trace(tensor_trace_fn fn, void *ud) { trace_fn = fn; trace_ud = ud; }
 
@@ -32,6 +35,7 @@ tensor_node *tensor_record(tensor *out, const char *op, tensor_backward_fn bw, i
     if (!node || !ins) { free(node); free(ins); return NULL; }   // no graph: backward will say so
     node->op = op;
     node->backward = bw;
+    if (detect_anomaly && scope[0]) node->scope = strdup(scope);   // only then: it costs a malloc
     node->n_inputs = n;
     node->inputs = ins;
     for (int i = 0; i < n; i++) ins[i] = tensor_retain(inputs[i]);
@@ -175,6 +179,7 @@ int tensor_backward(tensor *loss, tensor *grad) {
     }
     tensor_list order = {0};
     if (topo_sort(loss, &order)) return -1;
+    if (detect_anomaly) anomaly_passes++;
     int prev = tensor_set_grad_enabled(0);
     int rc = 0;
     loss->grad_acc = grad ? tensor_reshape(grad, loss->ndim, loss->size) : tensor_ones(loss->ndim, loss->size, loss->storage->device);
@@ -213,9 +218,12 @@ int tensor_backward(tensor *loss, tensor *grad) {
             tensor *in = nd->inputs[k];
             if (rc == 0 && gin[k] && in && in->requires_grad) {
                 if (detect_anomaly && !all_finite(gin[k])) {
-                    tensor_set_error("backward: the gradient flowing from %s into its input %d (shape %s) is NaN or Inf "
-                                     "(anomaly detection); look at the inputs of %s", nd->op, k + 1,
-                                     tensor_shape_str(s1, sizeof s1, in), nd->op);
+                    char where[200] = "";
+                    if (nd->scope) snprintf(where, sizeof where, " inside %s", nd->scope);
+                    tensor_set_error("backward pass %lu: the gradient flowing from %s%s into its input %d (shape %s) "
+                                     "is NaN or Inf (anomaly detection): the first layer, going backward from the loss, "
+                                     "whose gradient is not finite; check its inputs, the learning rate and the loss",
+                                     anomaly_passes, nd->op, where, k + 1, tensor_shape_str(s1, sizeof s1, in));
                     rc = -1;
                 } else if (accumulate(&in->grad_acc, gin[k])) rc = -1;
             }

@@ -14,6 +14,7 @@ struct tensor_node {
     tensor_backward_fn backward;
     int released;                    // saved state freed by a finished backward
     int shape_only;                  // backward needs only shapes (views): kept after backward
+    char *scope;                     // the layer it ran in (anomaly detection only), or NULL
     int n_inputs;
     tensor **inputs;                 // retained
     tensor *saved[3];                // extra tensors the backward needs (retained)

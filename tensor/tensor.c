@@ -163,6 +163,7 @@ static void node_release(tensor_node *n) {
     for (int i = 0; i < n->n_inputs; i++) tensor_release(n->inputs[i]);
     for (int i = 0; i < 3; i++) tensor_release(n->saved[i]);
     free(n->inputs);
+    free(n->scope);
     free(n);
 }
 

@@ -184,6 +184,14 @@ tensor *tensor_conv2d(tensor *x, tensor *w, tensor *bias, int stride, int paddin
 tensor *tensor_max_pool2d(tensor *x, int k, int stride, int padding);
 tensor *tensor_avg_pool2d(tensor *x, int k, int stride, int padding);
 
+// ---- normalisation ---------------------------------------------------------------
+// x (N, C, ...) normalised per channel C over N and the trailing dims. With training
+// (or a running stat NULL) it uses the batch's mean and biased variance and updates
+// running_mean/var in place (unbiased variance, PyTorch's momentum rule); else the
+// running stats. weight, bias, running_mean, running_var are (C) or NULL.
+tensor *tensor_batch_norm(tensor *x, tensor *weight, tensor *bias, tensor *running_mean, tensor *running_var,
+                          int training, float momentum, float eps);
+
 // ---- random ops ----------------------------------------------------------------
 tensor *tensor_dropout(tensor *a, float p, int training);
 
@@ -200,6 +208,9 @@ int tensor_set_grad_enabled(int on);                 // returns the previous sta
 void tensor_zero_grad(tensor *t);                    // drops t->grad
 void tensor_set_detect_anomaly(int on);
 int tensor_detect_anomaly(void);
+// The layer now running (e.g. "Linear(in=32, out=8)"); with anomaly detection on, ops
+// remember it so a non-finite gradient names its layer and the backward pass (step).
+void tensor_set_scope(const char *scope);   // NULL or "" clears
 
 // ---- shape tracing (the REPL's :shapes on) ---------------------------------------
 // Called after each op with its name, inputs and the output.

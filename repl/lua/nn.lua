@@ -84,7 +84,22 @@ end
 function Module:__call(...)
   local hook = nn._hook
   if hook then return hook(self, ...) end
+  if tensor.detect_anomaly() then return self:_call_named(...) end
   local res = table.pack(pcall(self.forward, self, ...))
+  if not res[1] then raise_at_caller(res[2]) end
+  return table.unpack(res, 2, res.n)
+end
+
+-- With tensor.detect_anomaly(true): the ops of this call remember the layer's name, so
+-- a NaN gradient is reported as "inside Linear(in=32, out=8)", not only by its op.
+function Module:_call_named(...)
+  local outer = nn._scope
+  local name = tostring(self):match("^[^\n]*")
+  nn._scope = name
+  tensor._set_scope(name)
+  local res = table.pack(pcall(self.forward, self, ...))
+  nn._scope = outer
+  tensor._set_scope(outer)
   if not res[1] then raise_at_caller(res[2]) end
   return table.unpack(res, 2, res.n)
 end
