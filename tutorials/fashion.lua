@@ -17,6 +17,8 @@ lesson:say{
     or [[학습 이미지 60,000장 전부로 각 3 에폭, 10,000장 전부로 테스트.]],
 }
 
+SHOW_DASH = L.use_dash()   -- the dashboard opens only interactively, on a terminal
+
 lesson:code[[
 train, test = data.fashion_mnist{limit = N_TRAIN, test_limit = N_TEST}
 print("train", train.x:shape(), train.y:shape(), " test", test.x:shape())
@@ -25,6 +27,11 @@ function fit(model, lr)
   tensor.manual_seed(0)
   local opt = optim.Adam(model, {lr = lr})
   local t0, step = tut.now(), 0
+  if SHOW_DASH then                     -- on a terminal: watch it train
+    dash.open()
+    dash.model(model, {64, 784})
+    for name, p in model:named_parameters() do if p:dim() >= 2 then dash.watch(name, p) end end
+  end
   for epoch = 1, EPOCHS do
     model:train()
     for xb, yb in data.loader(train.x, train.y, {batch_size = 64, shuffle = true, seed = epoch}) do
@@ -33,6 +40,7 @@ function fit(model, lr)
       loss:backward()
       opt:step()
       step = step + 1
+      if SHOW_DASH then dash.log{step = step, epoch = epoch, loss = loss:item()} end
     end
     model:eval()
     local correct = 0
@@ -42,6 +50,8 @@ function fit(model, lr)
       end
     end)
     local acc = correct / test.n
+    if SHOW_DASH then dash.log{step = step, epoch = epoch, acc = acc} end
+    if SHOW_DASH and epoch == EPOCHS then dash.close() end
     print(string.format("epoch %d   %d steps   test acc %.3f   %.1f s", epoch, step, acc, tut.now() - t0))
     if epoch == EPOCHS then return acc end
   end
