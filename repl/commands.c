@@ -130,7 +130,12 @@ int repl_command(repl_session *s, const char *line)
         char err[300];
         if (!*arg) printf("device %s\n", tensor_device_name(repl_default_device()));
         else if (repl_use_device(arg, err, sizeof err) != 0) fprintf(stderr, "error: %s\n", err);
-        else printf("device %s\n", arg);
+        else {
+            char line[96];   // :save replays it as the Lua call that does the same
+            snprintf(line, sizeof line, "tensor.set_default_device(\"%s\")", arg);
+            repl_log_chunk(s, line);
+            printf("device %s\n", arg);
+        }
     } else if (strcmp(name, "save") == 0 || strcmp(name, "run") == 0) {
         if (!*arg) fprintf(stderr, "error: :%s needs a file name\n", name);
         else if (name[0] == 's') save_session(s, arg);

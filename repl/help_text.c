@@ -501,6 +501,10 @@ const repl_help_entry repl_help_entries[] = {
 
     // ---- sys ----
     {"sys", "sys", "A wall clock and memory figures, for timing and lessons.", "help(sys)"},
+    {"tensor.set_default_device", "tensor.set_default_device(\"cpu\"|\"cuda\"|\"meta\")",
+     "Where new tensors are created from now on (the REPL's :device).", "tensor.set_default_device(\"meta\")"},
+    {"tensor.default_device", "tensor.default_device() -> \"cpu\"|\"cuda\"|\"meta\"",
+     "Where new tensors are created.", "tensor.default_device()"},
     {"train", "train{model=, data={x=,y=} | loader=, loss=, opt=, epochs=, batch_size=, test=, dashboard=}",
      "A whole training loop in one call: mini-batches, backward, optimizer steps, a line per\n"
      "epoch (test loss and accuracy when test= is given), the dashboard with dashboard=true.\n"

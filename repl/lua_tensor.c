@@ -361,6 +361,23 @@ static int l_reset_peak(lua_State *L) {
     return 0;
 }
 
+// tensor.set_default_device("cpu"|"cuda"|"meta"): what :device does, for scripts
+static int l_set_default_device(lua_State *L) {
+    const char *name = luaL_checkstring(L, 1);
+    tensor_device d;
+    char why[512] = "";
+    if (tensor_parse_device(name, &d) != 0) return repl_tensor_error(L);
+    if (d == TENSOR_CUDA && !tensor_cuda_available(why, sizeof why))
+        return luaL_error(L, "tensor.set_default_device: cuda is not available: %s", why);
+    repl_set_default_device(d);
+    return 0;
+}
+
+static int l_default_device(lua_State *L) {
+    lua_pushstring(L, tensor_device_name(repl_default_device()));
+    return 1;
+}
+
 static int l_cuda_available(lua_State *L) {
     char why[256] = "";
     int ok = tensor_cuda_available(why, sizeof why);
@@ -935,6 +952,7 @@ int repl_open_tensor(lua_State *L) {
         {"is_tensor", l_is_tensor}, {"detect_anomaly", l_detect_anomaly}, {"_set_scope", l_set_scope},
         {"memory_estimate", l_memory_estimate}, {"reset_peak", l_reset_peak},
         {"cuda_available", l_cuda_available}, {"cuda_memory", l_cuda_memory},
+        {"set_default_device", l_set_default_device}, {"default_device", l_default_device},
         {"cuda_empty_cache", l_cuda_empty_cache}, {NULL, NULL}};
     luaL_setfuncs(L, funcs, 0);
     for (int stack = 0; stack <= 1; stack++) {
