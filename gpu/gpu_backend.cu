@@ -257,6 +257,12 @@ const tensor_backend *gpu_backend_init(char *why, size_t n) {
     be->fold2d = gpu_fold2d;
     be->gather = gpu_gather;
     be->scatter_add = gpu_scatter_add;
+    be->max_pool2d = gpu_max_pool2d;
+    be->max_pool2d_backward = gpu_max_pool2d_backward;
+    be->avg_pool2d = gpu_avg_pool2d;
+    be->avg_pool2d_backward = gpu_avg_pool2d_backward;
+    be->batch_norm = gpu_batch_norm;
+    be->batch_norm_backward = gpu_batch_norm_backward;
     be->random = gpu_random;
     be->adam = gpu_adam;
     be->sgd = gpu_sgd;

@@ -101,6 +101,20 @@ int gpu_unfold2d(float *cols, const float *x, int64_t B, int64_t C, int64_t H, i
                  int batch_inner);
 int gpu_fold2d(float *x, const float *cols, int64_t B, int64_t C, int64_t H, int64_t W,
                int kh, int kw, int sh, int sw, int ph, int pw, int64_t oh, int64_t ow, int batch_inner);
+// gpu_norm.cu
+int gpu_batch_norm(float *y, float *mean, float *invstd, const float *x, const float *weight, const float *bias,
+                   float *running_mean, float *running_var, int64_t N, int64_t C, int64_t L, int use_batch,
+                   float momentum, float eps);
+int gpu_batch_norm_backward(float *gx, float *gw, float *gb, const float *dy, const float *x, const float *mean,
+                            const float *invstd, const float *weight, int64_t N, int64_t C, int64_t L,
+                            int use_batch);
+int gpu_max_pool2d(float *out, float *idx, const float *x, int64_t B, int64_t C, int64_t H, int64_t W,
+                   int kh, int kw, int sh, int sw, int ph, int pw, int64_t oh, int64_t ow);
+int gpu_max_pool2d_backward(float *gx, const float *g, const float *idx, int64_t planes, int64_t hw, int64_t l);
+int gpu_avg_pool2d(float *out, const float *x, int64_t B, int64_t C, int64_t H, int64_t W,
+                   int kh, int kw, int sh, int sw, int ph, int pw, int64_t oh, int64_t ow);
+int gpu_avg_pool2d_backward(float *gx, const float *g, int64_t B, int64_t C, int64_t H, int64_t W,
+                            int kh, int kw, int sh, int sw, int ph, int pw, int64_t oh, int64_t ow);
 // gpu_index.cu
 int gpu_gather(float *out, const float *a, const float *idx,
                int64_t outer, int64_t ra, int64_t ri, int64_t inner);

@@ -138,22 +138,6 @@ static int check_vec(const char *layer, const char *what, const tensor *t, int64
     return 0;
 }
 
-// running = (1 - momentum) * running + momentum * batch, outside autograd.
-static int update_running(tensor *running, tensor *batch, float momentum) {
-    nn_scope s = {0};
-    tensor *a, *b, *sum;
-    int rc = -1;
-    int64_t c = running->size[0];
-    NN_TRY(&s, a, tensor_mul_scalar(running, 1.0f - momentum));
-    NN_TRY(&s, b, tensor_view(batch, 1, &c));
-    NN_TRY(&s, b, tensor_mul_scalar(b, momentum));
-    NN_TRY(&s, sum, tensor_add(a, b));
-    rc = tensor_copy_(running, sum);
-fail:
-    nn_scope_end(&s);
-    return rc;
-}
-
 // x is viewed as (N, C, L) with L the product of the spatial dims (1 for BatchNorm1d
 // on (N,C)); statistics are over N and L.
 tensor *nn_batch_norm(tensor *x, tensor *running_mean, tensor *running_var, tensor *weight, tensor *bias,
@@ -180,48 +164,7 @@ tensor *nn_batch_norm(tensor *x, tensor *running_mean, tensor *running_var, tens
                          "use a batch larger than 1 or model:eval()", name, nn_shape(sx, sizeof sx, x));
         return NULL;
     }
-    nn_scope s = {0};
-    tensor *x3, *mean, *d, *var, *inv, *y, *t;
-    int64_t s3[3] = {N, C, L}, sc[3] = {1, C, 1};
-    NN_TRY(&s, x3, tensor_reshape(x, 3, s3));
-    if (use_batch) {
-        NN_TRY(&s, t, tensor_mean(x3, 0, 1));
-        NN_TRY(&s, mean, tensor_mean(t, 2, 1));               // (1,C,1)
-        NN_TRY(&s, d, tensor_sub(x3, mean));
-        NN_TRY(&s, t, tensor_mul(d, d));
-        NN_TRY(&s, t, tensor_mean(t, 0, 1));
-        NN_TRY(&s, var, tensor_mean(t, 2, 1));                // biased, as used for normalising
-        if (training && running_mean && running_var) {
-            int prev = tensor_set_grad_enabled(0);
-            tensor *mv, *vv, *uv;
-            int ok = (mv = nn_hold(&s, tensor_detach(mean))) && (vv = nn_hold(&s, tensor_detach(var))) &&
-                     (uv = nn_hold(&s, tensor_mul_scalar(vv, (float)((double)(N * L) / (double)(N * L - 1))))) &&
-                     update_running(running_mean, mv, momentum) == 0 &&
-                     update_running(running_var, uv, momentum) == 0;
-            tensor_set_grad_enabled(prev);
-            if (!ok) goto fail;
-        }
-    } else {
-        NN_TRY(&s, mean, tensor_view(running_mean, 3, sc));
-        NN_TRY(&s, var, tensor_view(running_var, 3, sc));
-        NN_TRY(&s, d, tensor_sub(x3, mean));
-    }
-    NN_TRY(&s, t, tensor_add_scalar(var, eps));
-    NN_TRY(&s, inv, tensor_pow_scalar(t, -0.5f));
-    if (weight) {            // fold the weight into the (1,C,1) scale: one full pass fewer
-        NN_TRY(&s, t, tensor_view(weight, 3, sc));
-        NN_TRY(&s, inv, tensor_mul(inv, t));
-    }
-    NN_TRY(&s, y, tensor_mul(d, inv));
-    if (bias) {
-        NN_TRY(&s, t, tensor_view(bias, 3, sc));
-        NN_TRY(&s, y, tensor_add(y, t));
-    }
-    NN_TRY(&s, y, tensor_reshape(y, x->ndim, x->size));
-    return nn_scope_return(&s, y);
-fail:
-    nn_scope_end(&s);
-    return NULL;
+    return tensor_batch_norm(x, weight, bias, running_mean, running_var, training, momentum, eps);
 }
 
 tensor *nn_layer_norm(tensor *x, int k, tensor *weight, tensor *bias, float eps) {

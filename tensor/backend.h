@@ -59,6 +59,35 @@ typedef struct tensor_backend {
     int (*scatter_add)(float *a, const float *src, const float *idx,
                        int64_t outer, int64_t ra, int64_t ri, int64_t inner);
 
+    // x is (B,C,H,W) contiguous -> out (B,C,oh,ow) = the window max (-inf padding, NaN
+    // wins, ties keep the first), idx (B,C,oh,ow) = the winner's 0-based y*W+x in its plane.
+    int (*max_pool2d)(float *out, float *idx, const float *x, int64_t B, int64_t C, int64_t H, int64_t W,
+                      int kh, int kw, int sh, int sw, int ph, int pw, int64_t oh, int64_t ow);
+    // gx (planes, hw), zeroed by the caller, += g (planes, l) at idx (planes, l)
+    int (*max_pool2d_backward)(float *gx, const float *g, const float *idx, int64_t planes, int64_t hw, int64_t l);
+    // x is (B,C,H,W) contiguous -> out (B,C,oh,ow) = window mean, zero padding counted
+    // (PyTorch's count_include_pad). backward: gx (zeroed) += g / (kh*kw) over each window.
+    int (*avg_pool2d)(float *out, const float *x, int64_t B, int64_t C, int64_t H, int64_t W,
+                      int kh, int kw, int sh, int sw, int ph, int pw, int64_t oh, int64_t ow);
+    int (*avg_pool2d_backward)(float *gx, const float *g, int64_t B, int64_t C, int64_t H, int64_t W,
+                               int kh, int kw, int sh, int sw, int ph, int pw, int64_t oh, int64_t ow);
+
+    // Batch norm over x (N, C, L) contiguous, per channel c. With use_batch the
+    // statistics are the batch's (biased var) and, when running_mean/var are set, those
+    // are updated in place: r = (1-momentum) r + momentum * stat, unbiased var for
+    // running_var. Without, they are running_mean/var. Writes mean (C) and invstd
+    // (C) = 1/sqrt(var + eps), and y (N, C, L) = (x - mean) * invstd * weight + bias;
+    // weight and bias (C) may be NULL (1 and 0).
+    int (*batch_norm)(float *y, float *mean, float *invstd, const float *x, const float *weight,
+                      const float *bias, float *running_mean, float *running_var,
+                      int64_t N, int64_t C, int64_t L, int use_batch, float momentum, float eps);
+    // dy, x (N, C, L); mean, invstd, weight (C, weight may be NULL). Any of gx (N,C,L),
+    // gw (C), gb (C) may be NULL. gb = sum(dy), gw = sum(dy * xhat); with use_batch
+    // gx = w*invstd/M * (M*dy - sum(dy) - xhat*sum(dy*xhat)), M = N*L; else gx = w*invstd*dy.
+    int (*batch_norm_backward)(float *gx, float *gw, float *gb, const float *dy, const float *x,
+                               const float *mean, const float *invstd, const float *weight,
+                               int64_t N, int64_t C, int64_t L, int use_batch);
+
     // out[i] = ew_random(kind, seed, offset + i, a, b) for i < n
     int (*random)(float *out, int64_t n, int kind, uint64_t seed, uint64_t offset, float a, float b);
 

@@ -283,6 +283,15 @@ static inline int64_t cols_row(int64_t b, int64_t r, int64_t B, int64_t R, int64
     return (batch_inner ? r * B + b : b * R + r) * L;
 }
 
+// the outputs o in [lo, hi) whose window element k, at o*s - p + k, lies inside [0, n)
+static void inside_range(int64_t n, int k, int s, int p, int64_t on, int64_t *lo, int64_t *hi) {
+    *lo = p - k > 0 ? (p - k + s - 1) / s : 0;
+    *hi = n + p - k > 0 ? (n + p - k + s - 1) / s : 0;
+    if (*lo > on) *lo = on;
+    if (*hi > on) *hi = on;
+    if (*hi < *lo) *hi = *lo;
+}
+
 // x is (B,C,H,W) -> cols (B, C*kh*kw, oh*ow) or (C*kh*kw, B, oh*ow)
 static int cpu_unfold2d(float *cols, const float *x, int64_t B, int64_t C, int64_t H, int64_t W, int kh, int kw,
                         int sh, int sw, int ph, int pw, int64_t oh, int64_t ow, float pad, int batch_inner) {
@@ -327,13 +336,17 @@ static int cpu_fold2d(float *x, const float *cols, int64_t B, int64_t C, int64_t
                 for (int kj = 0; kj < kw; kj++) {
                     float *img = x + (b * C + c) * H * W;
                     const float *row = cols + cols_row(b, (c * kh + ki) * kw + kj, B, R, L, batch_inner);
+                    // only the output columns [lo, hi) land inside x: no bounds test per
+                    // element, and with stride 1 the add vectorises
+                    int64_t lo, hi;
+                    inside_range(W, kj, sw, pw, ow, &lo, &hi);
                     for (int64_t oy = 0; oy < oh; oy++) {
                         int64_t iy = oy * sh - ph + ki;
                         if (iy < 0 || iy >= H) continue;
-                        for (int64_t ox = 0; ox < ow; ox++) {
-                            int64_t ix = ox * sw - pw + kj;
-                            if (ix >= 0 && ix < W) img[iy * W + ix] += row[oy * ow + ox];
-                        }
+                        float *dst = img + iy * W - pw + kj;
+                        const float *src = row + oy * ow;
+                        if (sw == 1) for (int64_t ox = lo; ox < hi; ox++) dst[ox] += src[ox];
+                        else for (int64_t ox = lo; ox < hi; ox++) dst[ox * sw] += src[ox];
                     }
                 }
     return 0;
@@ -377,6 +390,225 @@ static int cpu_scatter_add(float *a, const float *src, const float *idx, int64_t
                 if (check_index("scatter_add", v, ra)) return -1;
                 a[(o * ra + (int64_t)v) * inner + j] += src[(o * ri + i) * inner + j];
             }
+    return 0;
+}
+
+// ---- pooling, direct (no im2col copy) ----
+
+// v (at index at) replaces a best that is not NaN when larger or NaN: PyTorch's rule,
+// first max wins and a NaN stays. Bit masks, not branches: on random data the
+// branches mispredicted half the time (20 ns per output).
+static inline void pool_take(float v, int32_t at, float *best, int32_t *bi) {
+    uint32_t m = 0u - (uint32_t)(((v > *best) | (v != v)) & (*best == *best));
+    uint32_t vb, bb;
+    memcpy(&vb, &v, sizeof vb);
+    memcpy(&bb, best, sizeof bb);
+    bb = (vb & m) | (bb & ~m);
+    memcpy(best, &bb, sizeof bb);
+    *bi = (int32_t)(((uint32_t)at & m) | ((uint32_t)*bi & ~m));
+}
+
+// x is (B,C,H,W) -> out, idx (B,C,oh,ow); padding is -inf, so only inside pixels compete
+static int cpu_max_pool2d(float *out, float *idx, const float *x, int64_t B, int64_t C, int64_t H, int64_t W,
+                          int kh, int kw, int sh, int sw, int ph, int pw, int64_t oh, int64_t ow) {
+    if (H * W == 0) return 0;   // conv_out already rejected windows that hold no pixel
+    for (int64_t p = 0; p < B * C; p++) {
+        const float *img = x + p * H * W;
+        float *o = out + p * oh * ow, *oi = idx + p * oh * ow;
+        for (int64_t oy = 0; oy < oh; oy++) {
+            int64_t y0 = oy * sh - ph, y1 = y0 + kh;
+            if (y0 < 0) y0 = 0;
+            if (y1 > H) y1 = H;
+            // 2x2 stride 2 without padding (every CNN's pool): no bounds to test, no branches
+            if (kh == 2 && kw == 2 && sw == 2 && pw == 0 && y1 - y0 == 2) {
+                const float *r0 = img + y0 * W, *r1 = r0 + W;
+                float *orow = o + oy * ow, *irow = oi + oy * ow;
+                for (int64_t ox = 0; ox < ow; ox++) {
+                    int32_t i0 = (int32_t)(y0 * W + 2 * ox), bi = i0;   // H*W < 2^24: checked by the op
+                    float best = r0[2 * ox];
+                    pool_take(r0[2 * ox + 1], i0 + 1, &best, &bi);
+                    pool_take(r1[2 * ox], i0 + (int32_t)W, &best, &bi);
+                    pool_take(r1[2 * ox + 1], i0 + (int32_t)W + 1, &best, &bi);
+                    orow[ox] = best;
+                    irow[ox] = (float)bi;
+                }
+                continue;
+            }
+            for (int64_t ox = 0; ox < ow; ox++) {
+                int64_t x0 = ox * sw - pw, x1 = x0 + kw;
+                if (x0 < 0) x0 = 0;
+                if (x1 > W) x1 = W;
+                float best = -INFINITY;
+                int64_t bi = -1;
+                // scan order and NaN rule of PyTorch: first max wins, a NaN wins and stays
+                for (int64_t iy = y0; iy < y1 && !(bi >= 0 && isnan(best)); iy++)
+                    for (int64_t ix = x0; ix < x1; ix++) {
+                        float v = img[iy * W + ix];
+                        if (bi < 0 || isnan(v) || v > best) { best = v; bi = iy * W + ix; }
+                        if (isnan(best)) break;
+                    }
+                o[oy * ow + ox] = best;
+                oi[oy * ow + ox] = (float)bi;
+            }
+        }
+    }
+    return 0;
+}
+
+// gx (planes, hw) += g (planes, l) at idx; the indices come from cpu_max_pool2d
+static int cpu_max_pool2d_backward(float *gx, const float *g, const float *idx, int64_t planes, int64_t hw,
+                                   int64_t l) {
+    for (int64_t p = 0; p < planes; p++)
+        for (int64_t i = 0; i < l; i++) gx[p * hw + (int64_t)idx[p * l + i]] += g[p * l + i];
+    return 0;
+}
+
+// x is (B,C,H,W) -> out (B,C,oh,ow): sum over the window's inside pixels (the padding adds
+// 0) times 1/(kh*kw), summed in window order as the unfold + mean route did
+static int cpu_avg_pool2d(float *out, const float *x, int64_t B, int64_t C, int64_t H, int64_t W,
+                          int kh, int kw, int sh, int sw, int ph, int pw, int64_t oh, int64_t ow) {
+    float inv = 1.0f / (float)(kh * kw);
+    for (int64_t p = 0; p < B * C; p++) {
+        const float *img = H * W != 0 ? x + p * H * W : NULL;
+        float *o = out + p * oh * ow;
+        for (int64_t oy = 0; oy < oh; oy++)
+            for (int64_t ox = 0; ox < ow; ox++) {
+                float s = 0.0f;
+                for (int64_t iy = oy * sh - ph; iy < oy * sh - ph + kh; iy++)
+                    for (int64_t ix = ox * sw - pw; ix < ox * sw - pw + kw; ix++)
+                        if (iy >= 0 && iy < H && ix >= 0 && ix < W) s += img[iy * W + ix];
+                o[oy * ow + ox] = s * inv;
+            }
+    }
+    return 0;
+}
+
+// g (B,C,oh,ow) -> gx (B,C,H,W) += g / (kh*kw) over every window covering a pixel
+static int cpu_avg_pool2d_backward(float *gx, const float *g, int64_t B, int64_t C, int64_t H, int64_t W,
+                                   int kh, int kw, int sh, int sw, int ph, int pw, int64_t oh, int64_t ow) {
+    if (H * W == 0) return 0;
+    float inv = 1.0f / (float)(kh * kw);
+    int64_t ylo, yhi, xlo, xhi;
+    for (int64_t p = 0; p < B * C; p++) {
+        float *img = gx + p * H * W;
+        const float *gp = g + p * oh * ow;
+        for (int ki = 0; ki < kh; ki++) {
+            inside_range(H, ki, sh, ph, oh, &ylo, &yhi);
+            for (int kj = 0; kj < kw; kj++) {
+                inside_range(W, kj, sw, pw, ow, &xlo, &xhi);
+                for (int64_t oy = ylo; oy < yhi; oy++) {
+                    float *row = img + (oy * sh - ph + ki) * W - pw + kj;
+                    for (int64_t ox = xlo; ox < xhi; ox++) row[ox * sw] += gp[oy * ow + ox] * inv;
+                }
+            }
+        }
+    }
+    return 0;
+}
+
+// ---- batch norm ----
+// sum of n floats with 8 partial sums (vectorises; rounds better than one running sum)
+static float row_sum(const float *p, int64_t n) {
+    float acc[8] = {0};
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int j = 0; j < 8; j++) acc[j] += p[i + j];
+    float s = 0.0f;
+    for (; i < n; i++) s += p[i];
+    for (int j = 0; j < 8; j++) s += acc[j];
+    return s;
+}
+
+// sum of (p - m)^2, as row_sum
+static float row_sq_dev(const float *p, int64_t n, float m) {
+    float acc[8] = {0};
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int j = 0; j < 8; j++) { float d = p[i + j] - m; acc[j] += d * d; }
+    float s = 0.0f;
+    for (; i < n; i++) { float d = p[i] - m; s += d * d; }
+    for (int j = 0; j < 8; j++) s += acc[j];
+    return s;
+}
+
+// sum of dy and of dy * (x - m), as row_sum
+static void row_dy_sums(const float *dy, const float *x, int64_t n, float m, float *sdy, float *sdyx) {
+    float a[8] = {0}, b[8] = {0};
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int j = 0; j < 8; j++) { a[j] += dy[i + j]; b[j] += dy[i + j] * (x[i + j] - m); }
+    float s = 0.0f, t = 0.0f;
+    for (; i < n; i++) { s += dy[i]; t += dy[i] * (x[i] - m); }
+    for (int j = 0; j < 8; j++) { s += a[j]; t += b[j]; }
+    *sdy = s;
+    *sdyx = t;
+}
+
+// x, y are (N, C, L). One channel at a time: its N*L values (400 KB for a 32x28x28
+// batch of 128) stay in L2 across the mean, variance and output passes.
+static int cpu_batch_norm(float *y, float *mean, float *invstd, const float *x, const float *w, const float *b,
+                          float *rm, float *rv, int64_t N, int64_t C, int64_t L, int use_batch, float momentum,
+                          float eps) {
+    int64_t M = N * L;
+    for (int64_t c = 0; c < C; c++) {
+        float m, is;
+        if (use_batch) {
+            double s = 0;   // double across rows: long sums stay accurate
+            for (int64_t n = 0; n < N; n++) s += row_sum(x + (n * C + c) * L, L);
+            m = (float)(s / (double)M);
+            double ss = 0;
+            for (int64_t n = 0; n < N; n++) ss += row_sq_dev(x + (n * C + c) * L, L, m);
+            float var = (float)(ss / (double)M);
+            is = (float)(1.0 / sqrt((double)var + (double)eps));
+            if (rm && rv) {
+                float unbiased = var * (float)((double)M / (double)(M - 1));
+                rm[c] = rm[c] * (1.0f - momentum) + m * momentum;
+                rv[c] = rv[c] * (1.0f - momentum) + unbiased * momentum;
+            }
+        } else {
+            m = rm[c];
+            is = (float)(1.0 / sqrt((double)rv[c] + (double)eps));
+        }
+        mean[c] = m;
+        invstd[c] = is;
+        float scale = w ? is * w[c] : is, shift = b ? b[c] : 0.0f;
+        for (int64_t n = 0; n < N; n++) {
+            const float *xr = x + (n * C + c) * L;
+            float *yr = y + (n * C + c) * L;
+            for (int64_t l = 0; l < L; l++) yr[l] = (xr[l] - m) * scale + shift;
+        }
+    }
+    return 0;
+}
+
+// dy, x, gx are (N, C, L); per channel two passes: the sums, then gx
+static int cpu_batch_norm_backward(float *gx, float *gw, float *gb, const float *dy, const float *x,
+                                   const float *mean, const float *invstd, const float *w, int64_t N, int64_t C,
+                                   int64_t L, int use_batch) {
+    int64_t M = N * L;
+    for (int64_t c = 0; c < C; c++) {
+        float m = mean[c], is = invstd[c];
+        double sdy = 0, sdyx = 0;
+        if (gw || gb || (gx && use_batch))
+            for (int64_t n = 0; n < N; n++) {
+                float a, t;
+                row_dy_sums(dy + (n * C + c) * L, x + (n * C + c) * L, L, m, &a, &t);
+                sdy += a;
+                sdyx += t;
+            }
+        float sum_dy = (float)sdy, sum_dy_xhat = (float)(sdyx * is);
+        if (gb) gb[c] = sum_dy;
+        if (gw) gw[c] = sum_dy_xhat;
+        if (!gx) continue;
+        float k = w ? w[c] * is : is;
+        // gx = k * (dy - mean(dy) - xhat * mean(dy * xhat)), xhat = (x - m) * is
+        float a = use_batch ? sum_dy / (float)M : 0.0f, b = use_batch ? sum_dy_xhat / (float)M * is : 0.0f;
+        for (int64_t n = 0; n < N; n++) {
+            const float *dr = dy + (n * C + c) * L, *xr = x + (n * C + c) * L;
+            float *gr = gx + (n * C + c) * L;
+            for (int64_t l = 0; l < L; l++) gr[l] = k * (dr[l] - a - (xr[l] - m) * b);
+        }
+    }
     return 0;
 }
 
@@ -437,6 +669,12 @@ const tensor_backend tensor_cpu_backend = {
     .fold2d = cpu_fold2d,
     .gather = cpu_gather,
     .scatter_add = cpu_scatter_add,
+    .max_pool2d = cpu_max_pool2d,
+    .max_pool2d_backward = cpu_max_pool2d_backward,
+    .avg_pool2d = cpu_avg_pool2d,
+    .avg_pool2d_backward = cpu_avg_pool2d_backward,
+    .batch_norm = cpu_batch_norm,
+    .batch_norm_backward = cpu_batch_norm_backward,
     .random = cpu_random,
     .adam = cpu_adam,
     .sgd = cpu_sgd,

@@ -1,5 +1,5 @@
-// ops_conv.c - unfold (im2col) and the ops built on it: conv2d (a GEMM over the
-// columns), max and average pooling (a reduction over the columns).
+// ops_conv.c - unfold (im2col) and conv2d built on it (a GEMM over the columns);
+// max and average pooling (direct kernels).
 #include <math.h>
 #include "internal.h"
 
@@ -121,8 +121,41 @@ tensor *tensor_conv2d(tensor *x, tensor *w, tensor *bias, int stride, int paddin
     return out;
 }
 
-// pooling = reduce (B, C, k*k, L) columns over the window dim
+// Pooling runs direct kernels: the unfold route copied every window into columns
+// (k*k times the input), reduced them and, backward, scattered and folded them again.
+static int max_pool_back(tensor_node *n, tensor *out, tensor *g, tensor **gin) {
+    tensor *x = n->inputs[0], *idx = n->saved[0];
+    int64_t planes = x->size[0] * x->size[1];
+    tensor *z = tensor_zeros(x->ndim, x->size, x->storage->device);
+    tensor *gc = tensor_contiguous(g);
+    int rc = !z || !gc ||
+             (tensor_numel(g) && tensor_backend_of(x)->max_pool2d_backward(tensor_data(z), tensor_data(gc), tensor_data(idx),
+                                                                          planes, x->size[2] * x->size[3],
+                                                                          out->size[2] * out->size[3]));
+    tensor_release(gc);
+    if (rc) { tensor_release(z); return -1; }
+    gin[0] = z;
+    return 0;
+}
+
+static int avg_pool_back(tensor_node *n, tensor *out, tensor *g, tensor **gin) {
+    tensor *x = n->inputs[0];
+    int k = (int)n->iarg[0], st = (int)n->iarg[1], p = (int)n->iarg[2];
+    tensor *z = tensor_zeros(x->ndim, x->size, x->storage->device);
+    tensor *gc = tensor_contiguous(g);
+    int rc = !z || !gc ||
+             (tensor_numel(g) && tensor_backend_of(x)->avg_pool2d_backward(tensor_data(z), tensor_data(gc), x->size[0],
+                                                                          x->size[1], x->size[2], x->size[3], k, k, st,
+                                                                          st, p, p, out->size[2], out->size[3]));
+    tensor_release(gc);
+    if (rc) { tensor_release(z); return -1; }
+    gin[0] = z;
+    return 0;
+}
+
+// x is (B,C,H,W) -> (B,C,OH,OW): max (NaN wins, -inf padding) or mean (zero padding counted)
 static tensor *pool(const char *op, tensor *x, int k, int stride, int padding, int is_max) {
+    char s[160];
     if (stride <= 0) stride = k;
     if (padding * 2 > k) {
         tensor_set_error("%s: padding %d must be at most half the kernel size %d", op, padding, k);
@@ -130,14 +163,31 @@ static tensor *pool(const char *op, tensor *x, int k, int stride, int padding, i
     }
     int64_t oh, ow;
     if (conv_out(op, x, k, k, stride, stride, padding, padding, &oh, &ow)) return NULL;
-    tensor *cols = tensor_unfold2d(x, k, k, stride, stride, padding, padding, is_max ? -INFINITY : 0.0f);
-    if (!cols) return NULL;
-    int64_t B = x->size[0], C = x->size[1];
-    int64_t cs[4] = {B, C, (int64_t)k * k, oh * ow}, os[4] = {B, C, oh, ow};
-    tensor *c4 = tensor_view(cols, 4, cs);
-    tensor *r = c4 ? (is_max ? tensor_max(c4, 2, 0) : tensor_mean(c4, 2, 0)) : NULL;
-    tensor *out = r ? tensor_view(r, 4, os) : NULL;
-    tensor_release(cols); tensor_release(c4); tensor_release(r);
+    int64_t B = x->size[0], C = x->size[1], H = x->size[2], W = x->size[3];
+    if (is_max && H * W > ((int64_t)1 << 24)) {   // the argmax is kept as a float
+        tensor_set_error("%s: an image plane of %s has more than 2^24 pixels", op, tensor_shape_str(s, sizeof s, x));
+        return NULL;
+    }
+    int64_t os[4] = {B, C, oh, ow};
+    tensor *xc = tensor_contiguous(x);
+    tensor *out = xc ? tensor_empty(4, os, x->storage->device) : NULL;
+    tensor *idx = out && is_max ? tensor_empty(4, os, x->storage->device) : NULL;
+    const tensor_backend *be = out ? tensor_backend_of(x) : NULL;
+    int rc = !out || (is_max && !idx);
+    if (!rc && tensor_numel(out))
+        rc = is_max ? be->max_pool2d(tensor_data(out), tensor_data(idx), tensor_data(xc), B, C, H, W, k, k, stride,
+                                     stride, padding, padding, oh, ow)
+                    : be->avg_pool2d(tensor_data(out), tensor_data(xc), B, C, H, W, k, k, stride, stride, padding,
+                                     padding, oh, ow);
+    tensor_release(xc);
+    if (rc) { tensor_release(out); tensor_release(idx); return NULL; }
+    tensor_node *n = tensor_record(out, op, is_max ? max_pool_back : avg_pool_back, 1, &x);
+    if (n) {
+        n->iarg[0] = k; n->iarg[1] = stride; n->iarg[2] = padding;
+        n->saved[0] = idx;
+    } else {
+        tensor_release(idx);
+    }
     return out;
 }
 

@@ -102,6 +102,39 @@ static tensor *f_conv(tensor *x) {
     return r;
 }
 
+// batch norm with x as the (2,2,3) input (N=2, C=2, L=3), fixed weight and bias
+static tensor *bn_of(tensor *x, tensor *w, int training) {
+    static const float bv[2] = {0.1f, -0.3f}, rmv[2] = {0.2f, -0.1f}, rvv[2] = {1.5f, 0.7f};
+    tensor *b = tensor_from_data(1, (int64_t[]){2}, bv, TENSOR_CPU);
+    tensor *rm = tensor_from_data(1, (int64_t[]){2}, rmv, TENSOR_CPU);
+    tensor *rv = tensor_from_data(1, (int64_t[]){2}, rvv, TENSOR_CPU);
+    tensor *r = tensor_batch_norm(x, w, b, rm, rv, training, 0.1f, 1e-5f);
+    tensor_release(b); tensor_release(rm); tensor_release(rv);
+    return r;
+}
+static tensor *f_bn(tensor *x, int training) {
+    static const float wv[2] = {0.8f, -1.3f};
+    tensor *w = tensor_from_data(1, (int64_t[]){2}, wv, TENSOR_CPU);
+    tensor *v = tensor_view(x, 3, (int64_t[]){2, 2, 3});
+    tensor *r = bn_of(v, w, training);
+    tensor_release(v); tensor_release(w);
+    return r;
+}
+static tensor *f_bn_train(tensor *x) { return f_bn(x, 1); }
+static tensor *f_bn_eval(tensor *x) { return f_bn(x, 0); }
+// the weight's gradient: x (3,4) gives 2 of its values as the weight of a fixed input
+static tensor *f_bn_weight(tensor *x) {
+    tensor_manual_seed(11);
+    tensor *in = tensor_randn(3, (int64_t[]){2, 2, 3}, TENSOR_CPU);
+    tensor *flat = tensor_view(x, 1, (int64_t[]){12});
+    tensor *w = tensor_narrow(flat, 0, 0, 2);
+    tensor *r = bn_of(in, w, 1);
+    tensor *xv = tensor_view(x, 3, (int64_t[]){2, 2, 3});
+    tensor *s = tensor_mul(r, xv);   // every x gets a gradient, the weight's two also through r
+    tensor_release(in); tensor_release(flat); tensor_release(w); tensor_release(r); tensor_release(xv);
+    return s;
+}
+
 static double loss_of(fn1 f, tensor *x, tensor **wout) {
     tensor *y = f(x);
     if (!*wout) { tensor_manual_seed(7); *wout = tensor_randn(y->ndim, y->size, TENSOR_CPU); }
@@ -186,5 +219,8 @@ int main(void) {
     gradcheck("matmul x x^T", f_mm);
     gradcheck("max_pool2d", f_pool);
     gradcheck("conv2d", f_conv);
+    gradcheck("batch_norm train", f_bn_train);
+    gradcheck("batch_norm eval", f_bn_eval);
+    gradcheck("batch_norm weight", f_bn_weight);
     return tap_done();
 }
