@@ -141,12 +141,22 @@ int repl_check_sizes(lua_State *L, int idx, int64_t *sizes, const char *op) {
     return n;
 }
 
+// The C function running, as the learner called it ("tensor.randn", "x:to"),
+// for messages that must name it.
+static const char *current_function(lua_State *L) {
+    lua_Debug ar;
+    if (!lua_getstack(L, 0, &ar) || !lua_getinfo(L, "n", &ar) || !ar.name) return "device";
+    return lua_pushfstring(L, "%s%s", strcmp(ar.namewhat, "method") == 0 ? "x:" : "tensor.", ar.name);
+}
+
 static tensor_device check_device_name(lua_State *L, int idx) {
     const char *name = lua_tostring(L, idx);
     tensor_device d;
-    if (!name) luaL_error(L, "device must be a string (\"cpu\", \"cuda\" or \"meta\"), got %s", luaL_typename(L, idx));
+    if (!name)
+        luaL_error(L, "%s: device must be a string (\"cpu\", \"cuda\" or \"meta\"), got %s", current_function(L),
+                   luaL_typename(L, idx));
     if (tensor_parse_device(name, &d) != 0)
-        luaL_error(L, "unknown device '%s' (use \"cpu\", \"cuda\" or \"meta\")", name);
+        luaL_error(L, "%s: unknown device '%s' (use \"cpu\", \"cuda\" or \"meta\")", current_function(L), name);
     return d;
 }
 

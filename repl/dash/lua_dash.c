@@ -104,10 +104,16 @@ static int push_quit(lua_State *L, int from_log)
     return 1;
 }
 
+// a numeric field of the options table, named in the error when it is not a number
 static double opt_num(lua_State *L, int idx, const char *field, double dflt)
 {
     lua_getfield(L, idx, field);
-    double v = lua_isnil(L, -1) ? dflt : luaL_checknumber(L, -1);
+    if (!lua_isnil(L, -1) && !lua_isnumber(L, -1)) {
+        lua_Debug ar;
+        const char *fn = lua_getstack(L, 0, &ar) && lua_getinfo(L, "n", &ar) && ar.name ? ar.name : "?";
+        return luaL_error(L, "dash.%s: %s must be a number, got %s", fn, field, luaL_typename(L, -1));
+    }
+    double v = lua_isnil(L, -1) ? dflt : lua_tonumber(L, -1);
     lua_pop(L, 1);
     return v;
 }

@@ -515,14 +515,14 @@ function Sequential:init(...)
   end
 end
 function Sequential:add(m) self[#self + 1] = m; return self end
--- A failing layer is named by its index path ("layer 2: ...", nested "layer 1.2: ..."),
--- the same names named_parameters() uses.
+-- A failing layer is named by its index path ("Sequential(2): ...", nested
+-- "Sequential(1.2): ..."), the same names named_parameters() uses.
 local function at_layer(i, e)
   if type(e) ~= "string" then error(e, 0) end
   e = e:gsub("^repl/lua/[%w_]+%.lua:%d+: ", "")
-  local inner = e:match("^layer ([%d%.]+): ")
-  if inner then error("layer " .. i .. "." .. e:sub(7), 0) end
-  error("layer " .. i .. ": " .. e, 0)
+  local inner, rest = e:match("^Sequential%(([%d%.]+)%): (.*)$")
+  if inner then error("Sequential(" .. i .. "." .. inner .. "): " .. rest, 0) end
+  error("Sequential(" .. i .. "): " .. e, 0)
 end
 
 function Sequential:forward(x)
