@@ -18,8 +18,21 @@ void repl_set_default_device(tensor_device d) { default_device = d; }
 
 // ---- errors -----------------------------------------------------------------------
 // luaL_error prefixes the calling Lua line, so messages point at the user's code.
+static const char *current_function(lua_State *L);
+
+// Whether msg starts with the name of what failed ("matmul: ", "nn.Linear(784->10): ").
+static int names_itself(const char *msg) {
+    const char *p = msg;
+    while (*p && *p != ' ' && !(p[0] == ':' && p[1] == ' ')) p++;
+    return p > msg && p[0] == ':' && p[1] == ' ';
+}
+
+// Raises the library's last error; a message that does not name its op (the
+// allocator's "out of memory: ...") gets the Lua function's name in front.
 int repl_tensor_error(lua_State *L) {
-    return luaL_error(L, "%s", tensor_last_error());
+    const char *msg = tensor_last_error();
+    if (names_itself(msg)) return luaL_error(L, "%s", msg);
+    return luaL_error(L, "%s: %s", current_function(L), msg);
 }
 
 // ---- the tensor userdata ------------------------------------------------------------

@@ -98,7 +98,7 @@ static tensor_storage *storage_new(int64_t numel, tensor_device d, const int64_t
             if (!phys) phys = (int64_t)sysconf(_SC_PHYS_PAGES) * (int64_t)sysconf(_SC_PAGESIZE);
             if (phys > 0 && bytes > phys) {
                 char sh[160];
-                tensor_set_error("tensor.empty: out of memory: a tensor of shape %s needs %.1f GB but this machine has %.1f GB; "
+                tensor_set_error("out of memory: a tensor of shape %s needs %.1f GB but this machine has %.1f GB; "
                                  "use a smaller size, or the meta device to see shapes without memory",
                                  tensor_sizes_str(sh, sizeof sh, ndim, sizes), bytes / 1e9, phys / 1e9);
                 free(s);
@@ -110,7 +110,7 @@ static tensor_storage *storage_new(int64_t numel, tensor_device d, const int64_t
             char sh[160];
             char why[512];
             snprintf(why, sizeof why, "%s", tensor_last_error());
-            tensor_set_error("tensor.empty: out of memory: a tensor of shape %s needs %.3g GB on %s (%s)",
+            tensor_set_error("out of memory: a tensor of shape %s needs %.3g GB on %s (%s)",
                              tensor_sizes_str(sh, sizeof sh, ndim, sizes), bytes / 1e9, tensor_device_name(d), why);
             free(s);
             return NULL;

@@ -83,7 +83,7 @@ cap; ok $st "no temp file is left next to the checkpoint"
 # ---- a 10^12-element tensor ----------------------------------------------------------------------
 T send-keys -t main C-l
 typed "huge = tensor.zeros(1000000, 1000000)"
-wait_for "error: out of memory" 10 && grep -q "\[1000000,1000000\] needs 4000.0 GB" "$tmp/screen"
+wait_for "error: tensor.zeros: out of memory" 10 && grep -q "\[1000000,1000000\] needs 4000.0 GB" "$tmp/screen"
 ok $? "a 10^12-element tensor: out of memory, naming the shape and 4000 GB"
 result "huge == nil and keep:sum():item()" "21.0"
 ok $? "after the out-of-memory error the prompt goes on"
