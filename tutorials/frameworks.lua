@@ -47,37 +47,26 @@ end
 ]]
 lesson:check(max_diff < 1e-5, "hand-written gradients match autograd for all four parameters")
 
+-- the PyTorch -> nnlab map, shown in both languages
+local MAP = [[
+
+| PyTorch                              | nnlab                                        |
+| torch.randn(2, 3)                    | tensor.randn(2, 3)                           |
+| x @ w, x.T                           | x:matmul(w), x:t()                           |
+| x.sum(dim=0), x.view(-1, 4)          | x:sum(1), x:view(-1, 4)                      |
+| nn.Linear(4, 8)                      | nn.Linear(4, 8)                              |
+| class Net(nn.Module): forward(...)   | Net = nn.Module:extend("Net"); Net:forward   |
+| F.cross_entropy(logits, y)  (y 0..9) | nn.cross_entropy(logits, y)  (y 1..10)       |
+| torch.optim.Adam(m.parameters())     | optim.Adam(model, {lr = 1e-3})               |
+| opt.zero_grad(); loss.backward()     | opt:zero_grad(); loss:backward()             |
+| with torch.no_grad(): ...            | tensor.no_grad(function() ... end)           |
+| torch.manual_seed(0)                 | tensor.manual_seed(0)                        |
+| x.to("cuda"), device="meta"          | x:cuda(), {device = "meta"}                  |
+| torchinfo.summary(m, (64, 784))      | nn.summary(m, {64, 784})                     |]]
+
 lesson:say{
-  en = [[Ten lines for two layers, and every new layer type needs its own. Autograd records the ops as they run and replays them backwards, so you only write the forward pass. nnlab works like PyTorch; most code translates line by line. Note that Lua counts dims and classes from 1.
-
-| PyTorch                              | nnlab                                        |
-| torch.randn(2, 3)                    | tensor.randn(2, 3)                           |
-| x @ w, x.T                           | x:matmul(w), x:t()                           |
-| x.sum(dim=0), x.view(-1, 4)          | x:sum(1), x:view(-1, 4)                      |
-| nn.Linear(4, 8)                      | nn.Linear(4, 8)                              |
-| class Net(nn.Module): forward(...)   | Net = nn.Module:extend("Net"); Net:forward   |
-| F.cross_entropy(logits, y)  (y 0..9) | nn.cross_entropy(logits, y)  (y 1..10)       |
-| torch.optim.Adam(m.parameters())     | optim.Adam(model, {lr = 1e-3})               |
-| opt.zero_grad(); loss.backward()     | opt:zero_grad(); loss:backward()             |
-| with torch.no_grad(): ...            | tensor.no_grad(function() ... end)           |
-| torch.manual_seed(0)                 | tensor.manual_seed(0)                        |
-| x.to("cuda"), device="meta"          | x:cuda(), {device = "meta"}                  |
-| torchinfo.summary(m, (64, 784))      | nn.summary(m, {64, 784})                     |]],
-  ko = [[층 두 개에 열 줄, 새 층 종류마다 또 써야 합니다. autograd는 연산이 실행될 때 기록하고 거꾸로 재생하므로 순전파만 쓰면 됩니다. nnlab은 PyTorch처럼 동작해서 대부분의 코드를 한 줄씩 옮길 수 있습니다. Lua는 차원과 클래스를 1부터 센다는 점에 주의하세요.
-
-| PyTorch                              | nnlab                                        |
-| torch.randn(2, 3)                    | tensor.randn(2, 3)                           |
-| x @ w, x.T                           | x:matmul(w), x:t()                           |
-| x.sum(dim=0), x.view(-1, 4)          | x:sum(1), x:view(-1, 4)                      |
-| nn.Linear(4, 8)                      | nn.Linear(4, 8)                              |
-| class Net(nn.Module): forward(...)   | Net = nn.Module:extend("Net"); Net:forward   |
-| F.cross_entropy(logits, y)  (y 0..9) | nn.cross_entropy(logits, y)  (y 1..10)       |
-| torch.optim.Adam(m.parameters())     | optim.Adam(model, {lr = 1e-3})               |
-| opt.zero_grad(); loss.backward()     | opt:zero_grad(); loss:backward()             |
-| with torch.no_grad(): ...            | tensor.no_grad(function() ... end)           |
-| torch.manual_seed(0)                 | tensor.manual_seed(0)                        |
-| x.to("cuda"), device="meta"          | x:cuda(), {device = "meta"}                  |
-| torchinfo.summary(m, (64, 784))      | nn.summary(m, {64, 784})                     |]],
+  en = [[Ten lines for two layers, and every new layer type needs its own. Autograd records the ops as they run and replays them backwards, so you only write the forward pass. nnlab works like PyTorch; most code translates line by line. Note that Lua counts dims and classes from 1.]] .. MAP,
+  ko = [[층 두 개에 열 줄, 새 층 종류마다 또 써야 합니다. autograd는 연산이 실행될 때 기록하고 거꾸로 재생하므로 순전파만 쓰면 됩니다. nnlab은 PyTorch처럼 동작해서 대부분의 코드를 한 줄씩 옮길 수 있습니다. Lua는 차원과 클래스를 1부터 센다는 점에 주의하세요.]] .. MAP,
 }
 
 lesson:code[[

@@ -548,6 +548,14 @@ local function split_heads(x, heads)
   return x:reshape(B, T, heads, d // heads):transpose(2, 3)
 end
 
+-- (d, heads) of an attention layer: positive, and d splits evenly into the heads
+local function check_heads(name, d, heads)
+  check_count(name .. "(d, heads): d", d)
+  check_count(name .. "(d, heads): heads", heads)
+  if d % heads ~= 0 then error(string.format("%s(%d, %d): d must be divisible by heads", name, d, heads), 3) end
+  return d, heads
+end
+
 local function merge_heads(x)
   local B, h, T, dh = x:size(1), x:size(2), x:size(3), x:size(4)
   return x:transpose(2, 3):reshape(B, T, h * dh)
@@ -559,11 +567,7 @@ local MHA = Module:extend("MultiheadAttention")
 nn.MultiheadAttention = MHA
 function MHA:init(d, heads, opts)
   opts = opts or {}
-  self.embed_dim = check_count("nn.MultiheadAttention(d, heads): d", d)
-  self.num_heads = check_count("nn.MultiheadAttention(d, heads): heads", heads)
-  if d % heads ~= 0 then
-    error(string.format("nn.MultiheadAttention(%d, %d): d must be divisible by heads", d, heads), 2)
-  end
+  self.embed_dim, self.num_heads = check_heads("nn.MultiheadAttention", d, heads)
   self.in_proj_weight = new_tensor({3 * d, d}, opts)
   F.xavier_uniform_(self.in_proj_weight, d, 3 * d)
   self.in_proj_weight:requires_grad(true)
@@ -602,9 +606,7 @@ local XCA = Module:extend("XCA")
 nn.XCA = XCA
 function XCA:init(d, heads, opts)
   opts = opts or {}
-  self.dim = check_count("nn.XCA(d, heads): d", d)
-  self.num_heads = check_count("nn.XCA(d, heads): heads", heads)
-  if d % heads ~= 0 then error(string.format("nn.XCA(%d, %d): d must be divisible by heads", d, heads), 2) end
+  self.dim, self.num_heads = check_heads("nn.XCA", d, heads)
   self.qkv = Linear(d, 3 * d, {bias = opts.qkv_bias or false, device = opts.device})
   self.temperature = const_tensor({heads, 1, 1}, 1, opts, true)
   self.proj = Linear(d, d, opts)
