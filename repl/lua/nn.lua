@@ -518,7 +518,8 @@ function Sequential:add(m) self[#self + 1] = m; return self end
 -- A failing layer is named by its index path ("Sequential(2): ...", nested
 -- "Sequential(1.2): ..."), the same names named_parameters() uses.
 local function at_layer(i, e)
-  if type(e) ~= "string" then error(e, 0) end
+  -- Ctrl-C (the REPL's "interrupted") passes through untouched
+  if type(e) ~= "string" or e:find("interrupted$") then error(e, 0) end
   e = e:gsub("^repl/lua/[%w_]+%.lua:%d+: ", "")
   local inner, rest = e:match("^Sequential%(([%d%.]+)%): (.*)$")
   if inner then error("Sequential(" .. i .. "." .. inner .. "): " .. rest, 0) end
