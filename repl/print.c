@@ -26,11 +26,13 @@ typedef struct {
     const int64_t *stride;
     int summarize;
     int int_mode;
+    int sci_mode;           // values too far apart for one scale: 1.2340e-05 each
     double scale;           // printed value = v / scale
     int width;              // columns of the widest value
     // statistics gathered by the first pass
     int integral;
     double max_abs;
+    double min_abs;         // smallest non-zero magnitude (0: none yet)
 } fmt_state;
 
 typedef void (*visit_fn)(fmt_state *f, float v);
@@ -59,12 +61,14 @@ static void note_stats(fmt_state *f, float v) {
     if (!isfinite(v)) return;
     if (v != floorf(v)) f->integral = 0;
     if (fabs(v) > f->max_abs) f->max_abs = fabs(v);
+    if (v != 0 && (f->min_abs == 0 || fabs(v) < f->min_abs)) f->min_abs = fabs(v);
 }
 
 static int format_value(const fmt_state *f, float v, char *buf, size_t n) {
     if (isnan(v)) return snprintf(buf, n, "nan");
     if (isinf(v)) return snprintf(buf, n, v > 0 ? "inf" : "-inf");
     if (f->int_mode) return snprintf(buf, n, "%.0f", v == 0 ? 0.0 : (double)v);
+    if (f->sci_mode) return snprintf(buf, n, "%.4e", (double)v);
     return snprintf(buf, n, "%.4f", (double)v / f->scale);
 }
 
@@ -183,7 +187,9 @@ void repl_push_tensor_string(lua_State *L, tensor *t) {
     }
     visit(&f, 0, f.base, note_stats);
     f.int_mode = f.integral && f.max_abs < 1e8;
-    if (!f.int_mode && (f.max_abs >= 1e4 || (f.max_abs > 0 && f.max_abs < 1e-2))) {
+    // as PyTorch: magnitudes more than 1000x apart would print as 0.0000 under one scale
+    f.sci_mode = !f.int_mode && f.min_abs > 0 && f.max_abs / f.min_abs > 1e3;
+    if (!f.int_mode && !f.sci_mode && (f.max_abs >= 1e4 || (f.max_abs > 0 && f.max_abs < 1e-2))) {
         int e = (int)floor(log10(f.max_abs));
         char line[32];
         f.scale = pow(10.0, e);
