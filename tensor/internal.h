@@ -45,6 +45,8 @@ tensor *tensor_empty_sizes(int ndim, const int64_t *sizes, tensor_device d);
 void tensor_split_dim(const tensor *t, int dim, int64_t *outer, int64_t *r, int64_t *inner);
 // t viewed with broadcast sizes (t itself when equal); not traced, not recorded
 tensor *tensor_broadcast_view(tensor *t, int ndim, const int64_t *sizes);
+// -1 with an error naming op when t has elements sharing memory (an expanded view)
+int tensor_check_writable(const char *op, const tensor *t);
 // a zeroed tensor header (pooled); freed by tensor_release
 tensor *tensor_header_alloc(void);
 // storage bookkeeping hook (tensor.c)

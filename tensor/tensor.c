@@ -323,7 +323,21 @@ void tensor_split_dim(const tensor *t, int dim, int64_t *outer, int64_t *r, int6
     *r = t->size[dim];
 }
 
+int tensor_check_writable(const char *op, const tensor *t) {
+    for (int i = 0; i < t->ndim; i++) {
+        if (t->stride[i] == 0 && t->size[i] > 1) {
+            char s[160];
+            tensor_set_error("%s: cannot write into %s: it is an expanded view whose dim %d repeats one value "
+                             "%lld times (they share memory); write into x:clone() instead", op,
+                             tensor_shape_str(s, sizeof s, t), i + 1, (long long)t->size[i]);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 int tensor_fill_(tensor *dst, float v) {
+    if (tensor_check_writable("fill", dst)) return -1;
     if (tensor_numel(dst) == 0 || dst->storage->device == TENSOR_META) return 0;
     return tensor_backend_of(dst)->fill(dst, v);
 }

@@ -345,6 +345,7 @@ tensor *tensor_clone(tensor *t) {
 
 int tensor_copy_(tensor *dst, tensor *src) {
     char s1[160], s2[160];
+    if (tensor_check_writable("copy", dst)) return -1;
     if (tensor_check_same_device("copy", 2, (tensor *[]){dst, src})) {
         // a cross-device copy goes through tensor_to
         tensor *moved = tensor_to(src, dst->storage->device);
