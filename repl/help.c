@@ -69,11 +69,14 @@ static void print_entry(const repl_help_entry *e)
     }
 }
 
-// Length of the first sentence: up to ". " or a line end ("x.grad" is no end).
+// Length of the first sentence: up to ". " or a line end.
 static int first_sentence(const char *d)
 {
     int n = 0;
-    while (d[n] && d[n] != '\n' && !(d[n] == '.' && (d[n + 1] == ' ' || !d[n + 1] || d[n + 1] == '\n')))
+    // a '.' ends it only after a word ("start .. start" and "x.grad" do not)
+    while (d[n] && d[n] != '\n' &&
+           !(d[n] == '.' && n > 0 && d[n - 1] != ' ' && d[n - 1] != '.' &&
+             (d[n + 1] == ' ' || !d[n + 1] || d[n + 1] == '\n')))
         n++;
     return n;
 }
