@@ -145,6 +145,15 @@ function Module:_walk(on_tensor, on_module)
   walk(self, "", on_tensor, on_module, {[self] = true})
 end
 
+-- iterator over a list of {name, value} pairs, in order
+local function each_pair(list)
+  local i = 0
+  return function()
+    i = i + 1
+    if list[i] then return list[i][1], list[i][2] end
+  end
+end
+
 -- iterator over (name, parameter); each tensor once even when shared
 function Module:named_parameters()
   local list, seen = {}, {}
@@ -154,11 +163,7 @@ function Module:named_parameters()
       list[#list + 1] = {name, t}
     end
   end)
-  local i = 0
-  return function()
-    i = i + 1
-    if list[i] then return list[i][1], list[i][2] end
-  end
+  return each_pair(list)
 end
 
 function Module:parameters()
@@ -171,11 +176,7 @@ end
 function Module:named_modules()
   local list = {{"", self}}
   self:_walk(nil, function(m, name) list[#list + 1] = {name, m} end)
-  local i = 0
-  return function()
-    i = i + 1
-    if list[i] then return list[i][1], list[i][2] end
-  end
+  return each_pair(list)
 end
 
 -- direct children, in order (modules inside a plain table field count as children)
