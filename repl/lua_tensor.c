@@ -330,9 +330,24 @@ static int l_tensor_call(lua_State *L) {     // tensor{...}: drop the `tensor` t
 }
 
 // ---- module functions ---------------------------------------------------------------
+double repl_last_seed = NAN;       // the run's meta.json records it
+
 static int l_manual_seed(lua_State *L) {
-    tensor_manual_seed((uint64_t)luaL_checkinteger(L, 1));
+    lua_Integer seed = luaL_checkinteger(L, 1);
+    tensor_manual_seed((uint64_t)seed);
+    repl_last_seed = (double)seed;
     return 0;
+}
+
+static int l_is_grad_enabled(lua_State *L) {
+    lua_pushboolean(L, tensor_grad_enabled());
+    return 1;
+}
+
+static int l_last_seed(lua_State *L) {
+    if (isnan(repl_last_seed)) lua_pushnil(L);
+    else lua_pushinteger(L, (lua_Integer)repl_last_seed);
+    return 1;
 }
 
 static int l_no_grad(lua_State *L) {
@@ -801,6 +816,7 @@ static int m_backward(lua_State *L) {
     tensor *t = repl_check_tensor(L, 1);
     tensor *g = lua_isnoneornil(L, 2) ? NULL : repl_check_tensor(L, 2);
     if (tensor_backward(t, g) != 0) return repl_tensor_error(L);
+    if (repl_dash_watching) repl_dash_note_backward(L, t);
     return 0;
 }
 
@@ -972,6 +988,7 @@ int repl_open_tensor(lua_State *L) {
     static const luaL_Reg funcs[] = {
         {"full", l_full}, {"arange", l_arange}, {"linspace", l_linspace}, {"eye", l_eye},
         {"tensor", l_tensor_from}, {"manual_seed", l_manual_seed}, {"no_grad", l_no_grad},
+        {"is_grad_enabled", l_is_grad_enabled}, {"initial_seed", l_last_seed},
         {"is_tensor", l_is_tensor}, {"detect_anomaly", l_detect_anomaly}, {"_set_scope", l_set_scope},
         {"memory_estimate", l_memory_estimate}, {"reset_peak", l_reset_peak},
         {"cuda_available", l_cuda_available}, {"cuda_memory", l_cuda_memory},

@@ -114,6 +114,7 @@ static void set_arg_table(lua_State *L, int argc, char **argv, int script_index,
 static int run_script(repl_session *s, const char *path, int argc, char **argv, int first, int dash)
 {
     lua_State *L = s->L;
+    repl_dash_script(path, argc - first, argv + first);   // names the runs it trains
     if (dash) {
         lua_getglobal(L, "dash");
         if (lua_type(L, -1) != LUA_TTABLE || lua_getfield(L, -1, "open") != LUA_TFUNCTION) {
@@ -124,6 +125,7 @@ static int run_script(repl_session *s, const char *path, int argc, char **argv, 
         if (repl_call(s, 0, 0) != LUA_OK) return 1;
     }
     int status;
+    s->keep_dash = dash;    // an error shows in the dashboard's log before it closes
     if (luaL_loadfile(L, path) != LUA_OK) {
         repl_report_error(s);
         status = LUA_ERRFILE;
@@ -131,8 +133,11 @@ static int run_script(repl_session *s, const char *path, int argc, char **argv, 
         for (int i = first; i < argc; i++) lua_pushstring(L, argv[i]);
         status = repl_call(s, argc - first, 0);
     }
-    if (dash) repl_close_dash(L);
-    return status == LUA_OK ? 0 : 1;
+    s->keep_dash = 0;
+    int ok = status == LUA_OK || s->stopped;
+    // the script is over: its run stays on screen (a terminal) until q, then closes
+    if (dash) repl_dash_finish(ok ? (s->stopped ? "stopped" : "finished") : "failed");
+    return ok ? 0 : 1;
 }
 
 static int start_prompt(repl_session *s)

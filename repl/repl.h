@@ -37,6 +37,14 @@ int repl_open_tensor(lua_State *L);    // global `tensor` and the tensor metatab
 int repl_open_nn(lua_State *L);        // C half of `nn` / `optim` (nn/lua_nn.c) + nn.lua
 int repl_open_io(lua_State *L);        // tensor.save/load/..., data.*
 int repl_open_dash(lua_State *L);      // global `dash`
+// backward() on a scalar while a dashboard watches: that is the loss (repl/dash/watch.c)
+extern int repl_dash_watching;
+// The script being run (its name names the runs; script and args go in meta.json).
+void repl_dash_script(const char *path, int argc, char **argv);
+// --dash: the script ended with status: the run is marked, waits for q on a
+// terminal, then the dashboard closes and what was printed is written out.
+void repl_dash_finish(const char *status);
+void repl_dash_note_backward(lua_State *L, tensor *t);
 int repl_open_help(lua_State *L);      // help(), tutorials()
 int repl_open_sys(lua_State *L);       // sys.clock(), sys.rss_kb(): timing and memory (lua_sys.c)
 // Runs an embedded Lua module (repl/lua/NAME.lua compiled into the binary) and

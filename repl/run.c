@@ -52,8 +52,17 @@ static const char *strip_internal(const char *msg)
     return (c[0] == ':' && c[1] == ' ') ? c + 2 : msg;
 }
 
+int repl_is_dash_stop(lua_State *L, int idx)
+{
+    if (lua_type(L, idx) != LUA_TTABLE) return 0;
+    int is = lua_getfield(L, idx, "dash_stop") == LUA_TBOOLEAN && lua_toboolean(L, -1);
+    lua_pop(L, 1);
+    return is;
+}
+
 static int message_handler(lua_State *L)
 {
+    if (repl_is_dash_stop(L, 1)) return 1;      // stays itself: the caller tells it apart
     const char *msg = lua_tostring(L, 1);
     if (!msg) {
         if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING)
@@ -105,13 +114,31 @@ static void dash_call_if_open(lua_State *L, const char *name, int without_is_ope
 }
 
 // without is_open, close() is called as is: better closed twice than left open
-void repl_close_dash(lua_State *L) { dash_call_if_open(L, "close", 1); }
+void repl_close_dash(lua_State *L)
+{
+    // the terminal must come back now: nobody is left to press q
+    int top = lua_gettop(L);
+    if (lua_getglobal(L, "dash") == LUA_TTABLE && lua_getfield(L, -1, "close") == LUA_TFUNCTION) {
+        lua_createtable(L, 0, 1);
+        lua_pushboolean(L, 0);
+        lua_setfield(L, -2, "wait");
+        lua_pcall(L, 1, 0, 0);
+    }
+    lua_settop(L, top);
+}
 
 void repl_suspend_dash(lua_State *L) { dash_call_if_open(L, "suspend", 0); }
 
 void repl_report_error(repl_session *s)
 {
     lua_State *L = s->L;
+    if (repl_is_dash_stop(L, -1)) {
+        fflush(stdout);
+        fputs("nnlab: training stopped from the dashboard (q, y)\n", stderr);
+        fflush(stderr);
+        lua_pop(L, 1);
+        return;
+    }
     const char *msg = lua_tostring(L, -1);
     if (!msg) msg = "(error object is not a string)";
     if (!s->trace) msg = strip_position(msg);
@@ -136,10 +163,13 @@ int repl_call(repl_session *s, int nargs, int nresults)
     int interrupted = repl_interrupt_disarm();
     cur = prev;
     lua_remove(L, base);
+    s->stopped = 0;
     if (status != LUA_OK) {
-        repl_close_dash(L);   // the message must land on the normal screen
+        int stop = repl_is_dash_stop(L, -1);
+        if (!s->keep_dash) repl_close_dash(L);   // the message must land on the normal screen
         repl_report_error(s);
-        s->failed = 1;
+        s->stopped = stop;
+        if (!stop) s->failed = 1;
         if (interrupted && !s->interactive) s->quit = 1;   // Ctrl-C ends piped input
     }
     return status;

@@ -15,6 +15,8 @@ typedef struct repl_session {
     int shapes;        // :shapes on
     int failed;        // some chunk failed (exit status of piped input)
     int quit;          // :quit was typed
+    int keep_dash;     // --dash: an error goes to the open dashboard's log first
+    int stopped;       // the last call ended with q,y on the dashboard (not an error)
     char **log;        // chunks that ran without error, for :save
     int nlog, caplog;
 } repl_session;
@@ -28,6 +30,8 @@ int repl_call(repl_session *s, int nargs, int nresults);
 void repl_report_error(repl_session *s);
 // Calls dash.close() when the dashboard is open (errors ignored).
 void repl_close_dash(lua_State *L);
+// Whether the value at idx is dash.STOP (training stopped with q,y: not an error).
+int repl_is_dash_stop(lua_State *L, int idx);
 // Hands the terminal back from an open dashboard (dash.suspend) for the prompt.
 void repl_suspend_dash(lua_State *L);
 double repl_now_ms(void);

@@ -9,12 +9,21 @@
 //   term.c    the only file that knows ncurses: copies a grid to the screen and
 //             reads keys without blocking.
 //   lua_dash.c  the Lua `dash` table; decides when to redraw, pause and print.
+//   watch.c   zero-code watching: optimizer steps, backward() and the first forward
+//             feed the state (gradient norms, update ratios, distributions), sampled
+//             under a time budget.
+//   capture.c what the script prints while the dashboard is open: into the log
+//             panel and the run's output.log, replayed to the terminal on close.
+//   runlog.c  the run folder on disk (docs/RUNS.md): meta.json, metrics.jsonl.
+//   sys.c     the system panel's figures (CPU %, RSS, GPU memory).
 #ifndef NNLAB_DASH_H
 #define NNLAB_DASH_H
 
 #include <stddef.h>
 #include <stdint.h>
 #include <wchar.h>
+#include <stdio.h>
+#include <lua.h>
 #include "../../tensor/tensor.h"
 
 // ---- colours: a grid cell's attribute; term.c maps them to colour pairs ----
@@ -27,7 +36,8 @@ enum {
     DASH_A_WARN,
     DASH_A_DIM,
     DASH_A_HEAT0,            // heat levels DASH_A_HEAT0 .. DASH_A_HEAT0 + 4
-    DASH_A_COUNT = DASH_A_HEAT0 + 5
+    DASH_A_LR = DASH_A_HEAT0 + 5,
+    DASH_A_COUNT
 };
 
 // ---- grid.c: a w x h screen of wide chars + attributes ----
@@ -56,11 +66,14 @@ char *repl_dash_fmt_num(char *buf, size_t n, double v, int width);
 
 // ---- model.c: the state ----
 typedef struct dash_point {
-    double step, epoch, loss, test_loss, acc;   // NAN where not logged
+    double step, epoch, loss, test_loss, acc, lr;   // NAN where not logged
 } dash_point;
 
 #define DASH_HISTORY 4096     // stored points; older ones merge pairwise (whole run stays visible)
 #define DASH_SIM_MAX_ROWS 1024
+#define DASH_HIST_BINS 24
+#define DASH_HIST_MAX 240         // samples kept per watch (older ones are dropped pairwise)
+#define DASH_OUT_LINES 400        // lines of script output kept for the log panel
 
 typedef struct dash_watch {
     char name[64];
@@ -71,6 +84,11 @@ typedef struct dash_watch {
     float *dist, *cos;             // rows x rows, the live values
     int have_live;
     double sim_at, sim_cost;       // when the live matrices were computed, seconds it took
+    int is_auto;                   // picked by the dashboard (a new run replaces it)
+    // distribution over time (sampled): per sample a histogram of the values and of the
+    // gradient over [lo, hi] of that sample
+    struct dash_hist { double step; float lo, hi, glo, ghi; uint16_t w[DASH_HIST_BINS], g[DASH_HIST_BINS]; int has_g; } *hist;
+    int nhist;
 } dash_watch;
 
 typedef struct dash_row { char *layer, *shape, *params; int depth; } dash_row;   // depth: nesting (nn.summary)
@@ -104,8 +122,27 @@ typedef struct dash_state {
     int ngrads;
     // view
     int ema_idx;                     // into repl_dash_ema_levels
-    int log_scale, cosine, help, confirm_quit, paused, quit;
+    int cosine, help, confirm_quit, paused, quit;
     char device[16];
+    // run life cycle
+    int finished;                    // training ended: timer stopped, final figures
+    double t_end;
+    char status[16];                 // "", running, finished, stopped, failed
+    char run_name[64];
+    int explicit_log, explicit_rows, explicit_grads, explicit_watch;   // dash.* calls win
+    double loss_hi;                  // the largest loss logged (for "near its floor")
+    // what the script printed (the log panel): a ring of lines and the open one
+    char *out[DASH_OUT_LINES];
+    int nout, out_head;
+    char out_part[512];
+    int out_part_len;
+    int64_t out_total;
+    // view
+    int log_user;                    // -1: automatic; 0/1: l chose linear/log
+    int page;                        // bottom row on small terminals: 0 tables, 1 log+system, 2 distributions
+    // system figures, refreshed at redraw
+    double cpu_pct, rss_mb, gpu_mb, gpu_total_mb;
+    double cpu_t, cpu_wall;          // last readings behind cpu_pct
 } dash_state;
 
 extern const double repl_dash_ema_levels[];
@@ -114,7 +151,7 @@ extern const int repl_dash_ema_nlevels;
 double repl_dash_now(void);                         // monotonic seconds
 void repl_dash_state_init(dash_state *s);
 void repl_dash_state_free(dash_state *s);           // leaves an empty, usable state
-void repl_dash_log(dash_state *s, const dash_point *p);   // NAN fields = not logged
+void repl_dash_log(dash_state *s, dash_point *p);   // NAN fields = not logged; fills p->step
 // The history points to plot (stored + the pending partial one) into *out (malloc'd).
 int repl_dash_points(const dash_state *s, dash_point **out);
 // Watches t (retained) under name; init (or t itself when NULL) gives the control.
@@ -128,13 +165,73 @@ void repl_dash_pairwise(const float *v, int rows, int cols, float *dist, float *
 int repl_dash_closest(const float *m, int rows, int cosine, int k, int *pi, int *pj, float *val);
 int repl_dash_set_rows(dash_state *s, const dash_row *rows, int n);   // copies
 int repl_dash_set_grads(dash_state *s, const dash_grad *g, int n);    // copies
+// A new run: clears the history, timer and figures; drops the automatic watches,
+// summary and gradients (explicit ones given since the last run stay).
+void repl_dash_run_begin(dash_state *s, const char *name);
+void repl_dash_run_end(dash_state *s, const char *status);   // finished | stopped | failed
+// Appends script output (any bytes) to the log panel's lines.
+void repl_dash_output(dash_state *s, const char *bytes, size_t n);
+const char *repl_dash_output_line(const dash_state *s, int i);   // 0 = oldest kept
+// Whether the loss plot is on a log axis now (automatic unless l chose).
+int repl_dash_log_axis(const dash_state *s);
+// Adds a distribution sample for watch w (values v, gradient g or NULL, n each).
+void repl_dash_hist_add(dash_watch *w, double step, const float *v, const float *g, int64_t n);
 // A key press (ncurses code or char; '\t' for tab). DASH_KEY_QUIT once quit is confirmed.
 dash_key_result repl_dash_key(dash_state *s, int key);
+
+// ---- lua_dash.c: the one dashboard of the process ----
+dash_state *repl_dash_cur(void);
+int repl_dash_is_open(void);
+int repl_dash_run_active(void);
+// Logs a point (and, when g is given, per-parameter stats) into the state and the
+// run's metrics, then handles keys and redraws when due.
+void repl_dash_feed(const dash_point *p, const dash_grad *g, int ng);
+void repl_dash_meta(const char *key, const char *json);
+
+// ---- watch.c: zero-code watching ----
+// dash._bind / _pre / _post and friends into the dash table at index t.
+void repl_dash_watch_register(lua_State *L, int t);
+void repl_dash_watch_attach(lua_State *L);   // dashboard opened: hooks on
+void repl_dash_watch_detach(int call_lua);   // closed: hooks off, references dropped
+void repl_dash_watch_reset(void);            // a new run: bound parameters dropped
+void repl_dash_watch_consumed(void);         // the script logged the step itself
 
 // ---- render.c ----
 void repl_dash_render(dash_state *s, dash_grid *g);
 // The plain progress line ("step 100  loss 0.0354  ...") into buf.
 char *repl_dash_progress_line(const dash_state *s, char *buf, size_t n);
+
+// ---- capture.c: the script's stdout/stderr while the dashboard is open ----
+int repl_dash_capture_start(void);        // 0 ok (or already on); -1 leaves output alone
+// New bytes since the last call go to fn (the panel, output.log); returns bytes read.
+size_t repl_dash_capture_poll(void (*fn)(const char *, size_t, void *), void *ud);
+// Stops capturing: the terminal gets back fds 1 and 2, then everything captured and
+// not yet shown is written to it, in order.
+void repl_dash_capture_stop(void);
+int repl_dash_capture_active(void);
+// In plain mode the output goes on to the terminal as it comes (at each poll).
+void repl_dash_capture_set_passthrough(int on);
+// A FILE for the real terminal (the dup of stdout taken before capture), for ncurses.
+FILE *repl_dash_capture_tty(void);
+
+// ---- runlog.c: runs/<time>-<name>/ ----
+typedef struct dash_runlog dash_runlog;
+// Creates the folder ($NNLAB_RUNS or ./runs; "none" turns runs off). NULL when off or
+// the folder can't be made (then *why says so, if why is given).
+dash_runlog *repl_dash_runlog_open(const char *name, char *why, size_t whyn);
+const char *repl_dash_runlog_dir(const dash_runlog *r);
+// One metrics.jsonl line: the point, then (optional) per-parameter stats.
+void repl_dash_runlog_point(dash_runlog *r, const dash_point *p, double t);
+void repl_dash_runlog_grads(dash_runlog *r, const dash_point *p, double t, const dash_grad *g, int n);
+void repl_dash_runlog_output(dash_runlog *r, const char *bytes, size_t n);
+// meta.json: fields set as text or JSON; written (atomically) by _write.
+void repl_dash_runlog_set(dash_runlog *r, const char *key, const char *json_value);
+void repl_dash_runlog_write_meta(dash_runlog *r, const dash_state *s, const char *status);
+void repl_dash_runlog_flush(dash_runlog *r);
+void repl_dash_runlog_close(dash_runlog *r, const dash_state *s, const char *status);
+
+// ---- sys.c ----
+void repl_dash_sys_sample(dash_state *s);     // cpu %, rss; gpu memory when on cuda
 
 // ---- term.c: ncursesw ----
 int repl_dash_term_open(int *ascii);     // 0 ok; -1 no usable terminal. *ascii: no UTF-8

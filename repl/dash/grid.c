@@ -56,7 +56,9 @@ static wchar_t ascii_of(wchar_t c)
     switch (c) {
     case L'─': return L'-';
     case L'│': return L'|';
-    case L'┤': return L'+';
+    case L'┤': case L'┴': case L'┬': case L'├': case L'┼': return L'+';
+    case L'━': return L'=';
+    case L'▸': return L'>';
     case L'┌': case L'┐': case L'└': case L'┘': return L'+';
     case L'░': return L'.';
     case L'▒': return L':';

@@ -3,6 +3,8 @@
 #include "dash.h"
 #include "../repl.h"
 
+#include <cjson/cJSON.h>
+
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -13,13 +15,23 @@
 static dash_state S;
 static dash_grid G;                 // the screen's grid (snapshots use their own)
 static struct {
-    int open, tty, quit_calls;
+    int open, tty, quit_calls, suspended, at_exit;
     double every;                   // plain mode: a line each time step crosses a multiple
     double min_interval;            // 1 / fps
     double interval;                // adapts to the redraw's own cost
-    double last_draw;
+    double last_draw, last_poll;
     double printed_step;            // plain mode: the last step printed
-} D;
+    dash_runlog *run;               // the current run's folder (NULL: none or off)
+    int run_active, nruns;
+    char name_hint[64];             // the script's name, or train{name=}
+    char run_note[160];             // why there is no run folder, once
+    int stop_ref;                   // registry ref of the stop sentinel
+    char *script_json, *args_json;  // meta.json's script and args
+} D = {.stop_ref = LUA_NOREF};
+
+dash_state *repl_dash_cur(void) { return &S; }
+int repl_dash_run_active(void) { return D.run_active; }
+int repl_dash_is_open(void) { return D.open; }
 
 static void ensure_init(void)
 {
@@ -30,23 +42,43 @@ static void ensure_init(void)
     }
 }
 
+// captured output -> the log panel and the run's output.log
+static void on_output(const char *b, size_t n, void *ud)
+{
+    (void)ud;
+    repl_dash_output(&S, b, n);
+    repl_dash_runlog_output(D.run, b, n);
+}
+
+static void poll_output(void)
+{
+    repl_dash_capture_poll(on_output, NULL);
+    D.last_poll = repl_dash_now();
+}
+
 static void redraw(void)
 {
     double t0 = repl_dash_now();
     int w, h;
+    if (D.suspended) {                  // back from the prompt: the screen is ours again
+        D.suspended = 0;
+        repl_dash_capture_start();
+    }
+    poll_output();
+    repl_dash_sys_sample(&S);
     repl_dash_refresh_sim(&S, 0);
     repl_dash_term_size(&w, &h);
     if (repl_dash_grid_resize(&G, w, h) != 0) return;
     repl_dash_render(&S, &G);
     repl_dash_term_draw(&G);
+    repl_dash_runlog_flush(D.run);
     double t1 = repl_dash_now();
     D.last_draw = t1;
-    // at most 1/fps, and never more than ~4% of the loop's time on drawing
-    D.interval = 25 * (t1 - t0);
+    // at most 1/fps, and never more than ~1% of the loop's time on drawing
+    D.interval = 100 * (t1 - t0);
     if (D.interval < D.min_interval) D.interval = D.min_interval;
     if (D.interval > 1) D.interval = 1;      // never lag more than a second
 }
-
 // Reads all pending keys (waiting up to timeout_ms for the first); returns how many
 // changed something. Ctrl-C (only seen while paused, in raw mode) is passed on.
 static int handle_keys(int timeout_ms)
@@ -69,7 +101,16 @@ static int handle_keys(int timeout_ms)
 // Keys, redraw when due, and block here while paused (that is what pauses training).
 static void service(int force)
 {
-    if (!D.open || !D.tty) return;
+    if (!D.open) return;
+    if (!D.tty) {
+        // plain: what the script printed goes on to the terminal a few times a second
+        double now = repl_dash_now();
+        if (force || now - D.last_poll >= 0.05) {
+            poll_output();
+            repl_dash_runlog_flush(D.run);
+        }
+        return;
+    }
     // keys wait for the next frame too: getch is a read() per call
     if (!force && repl_dash_now() - D.last_draw < D.interval) return;
     handle_keys(0);
@@ -91,17 +132,148 @@ static void print_progress(void)
     fputc('\n', stdout);
     fflush(stdout);
     D.printed_step = S.last.step;
+    if (repl_dash_capture_active()) poll_output();   // plain mode: in order with prints
 }
 
-// Returns "quit" once the user confirmed q; a loop that ignores it gets an error.
+// The error a loop gets when it goes on after q,y: one line, no traceback.
+static int raise_stop(lua_State *L)
+{
+    lua_rawgeti(L, LUA_REGISTRYINDEX, D.stop_ref);
+    return lua_error(L);
+}
+
+// Returns "quit" once the user confirmed q; a loop that ignores it gets the stop error.
 static int push_quit(lua_State *L, int from_log)
 {
     if (!S.quit) return 0;
-    if (from_log && ++D.quit_calls > 20)
-        return luaL_error(L, "training stopped from the dashboard (q, y); "
-                             "stop the loop when dash.log or dash.poll returns \"quit\"");
+    if (from_log && ++D.quit_calls > 20) return raise_stop(L);
     lua_pushliteral(L, "quit");
     return 1;
+}
+
+// ---- runs ------------------------------------------------------------------------------
+static void run_end(const char *status)
+{
+    if (!D.run_active) return;
+    D.run_active = 0;
+    repl_dash_run_end(&S, status);
+    poll_output();
+    repl_dash_runlog_close(D.run, &S, S.status);
+    D.run = NULL;
+}
+
+// A new run: a clean state and (unless runs are off) a folder for it.
+static void run_begin(const char *name)
+{
+    run_end("finished");
+    char base[64], why[200] = "";
+    snprintf(base, sizeof base, "%s", name && *name ? name : D.name_hint[0] ? D.name_hint : "repl");
+    D.nruns++;
+    if (D.nruns > 1 && !(name && *name)) {
+        size_t k = strlen(base);
+        if (k > 50) k = 50;
+        snprintf(base + k, sizeof base - k, "-%d", D.nruns);
+    }
+    repl_dash_run_begin(&S, base);
+    repl_dash_watch_reset();
+    D.run = repl_dash_runlog_open(base, why, sizeof why);
+    if (!D.run && why[0] && !D.run_note[0]) {
+        snprintf(D.run_note, sizeof D.run_note, "%s", why);
+        fprintf(stderr, "dash: %s (the run is not kept)\n", why);
+    }
+    D.run_active = 1;
+    D.quit_calls = 0;
+    D.printed_step = NAN;
+    if (D.run && D.script_json) repl_dash_runlog_set(D.run, "script", D.script_json);
+    if (D.run && D.args_json) repl_dash_runlog_set(D.run, "args", D.args_json);
+    if (D.run) repl_dash_runlog_write_meta(D.run, &S, "running");
+}
+
+void repl_dash_script(const char *path, int argc, char **argv)
+{
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    size_t n = strcspn(base, ".");
+    snprintf(D.name_hint, sizeof D.name_hint, "%.*s", (int)(n < 60 ? n : 60), base);
+    cJSON *p = cJSON_CreateString(path), *a = cJSON_CreateArray();
+    for (int i = 0; a && i < argc; i++) cJSON_AddItemToArray(a, cJSON_CreateString(argv[i]));
+    free(D.script_json);
+    free(D.args_json);
+    D.script_json = p ? cJSON_PrintUnformatted(p) : NULL;
+    D.args_json = a ? cJSON_PrintUnformatted(a) : NULL;
+    cJSON_Delete(p);
+    cJSON_Delete(a);
+}
+
+
+void repl_dash_meta(const char *key, const char *json)
+{
+    if (D.run) repl_dash_runlog_set(D.run, key, json);
+}
+
+// Logs a point (state, metrics.jsonl), then keys/redraw when due.
+void repl_dash_feed(const dash_point *p, const dash_grad *g, int ng)
+{
+    if (!D.run_active) run_begin(NULL);
+    dash_point q = *p;
+    repl_dash_log(&S, &q);
+    double t = repl_dash_now() - S.t_open;
+    if (g) repl_dash_runlog_grads(D.run, &q, t, g, ng);
+    else repl_dash_runlog_point(D.run, &q, t);
+    if (D.open && D.tty) service(0);
+    else if (D.open) {
+        // plain: a line whenever the step crosses a multiple of `every` (and the first)
+        if (isnan(D.printed_step) || floor(S.last.step / D.every) > floor(D.printed_step / D.every))
+            print_progress();
+        service(0);
+    }
+}
+
+// On a terminal, the finished run stays up until q.
+static void wait_for_q(void)
+{
+    if (!D.open || !D.tty || S.quit) return;
+    repl_dash_term_raw(1);
+    while (D.open && !S.quit) {
+        redraw();
+        handle_keys(200);
+    }
+    repl_dash_term_raw(0);
+}
+
+static void close_all(int wait, const char *status)
+{
+    if (!D.open) return;
+    if (D.run_active && S.nlogs) run_end(status);
+    else if (D.run_active) {          // opened, nothing trained: nothing to keep
+        D.run_active = 0;
+        repl_dash_runlog_close(D.run, &S, "finished");
+        D.run = NULL;
+    }
+    if (wait && S.nlogs) wait_for_q();
+    int was_tty = D.tty;
+    D.open = D.tty = 0;
+    S.paused = 0;
+    repl_dash_watch_detach(!D.at_exit);
+    poll_output();
+    if (was_tty) repl_dash_term_close();
+    repl_dash_capture_stop();
+    if (S.nlogs && (was_tty || D.printed_step != S.last.step)) print_progress();
+}
+
+void repl_dash_finish(const char *status)
+{
+    ensure_init();
+    if (!D.open) return;
+    if (D.run_active && S.nlogs) run_end(S.quit ? "stopped" : status);
+    if (S.nlogs) wait_for_q();
+    close_all(0, status);
+}
+
+static void close_at_exit(void)
+{
+    D.at_exit = 1;
+    close_all(0, "finished");
 }
 
 // a numeric field of the options table, named in the error when it is not a number
@@ -133,38 +305,111 @@ static int l_open(lua_State *L)
         double fps = opt_num(L, 1, "fps", 20);
         D.min_interval = fps > 0 ? 1.0 / fps : 0.05;
         if (D.every < 1) D.every = 1;
+        lua_getfield(L, 1, "name");
+        if (lua_isstring(L, -1)) snprintf(D.name_hint, sizeof D.name_hint, "%s", lua_tostring(L, -1));
+        lua_pop(L, 1);
     }
     if (!D.open) {
+        static int registered;
+        if (!registered) {
+            atexit(close_at_exit);       // os.exit() with the dashboard open still replays
+            registered = 1;
+        }
         int ascii = 0;
         D.tty = !plain && repl_dash_term_open(&ascii) == 0;
         G.ascii = ascii;
         D.open = 1;
+        D.suspended = 0;
         D.quit_calls = 0;
         D.printed_step = NAN;
         D.interval = D.min_interval;
         S.quit = S.paused = S.confirm_quit = S.help = 0;
         if (!S.t_open) S.t_open = repl_dash_now();
         if (!S.device[0]) snprintf(S.device, sizeof S.device, "%s", tensor_device_name(repl_default_device()));
+        repl_dash_capture_set_passthrough(!D.tty);
+        repl_dash_capture_start();
+        repl_dash_watch_attach(L);
         if (D.tty) redraw();
     }
     lua_pushstring(L, D.tty ? "tty" : "plain");
     return 1;
 }
 
-// dash.close(): restores the terminal and prints where training ended.
+// dash.close([{wait=true}]): ends the run; on a terminal the finished run stays up
+// until q; then the terminal comes back with everything printed meanwhile.
 static int l_close(lua_State *L)
 {
     ensure_init();
-    if (!D.open) return 0;
-    int was_tty = D.tty;
-    D.open = D.tty = 0;
-    S.paused = 0;
-    if (was_tty) repl_dash_term_close();
-    if (S.nlogs && (was_tty || D.printed_step != S.last.step)) print_progress();
+    int wait = 1;
+    if (lua_istable(L, 1)) {
+        lua_getfield(L, 1, "wait");
+        if (!lua_isnil(L, -1)) wait = lua_toboolean(L, -1);
+        lua_pop(L, 1);
+    }
+    close_all(wait, S.quit ? "stopped" : "finished");
     return 0;
 }
 
-// dash.log{step=, epoch=, loss=, test_loss=, acc=} -> nil | "quit"
+// dash._run(name | nil, {key = json, ...}): a new run begins (train{} and the hooks).
+static int l_run_begin(lua_State *L)
+{
+    ensure_init();
+    const char *name = luaL_optstring(L, 1, NULL);
+    // the hooks' run for a loop that train{} (or the script) has just begun: the same run
+    if (name || !D.run_active || S.nlogs > 0) run_begin(name);
+    if (lua_istable(L, 2)) {
+        lua_pushnil(L);
+        while (lua_next(L, 2)) {
+            if (lua_type(L, -2) == LUA_TSTRING && lua_isstring(L, -1))
+                repl_dash_meta(lua_tostring(L, -2), lua_tostring(L, -1));
+            lua_pop(L, 1);
+        }
+        if (D.run) repl_dash_runlog_write_meta(D.run, &S, "running");
+    }
+    return 0;
+}
+
+// dash._meta(key, json): a field of the current run's meta.json
+static int l_meta(lua_State *L)
+{
+    repl_dash_meta(luaL_checkstring(L, 1), luaL_checkstring(L, 2));
+    return 0;
+}
+
+// dash._end(status [, wait]): the run is over (finished | stopped | failed); with wait,
+// on a terminal the dashboard stays up until q
+static int l_run_end(lua_State *L)
+{
+    ensure_init();
+    const char *st = luaL_optstring(L, 1, "finished");
+    if (!strcmp(st, "finished") && S.quit) st = "stopped";
+    run_end(st);
+    if (lua_toboolean(L, 2)) wait_for_q();
+    return 0;
+}
+
+// dash._hint(name): the name new runs get (the script's, or the lesson's)
+static int l_hint(lua_State *L)
+{
+    snprintf(D.name_hint, sizeof D.name_hint, "%s", luaL_checkstring(L, 1));
+    return 0;
+}
+
+static int l_run_dir(lua_State *L)
+{
+    const char *d = repl_dash_runlog_dir(D.run);
+    if (d) lua_pushstring(L, d);
+    else lua_pushnil(L);
+    return 1;
+}
+
+static int l_stopped(lua_State *L)
+{
+    lua_pushboolean(L, S.quit);
+    return 1;
+}
+
+// dash.log{step=, epoch=, loss=, test_loss=, acc=, lr=} -> nil | "quit"
 static int l_log(lua_State *L)
 {
     ensure_init();
@@ -175,13 +420,14 @@ static int l_log(lua_State *L)
     p.loss = opt_num(L, 1, "loss", NAN);
     p.test_loss = opt_num(L, 1, "test_loss", NAN);
     p.acc = opt_num(L, 1, "acc", NAN);
-    repl_dash_log(&S, &p);
-    if (D.open && D.tty) service(0);
-    else if (D.open) {
-        // plain: a line whenever the step crosses a multiple of `every` (and the first)
-        if (isnan(D.printed_step) || floor(S.last.step / D.every) > floor(D.printed_step / D.every))
-            print_progress();
+    p.lr = opt_num(L, 1, "lr", NAN);
+    // the script logs its own steps: the automatic ones stand aside
+    if (!isnan(p.step) || !isnan(p.loss)) {
+        if (!D.run_active) run_begin(NULL);
+        S.explicit_log = 1;
+        repl_dash_watch_consumed();
     }
+    repl_dash_feed(&p, NULL, 0);
     return push_quit(L, 1);
 }
 
@@ -220,7 +466,24 @@ static int l_watch(lua_State *L)
         lua_pop(L, 1);
     }
     if (repl_dash_watch(&S, name, t, init) != 0) return repl_tensor_error(L);
+    S.explicit_watch = 1;
+    S.watches[S.cur_watch].is_auto = 0;
     if (D.open && D.tty) service(1);
+    return 0;
+}
+
+// dash._watch(name, W, current): the dashboard's own pick; stands aside for the script's
+static int l_watch_auto(lua_State *L)
+{
+    ensure_init();
+    if (S.explicit_watch) return 0;
+    const char *name = luaL_checkstring(L, 1);
+    tensor *t = repl_check_tensor(L, 2);
+    int prev = S.cur_watch, had = S.nwatch;
+    if (repl_dash_watch(&S, name, t, NULL) != 0) return repl_tensor_error(L);
+    S.watches[S.cur_watch].is_auto = 1;
+    if (!lua_toboolean(L, 3) && had) S.cur_watch = prev;
+    if (S.cosine && S.watches[S.cur_watch].cols < 2) S.cosine = 0;
     return 0;
 }
 
@@ -296,9 +559,10 @@ static void free_rows(dash_row *rows, int n)
 }
 
 // dash.model(name | {name=, rows={...}} | { {layer=, shape=, params=}, ... })
-static int l_model(lua_State *L)
+static int model_impl(lua_State *L, int is_auto)
 {
     ensure_init();
+    if (!is_auto) S.explicit_rows = 1;
     if (lua_type(L, 1) == LUA_TSTRING) {
         snprintf(S.model_name, sizeof S.model_name, "%s", lua_tostring(L, 1));
         return 0;
@@ -365,6 +629,9 @@ static int l_model(lua_State *L)
     return 0;
 }
 
+static int l_model(lua_State *L) { return model_impl(L, 0); }
+static int l_model_auto(lua_State *L) { return S.explicit_rows ? 0 : model_impl(L, 1); }
+
 static double tensor_norm_value(tensor *t)
 {
     float v = -1;
@@ -418,6 +685,7 @@ static int l_grads(lua_State *L)
         lua_pop(L, 1);
     }
     int rc = repl_dash_set_grads(&S, g, n);
+    S.explicit_grads = 1;
     for (int i = 0; i < n; i++) free(names[i]);
     free(names);
     free(g);
@@ -436,6 +704,8 @@ static int l_snapshot(lua_State *L)
     luaL_argcheck(L, w >= 1 && w <= 1000, 1, "width must be 1..1000");
     luaL_argcheck(L, h >= 1 && h <= 1000, 2, "height must be 1..1000");
     if (repl_dash_refresh_sim(&S, 1) != 0) return repl_tensor_error(L);
+    repl_dash_sys_sample(&S);
+    if (repl_dash_capture_active()) poll_output();
     dash_grid g = {0};
     if (repl_dash_grid_resize(&g, w, h) != 0) return luaL_error(L, "dash.snapshot: out of memory");
     repl_dash_render(&S, &g);
@@ -448,10 +718,12 @@ static int l_snapshot(lua_State *L)
     return 1;
 }
 
-// dash.reset(): forgets the history, watches, summary and gradients.
+// dash.reset(): ends the run; forgets the history, watches, summary and gradients.
 static int l_reset(lua_State *L)
 {
     ensure_init();
+    run_end(S.quit ? "stopped" : "finished");
+    repl_dash_watch_reset();
     double t_open = D.open ? repl_dash_now() : 0;
     repl_dash_state_free(&S);
     S.t_open = t_open;
@@ -463,7 +735,12 @@ static int l_reset(lua_State *L)
 // dash.suspend(): hands the terminal back (e.g. to the prompt) until the next redraw.
 static int l_suspend(lua_State *L)
 {
-    if (D.open && D.tty) repl_dash_term_suspend();
+    if (D.open && D.tty && !D.suspended) {
+        poll_output();
+        repl_dash_capture_stop();      // the prompt and its results go to the terminal
+        repl_dash_term_suspend();
+        D.suspended = 1;
+    }
     return 0;
 }
 
@@ -484,7 +761,7 @@ static int l_view(lua_State *L)
 {
     ensure_init();
     lua_createtable(L, 0, 6);
-    lua_pushboolean(L, S.log_scale);
+    lua_pushboolean(L, repl_dash_log_axis(&S));
     lua_setfield(L, -2, "log_scale");
     lua_pushboolean(L, S.cosine);
     lua_setfield(L, -2, "cosine");
@@ -501,16 +778,42 @@ static int l_view(lua_State *L)
     return 1;
 }
 
+static int stop_tostring(lua_State *L)
+{
+    lua_pushvalue(L, lua_upvalueindex(1));
+    return 1;
+}
+
 int repl_open_dash(lua_State *L)
 {
     static const luaL_Reg fns[] = {
         {"open", l_open},       {"close", l_close},     {"log", l_log},       {"poll", l_poll},
         {"key", l_key},         {"watch", l_watch},     {"model", l_model},   {"grads", l_grads},
         {"snapshot", l_snapshot}, {"reset", l_reset},   {"is_open", l_is_open}, {"paused", l_paused},
-        {"view", l_view},       {"suspend", l_suspend}, {NULL, NULL},
+        {"view", l_view},       {"suspend", l_suspend}, {"stopped", l_stopped},
+        {"run_dir", l_run_dir},
+        // for nnlab's own Lua (train{}, the hooks, the --dash runner)
+        {"_run", l_run_begin},  {"_end", l_run_end},    {"_meta", l_meta},    {"_hint", l_hint},
+        {"_model", l_model_auto}, {"_watch", l_watch_auto},
+        {NULL, NULL},
     };
     ensure_init();
     luaL_newlib(L, fns);
+    repl_dash_watch_register(L, lua_gettop(L));
+    repl_require_embedded(L, "watch");
+    lua_setfield(L, -2, "_w");
+    // the stop error: one line (its __tostring) wherever it surfaces
+    lua_createtable(L, 0, 1);
+    lua_pushboolean(L, 1);
+    lua_setfield(L, -2, "dash_stop");
+    lua_createtable(L, 0, 1);
+    lua_pushliteral(L, "training stopped from the dashboard (q, y)");
+    lua_pushcclosure(L, stop_tostring, 1);
+    lua_setfield(L, -2, "__tostring");
+    lua_setmetatable(L, -2);
+    lua_pushvalue(L, -1);
+    lua_setfield(L, -3, "STOP");
+    D.stop_ref = luaL_ref(L, LUA_REGISTRYINDEX);
     lua_setglobal(L, "dash");
     return 0;
 }

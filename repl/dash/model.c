@@ -24,9 +24,11 @@ void repl_dash_state_init(dash_state *s)
     s->min_loss = NAN;
     s->min_loss_step = NAN;
     s->first_step = NAN;
-    s->last = (dash_point){NAN, NAN, NAN, NAN, NAN};
+    s->last = (dash_point){NAN, NAN, NAN, NAN, NAN, NAN};
     s->ema_idx = 2;
     s->cur_watch = 0;
+    s->log_user = -1;
+    s->loss_hi = NAN;
 }
 
 static void watch_free(dash_watch *w)
@@ -36,6 +38,7 @@ static void watch_free(dash_watch *w)
     free(w->init_cos);
     free(w->dist);
     free(w->cos);
+    free(w->hist);
     memset(w, 0, sizeof *w);
 }
 
@@ -59,8 +62,17 @@ static void grads_free(dash_state *s)
     s->ngrads = 0;
 }
 
+static void out_free(dash_state *s)
+{
+    for (int i = 0; i < DASH_OUT_LINES; i++) free(s->out[i]);
+    memset(s->out, 0, sizeof s->out);
+    s->nout = s->out_head = s->out_part_len = 0;
+    s->out_total = 0;
+}
+
 void repl_dash_state_free(dash_state *s)
 {
+    out_free(s);
     free(s->pts);
     for (int i = 0; i < s->nwatch; i++) watch_free(&s->watches[i]);
     free(s->watches);
@@ -71,7 +83,7 @@ void repl_dash_state_free(dash_state *s)
 
 // ---- history ------------------------------------------------------------------
 // Fields are NAN when not logged, so sums and counts are kept per field.
-#define FIELDS(X) X(step) X(epoch) X(loss) X(test_loss) X(acc)
+#define FIELDS(X) X(step) X(epoch) X(loss) X(test_loss) X(acc) X(lr)
 
 static double mean_or_nan(double sum, double cnt) { return cnt > 0 ? sum / cnt : NAN; }
 
@@ -97,11 +109,14 @@ static dash_point pending_point(const dash_state *s)
     return p;
 }
 
-void repl_dash_log(dash_state *s, const dash_point *in)
+void repl_dash_log(dash_state *s, dash_point *in)
 {
     double now = repl_dash_now();
     dash_point p = *in;
-    if (isnan(p.step)) p.step = isnan(s->last.step) ? 1 : s->last.step + 1;
+    // no step: a loss is the next step; anything else (test loss, accuracy) belongs
+    // to the step it follows
+    if (isnan(p.step)) p.step = isnan(s->last.step) ? 1 : s->last.step + !isnan(p.loss);
+    in->step = p.step;
     if (!s->t_first) {
         s->t_first = now;
         s->first_step = p.step;
@@ -124,6 +139,7 @@ void repl_dash_log(dash_state *s, const dash_point *in)
         s->min_loss = p.loss;
         s->min_loss_step = p.step;
     }
+    if (isfinite(p.loss) && (isnan(s->loss_hi) || p.loss > s->loss_hi)) s->loss_hi = p.loss;
     s->nlogs++;
 
 #define A(f) if (!isnan(p.f)) { s->acc_sum.f += p.f; s->acc_cnt.f += 1; }
@@ -316,6 +332,149 @@ int repl_dash_set_grads(dash_state *s, const dash_grad *g, int n)
     return 0;
 }
 
+// ---- run life cycle ----------------------------------------------------------------------
+void repl_dash_run_begin(dash_state *s, const char *name)
+{
+    free(s->pts);
+    s->pts = NULL;
+    s->npts = 0;
+    s->stride = 1;
+    memset(&s->acc_sum, 0, sizeof s->acc_sum);
+    memset(&s->acc_cnt, 0, sizeof s->acc_cnt);
+    s->acc_n = 0;
+    s->nlogs = 0;
+    s->last = (dash_point){NAN, NAN, NAN, NAN, NAN, NAN};
+    s->min_loss = s->min_loss_step = s->first_step = s->loss_hi = NAN;
+    s->t_first = 0;
+    s->t_open = repl_dash_now();
+    s->rate = s->rate_t0 = s->rate_step0 = 0;
+    s->finished = 0;
+    s->t_end = 0;
+    s->quit = s->confirm_quit = s->paused = 0;
+    snprintf(s->status, sizeof s->status, "running");
+    snprintf(s->run_name, sizeof s->run_name, "%s", name ? name : "");
+    // what the dashboard picked for the last run goes; what the script gave stays
+    int k = 0;
+    for (int i = 0; i < s->nwatch; i++) {
+        if (s->watches[i].is_auto) watch_free(&s->watches[i]);
+        else s->watches[k++] = s->watches[i];
+    }
+    s->nwatch = k;
+    s->cur_watch = 0;
+    if (!s->explicit_rows) rows_free(s);
+    if (!s->explicit_grads) grads_free(s);
+    s->explicit_log = 0;
+}
+
+void repl_dash_run_end(dash_state *s, const char *status)
+{
+    if (s->finished) return;
+    s->finished = 1;
+    s->t_end = repl_dash_now();
+    s->paused = s->confirm_quit = 0;
+    snprintf(s->status, sizeof s->status, "%s", status);
+    // the next run starts from what its own script gives
+    s->explicit_rows = s->explicit_grads = s->explicit_watch = 0;
+    for (int i = 0; i < s->nwatch; i++) s->watches[i].is_auto = 1;
+}
+
+// ---- script output ---------------------------------------------------------------------
+static void out_push(dash_state *s, const char *line, int n)
+{
+    char *copy = malloc((size_t)n + 1);
+    if (!copy) return;
+    memcpy(copy, line, (size_t)n);
+    copy[n] = 0;
+    int slot = (s->out_head + s->nout) % DASH_OUT_LINES;
+    if (s->nout == DASH_OUT_LINES) {
+        free(s->out[s->out_head]);
+        s->out_head = (s->out_head + 1) % DASH_OUT_LINES;
+        slot = (s->out_head + s->nout - 1) % DASH_OUT_LINES;
+    } else {
+        s->nout++;
+    }
+    s->out[slot] = copy;
+}
+
+void repl_dash_output(dash_state *s, const char *b, size_t n)
+{
+    s->out_total += (int64_t)n;
+    for (size_t i = 0; i < n; i++) {
+        char c = b[i];
+        if (c == '\n' || s->out_part_len == (int)sizeof s->out_part - 1) {
+            out_push(s, s->out_part, s->out_part_len);
+            s->out_part_len = 0;
+            if (c == '\n') continue;
+        }
+        if (c == '\r') { s->out_part_len = 0; continue; }       // progress bars redraw their line
+        if (c == '\t') c = ' ';
+        if ((unsigned char)c < 32) continue;
+        s->out_part[s->out_part_len++] = c;
+    }
+}
+
+const char *repl_dash_output_line(const dash_state *s, int i)
+{
+    if (i < 0) return NULL;
+    if (i < s->nout) return s->out[(s->out_head + i) % DASH_OUT_LINES];
+    if (i == s->nout && s->out_part_len) {
+        ((dash_state *)s)->out_part[s->out_part_len] = 0;
+        return s->out_part;
+    }
+    return NULL;
+}
+
+// ---- the loss axis ---------------------------------------------------------------------
+// log when the smoothed losses span more than two decades (TensorBoard leaves it to the
+// user; a newcomer's first loss usually falls by decades)
+int repl_dash_log_axis(const dash_state *s)
+{
+    if (s->log_user >= 0) return s->log_user;
+    return s->min_loss > 0 && s->loss_hi > 0 && s->loss_hi / s->min_loss > 100;
+}
+
+// ---- distributions -------------------------------------------------------------------------
+static void hist_of(const float *v, int64_t n, float *lo, float *hi, uint16_t *bins)
+{
+    float a = INFINITY, b = -INFINITY;
+    for (int64_t i = 0; i < n; i++)
+        if (isfinite(v[i])) {
+            if (v[i] < a) a = v[i];
+            if (v[i] > b) b = v[i];
+        }
+    memset(bins, 0, DASH_HIST_BINS * sizeof *bins);
+    if (!(a <= b)) { *lo = *hi = NAN; return; }
+    *lo = a;
+    *hi = b;
+    double scale = b > a ? DASH_HIST_BINS / ((double)b - a) : 0;
+    uint32_t cnt[DASH_HIST_BINS] = {0}, mx = 0;
+    for (int64_t i = 0; i < n; i++)
+        if (isfinite(v[i])) {
+            int k = (int)((v[i] - a) * scale);
+            cnt[k < DASH_HIST_BINS ? k : DASH_HIST_BINS - 1]++;
+        }
+    for (int k = 0; k < DASH_HIST_BINS; k++) if (cnt[k] > mx) mx = cnt[k];
+    // stored relative to the fullest bin: a shade, not a count, is what is drawn
+    for (int k = 0; k < DASH_HIST_BINS; k++) bins[k] = mx ? (uint16_t)((uint64_t)cnt[k] * 65535 / mx) : 0;
+}
+
+void repl_dash_hist_add(dash_watch *w, double step, const float *v, const float *g, int64_t n)
+{
+    if (!w->hist) {
+        w->hist = malloc(DASH_HIST_MAX * sizeof *w->hist);
+        if (!w->hist) return;
+    }
+    if (w->nhist == DASH_HIST_MAX) {     // keep the whole run: every other old sample goes
+        for (int i = 0; i < DASH_HIST_MAX / 2; i++) w->hist[i] = w->hist[2 * i + 1];
+        w->nhist = DASH_HIST_MAX / 2;
+    }
+    struct dash_hist *h = &w->hist[w->nhist++];
+    h->step = step;
+    hist_of(v, n, &h->lo, &h->hi, h->w);
+    h->has_g = g != NULL;
+    if (g) hist_of(g, n, &h->glo, &h->ghi, h->g);
+}
+
 // ---- keys ------------------------------------------------------------------------------
 dash_key_result repl_dash_key(dash_state *s, int key)
 {
@@ -330,12 +489,20 @@ dash_key_result repl_dash_key(dash_state *s, int key)
     }
     if (s->help && key != '?') s->help = 0;
     switch (key) {
-    case 'q': case 'Q': s->confirm_quit = 1; break;
+    case 'q': case 'Q':
+        if (s->finished) s->quit = 1;         // nothing left to stop: q just closes
+        else s->confirm_quit = 1;
+        break;
     case 'p': case 'P': case ' ': s->paused = !s->paused; break;
-    case 'l': case 'L': s->log_scale = !s->log_scale; break;
-    case 'c': case 'C': s->cosine = !s->cosine; break;
+    case 'l': case 'L': s->log_user = !repl_dash_log_axis(s); break;
+    case 'c': case 'C':
+        // the cosine of one-number rows is always +-1: nothing to compare
+        if (s->cosine || !s->nwatch || s->watches[s->cur_watch].cols > 1) s->cosine = !s->cosine;
+        break;
+    case 'v': case 'V': s->page = (s->page + 1) % 3; break;
     case '\t':
         if (s->nwatch) s->cur_watch = (s->cur_watch + 1) % s->nwatch;
+        if (s->nwatch && s->watches[s->cur_watch].cols < 2) s->cosine = 0;
         break;
     case '+': case '=':
         if (s->ema_idx < repl_dash_ema_nlevels - 1) s->ema_idx++;

@@ -3,9 +3,10 @@
 //  ┌ Loss ──────────────┐┌ Weights ───────────┐
 //  │ braille line plot  ││ heatmap now | init │   top: ~2/3 of the rows
 //  └────────────────────┘└────────────────────┘
-//  ┌ Shapes ────────────┐┌ Gradients ─────────┐   bottom: as tall as the tables
-//  └────────────────────┘└────────────────────┘
+//  ┌ Shapes ────────────┐┌ Gradients ─────────┐   bottom: one page (v turns it): the
+//  └────────────────────┘└────────────────────┘   tables, log + system, distributions
 //   step 1200  epoch 3  412 steps/s  00:12  cpu   keys
+// From 120x40 every panel is shown at once (three rows); below 60x15 one notice.
 #include "dash.h"
 
 #include <math.h>
@@ -55,6 +56,12 @@ static void axis_grow(axis *a, double v)
     if (f > a->hi) a->hi = f;
 }
 
+// the x position (in dots) of a step
+static int dot_x(double step, double xlo, double xhi, int dw)
+{
+    return xhi > xlo ? (int)lround((step - xlo) / (xhi - xlo) * dw) : dw / 2;
+}
+
 // Plots (step, value) pairs of one series, joined by lines.
 static void plot_series(canvas *c, const double *xs, const double *ys, int n, double xlo, double xhi,
                         const axis *ya, int attr)
@@ -63,7 +70,7 @@ static void plot_series(canvas *c, const double *xs, const double *ys, int n, do
     int dw = c->w * 2 - 1, dh = c->h * 4 - 1;
     for (int i = 0; i < n; i++) {
         if (isnan(ys[i]) || isinf(ys[i]) || (ya->log && ys[i] <= 0)) continue;
-        int x = xhi > xlo ? (int)lround((xs[i] - xlo) / (xhi - xlo) * dw) : dw / 2;
+        int x = dot_x(xs[i], xlo, xhi, dw);
         int y = (int)lround((ya->hi - axis_f(ya, ys[i])) / (ya->hi - ya->lo) * dh);
         if (have) canvas_line(c, px, py, x, y, attr);
         else canvas_dot(c, x, y, attr);
@@ -73,11 +80,20 @@ static void plot_series(canvas *c, const double *xs, const double *ys, int n, do
     }
 }
 
+// A legend entry "━ name" in its colour; returns the columns used.
+static int legend(dash_grid *g, int x, int y, int maxw, int attr, const char *name)
+{
+    if (maxw < 3) return 0;
+    repl_dash_put(g, x, y, L'━', attr);
+    return 2 + repl_dash_text(g, x + 2, y, maxw - 2, attr, name) + 2;
+}
+
 static void draw_loss(dash_state *s, dash_grid *g, int x, int y, int w, int h)
 {
     char title[64], a[32], b[32];
     double ema = repl_dash_ema_levels[s->ema_idx];
-    snprintf(title, sizeof title, "Loss%s  ema %.2f", s->log_scale ? " (log)" : "", ema);
+    int logax = repl_dash_log_axis(s);
+    snprintf(title, sizeof title, "Loss%s  ema %.2f", logax ? " (log)" : "", ema);
     repl_dash_box(g, x, y, w, h, title);
     int ix = x + 1, iy = y + 1, iw = w - 2, ih = h - 2;
     if (iw < 12 || ih < 3) return;
@@ -85,7 +101,8 @@ static void draw_loss(dash_state *s, dash_grid *g, int x, int y, int w, int h)
     dash_point *pts;
     int n = repl_dash_points(s, &pts);
     if (n == 0 || isnan(s->last.loss)) {
-        repl_dash_text(g, ix + 1, iy, iw - 1, DASH_A_DIM, "waiting for dash.log{loss=...}");
+        repl_dash_text(g, ix + 1, iy, iw - 1, DASH_A_DIM, "waiting for the first training step");
+        repl_dash_text(g, ix + 1, iy + 1, iw - 1, DASH_A_DIM, "(opt:step(), or dash.log{loss=})");
         free(pts);
         return;
     }
@@ -113,11 +130,10 @@ static void draw_loss(dash_state *s, dash_grid *g, int x, int y, int w, int h)
         }
     }
 
-    int nleg = 1 + (have_test || have_acc);
-    int lab = 7, right = have_acc ? 4 : 0;
-    int pw = iw - lab - 1 - right, ph = ih - nleg - 1;
+    int lab = 7, right = have_acc ? 5 : 0;
+    int pw = iw - lab - 1 - right, ph = ih - 3;   // rows: plot, x axis, x labels, legend
     if (pw >= 2 && ph >= 1) {
-        axis ya = {INFINITY, -INFINITY, s->log_scale};
+        axis ya = {INFINITY, -INFINITY, logax};
         for (int i = 0; i < n; i++) {
             axis_grow(&ya, tr[i]);
             axis_grow(&ya, te[i]);
@@ -131,7 +147,7 @@ static void draw_loss(dash_state *s, dash_grid *g, int x, int y, int w, int h)
         axis aa = {0, amax, 0};
         canvas c = {pw, ph, calloc((size_t)pw * ph, 1), calloc((size_t)pw * ph, 1)};
         if (c.bits && c.attr) {
-            double xlo = xs[0], xhi = xs[n - 1];
+            double xlo = xs[0] < 1 ? xs[0] : (s->first_step < xs[0] ? s->first_step : xs[0]), xhi = xs[n - 1];
             if (have_acc) plot_series(&c, xs, ac, n, xlo, xhi, &aa, DASH_A_ACC);
             if (have_test) plot_series(&c, xs, te, n, xlo, xhi, &ya, DASH_A_TEST);
             plot_series(&c, xs, tr, n, xlo, xhi, &ya, DASH_A_TRAIN);
@@ -153,58 +169,74 @@ static void draw_loss(dash_state *s, dash_grid *g, int x, int y, int w, int h)
                 repl_dash_put(g, ix + lab, iy + r, L'┤', DASH_A_DIM);
                 if (have_acc) {
                     double av = amax * (ph > 1 ? 1 - (double)r / (ph - 1) : 1);
-                    repl_dash_textf(g, px + pw + 1, iy + r, right - 1, DASH_A_ACC, "%.*f",
-                                    amax > 1 ? 0 : 1, av);
+                    repl_dash_textf(g, px + pw + 1, iy + r, right - 1, DASH_A_ACC, "%.*f", amax > 1 ? 0 : 2, av);
                 }
             }
-            // x axis: first and last step
-            int ay = iy + ph;
+            // x axis: epoch ticks where the epoch changes, first and last step below
+            int ay = iy + ph, dw = pw * 2 - 1;
             repl_dash_put(g, ix + lab, ay, L'└', DASH_A_DIM);
             for (int q = 0; q < pw; q++) repl_dash_put(g, px + q, ay, L'─', DASH_A_DIM);
-            repl_dash_textf(g, px, ay, pw / 2, DASH_A_DIM, "%.0f", xs[0]);
+            int nep = 0, last_lab = -100;
+            for (int i = 1; i < n; i++)
+                if (!isnan(pts[i].epoch) && !isnan(pts[i - 1].epoch) && pts[i].epoch != pts[i - 1].epoch) nep++;
+            for (int i = 1; i < n; i++) {
+                if (isnan(pts[i].epoch) || isnan(pts[i - 1].epoch) || pts[i].epoch == pts[i - 1].epoch) continue;
+                int q = dot_x(pts[i - 1].step, xlo, xhi, dw) / 2;
+                repl_dash_put(g, px + q, ay, L'┴', DASH_A_DIM);
+                // "e3" under a tick when there is room (every tick when few)
+                if (nep <= pw / 4 && q - last_lab >= 4 && q + 3 < pw - 10) {
+                    repl_dash_textf(g, px + q, ay + 1, 4, DASH_A_DIM, "e%.0f", pts[i].epoch);
+                    last_lab = q;
+                }
+            }
+            repl_dash_textf(g, px, ay + 1, 8, DASH_A_DIM, "%.0f", xlo);
             snprintf(b, sizeof b, "step %.0f", xs[n - 1]);
             int bl = (int)strlen(b);
-            repl_dash_text(g, px + pw - bl, ay, bl, DASH_A_DIM, b);
+            repl_dash_text(g, px + pw - bl, ay + 1, bl, DASH_A_DIM, b);
+            if (have_acc) repl_dash_text(g, px + pw + 1, ay, right - 1, DASH_A_ACC, "acc");
         }
         free(c.bits);
         free(c.attr);
     }
-    int ly = iy + ih - nleg;
-    char mn[32], st[32];
-    repl_dash_textf(g, ix, ly, iw, DASH_A_TRAIN, "train min %s @%s  last %s", NUM(mn, s->min_loss, 9),
-                    NUM(st, s->min_loss_step, 9), NUM(a, s->last.loss, 9));
-    if (nleg > 1) {
-        int col = 0;
-        if (have_test)
-            col += repl_dash_textf(g, ix, ly + 1, iw, DASH_A_TEST, "test %s  ", NUM(a, s->last.test_loss, 9));
-        if (have_acc)
-            repl_dash_textf(g, ix + col, ly + 1, iw - col, DASH_A_ACC, "acc %s", NUM(a, s->last.acc, 9));
+    // legend: what each colour is, with its last value
+    int ly = iy + ih - 1, col = 0;
+    char mn[32];
+    snprintf(title, sizeof title, "train %s (min %s)", NUM(a, s->last.loss, 9), NUM(mn, s->min_loss, 9));
+    col += legend(g, ix + col, ly, iw - col, DASH_A_TRAIN, title);
+    if (have_test) {
+        snprintf(title, sizeof title, "test %s", NUM(a, s->last.test_loss, 9));
+        col += legend(g, ix + col, ly, iw - col, DASH_A_TEST, title);
+    }
+    if (have_acc) {
+        snprintf(title, sizeof title, "acc %s", NUM(a, s->last.acc, 9));
+        legend(g, ix + col, ly, iw - col, DASH_A_ACC, title);
     }
     free(xs);
     free(pts);
 }
 
 // ---- weight similarity ------------------------------------------------------------
-// m (rows x rows) averaged into nd x nd blocks of b rows; NAN where a block has no pair.
-static void block_avg(const float *m, int rows, int b, int nd, float *out)
+// m (rows x rows) into nd x nd blocks of b rows: the closest pair of each block (min
+// distance, max cosine), so the closest pair overall is where the map shows it; NAN
+// where a block has no pair (a row with itself).
+static void block_pick(const float *m, int rows, int b, int nd, int cosine, float *out)
 {
     for (int bi = 0; bi < nd; bi++)
         for (int bj = 0; bj < nd; bj++) {
-            double sum = 0;
-            int cnt = 0;
+            float best = NAN;
             for (int i = bi * b; i < (bi + 1) * b && i < rows; i++)
-                for (int j = bj * b; j < (bj + 1) * b && j < rows; j++)
-                    if (i != j) {
-                        sum += m[(size_t)i * rows + j];
-                        cnt++;
-                    }
-            out[bi * nd + bj] = cnt ? (float)(sum / cnt) : NAN;
+                for (int j = bj * b; j < (bj + 1) * b && j < rows; j++) {
+                    float v = m[(size_t)i * rows + j];
+                    if (i == j || isnan(v)) continue;
+                    if (isnan(best) || (cosine ? v > best : v < best)) best = v;
+                }
+            out[bi * nd + bj] = best;
         }
 }
 
 static int shade_level(float v, float lo, float hi, int cosine)
 {
-    if (!(hi > lo)) return 4;
+    if (!(hi > lo)) return 2;
     double t = cosine ? (v - lo) / (hi - lo) : (hi - v) / (hi - lo);   // 1 = most similar
     int l = (int)floor(t * 5);
     return l < 0 ? 0 : l > 4 ? 4 : l;
@@ -222,33 +254,51 @@ static void draw_heat(dash_grid *g, int x, int y, const float *bm, int nd, int c
                 lvl = shade_level(v, lo, hi, cosine);
                 c = repl_dash_shade(g, lvl);
             }
-            for (int k = 0; k < cw; k++) repl_dash_put(g, x + j * cw + k, y + i, c, DASH_A_HEAT0 + lvl);
+            for (int k = 0; k < cw; k++) repl_dash_put(g, x + j * cw + k, y + i, c, isnan(v) ? DASH_A_DIM : DASH_A_HEAT0 + lvl);
+        }
+}
+
+static void range_of(const float *m, int rows, float *lo, float *hi)
+{
+    for (int i = 0; i < rows; i++)
+        for (int j = i + 1; j < rows; j++) {
+            float v = m[(size_t)i * rows + j];
+            if (isnan(v)) continue;
+            if (v < *lo) *lo = v;
+            if (v > *hi) *hi = v;
         }
 }
 
 static void draw_sim(dash_state *s, dash_grid *g, int x, int y, int w, int h)
 {
-    char title[128], a[32], b[32];
+    char title[160], a[32], b[32];
     if (s->nwatch == 0) {
         repl_dash_box(g, x, y, w, h, "Weight similarity");
-        repl_dash_text(g, x + 2, y + 1, w - 3, DASH_A_DIM, "dash.watch(name, W) to compare rows");
+        repl_dash_text(g, x + 2, y + 1, w - 3, DASH_A_DIM, "the model's 2-D weights show here");
+        repl_dash_text(g, x + 2, y + 2, w - 3, DASH_A_DIM, "at its first step (or dash.watch(name, W))");
         return;
     }
     dash_watch *wt = &s->watches[s->cur_watch];
-    snprintf(title, sizeof title, "Weight similarity: %s [%lldx%d]%s", wt->name, (long long)wt->total_rows,
-             wt->cols, s->nwatch > 1 ? "  tab: next" : "");
+    int cosine = s->cosine && wt->cols > 1;
+    snprintf(title, sizeof title, "%s: %s [%lldx%d]%s", w >= 56 ? "Weight similarity" : "Similarity", wt->name,
+             (long long)wt->total_rows, wt->cols, s->nwatch > 1 && w >= 56 ? "  tab: next" : "");
     repl_dash_box(g, x, y, w, h, title);
     int ix = x + 1, iy = y + 1, iw = w - 2, ih = h - 2;
     if (iw < 10 || ih < 3) return;
     int R = wt->rows;
-    const float *now = s->cosine ? wt->cos : wt->dist, *init = s->cosine ? wt->init_cos : wt->init_dist;
+    const float *now = cosine ? wt->cos : wt->dist, *init = cosine ? wt->init_cos : wt->init_dist;
     if (!wt->have_live) now = init;       // not computed yet: the values at watch time
 
-    repl_dash_textf(g, ix, iy, iw, DASH_A_NONE, "%s", s->cosine ? "cosine of rows" : "mean|Wi-Wj| of rows");
-    if (wt->total_rows > R) repl_dash_textf(g, ix, iy + ih - 1, iw, DASH_A_WARN, "(first %d rows only)", R);
+    const char *what = cosine ? "cosine of rows" : "mean|Wi-Wj| of rows";
+    int hl = repl_dash_text(g, ix, iy, iw, DASH_A_NONE, what);
+    if (wt->cols < 2) repl_dash_text(g, ix + hl, iy, iw - hl, DASH_A_DIM, " (1 column: no cosine)");
+    if (R < 2) {
+        repl_dash_text(g, ix, iy + 1, iw, DASH_A_DIM, "one row: no pairs to compare");
+        return;
+    }
     // heatmaps: up to one cell per row, two columns per cell when it fits
     int text_lines = 3;                   // closest, at init, legend
-    int avail_h = ih - 2 - text_lines, avail_w = (iw - 3) / 2;
+    int avail_h = ih - 2 - text_lines - (wt->total_rows > R), avail_w = (iw - 3) / 2;
     int top = 5, pi[5], pj[5];
     float pv[5];
     // two columns per cell keep the map square on ~1:2 cells; one when that leaves too few
@@ -259,66 +309,82 @@ static void draw_sim(dash_state *s, dash_grid *g, int x, int y, int w, int h)
         nd = R < avail_h ? R : avail_h;
         if (nd > avail_w) nd = avail_w;
     }
-    if (nd >= 1) {
-        int bs = (R + nd - 1) / nd;
-        nd = (R + bs - 1) / bs;
-        float *bm = malloc((size_t)nd * nd * 2 * sizeof *bm);
-        if (bm) {
-            float *bi = bm + nd * nd, lo = INFINITY, hi = -INFINITY;
-            block_avg(now, R, bs, nd, bm);
-            block_avg(init, R, bs, nd, bi);
-            for (int k = 0; k < 2 * nd * nd; k++)      // one scale for both, so they compare
-                if (!isnan(bm[k])) {
-                    if (bm[k] < lo) lo = bm[k];
-                    if (bm[k] > hi) hi = bm[k];
-                }
-            int hx = ix + 1, hy = iy + 2, gap = 3;
-            repl_dash_text(g, hx, iy + 1, nd * cw + gap, DASH_A_NONE, "now");
-            repl_dash_text(g, hx + nd * cw + gap, iy + 1, nd * cw + 2, DASH_A_DIM, "init");
-            if (bs > 1) {   // after the header's text
-                int hl = (int)strlen(s->cosine ? "cosine of rows" : "mean|Wi-Wj| of rows");
-                repl_dash_textf(g, ix + hl, iy, iw - hl, DASH_A_DIM, ", %dx%d blocks", bs, bs);
-            }
-            draw_heat(g, hx, hy, bm, nd, cw, lo, hi, s->cosine);
-            draw_heat(g, hx + nd * cw + gap, hy, bi, nd, cw, lo, hi, s->cosine);
-            int ty = hy + nd;
-            int n1 = repl_dash_closest(now, R, s->cosine, 1, pi, pj, pv);
-            if (n1)
-                repl_dash_textf(g, ix, ty, iw, DASH_A_TITLE, "closest pair: rows %d,%d  %s", pi[0] + 1, pj[0] + 1,
-                                NUM(a, pv[0], 9));
-            else
-                repl_dash_text(g, ix, ty, iw, DASH_A_DIM, "closest pair: needs 2 rows");
-            if (repl_dash_closest(init, R, s->cosine, 1, pi, pj, pv))
-                repl_dash_textf(g, ix, ty + 1, iw, DASH_A_DIM, "at init:      rows %d,%d  %s", pi[0] + 1,
-                                pj[0] + 1, NUM(a, pv[0], 9));
-            wchar_t sh[5];
-            for (int k = 0; k < 5; k++) sh[k] = repl_dash_shade(g, k);
-            int col = repl_dash_text(g, ix, ty + 2, iw, DASH_A_DIM, "shade ");
-            for (int k = 1; k < 5 && col < iw; k++, col++) repl_dash_put(g, ix + col, ty + 2, sh[k], DASH_A_HEAT0 + k);
-            if (isfinite(lo))
-                repl_dash_textf(g, ix + col, ty + 2, iw - col, DASH_A_DIM, " %s %s -> %s %s", s->cosine ? "cos" : "far",
-                                NUM(a, s->cosine ? lo : hi, 9), s->cosine ? "" : "close", NUM(b, s->cosine ? hi : lo, 9));
-            // top-5 pairs: beside the maps when there is room, else below
-            int tx = hx + 2 * nd * cw + gap + 2, tyy = hy, tw = ix + iw - tx;
-            if (tw < 18) {
-                tx = ix;
-                tyy = ty + 3;
-                tw = iw;
-            }
-            int room = iy + ih - tyy - 1;
-            if (room >= 2 && R > 2) {
-                int n = repl_dash_closest(now, R, s->cosine, room < top ? room : top, pi, pj, pv);
-                repl_dash_text(g, tx, tyy, tw, DASH_A_NONE, "closest pairs now");
-                for (int k = 0; k < n; k++)
-                    repl_dash_textf(g, tx, tyy + 1 + k, tw, DASH_A_NONE, "%d. rows %d,%d  %s", k + 1, pi[k] + 1,
-                                    pj[k] + 1, NUM(a, pv[k], 9));
-            }
-            free(bm);
-        }
+    if (nd < 1) return;
+    int bs = (R + nd - 1) / nd;
+    nd = (R + bs - 1) / bs;
+    float *bm = malloc((size_t)nd * nd * 2 * sizeof *bm);
+    if (!bm) return;
+    float *bi = bm + nd * nd, lo = INFINITY, hi = -INFINITY;
+    block_pick(now, R, bs, nd, cosine, bm);
+    block_pick(init, R, bs, nd, cosine, bi);
+    // one scale for both maps (so they compare), over every pair (so the legend
+    // covers the closest pair it names)
+    range_of(now, R, &lo, &hi);
+    range_of(init, R, &lo, &hi);
+    int hx = ix + 1, hy = iy + 2, gap = 3;
+    repl_dash_text(g, hx, iy + 1, nd * cw + gap, DASH_A_NONE, "now");
+    repl_dash_text(g, hx + nd * cw + gap, iy + 1, nd * cw + 2, DASH_A_DIM, "init");
+    if (bs > 1) repl_dash_textf(g, ix + hl, iy, iw - hl, DASH_A_DIM, ", closest of %dx%d", bs, bs);
+    draw_heat(g, hx, hy, bm, nd, cw, lo, hi, cosine);
+    draw_heat(g, hx + nd * cw + gap, hy, bi, nd, cw, lo, hi, cosine);
+    int ty = hy + nd;
+    if (repl_dash_closest(now, R, cosine, 1, pi, pj, pv))
+        repl_dash_textf(g, ix, ty, iw, DASH_A_TITLE, "closest pair: rows %d,%d  %s", pi[0] + 1, pj[0] + 1,
+                        NUM(a, pv[0], 9));
+    if (repl_dash_closest(init, R, cosine, 1, pi, pj, pv))
+        repl_dash_textf(g, ix, ty + 1, iw, DASH_A_DIM, "at init:      rows %d,%d  %s", pi[0] + 1, pj[0] + 1,
+                        NUM(a, pv[0], 9));
+    // legend: the blank (level 0) shown between brackets so it reads as a shade too
+    int col = repl_dash_text(g, ix, ty + 2, iw, DASH_A_DIM, "[");
+    for (int k = 0; k < 5 && col < iw; k++, col++) repl_dash_put(g, ix + col, ty + 2, repl_dash_shade(g, k), DASH_A_HEAT0 + k);
+    col += repl_dash_textf(g, ix + col, ty + 2, iw - col, DASH_A_DIM, "] %s %s..%s", cosine ? "cos" : "far..close",
+                           NUM(a, cosine ? lo : hi, 7), NUM(b, cosine ? hi : lo, 7));
+    repl_dash_text(g, ix + col, ty + 2, iw - col, DASH_A_DIM, "  · self");
+    if (wt->total_rows > R) repl_dash_textf(g, ix, ty + 3, iw, DASH_A_WARN, "(first %d rows only)", R);
+    // top-5 pairs: beside the maps when there is room, else below
+    int tx = hx + 2 * nd * cw + gap + 2, tyy = hy, tw = ix + iw - tx, room = nd;
+    if (tw < 18) {
+        tx = ix;
+        tyy = ty + 3 + (wt->total_rows > R);
+        tw = iw;
+        room = iy + ih - tyy;
     }
+    if (room >= 2 && R > 2) {
+        int k = room - 1 < top ? room - 1 : top;
+        int n = repl_dash_closest(now, R, cosine, k, pi, pj, pv);
+        repl_dash_text(g, tx, tyy, tw, DASH_A_NONE, "closest pairs now");
+        for (int q = 0; q < n; q++)
+            repl_dash_textf(g, tx, tyy + 1 + q, tw, DASH_A_NONE, "%d. rows %d,%d  %s", q + 1, pi[q] + 1, pj[q] + 1,
+                            NUM(a, pv[q], 9));
+    }
+    free(bm);
 }
 
 // ---- tables -------------------------------------------------------------------------
+// s into at most w columns keeping its end ("…ers.3.weight"): the tail names the layer
+static void text_tail(dash_grid *g, int x, int y, int w, int attr, const char *s)
+{
+    int n = (int)strlen(s);
+    if (n <= w || w < 2) {
+        repl_dash_text(g, x, y, w, attr, s);
+        return;
+    }
+    repl_dash_put(g, x, y, L'…', DASH_A_DIM);
+    repl_dash_text(g, x + 1, y, w - 1, attr, s + n - (w - 1));
+}
+
+// "203530" -> "203.5k" when the column is narrow
+static const char *short_count(char *buf, size_t n, const char *s, int w)
+{
+    char *end;
+    double v = strtod(s, &end);
+    if ((int)strlen(s) <= w || end == s) return s;
+    if (v >= 1e9) snprintf(buf, n, "%.1fG", v / 1e9);
+    else if (v >= 1e6) snprintf(buf, n, "%.1fM", v / 1e6);
+    else snprintf(buf, n, "%.1fk", v / 1e3);
+    return buf;
+}
+
 static void draw_shapes(dash_state *s, dash_grid *g, int x, int y, int w, int h)
 {
     char title[96];
@@ -327,12 +393,25 @@ static void draw_shapes(dash_state *s, dash_grid *g, int x, int y, int w, int h)
     int ix = x + 1, iy = y + 1, iw = w - 2, ih = h - 2;
     if (iw < 8 || ih < 1) return;
     if (s->nrows == 0) {
-        repl_dash_text(g, ix + 1, iy, iw - 1, DASH_A_DIM, "dash.model(rows) shows the summary");
+        repl_dash_text(g, ix + 1, iy, iw - 1, DASH_A_DIM, "fills at the model's first forward pass");
         return;
     }
-    int pw = 10, sw = iw / 2 - 2, lw = iw - pw - sw - 2;
-    if (lw < 4) { lw = 4; sw = iw - pw - lw - 2; }
-    repl_dash_textf(g, ix, iy, iw, DASH_A_DIM, "%-*s %-*s %*s", lw, "layer", sw, "output", pw, "params");
+    // widths from the content: params as wide as needed (<= 8), shapes next, layer the rest
+    int pw = 6, sw = 6;
+    for (int i = 0; i < s->nrows; i++) {
+        int l = (int)strlen(s->rows[i].params), k = (int)strlen(s->rows[i].shape);
+        if (l > pw) pw = l;
+        if (k > sw) sw = k;
+    }
+    if (pw > 8) pw = 8;
+    if (sw > iw / 3) sw = iw / 3;
+    int lw = iw - pw - sw - 2;
+    if (lw < 10) {                  // narrow: the params column goes first
+        pw = 0;
+        lw = iw - sw - 1;
+    }
+    repl_dash_textf(g, ix, iy, iw, DASH_A_DIM, "%-*s %-*s", lw, "layer", sw, "output");
+    if (pw) repl_dash_text(g, ix + iw - 6, iy, 6, DASH_A_DIM, "params");
     // containers already count their children: sum the outermost rows only
     double total = 0;
     int numeric = 1, top = s->rows[0].depth;
@@ -353,20 +432,27 @@ static void draw_shapes(dash_state *s, dash_grid *g, int x, int y, int w, int h)
         }
         repl_dash_text(g, ix, ry, lw, DASH_A_NONE, s->rows[i].layer);
         repl_dash_text(g, ix + lw + 1, ry, sw, DASH_A_NONE, s->rows[i].shape);
-        int pl = (int)strlen(s->rows[i].params);
-        if (pl > pw) pl = pw;
-        repl_dash_text(g, ix + iw - pl, ry, pl, DASH_A_NONE, s->rows[i].params);
+        if (pw) {
+            char buf[16];
+            const char *p = short_count(buf, sizeof buf, s->rows[i].params, pw);
+            int pl = (int)strlen(p);
+            if (pl > pw) pl = pw;
+            repl_dash_text(g, ix + iw - pl, ry, pl, DASH_A_NONE, p);
+        }
     }
     if (numeric && ih >= 2) repl_dash_textf(g, ix, iy + ih - 1, iw, DASH_A_TITLE, "total params %.0f", total);
 }
 
-static const char *grad_mark(const dash_grad *d)
+// Warnings that mean something: NaN/Inf and exploding always; vanishing only while
+// the loss is still far from its floor (a converged model has tiny gradients).
+static const char *grad_mark(const dash_state *s, const dash_grad *d)
 {
     if (isnan(d->grad_norm) || isnan(d->weight_norm) || isnan(d->update_ratio) || isinf(d->grad_norm) ||
         isinf(d->weight_norm))
-        return "! NaN";
-    if (d->grad_norm >= 0 && d->grad_norm < 1e-7) return "! vanishing";
-    if (d->grad_norm > 1e3) return "! exploding";
+        return "!n";
+    if (d->grad_norm > 1e3) return "!x";
+    int converged = !(s->last.loss > 1e-6) || (s->loss_hi > 0 && s->last.loss < 1e-3 * s->loss_hi);
+    if (d->grad_norm >= 0 && d->grad_norm < 1e-7 && !converged) return "!v";
     return "";
 }
 
@@ -381,45 +467,169 @@ static void draw_grads(dash_state *s, dash_grid *g, int x, int y, int w, int h)
     int ix = x + 1, iy = y + 1, iw = w - 2, ih = h - 2;
     if (iw < 8 || ih < 1) return;
     if (s->ngrads == 0) {
-        repl_dash_text(g, ix + 1, iy, iw - 1, DASH_A_DIM, "dash.grads{{name=, grad_norm=, ...}}");
+        repl_dash_text(g, ix + 1, iy, iw - 1, DASH_A_DIM, "fills at the first optimizer step");
         return;
     }
-    int nw = iw - 3 * 8 - 1;
-    if (nw < 4) nw = 4;
-    repl_dash_textf(g, ix, iy, iw, DASH_A_DIM, "%-*s %7s %7s %7s", nw, "layer", "|W|", "|grad|", "upd/W");
-    for (int i = 0; i < s->ngrads && i < ih - 1; i++) {
+    // columns: name, |grad|, upd/W, then |W| when there is room; 2 for the mark
+    int ncol = iw >= 44 ? 3 : 2, nw = iw - ncol * 8 - 2;
+    if (nw < 6) { ncol = 1; nw = iw - 8 - 2; }
+    static const char *const head[] = {"|grad|", "upd/W", "|W|"};
+    repl_dash_text(g, ix, iy, nw, DASH_A_DIM, "parameter");
+    for (int c = 0; c < ncol; c++) repl_dash_textf(g, ix + nw + c * 8, iy, 8, DASH_A_DIM, "%8s", head[c]);
+    int marks = 0, rows = ih - 1;
+    for (int i = 0; i < s->ngrads; i++) marks |= *grad_mark(s, &s->grads[i]) != 0;
+    if (marks && rows > 1) rows--;            // the last line explains the marks
+    for (int i = 0; i < s->ngrads && i < rows; i++) {
         const dash_grad *d = &s->grads[i];
-        char a[16], b[16], c[16];
         int ry = iy + 1 + i;
-        const char *mark = grad_mark(d);
-        repl_dash_textf(g, ix, ry, iw, DASH_A_NONE, "%-*.*s %7s %7s %7s", nw, nw, d->name,
-                        grad_num(a, sizeof a, d->weight_norm), grad_num(b, sizeof b, d->grad_norm),
-                        grad_num(c, sizeof c, d->update_ratio));
-        if (*mark) {   // over the name's tail, so it shows in a narrow panel too
-            int ml = (int)strlen(mark);
-            repl_dash_text(g, ix + nw - ml > ix ? ix + nw - ml : ix, ry, ml, DASH_A_WARN, mark);
+        if (i == rows - 1 && s->ngrads > rows) {
+            repl_dash_textf(g, ix, ry, iw, DASH_A_DIM, "… %d more", s->ngrads - i);
+            break;
+        }
+        text_tail(g, ix, ry, nw - 1, DASH_A_NONE, d->name);
+        double v[3] = {d->grad_norm, d->update_ratio, d->weight_norm};
+        for (int c = 0; c < ncol; c++) {
+            char a[16];
+            repl_dash_textf(g, ix + nw + c * 8, ry, 8, DASH_A_NONE, "%8s", grad_num(a, sizeof a, v[c]));
+        }
+        const char *mark = grad_mark(s, d);
+        if (*mark) repl_dash_text(g, ix + iw - 2, ry, 2, DASH_A_WARN, mark);
+    }
+    if (marks) repl_dash_text(g, ix, iy + ih - 1, iw, DASH_A_WARN, "!v vanishing  !x exploding  !n NaN/Inf");
+}
+
+// ---- log, system, distributions ---------------------------------------------------------
+static void draw_log(dash_state *s, dash_grid *g, int x, int y, int w, int h)
+{
+    char title[64];
+    snprintf(title, sizeof title, "Output%s", s->out_total ? "" : " (what the script prints)");
+    repl_dash_box(g, x, y, w, h, title);
+    int ix = x + 1, iy = y + 1, iw = w - 2, ih = h - 2;
+    if (iw < 4 || ih < 1) return;
+    int n = s->nout + (s->out_part_len > 0);
+    int first = n > ih ? n - ih : 0;
+    for (int i = first; i < n; i++) {
+        const char *line = repl_dash_output_line(s, i);
+        if (!line) continue;
+        int ry = iy + i - first;
+        int cols = repl_dash_text(g, ix, ry, iw, DASH_A_NONE, line);
+        if (cols >= iw && (int)strlen(line) > iw) repl_dash_put(g, ix + iw - 1, ry, L'…', DASH_A_DIM);
+    }
+}
+
+static void draw_system(dash_state *s, dash_grid *g, int x, int y, int w, int h)
+{
+    repl_dash_box(g, x, y, w, h, "System");
+    int ix = x + 1, iy = y + 1, iw = w - 2, ih = h - 2, r = 0;
+    if (iw < 8 || ih < 1) return;
+    char a[32];
+    if (r < ih) repl_dash_textf(g, ix, iy + r++, iw, DASH_A_NONE, "steps/s  %s", s->rate > 0 ? NUM(a, s->rate, 9) : "-");
+    if (r < ih) repl_dash_textf(g, ix, iy + r++, iw, DASH_A_NONE, "CPU      %.0f%%", s->cpu_pct);
+    if (r < ih) repl_dash_textf(g, ix, iy + r++, iw, DASH_A_NONE, "RSS      %.1f MB", s->rss_mb);
+    if (r < ih && !strcmp(s->device, "cuda"))
+        repl_dash_textf(g, ix, iy + r++, iw, DASH_A_NONE, "GPU mem  %.1f MB in tensors", s->gpu_mb);
+    if (r < ih) repl_dash_textf(g, ix, iy + r++, iw, DASH_A_NONE, "device   %s", s->device[0] ? s->device : "cpu");
+    if (r < ih && s->run_name[0]) repl_dash_textf(g, ix, iy + r++, iw, DASH_A_DIM, "run      %s", s->run_name);
+}
+
+// One heat strip: time left to right, value bottom to top, shade = how many values.
+static void draw_strip(dash_grid *g, int x, int y, int w, int h, const dash_watch *wt, int grad)
+{
+    float lo = INFINITY, hi = -INFINITY;
+    int n = 0;
+    for (int i = 0; i < wt->nhist; i++) {
+        const struct dash_hist *d = &wt->hist[i];
+        if (grad && !d->has_g) continue;
+        float a = grad ? d->glo : d->lo, b = grad ? d->ghi : d->hi;
+        if (!isfinite(a) || !isfinite(b)) continue;
+        if (a < lo) lo = a;
+        if (b > hi) hi = b;
+        n++;
+    }
+    char la[32], lb[32];
+    int lab = 8;
+    if (n == 0 || w < lab + 4 || h < 2) {
+        repl_dash_text(g, x, y, w, DASH_A_DIM, n == 0 ? "(no samples yet)" : "");
+        return;
+    }
+    if (!(hi > lo)) { hi = lo + 1e-6f; lo -= 1e-6f; }
+    int sw = w - lab, cols = sw;
+    repl_dash_text(g, x, y, lab, DASH_A_NONE, NUM(la, hi, lab - 1));
+    repl_dash_text(g, x, y + h - 1, lab, DASH_A_NONE, NUM(lb, lo, lab - 1));
+    for (int c = 0; c < cols; c++) {
+        // the sample for this column: the run's samples stretched over the width
+        int i = (int)((int64_t)c * wt->nhist / cols);
+        const struct dash_hist *d = &wt->hist[i];
+        if (grad && !d->has_g) continue;
+        float a = grad ? d->glo : d->lo, b = grad ? d->ghi : d->hi;
+        const uint16_t *bins = grad ? d->g : d->w;
+        if (!isfinite(a) || !isfinite(b)) continue;
+        for (int r = 0; r < h; r++) {
+            // the value range of this screen row, and the sample's bins inside it
+            double v1 = hi - (double)r / h * (hi - lo), v0 = hi - (double)(r + 1) / h * (hi - lo);
+            double best = 0;
+            for (int k = 0; k < DASH_HIST_BINS; k++) {
+                double b0 = a + (double)k / DASH_HIST_BINS * (b - a), b1 = a + (double)(k + 1) / DASH_HIST_BINS * (b - a);
+                if (b > a ? (b1 < v0 || b0 > v1) : (a < v0 || a > v1)) continue;
+                if (bins[k] > best) best = bins[k];
+            }
+            if (best > 0) {
+                int lvl = 1 + (int)(best * 3.999 / 65535);
+                repl_dash_put(g, x + lab + c, y + r, repl_dash_shade(g, lvl), DASH_A_HEAT0 + lvl);
+            }
         }
     }
 }
 
+static void draw_dist(dash_state *s, dash_grid *g, int x, int y, int w, int h)
+{
+    char title[128];
+    if (s->nwatch == 0) {
+        repl_dash_box(g, x, y, w, h, "Distributions");
+        repl_dash_text(g, x + 2, y + 1, w - 3, DASH_A_DIM, "sampled from the watched weights as they train");
+        return;
+    }
+    dash_watch *wt = &s->watches[s->cur_watch];
+    snprintf(title, sizeof title, "Distributions: %s over %d samples%s", wt->name, wt->nhist,
+             s->nwatch > 1 ? "  tab: next" : "");
+    repl_dash_box(g, x, y, w, h, title);
+    int ix = x + 1, iy = y + 1, iw = w - 2, ih = h - 2;
+    if (iw < 16 || ih < 3) return;
+    int half = iw / 2;
+    repl_dash_text(g, ix, iy, half, DASH_A_NONE, "weights");
+    repl_dash_text(g, ix + half, iy, iw - half, DASH_A_NONE, "gradients");
+    draw_strip(g, ix, iy + 1, half - 1, ih - 1, wt, 0);
+    draw_strip(g, ix + half, iy + 1, iw - half, ih - 1, wt, 1);
+}
+
 // ---- status line and overlays ----------------------------------------------------------
-static void draw_status(dash_state *s, dash_grid *g, int y)
+static void draw_status(dash_state *s, dash_grid *g, int y, int paged)
 {
     char a[32];
     int col = 0, w = g->w;
     if (s->paused) col += repl_dash_text(g, col, y, w - col, DASH_A_WARN, " PAUSED ");
-    double el = s->t_first ? repl_dash_now() - (s->t_open && s->t_open < s->t_first ? s->t_open : s->t_first) : 0;
-    int secs = (int)el;
+    else if (s->finished) {
+        snprintf(a, sizeof a, " %s ", s->status);
+        for (char *c = a; *c; c++) *c = (char)(*c >= 'a' && *c <= 'z' ? *c - 32 : *c);
+        col += repl_dash_text(g, col, y, w - col, !strcmp(s->status, "finished") ? DASH_A_ACC : DASH_A_WARN, a);
+    }
+    double end = s->finished && s->t_end ? s->t_end : repl_dash_now();
+    double start = s->t_open && s->t_open < s->t_first ? s->t_open : s->t_first;
+    int secs = s->t_first ? (int)(end - start) : 0;
     col += repl_dash_textf(g, col, y, w - col, DASH_A_TITLE, " step %s",
                            isnan(s->last.step) ? "-" : NUM(a, s->last.step, 10));
     if (!isnan(s->last.epoch)) col += repl_dash_textf(g, col, y, w - col, DASH_A_NONE, "  epoch %g", s->last.epoch);
-    col += repl_dash_textf(g, col, y, w - col, DASH_A_NONE, "  %.*f steps/s  %02d:%02d:%02d  %s",
+    if (!isnan(s->last.lr)) col += repl_dash_textf(g, col, y, w - col, DASH_A_NONE, "  lr %s", NUM(a, s->last.lr, 8));
+    col += repl_dash_textf(g, col, y, w - col, DASH_A_NONE, "  %.*f/s  %02d:%02d:%02d  %s",
                            s->rate >= 100 ? 0 : 1, s->rate, secs / 3600, secs / 60 % 60, secs % 60,
                            s->device[0] ? s->device : "cpu");
-    const char *keys = "q quit  p pause  l log  c cos  tab  +/-  ? help";
+    const char *keys = s->finished ? "finished: q closes  l log  c cos  tab  v page  ? help"
+                     : paged ? "q quit  p pause  l log  c cos  tab  v page  ? help"
+                             : "q quit  p pause  l log  c cos  tab  +/-  ? help";
     int kl = (int)strlen(keys);
     if (w - col - 2 >= kl) repl_dash_text(g, w - kl - 1, y, kl, DASH_A_DIM, keys);
-    else repl_dash_text(g, col + 2, y, w - col - 2, DASH_A_DIM, "? help");
+    else if (s->finished) repl_dash_text(g, col + 2, y, w - col - 2, DASH_A_ACC, "q closes");
+    else repl_dash_text(g, col + 2, y, w - col - 2, DASH_A_DIM, paged ? "v page  ? help" : "? help");
 }
 
 static void draw_overlay(dash_grid *g, const char *const *lines, int n, int attr)
@@ -438,35 +648,67 @@ static void draw_overlay(dash_grid *g, const char *const *lines, int n, int attr
     for (int i = 0; i < n; i++) repl_dash_text(g, x + 2, y + 1 + i, bw - 4, attr, lines[i]);
 }
 
+#define DASH_MIN_W 60
+#define DASH_MIN_H 15
+
 void repl_dash_render(dash_state *s, dash_grid *g)
 {
     repl_dash_grid_clear(g);
     int W = g->w, H = g->h, bh = H - 1;
-    draw_status(s, g, H - 1);
-    if (W < 30 || bh < 8) {
-        char a[32];
-        repl_dash_textf(g, 0, 0, W, DASH_A_NONE, "loss %s", NUM(a, s->last.loss, 9));
-        if (bh > 1) repl_dash_text(g, 0, 1, W, DASH_A_DIM, "(enlarge the terminal)");
+    if (W < DASH_MIN_W || H < DASH_MIN_H) {
+        char a[32], b[32];
+        repl_dash_textf(g, 0, 0, W, DASH_A_WARN, "the dashboard needs %dx%d; this terminal is %dx%d", DASH_MIN_W,
+                        DASH_MIN_H, W, H);
+        if (H > 1) repl_dash_textf(g, 0, 1, W, DASH_A_NONE, "step %s  loss %s", NUM(a, s->last.step, 10),
+                                   NUM(b, s->last.loss, 9));
+        if (H > 2) repl_dash_text(g, 0, 2, W, DASH_A_DIM, "enlarge it to see the panels; q quits");
         return;
     }
-    int table = s->nrows > s->ngrads ? s->nrows : s->ngrads;
-    int bottom = table + 3 + (s->nrows > 0);
-    if (bottom > bh / 3) bottom = bh / 3;
-    if (bottom < 4) bottom = 4;
-    int top = bh - bottom, lw = W / 2;
-    draw_loss(s, g, 0, 0, lw, top);
-    draw_sim(s, g, lw, 0, W - lw, top);
-    draw_shapes(s, g, 0, top, lw, bottom);
-    draw_grads(s, g, lw, top, W - lw, bottom);
+    int big = W >= 120 && H >= 40;
+    draw_status(s, g, H - 1, !big);
+    int lw = W / 2;
+    if (big) {
+        // three rows: plots, tables + distributions, output + system
+        int top = bh * 45 / 100, mid = bh * 30 / 100, bot = bh - top - mid, tw = W / 3;
+        draw_loss(s, g, 0, 0, lw, top);
+        draw_sim(s, g, lw, 0, W - lw, top);
+        draw_shapes(s, g, 0, top, tw, mid);
+        draw_grads(s, g, tw, top, tw, mid);
+        draw_dist(s, g, 2 * tw, top, W - 2 * tw, mid);
+        draw_log(s, g, 0, top + mid, W - 30, bot);
+        draw_system(s, g, W - 30, top + mid, 30, bot);
+    } else {
+        int table = s->nrows > s->ngrads ? s->nrows : s->ngrads;
+        int bottom = table + 3 + (s->nrows > 0);
+        if (bottom > bh / 3) bottom = bh / 3;
+        if (bottom < 5) bottom = 5;
+        int top = bh - bottom;
+        draw_loss(s, g, 0, 0, lw, top);
+        draw_sim(s, g, lw, 0, W - lw, top);
+        if (s->page == 0) {
+            draw_shapes(s, g, 0, top, lw, bottom);
+            draw_grads(s, g, lw, top, W - lw, bottom);
+        } else if (s->page == 1) {
+            draw_log(s, g, 0, top, W - 26, bottom);
+            draw_system(s, g, W - 26, top, 26, bottom);
+        } else {
+            draw_dist(s, g, 0, top, W, bottom);
+        }
+        // which page this is, on the bottom row's top border
+        static const char *const pages[] = {"[v] 1/3 tables", "[v] 2/3 output", "[v] 3/3 distributions"};
+        int pl = (int)strlen(pages[s->page]);
+        repl_dash_text(g, W - pl - 2, top, pl, DASH_A_DIM, pages[s->page]);
+    }
     if (s->help) {
         static const char *const help[] = {
             "nnlab dashboard keys",
             "",
-            "q      quit (asks: stop training? y/n)",
+            "q      quit (asks: stop training? y/n); closes when finished",
             "p      pause / resume training",
-            "l      loss: log scale on/off",
+            "l      loss: log / linear scale (log is chosen past 2 decades)",
             "c      weights: mean|Wi-Wj| / cosine",
             "tab    next watched weight",
+            "v      next page of the bottom row (below 120x40)",
             "+ -    more / less loss smoothing (ema)",
             "?      this help (any key closes)",
         };

@@ -29,8 +29,9 @@ int repl_dash_term_open(int *ascii)
     setlocale(LC_CTYPE, "");
     *ascii = strcmp(nl_langinfo(CODESET), "UTF-8") != 0;
     fflush(stdout);
-    // newterm, not initscr: initscr exits the process when the terminal is unknown
-    screen = newterm(NULL, stdout, stdin);
+    // newterm, not initscr: initscr exits the process when the terminal is unknown.
+    // It draws on a dup of the terminal: fds 1 and 2 go to the capture (capture.c).
+    screen = newterm(NULL, repl_dash_capture_tty(), stdin);
     if (!screen) return -1;
     set_term(screen);
     if (!atexit_done) {

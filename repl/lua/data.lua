@@ -104,7 +104,12 @@ end
 
 -- The generic `for` calls the loader with the previous batch; nil means a new loop.
 function Loader:__call(_, prev)
-  if prev == nil then self:_new_epoch() end
+  if prev == nil then
+    self:_new_epoch()
+    -- the loader a training loop runs (not an evaluation under no_grad): the dashboard
+    -- reads its epoch
+    if tensor.is_grad_enabled() then M._training = self end
+  end
   local left = self.n - self.pos + 1
   local b = math.min(self.batch_size, left)
   if left <= 0 or (self.drop_last and b < self.batch_size) then return nil end

@@ -84,6 +84,8 @@ end
 function Module:__call(...)
   local hook = nn._hook
   if hook then return hook(self, ...) end
+  local w = nn._watch          -- a dashboard notes each module's first input shape
+  if w then w(self, ...) end
   if tensor.detect_anomaly() then return self:_call_named(...) end
   local res = table.pack(pcall(self.forward, self, ...))
   if not res[1] then raise_at_caller(res[2]) end

@@ -26,6 +26,14 @@ local function zeros_like(p) return tensor.zeros(p:shape(), {device = p:device()
 local Optimizer = {}
 Optimizer.__index = Optimizer
 
+-- Every optimizer steps through here: with a dashboard open, optim._watch (watch.lua)
+-- sees each step without the script saying anything. Optimizers define _update.
+function Optimizer:step()
+  local w = optim._watch
+  if w then return w(self) end
+  return self:_update()
+end
+
 function Optimizer:zero_grad()
   for _, p in ipairs(self.params) do p:zero_grad() end
 end
@@ -44,6 +52,8 @@ local function new_optimizer(name, params, opts, defaults)
   opts = opts or {}
   local self = setmetatable({name = name, params = param_list("optim." .. name, params), state = {},
                              defaults = {}}, Optimizer)
+  -- the module, when given one: the dashboard names parameters by its paths
+  if type(params) == "table" and rawget(params, "_keys") then self.module = params end
   for k, v in pairs(defaults) do
     local val = opts[k]
     if val == nil then val = v end
@@ -68,7 +78,7 @@ function optim.SGD(params, opts)
   if d.nesterov and (d.momentum <= 0 or d.dampening ~= 0) then
     error("optim.SGD: nesterov needs momentum > 0 and dampening 0", 2)
   end
-  function self:step()
+  function self:_update()
     for i, p in ipairs(self.params) do
       if F.has_grad(p) then
         local st = self.state[i]
@@ -89,7 +99,7 @@ local function adam(name, decoupled, default_wd)
     local self = new_optimizer(name, params, opts,
                                {lr = 1e-3, betas = {0.9, 0.999}, eps = 1e-8, weight_decay = default_wd})
     local d = self.defaults
-    function self:step()
+    function self:_update()
       for i, p in ipairs(self.params) do
         if F.has_grad(p) then
           local st = self.state[i]

@@ -42,54 +42,63 @@ local function run(opts)
   local loader = opts.loader or data.loader(opts.data.x, opts.data.y,
                                             {batch_size = batch, shuffle = opts.shuffle ~= false, seed = opts.seed})
   local hist = {loss = {}, test_loss = {}, acc = {}, steps = 0}
-  local use_dash = opts.dashboard
+  local use_dash = opts.dashboard and dash.is_open()
   if use_dash then
-    dash.open()
-    local first = opts.data and opts.data.x or nil
-    if first then
-      local shape = first:shape():totable()
-      shape[1] = math.min(shape[1], batch)
-      pcall(dash.model, model, shape)
-    end
-    for name, p in model:named_parameters() do
-      if p:dim() >= 2 then dash.watch(name, p) end
-    end
+    -- a run of its own; the optimizer's steps and the model's first forward fill the panels
+    local W = dash._w
+    dash._run(opts.name or "train", {settings = string.format(
+      '{"epochs": %d, "batch_size": %d, "loss": %s}', opts.epochs or 1, batch,
+      W.json_str(loss_fn == nn.cross_entropy and "cross_entropy" or loss_fn == nn.mse_loss and "mse_loss" or "custom"))})
   end
   local t0 = sys.clock()
-  for epoch = 1, opts.epochs or 1 do
-    local sum, count = 0, 0
-    for xb, yb in loader do
-      opt:zero_grad()
-      local loss = loss_fn(model(xb), yb)
-      loss:backward()
-      opt:step()
-      local l = loss:item()
-      sum, count, hist.steps = sum + l, count + 1, hist.steps + 1
-      if use_dash and dash.log{step = hist.steps, epoch = epoch, loss = l} == "quit" then
-        hist.stopped = true
-        break
+  local ok, err = pcall(function()
+    for epoch = 1, opts.epochs or 1 do
+      local sum, count = 0, 0
+      for xb, yb in loader do
+        opt:zero_grad()
+        local loss = loss_fn(model(xb), yb)
+        loss:backward()
+        opt:step()
+        local l = loss:item()
+        sum, count, hist.steps = sum + l, count + 1, hist.steps + 1
+        if use_dash and dash.stopped() then hist.stopped = true; break end
       end
+      hist.loss[epoch] = sum / math.max(count, 1)
+      local line = string.format("epoch %d  loss %.4f", epoch, hist.loss[epoch])
+      if opts.test and not hist.stopped then
+        hist.test_loss[epoch], hist.acc[epoch] = evaluate(model, loss_fn, opts.test, 1000)
+        line = line .. string.format("  test loss %.4f", hist.test_loss[epoch])
+        if hist.acc[epoch] then line = line .. string.format("  test acc %.4f", hist.acc[epoch]) end
+        if use_dash then dash.log{epoch = epoch, test_loss = hist.test_loss[epoch], acc = hist.acc[epoch]} end
+      end
+      -- with a dashboard the line goes to its log and comes out when it closes
+      if opts.verbose ~= false then print(line .. string.format("  %.1f s", sys.clock() - t0)) end
+      if hist.stopped then break end
     end
-    hist.loss[epoch] = sum / math.max(count, 1)
-    local line = string.format("epoch %d  loss %.4f", epoch, hist.loss[epoch])
-    if opts.test then
-      hist.test_loss[epoch], hist.acc[epoch] = evaluate(model, loss_fn, opts.test, 1000)
-      line = line .. string.format("  test loss %.4f", hist.test_loss[epoch])
-      if hist.acc[epoch] then line = line .. string.format("  test acc %.4f", hist.acc[epoch]) end
-      if use_dash then dash.log{step = hist.steps, epoch = epoch, test_loss = hist.test_loss[epoch], acc = hist.acc[epoch]} end
+  end)
+  if not ok then
+    if type(err) == "table" and err.dash_stop then hist.stopped = true
+    else
+      if use_dash then dash._end("failed") end
+      error(err, 0)
     end
-    if not use_dash and opts.verbose ~= false then print(line .. string.format("  %.1f s", sys.clock() - t0)) end
-    if hist.stopped then break end
   end
+  if hist.stopped and opts.verbose ~= false then
+    print(string.format("stopped from the dashboard after %d steps", hist.steps))
+  end
+  if use_dash then dash._end(hist.stopped and "stopped" or "finished") end
   return hist
 end
 
 return setmetatable(M, {__call = function(_, opts)
   check(opts)
   if not opts.dashboard then return run(opts) end
-  -- the terminal comes back whatever happens inside
+  -- a dashboard train{} opened is closed by it (on a terminal after q: the finished
+  -- curve stays up to be read); one already open stays open for what comes next
+  local opened = not dash.is_open()
+  if opened then dash.open() end
   local ok, res = pcall(run, opts)
-  dash.close()
+  if opened then dash.close() end
   if not ok then error(res, 0) end
   return res
 end})

@@ -1,0 +1,269 @@
+// watch.c - zero-code watching: with a dashboard open, training is seen without any
+// dash.* call. repl/lua/watch.lua hooks Optimizer:step and the first forward and binds
+// the optimizer's parameters here by module path; backward() on a scalar names the
+// loss. Each step logs step, loss and lr (a few hundred ns); per-parameter statistics
+// (norms, update/weight ratio, distributions) cost a copy and a pass over every
+// parameter, so they are sampled: every k-th step, k chosen so they take <= 0.5% of
+// the loop's time (TensorBoard and W&B sample histograms the same way).
+#include "dash.h"
+#include "../repl.h"
+
+#include <lauxlib.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct bound {
+    char name[96];
+    tensor *p;
+    float *old;                // values before the sampled step
+    int64_t n;
+} bound;
+
+static struct {
+    bound *b;
+    int nb;
+    tensor *loss;              // the last scalar backward() ran on
+    int loss_fresh;            // not yet logged by a step or dash.log
+    int64_t opt_steps;         // optimizer steps this run (0: backward() is the step)
+    int sample_next, have_old;
+    int64_t since_sample, every;
+    double last_post, step_dt, stats_cost;
+} W = {.every = 1};
+
+int repl_dash_watching;        // read by backward() before calling in
+
+static void unbind(void)
+{
+    for (int i = 0; i < W.nb; i++) {
+        tensor_release(W.b[i].p);
+        free(W.b[i].old);
+    }
+    free(W.b);
+    W.b = NULL;
+    W.nb = 0;
+    W.have_old = 0;
+}
+
+// A new run: the sampling starts over (the bound parameters stay until rebound).
+void repl_dash_watch_reset(void)
+{
+    W.opt_steps = 0;
+    W.sample_next = 1;         // the first step of a run fills the gradient panel
+    W.since_sample = 0;
+    W.every = 1;
+    W.last_post = W.step_dt = W.stats_cost = 0;
+}
+
+void repl_dash_watch_consumed(void) { W.loss_fresh = 0; }
+
+static double loss_value(void)
+{
+    float v;
+    if (!W.loss || !W.loss_fresh || tensor_item(W.loss, &v) != 0) return NAN;
+    return v;
+}
+
+static dash_point blank_point(void) { return (dash_point){NAN, NAN, NAN, NAN, NAN, NAN}; }
+
+// No optimizer in this run (a hand-written update): each backward() is a step.
+static void flush_backward_step(void)
+{
+    dash_state *S = repl_dash_cur();
+    if (!W.loss_fresh || W.opt_steps || S->explicit_log) return;
+    dash_point p = blank_point();
+    p.step = (isnan(S->last.step) || S->finished ? 0 : S->last.step) + 1;
+    p.loss = loss_value();
+    W.loss_fresh = 0;
+    repl_dash_feed(&p, NULL, 0);
+}
+
+void repl_dash_note_backward(lua_State *L, tensor *t)
+{
+    (void)L;
+    if (!repl_dash_watching || tensor_numel(t) != 1) return;
+    flush_backward_step();
+    tensor_retain(t);
+    tensor_release(W.loss);
+    W.loss = t;
+    W.loss_fresh = 1;
+}
+
+static lua_State *hook_L;
+
+void repl_dash_watch_detach(int call_lua)
+{
+    flush_backward_step();
+    repl_dash_watching = 0;
+    if (call_lua && hook_L) {
+        int top = lua_gettop(hook_L);
+        if (lua_getglobal(hook_L, "dash") == LUA_TTABLE && lua_getfield(hook_L, -1, "_w") == LUA_TTABLE &&
+            lua_getfield(hook_L, -1, "detach") == LUA_TFUNCTION)
+            lua_pcall(hook_L, 0, 0, 0);
+        lua_settop(hook_L, top);
+    }
+    tensor_release(W.loss);
+    W.loss = NULL;
+    W.loss_fresh = 0;
+    unbind();
+}
+
+// Host values of t: its own memory when it is a contiguous CPU tensor, else a copy
+// (*owned, to free).
+static const float *host_values(tensor *t, float **owned)
+{
+    *owned = NULL;
+    if (!t || !t->storage || t->storage->device == TENSOR_META) return NULL;
+    if (t->storage->device == TENSOR_CPU && t->storage->data && tensor_is_contiguous(t))
+        return t->storage->data + t->offset;
+    *owned = tensor_to_host(t);
+    return *owned;
+}
+
+// dash._bind({names}, {params}): the parameters whose statistics the steps report
+static int l_bind(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TTABLE);
+    luaL_checktype(L, 2, LUA_TTABLE);
+    unbind();
+    int n = (int)luaL_len(L, 2);
+    W.b = calloc((size_t)(n ? n : 1), sizeof *W.b);
+    if (!W.b) return luaL_error(L, "dash: out of memory");
+    for (int i = 0; i < n; i++) {
+        lua_geti(L, 2, i + 1);
+        tensor *p = repl_test_tensor(L, -1);
+        lua_pop(L, 1);
+        if (!p || p->storage->device == TENSOR_META) continue;
+        lua_geti(L, 1, i + 1);
+        bound *b = &W.b[W.nb++];
+        snprintf(b->name, sizeof b->name, "%s", lua_isstring(L, -1) ? lua_tostring(L, -1) : "?");
+        lua_pop(L, 1);
+        b->p = tensor_retain(p);
+        b->n = tensor_numel(p);
+    }
+    W.sample_next = 1;
+    W.since_sample = 0;
+    W.have_old = 0;
+    return 0;
+}
+
+// dash._pre(): before a sampled step, keep the values to measure the update
+static int l_pre(lua_State *L)
+{
+    (void)L;
+    W.have_old = 0;
+    for (int i = 0; i < W.nb; i++) {
+        bound *b = &W.b[i];
+        float *owned;
+        const float *v = host_values(b->p, &owned);
+        if (!v) continue;
+        if (!b->old) b->old = malloc((size_t)b->n * sizeof(float));
+        if (b->old) memcpy(b->old, v, (size_t)b->n * sizeof(float));
+        free(owned);
+    }
+    W.have_old = 1;
+    return 0;
+}
+
+// Norms, update/weight ratio and (for watched weights) distributions of every bound
+// parameter, after the step. Returns the rows (malloc'd; names point into W.b).
+static dash_grad *param_stats(double step)
+{
+    dash_state *S = repl_dash_cur();
+    dash_grad *g = calloc((size_t)(W.nb ? W.nb : 1), sizeof *g);
+    if (!g) return NULL;
+    for (int i = 0; i < W.nb; i++) {
+        bound *b = &W.b[i];
+        g[i].name = b->name;
+        g[i].weight_norm = g[i].grad_norm = g[i].update_ratio = -1;
+        float *ow, *og = NULL;
+        const float *v = host_values(b->p, &ow), *gv = b->p->grad ? host_values(b->p->grad, &og) : NULL;
+        if (!v) continue;
+        double w2 = 0, g2 = 0, d2 = 0;
+        for (int64_t k = 0; k < b->n; k++) w2 += (double)v[k] * v[k];
+        if (gv)
+            for (int64_t k = 0; k < b->n; k++) g2 += (double)gv[k] * gv[k];
+        if (b->old)
+            for (int64_t k = 0; k < b->n; k++) {
+                double d = (double)v[k] - b->old[k];
+                d2 += d * d;
+            }
+        g[i].weight_norm = sqrt(w2);
+        if (gv) g[i].grad_norm = sqrt(g2);
+        if (b->old && w2 > 0) g[i].update_ratio = sqrt(d2) / sqrt(w2);
+        else if (b->old && isnan(w2)) g[i].update_ratio = NAN;
+        for (int k = 0; k < S->nwatch; k++)
+            if (S->watches[k].t == b->p) repl_dash_hist_add(&S->watches[k], step, v, gv, b->n);
+        free(ow);
+        free(og);
+    }
+    return g;
+}
+
+// dash._post(lr, epoch) -> sample_next, stopped: after each optimizer step
+static int l_post(lua_State *L)
+{
+    dash_state *S = repl_dash_cur();
+    if (!repl_dash_run_active()) {      // the run was ended (train{} returned): begin anew
+        lua_pushboolean(L, 0);
+        lua_pushboolean(L, S->quit);
+        lua_pushboolean(L, 1);
+        return 3;
+    }
+    double now = repl_dash_now();
+    if (W.last_post > 0) {
+        double dt = now - W.last_post;
+        W.step_dt = W.step_dt > 0 ? 0.9 * W.step_dt + 0.1 * dt : dt;
+    }
+    W.opt_steps++;
+    dash_point p = blank_point();
+    p.lr = lua_type(L, 1) == LUA_TNUMBER ? lua_tonumber(L, 1) : NAN;
+    p.epoch = lua_type(L, 2) == LUA_TNUMBER ? lua_tonumber(L, 2) : NAN;
+    p.step = (isnan(S->last.step) || S->finished ? 0 : S->last.step) + 1;
+    p.loss = loss_value();
+    W.loss_fresh = 0;
+    dash_grad *g = NULL;
+    if (W.have_old) {
+        double t0 = repl_dash_now();
+        g = param_stats(S->explicit_log ? S->last.step : p.step);
+        W.stats_cost = repl_dash_now() - t0;
+        W.have_old = 0;
+        W.since_sample = 0;
+        if (g && !S->explicit_grads) repl_dash_set_grads(S, g, W.nb);
+    }
+    if (!S->explicit_log) repl_dash_feed(&p, g, g ? W.nb : 0);
+    // else: the script logs its own points (and its dash.log draws); the statistics
+    // are shown in the panel but not written as a step of their own
+    free(g);
+    // the next sample when its cost fits the budget: k >= cost / (0.5% of a step)
+    W.since_sample++;
+    double budget = 0.005 * W.step_dt;
+    W.every = budget > 0 && W.stats_cost > 0 ? (int64_t)ceil(W.stats_cost / budget) : 1;
+    if (W.every < 1) W.every = 1;
+    W.sample_next = W.since_sample >= W.every;
+    W.last_post = repl_dash_now();
+    lua_pushboolean(L, W.sample_next);
+    lua_pushboolean(L, S->quit);
+    return 2;
+}
+
+void repl_dash_watch_register(lua_State *L, int t)
+{
+    static const luaL_Reg fns[] = {{"_bind", l_bind}, {"_pre", l_pre}, {"_post", l_post}, {NULL, NULL}};
+    lua_pushvalue(L, t);
+    luaL_setfuncs(L, fns, 0);
+    lua_pop(L, 1);
+}
+
+// The Lua half (repl/lua/watch.lua) installs the hooks on optim and nn.
+void repl_dash_watch_attach(lua_State *L)
+{
+    repl_dash_watching = 1;
+    hook_L = L;
+    repl_dash_watch_reset();
+    int top = lua_gettop(L);
+    if (lua_getglobal(L, "dash") == LUA_TTABLE && lua_getfield(L, -1, "_w") == LUA_TTABLE &&
+        lua_getfield(L, -1, "attach") == LUA_TFUNCTION)
+        lua_call(L, 0, 0);
+    lua_settop(L, top);
+}
