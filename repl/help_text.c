@@ -57,6 +57,10 @@ const repl_help_entry repl_help_entries[] = {
     {"tensor.manual_seed", "tensor.manual_seed(n)",
      "Seeds the random generator: the same seed gives the same numbers on every machine.",
      "tensor.manual_seed(42)"},
+    {"tensor.initial_seed", "tensor.initial_seed() -> n | nil",
+     "The last seed given to tensor.manual_seed (nil before any); runs record it.", "tensor.initial_seed()"},
+    {"tensor.is_grad_enabled", "tensor.is_grad_enabled() -> bool",
+     "False inside tensor.no_grad: ops then record no graph.", "tensor.is_grad_enabled()"},
     {"tensor.no_grad", "tensor.no_grad(fn, ...) -> fn's results",
      "Runs fn without recording autograd: for evaluation and manual updates.",
      "tensor.no_grad(function() w:copy(w - g * 0.1) end)"},
@@ -468,12 +472,26 @@ const repl_help_entry repl_help_entries[] = {
     {"loader:len", "loader:len() -> number   (also #loader)", "Batches per epoch.", "#loader"},
 
     // ---- dash ----
-    {"dash", "dash", "The full-screen training dashboard: loss, weight similarity, shapes, gradients.",
-     "dash.open()\nfor step = 1, 100 do dash.log{step = step, loss = 1 / step} end\ndash.close()"},
-    {"dash.open", "dash.open([{plain=false, every=N, fps=20}]) -> \"tty\" | \"plain\"",
-     "Opens the dashboard (a progress line when there is no terminal).", "dash.open()"},
-    {"dash.close", "dash.close()", "Restores the terminal and prints where training ended.",
+    {"dash", "dash", "The full-screen training dashboard: loss, weight similarity, shapes, gradients,\n"
+     "distributions, output and system. While it is open it watches any training by itself:\n"
+     "each opt:step() logs the loss of the last backward(), the learning rate and (sampled)\n"
+     "per-parameter norms; every run is kept in runs/ (nnlab runs compares them).",
+     "dash.open()\n-- ... any training loop ...\ndash.close()"},
+    {"dash.open", "dash.open([{plain=false, every=N, fps=20, name=}]) -> \"tty\" | \"plain\"",
+     "Opens the dashboard (a progress line when there is no terminal). What the script prints\n"
+     "goes to its Output panel and comes out on the terminal, in order, when it closes.",
+     "dash.open()"},
+    {"dash.close", "dash.close([{wait=true}])",
+     "Ends the run; on a terminal the finished run stays up until q. Then the terminal comes\n"
+     "back with everything printed meanwhile, and the line where training ended.",
      "dash.close()"},
+    {"dash.stopped", "dash.stopped() -> bool", "Whether q, y stopped this run (a loop may break on it).",
+     "if dash.stopped() then break end"},
+    {"dash.run_dir", "dash.run_dir() -> path | nil", "The current run's folder (runs/<time>-<name>/).",
+     "dash.run_dir()"},
+    {"dash.STOP", "dash.STOP", "The error a loop gets at its next opt:step() after q, y: it prints as one\n"
+     "line, and train{} and lessons treat it as a clean stop.",
+     "local ok, e = pcall(loop); if e == dash.STOP then print(\"stopped\") end"},
     {"dash.is_open", "dash.is_open() -> bool", "Whether the dashboard is showing.", "dash.is_open()"},
     {"dash.log", "dash.log{step=, epoch=, loss=, test_loss=, acc=} -> nil | \"quit\"",
      "Records one step and redraws when due; \"quit\" once the user pressed q.",
@@ -508,7 +526,8 @@ const repl_help_entry repl_help_entries[] = {
     {"train", "train{model=, data={x=,y=} | loader=, loss=, opt=, epochs=, batch_size=, test=, dashboard=}",
      "A whole training loop in one call: mini-batches, backward, optimizer steps, a line per\n"
      "epoch (test loss and accuracy when test= is given), the dashboard with dashboard=true.\n"
-     "Returns the history {loss=, test_loss=, acc=, steps=}.",
+     "Returns the history {loss=, test_loss=, acc=, steps=, stopped=} (stopped: q, y on the dashboard).\n"
+     "name= names the run in runs/.",
      "train{model = nn.Linear(1, 1), data = {x = X, y = Y}, epochs = 20, lr = 0.1}"},
     {"sys.clock", "sys.clock() -> seconds", "A monotonic wall clock (os.clock is CPU time, which\n"
      "counts every BLAS thread).", "t0 = sys.clock(); x:matmul(x); print(sys.clock() - t0)"},

@@ -228,6 +228,7 @@ void repl_dash_runlog_output(dash_runlog *r, const char *bytes, size_t n);
 void repl_dash_runlog_set(dash_runlog *r, const char *key, const char *json_value);
 void repl_dash_runlog_write_meta(dash_runlog *r, const dash_state *s, const char *status);
 void repl_dash_runlog_flush(dash_runlog *r);
+void repl_dash_runlog_tick(dash_runlog *r, const dash_state *s);   // meta.json when due
 void repl_dash_runlog_close(dash_runlog *r, const dash_state *s, const char *status);
 
 // ---- sys.c ----

@@ -54,6 +54,7 @@ static void poll_output(void)
 {
     repl_dash_capture_poll(on_output, NULL);
     D.last_poll = repl_dash_now();
+    repl_dash_runlog_tick(D.run, &S);
 }
 
 static void redraw(void)
@@ -74,8 +75,8 @@ static void redraw(void)
     repl_dash_runlog_flush(D.run);
     double t1 = repl_dash_now();
     D.last_draw = t1;
-    // at most 1/fps, and never more than ~1% of the loop's time on drawing
-    D.interval = 100 * (t1 - t0);
+    // at most 1/fps, and never more than ~0.5% of the loop's time on drawing
+    D.interval = 200 * (t1 - t0);
     if (D.interval < D.min_interval) D.interval = D.min_interval;
     if (D.interval > 1) D.interval = 1;      // never lag more than a second
 }
@@ -186,7 +187,6 @@ static void run_begin(const char *name)
     D.printed_step = NAN;
     if (D.run && D.script_json) repl_dash_runlog_set(D.run, "script", D.script_json);
     if (D.run && D.args_json) repl_dash_runlog_set(D.run, "args", D.args_json);
-    if (D.run) repl_dash_runlog_write_meta(D.run, &S, "running");
 }
 
 void repl_dash_script(const char *path, int argc, char **argv)
@@ -232,7 +232,8 @@ void repl_dash_feed(const dash_point *p, const dash_grad *g, int ng)
 // On a terminal, the finished run stays up until q.
 static void wait_for_q(void)
 {
-    if (!D.open || !D.tty || S.quit) return;
+    // not at the prompt (it has the terminal back: whoever typed dash.close() is done)
+    if (!D.open || !D.tty || S.quit || D.suspended) return;
     repl_dash_term_raw(1);
     while (D.open && !S.quit) {
         redraw();
@@ -364,7 +365,6 @@ static int l_run_begin(lua_State *L)
                 repl_dash_meta(lua_tostring(L, -2), lua_tostring(L, -1));
             lua_pop(L, 1);
         }
-        if (D.run) repl_dash_runlog_write_meta(D.run, &S, "running");
     }
     return 0;
 }
@@ -718,6 +718,24 @@ static int l_snapshot(lua_State *L)
     return 1;
 }
 
+// dash._frame(w, h): one redraw as a terminal gets it (the similarity refresh throttled,
+// output polled), drawn into a grid and encoded: bench/ measures the dashboard's cost
+static int l_frame(lua_State *L)
+{
+    ensure_init();
+    int w = (int)luaL_optinteger(L, 1, 100), h = (int)luaL_optinteger(L, 2, 30);
+    luaL_argcheck(L, w >= 1 && w <= 1000 && h >= 1 && h <= 1000, 1, "size must be 1..1000");
+    poll_output();
+    repl_dash_sys_sample(&S);
+    repl_dash_refresh_sim(&S, 0);
+    if (repl_dash_grid_resize(&G, w, h) != 0) return luaL_error(L, "dash._frame: out of memory");
+    repl_dash_render(&S, &G);
+    size_t len;
+    free(repl_dash_grid_utf8(&G, &len));
+    repl_dash_runlog_flush(D.run);
+    return 0;
+}
+
 // dash.reset(): ends the run; forgets the history, watches, summary and gradients.
 static int l_reset(lua_State *L)
 {
@@ -794,7 +812,7 @@ int repl_open_dash(lua_State *L)
         {"run_dir", l_run_dir},
         // for nnlab's own Lua (train{}, the hooks, the --dash runner)
         {"_run", l_run_begin},  {"_end", l_run_end},    {"_meta", l_meta},    {"_hint", l_hint},
-        {"_model", l_model_auto}, {"_watch", l_watch_auto},
+        {"_model", l_model_auto}, {"_watch", l_watch_auto}, {"_frame", l_frame},
         {NULL, NULL},
     };
     ensure_init();

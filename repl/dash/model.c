@@ -289,8 +289,8 @@ int repl_dash_refresh_sim(dash_state *s, int force)
     dash_watch *w = &s->watches[s->cur_watch];
     double now = repl_dash_now();
     // a redraw every 50 ms would make a 1024x1024 matrix the training loop's main cost;
-    // wait 20x what the last computation took (<= 5% of wall time)
-    if (!force && w->have_live && now - w->sim_at < 20 * w->sim_cost) return 0;
+    // wait 100x what the last computation took (<= 1% of wall time)
+    if (!force && w->have_live && now - w->sim_at < 100 * w->sim_cost) return 0;
     float *v = tensor_to_host(w->t);
     if (!v) return -1;
     repl_dash_pairwise(v, w->rows, w->cols, w->dist, w->cos);

@@ -132,6 +132,11 @@ static void draw_loss(dash_state *s, dash_grid *g, int x, int y, int w, int h)
 
     int lab = 7, right = have_acc ? 5 : 0;
     int pw = iw - lab - 1 - right, ph = ih - 3;   // rows: plot, x axis, x labels, legend
+    if (ph >= 9) ph -= (ph - 1) % 4;              // 5 ticks on whole rows: evenly spaced labels
+    else if (ph >= 3) ph -= (ph - 1) % 2;
+    int pad = ih - 3 - ph;                        // rows given up for that go above the plot
+    iy += pad;
+    ih -= pad;
     if (pw >= 2 && ph >= 1) {
         axis ya = {INFINITY, -INFINITY, logax};
         for (int i = 0; i < n; i++) {
@@ -280,8 +285,13 @@ static void draw_sim(dash_state *s, dash_grid *g, int x, int y, int w, int h)
     }
     dash_watch *wt = &s->watches[s->cur_watch];
     int cosine = s->cosine && wt->cols > 1;
-    snprintf(title, sizeof title, "%s: %s [%lldx%d]%s", w >= 56 ? "Weight similarity" : "Similarity", wt->name,
-             (long long)wt->total_rows, wt->cols, s->nwatch > 1 && w >= 56 ? "  tab: next" : "");
+    // the full title when it fits; shorter ones on narrow panels
+    snprintf(title, sizeof title, "Weight similarity: %s [%lldx%d]%s", wt->name, (long long)wt->total_rows, wt->cols,
+             s->nwatch > 1 ? "  tab: next" : "");
+    if ((int)strlen(title) + 4 > w)
+        snprintf(title, sizeof title, "Weight similarity: %s [%lldx%d]", wt->name, (long long)wt->total_rows, wt->cols);
+    if ((int)strlen(title) + 4 > w)
+        snprintf(title, sizeof title, "Similarity: %s [%lldx%d]", wt->name, (long long)wt->total_rows, wt->cols);
     repl_dash_box(g, x, y, w, h, title);
     int ix = x + 1, iy = y + 1, iw = w - 2, ih = h - 2;
     if (iw < 10 || ih < 3) return;
@@ -299,6 +309,8 @@ static void draw_sim(dash_state *s, dash_grid *g, int x, int y, int w, int h)
     // heatmaps: up to one cell per row, two columns per cell when it fits
     int text_lines = 3;                   // closest, at init, legend
     int avail_h = ih - 2 - text_lines - (wt->total_rows > R), avail_w = (iw - 3) / 2;
+    // leave 20 columns beside the maps for the closest-pairs list when the maps stay readable
+    if (R > 2 && (iw - 3 - 22) / 2 >= 16 && (iw - 3 - 22) / 2 < 2 * R) avail_w = (iw - 3 - 22) / 2;
     int top = 5, pi[5], pj[5];
     float pv[5];
     // two columns per cell keep the map square on ~1:2 cells; one when that leaves too few
@@ -669,7 +681,7 @@ void repl_dash_render(dash_state *s, dash_grid *g)
     int lw = W / 2;
     if (big) {
         // three rows: plots, tables + distributions, output + system
-        int top = bh * 45 / 100, mid = bh * 30 / 100, bot = bh - top - mid, tw = W / 3;
+        int top = bh / 2, mid = bh * 28 / 100, bot = bh - top - mid, tw = W / 3;
         draw_loss(s, g, 0, 0, lw, top);
         draw_sim(s, g, lw, 0, W - lw, top);
         draw_shapes(s, g, 0, top, tw, mid);
@@ -679,7 +691,7 @@ void repl_dash_render(dash_state *s, dash_grid *g)
         draw_system(s, g, W - 30, top + mid, 30, bot);
     } else {
         int table = s->nrows > s->ngrads ? s->nrows : s->ngrads;
-        int bottom = table + 3 + (s->nrows > 0);
+        int bottom = table + 4 + (s->nrows > 0);   // borders, header, the marks' legend
         if (bottom > bh / 3) bottom = bh / 3;
         if (bottom < 5) bottom = 5;
         int top = bh - bottom;

@@ -3,7 +3,7 @@
 // the optimizer's parameters here by module path; backward() on a scalar names the
 // loss. Each step logs step, loss and lr (a few hundred ns); per-parameter statistics
 // (norms, update/weight ratio, distributions) cost a copy and a pass over every
-// parameter, so they are sampled: every k-th step, k chosen so they take <= 0.5% of
+// parameter, so they are sampled: every k-th step, k chosen so they take <= 0.3% of
 // the loop's time (TensorBoard and W&B sample histograms the same way).
 #include "dash.h"
 #include "../repl.h"
@@ -28,7 +28,7 @@ static struct {
     int64_t opt_steps;         // optimizer steps this run (0: backward() is the step)
     int sample_next, have_old;
     int64_t since_sample, every;
-    double last_post, step_dt, stats_cost;
+    double last_post, step_dt, stats_cost, pre_cost;
 } W = {.every = 1};
 
 int repl_dash_watching;        // read by backward() before calling in
@@ -151,6 +151,7 @@ static int l_bind(lua_State *L)
 static int l_pre(lua_State *L)
 {
     (void)L;
+    double t0 = repl_dash_now();
     W.have_old = 0;
     for (int i = 0; i < W.nb; i++) {
         bound *b = &W.b[i];
@@ -162,6 +163,7 @@ static int l_pre(lua_State *L)
         free(owned);
     }
     W.have_old = 1;
+    W.pre_cost = repl_dash_now() - t0;
     return 0;
 }
 
@@ -223,21 +225,24 @@ static int l_post(lua_State *L)
     p.loss = loss_value();
     W.loss_fresh = 0;
     dash_grad *g = NULL;
-    if (W.have_old) {
-        double t0 = repl_dash_now();
+    double t0 = repl_dash_now();
+    int sampled = W.have_old;
+    if (sampled) {
         g = param_stats(S->explicit_log ? S->last.step : p.step);
-        W.stats_cost = repl_dash_now() - t0;
         W.have_old = 0;
         W.since_sample = 0;
         if (g && !S->explicit_grads) repl_dash_set_grads(S, g, W.nb);
+        // what a sample costs: the copy before the step, the statistics, and (about as
+        // much again, measured) formatting their metrics line
+        W.stats_cost = 2 * (repl_dash_now() - t0) + W.pre_cost;
     }
     if (!S->explicit_log) repl_dash_feed(&p, g, g ? W.nb : 0);
     // else: the script logs its own points (and its dash.log draws); the statistics
     // are shown in the panel but not written as a step of their own
     free(g);
-    // the next sample when its cost fits the budget: k >= cost / (0.5% of a step)
+    // the next sample when its cost fits the budget: k >= cost / (0.3% of a step)
     W.since_sample++;
-    double budget = 0.005 * W.step_dt;
+    double budget = 0.003 * W.step_dt;
     W.every = budget > 0 && W.stats_cost > 0 ? (int64_t)ceil(W.stats_cost / budget) : 1;
     if (W.every < 1) W.every = 1;
     W.sample_next = W.since_sample >= W.every;

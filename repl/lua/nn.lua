@@ -59,6 +59,7 @@ function Module:extend(name)
 end
 
 function Module:new(...)
+  if nn._rearm then nn._rearm() end   -- a dashboard wants this model's first forward
   local obj = setmetatable({_keys = {}, _keyset = {}, training = true}, self)
   obj:init(...)
   return obj

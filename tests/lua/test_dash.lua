@@ -73,7 +73,7 @@ for i = 1, 40 do
   end
 end
 s = dash.snapshot(120, 40)
-has(s, "blocks", "40 rows are shown as averaged blocks")
+has(s, "closest of ", "40 rows are shown as blocks (the closest pair of each)")
 has(s, "closest pairs now", "top-5 list shown for many rows")
 has(s, string.format("closest pair: rows %d,%d  %.4g", bi, bj, best), "closest pair matches a Lua brute force")
 has(s, string.format("1. rows %d,%d", bi, bj), "top-5 list starts with that pair")
@@ -96,7 +96,7 @@ for step = 1, 100 do
 end
 s = dash.snapshot(100, 30)
 has(s, "Loss  ema 0.00", "loss panel title shows the smoothing")
-has(s, "train min 0.01 @100  last 0.01", "min and last train loss printed")
+has(s, "train 0.01 (min 0.01)", "last and min train loss in the legend")
 has(s, "test 0.015", "last test loss printed")
 has(s, "acc 1", "last accuracy printed")
 has(s, "step 100", "x axis / status shows the last step")
@@ -135,9 +135,10 @@ dash.grads{
 }
 s = dash.snapshot(100, 30)
 has(s, "Gradients", "gradients panel is drawn")
-has(line_with(s, "fc1") or "", "! NaN", "NaN gradient is marked")
-has(line_with(s, "fc2") or "", "! vanishing", "vanishing gradient is marked")
-has(line_with(s, "fc3") or "", "! exploding", "exploding gradient is marked")
+has(line_with(s, "fc1") or "", "!n", "NaN gradient is marked")
+has(line_with(s, "fc2") or "", "!v", "vanishing gradient is marked (the loss is far from its floor)")
+has(line_with(s, "fc3") or "", "!x", "exploding gradient is marked")
+has(s, "!v vanishing  !x exploding  !n NaN/Inf", "the marks are explained")
 local l4 = line_with(s, "fc4") or ""
 ok(l4:find("0.25", 1, true) and not l4:find("!", 1, true), "healthy layer shows its norm and no mark", l4)
 
@@ -205,7 +206,13 @@ for step = 1, 10000 do dash.log{loss = 1 / step} end
 ok(dash.view().logs == 10000, "10000 logs recorded")
 s = dash.snapshot(100, 30)
 has(s, "step 10000", "x axis reaches the last step")
-has(s, "train min 1.0e-04 @10000", "exact min survives merging")
+has(s, "(min 1.0e-04)", "exact min survives merging")
+has(s, "Loss (log)", "a loss falling by four decades is drawn on a log axis by itself")
+local l1 = line_with(dash.snapshot(100, 30), "1.0e-04") or ""
+dash.grads{{name = "fc", weight_norm = 1, grad_norm = 1e-12, update_ratio = 1e-12}}
+ok(not (line_with(dash.snapshot(100, 30), "│fc ") or ""):find("!v", 1, true), "a converged model (loss 1e-4 of its first) is not flagged vanishing")
+dash.key("l")
+ok(dash.view().log_scale == false, "l turns the automatic log axis off")
 
 -- ---- plain progress line without a terminal ----------------------------------------------------
 local exe = "./nnlab"
