@@ -31,6 +31,8 @@ void repl_log_chunk(repl_session *s, const char *code)
 
 void repl_session_free(repl_session *s)
 {
+    free(s->pending_error);
+    s->pending_error = NULL;
     for (int i = 0; i < s->nlog; i++) free(s->log[i]);
     free(s->log);
     s->log = NULL;

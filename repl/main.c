@@ -137,6 +137,7 @@ static int run_script(repl_session *s, const char *path, int argc, char **argv, 
     int ok = status == LUA_OK || s->stopped;
     // the script is over: its run stays on screen (a terminal) until q, then closes
     if (dash) repl_dash_finish(ok ? (s->stopped ? "stopped" : "finished") : "failed");
+    repl_flush_error(s);
     return ok ? 0 : 1;
 }
 

@@ -44,6 +44,8 @@ void repl_dash_script(const char *path, int argc, char **argv);
 // --dash: the script ended with status: the run is marked, waits for q on a
 // terminal, then the dashboard closes and what was printed is written out.
 void repl_dash_finish(const char *status);
+int repl_dash_is_watching(void);               // a dashboard is open
+void repl_dash_note_error(const char *msg);    // into its log panel and output.log
 void repl_dash_note_backward(lua_State *L, tensor *t);
 int repl_open_help(lua_State *L);      // help(), tutorials()
 int repl_open_sys(lua_State *L);       // sys.clock(), sys.rss_kb(): timing and memory (lua_sys.c)

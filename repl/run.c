@@ -1,5 +1,6 @@
 // run.c - protected calls for the REPL, scripts and -e, and how errors read.
 #include <ctype.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include "session.h"
@@ -142,12 +143,31 @@ void repl_report_error(repl_session *s)
     const char *msg = lua_tostring(L, -1);
     if (!msg) msg = "(error object is not a string)";
     if (!s->trace) msg = strip_position(msg);
+    if (s->keep_dash && repl_dash_is_watching()) {
+        // --dash: the error shows in the dashboard's log now and goes to stderr
+        // after the dashboard closes (repl_flush_error), after what was printed
+        repl_dash_note_error(msg);
+        free(s->pending_error);
+        s->pending_error = strdup(msg);
+        lua_pop(L, 1);
+        return;
+    }
     fflush(stdout);
     if (s->interactive && strcmp(msg, "interrupted") == 0)
         fputc('\n', stderr);   // after the terminal's ^C
     fprintf(stderr, "error: %s\n", msg);
     fflush(stderr);
     lua_pop(L, 1);
+}
+
+void repl_flush_error(repl_session *s)
+{
+    if (!s->pending_error) return;
+    fflush(stdout);
+    fprintf(stderr, "error: %s\n", s->pending_error);
+    fflush(stderr);
+    free(s->pending_error);
+    s->pending_error = NULL;
 }
 
 int repl_call(repl_session *s, int nargs, int nresults)
@@ -166,7 +186,9 @@ int repl_call(repl_session *s, int nargs, int nresults)
     s->stopped = 0;
     if (status != LUA_OK) {
         int stop = repl_is_dash_stop(L, -1);
-        if (!s->keep_dash) repl_close_dash(L);   // the message must land on the normal screen
+        // the message must land on the normal screen; with --dash it goes to the log
+        // first (the run stays up), except after Ctrl-C: the user wants out now
+        if (!s->keep_dash || interrupted) repl_close_dash(L);
         repl_report_error(s);
         s->stopped = stop;
         if (!stop) s->failed = 1;

@@ -17,6 +17,7 @@ typedef struct repl_session {
     int quit;          // :quit was typed
     int keep_dash;     // --dash: an error goes to the open dashboard's log first
     int stopped;       // the last call ended with q,y on the dashboard (not an error)
+    char *pending_error;   // --dash: reported after the dashboard closes
     char **log;        // chunks that ran without error, for :save
     int nlog, caplog;
 } repl_session;
@@ -28,6 +29,8 @@ typedef struct repl_session {
 int repl_call(repl_session *s, int nargs, int nresults);
 // Prints the error message on top of the stack (and pops it) the REPL way.
 void repl_report_error(repl_session *s);
+// Prints an error held back while the --dash dashboard was open.
+void repl_flush_error(repl_session *s);
 // Calls dash.close() when the dashboard is open (errors ignored).
 void repl_close_dash(lua_State *L);
 // Whether the value at idx is dash.STOP (training stopped with q,y: not an error).

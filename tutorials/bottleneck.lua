@@ -168,35 +168,23 @@ lesson:check(math.abs(a - 1) < 0.05 and math.abs(b) < 2,
 
 if L.use_dash() then
   lesson:say{
-    en = [[Now watch it happen: the dashboard shows the loss and the weight-similarity heatmap of the middle layer of C=32, with the same statistic at initialisation as the control. Press q then y to close it.]],
-    ko = [[이제 직접 봅시다: 대시보드가 C=32 가운데 층의 loss와 가중치 유사도 히트맵을, 대조군인 초기화 시점 값과 함께 보여 줍니다. 닫으려면 q, 그다음 y를 누르세요.]],
+    en = [[Now watch it happen: the dashboard shows the loss and the weight-similarity heatmap of the middle layer of C=32, with the same statistic at initialisation as the control. The loop below has no dash.* call: once the dashboard is open it watches the optimizer by itself. q then y stops early; when training is done, q closes it.]],
+    ko = [[이제 직접 봅시다: 대시보드가 C=32 가운데 층의 loss와 가중치 유사도 히트맵을, 대조군인 초기화 시점 값과 함께 보여 줍니다. 아래 루프에는 dash.* 호출이 없습니다: 대시보드가 열려 있으면 옵티마이저를 스스로 지켜봅니다. 일찍 멈추려면 q, 그다음 y; 학습이 끝나면 q로 닫습니다.]],
   }
   lesson:code([[
 tensor.manual_seed(10000)
 local model = nn.Sequential(nn.Linear(1, 32), nn.Linear(32, 32), nn.Linear(32, 1))
 local x = tensor.arange(0, 100):view(100, 1)
 local opt = optim.Adam(model, {lr = 1e-3})
-dash.open()
-dash.watch("middle", model[2].weight, {init = model[2].weight:detach():clone()})
-dash.model{name = "bottleneck C=32", rows = {
-  {layer = "Linear(1,32)", shape = {100, 32}, params = 64},
-  {layer = "Linear(32,32)", shape = {100, 32}, params = 1056},
-  {layer = "Linear(32,1)", shape = {100, 1}, params = 33}}}
-local step = 0
-repeat
-  step = step + 1
+dash.open()               -- from here on the dashboard watches the training by itself
+for step = 1, 3000 do
   opt:zero_grad()
   local loss = nn.mse_loss(model(x), x)
   loss:backward()
-  if step % 20 == 0 then
-    dash.grads{{name = "fc1", param = model[1].weight, lr = 1e-3}, {name = "fc2", param = model[2].weight, lr = 1e-3},
-               {name = "fc3", param = model[3].weight, lr = 1e-3}}
-  end
   opt:step()
   if step % 5 == 0 then os.execute("sleep 0.01") end        -- slow enough to watch
-until dash.log{step = step, epoch = step, loss = loss:item()} == "quit" or step >= 3000
-while step >= 3000 and dash.poll() ~= "quit" do os.execute("sleep 0.05") end
-dash.close()
+end
+dash.close()              -- the finished run stays on screen until q
 ]], {no_wait = true})
 end
 

@@ -20,41 +20,17 @@ lesson:say{
 SHOW_DASH = L.use_dash()   -- the dashboard opens only interactively, on a terminal
 
 lesson:code[[
-train, test = data.fashion_mnist{limit = N_TRAIN, test_limit = N_TEST}
-print("train", train.x:shape(), train.y:shape(), " test", test.x:shape())
+trainset, testset = data.fashion_mnist{limit = N_TRAIN, test_limit = N_TEST}
+print("train", trainset.x:shape(), trainset.y:shape(), " test", testset.x:shape())
 
+-- train{} runs the whole loop; with dashboard = true (on a terminal) the dashboard
+-- watches it by itself; q, y stops it and fit goes on with what was learned
 function fit(model, lr)
   tensor.manual_seed(0)
-  local opt = optim.Adam(model, {lr = lr})
-  local t0, step = tut.now(), 0
-  if SHOW_DASH then                     -- on a terminal: watch it train
-    dash.open()
-    dash.model(model, {64, 784})
-    for name, p in model:named_parameters() do if p:dim() >= 2 then dash.watch(name, p) end end
-  end
-  for epoch = 1, EPOCHS do
-    model:train()
-    for xb, yb in data.loader(train.x, train.y, {batch_size = 64, shuffle = true, seed = epoch}) do
-      opt:zero_grad()
-      local loss = nn.cross_entropy(model(xb), yb)
-      loss:backward()
-      opt:step()
-      step = step + 1
-      if SHOW_DASH then dash.log{step = step, epoch = epoch, loss = loss:item()} end
-    end
-    model:eval()
-    local correct = 0
-    tensor.no_grad(function()
-      for xb, yb in data.loader(test.x, test.y, {batch_size = 500}) do
-        correct = correct + model(xb):argmax(2):eq(yb):sum():item()
-      end
-    end)
-    local acc = correct / test.n
-    if SHOW_DASH then dash.log{step = step, epoch = epoch, acc = acc} end
-    if SHOW_DASH and epoch == EPOCHS then dash.close() end
-    print(string.format("epoch %d   %d steps   test acc %.3f   %.1f s", epoch, step, acc, tut.now() - t0))
-    if epoch == EPOCHS then return acc end
-  end
+  local h = train{model = model, data = {x = trainset.x, y = trainset.y}, loss = nn.cross_entropy,
+                  opt = optim.Adam(model, {lr = lr}), epochs = EPOCHS, batch_size = 64, seed = 1,
+                  test = {x = testset.x, y = testset.y}, dashboard = SHOW_DASH}
+  return h.acc[#h.acc]
 end
 ]]
 

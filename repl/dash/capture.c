@@ -114,6 +114,11 @@ void repl_dash_capture_stop(void)
     C.on = 0;
     off_t end = lseek(C.file, 0, SEEK_END);
     C.shown_at = copy_range(STDOUT_FILENO, C.shown_at, end);
+}
+
+// After the terminal is closed: the FILE ncurses drew on goes too.
+void repl_dash_capture_release_tty(void)
+{
     if (C.tty) {
         fclose(C.tty);
         C.tty = NULL;

@@ -213,6 +213,7 @@ int repl_dash_capture_active(void);
 void repl_dash_capture_set_passthrough(int on);
 // A FILE for the real terminal (the dup of stdout taken before capture), for ncurses.
 FILE *repl_dash_capture_tty(void);
+void repl_dash_capture_release_tty(void);   // once ncurses is done with it
 
 // ---- runlog.c: runs/<time>-<name>/ ----
 typedef struct dash_runlog dash_runlog;

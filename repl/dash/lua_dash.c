@@ -259,6 +259,7 @@ static void close_all(int wait, const char *status)
     poll_output();
     if (was_tty) repl_dash_term_close();
     repl_dash_capture_stop();
+    repl_dash_capture_release_tty();
     if (S.nlogs && (was_tty || D.printed_step != S.last.step)) print_progress();
 }
 
@@ -269,6 +270,19 @@ void repl_dash_finish(const char *status)
     if (D.run_active && S.nlogs) run_end(S.quit ? "stopped" : status);
     if (S.nlogs) wait_for_q();
     close_all(0, status);
+}
+
+int repl_dash_is_watching(void) { return D.open; }
+
+void repl_dash_note_error(const char *msg)
+{
+    poll_output();                       // after what was printed before it
+    char line[1200];
+    int n = snprintf(line, sizeof line, "error: %s\n", msg);
+    if (n < 0) return;
+    if (n >= (int)sizeof line) n = (int)sizeof line - 1;
+    on_output(line, (size_t)n, NULL);
+    if (D.open && D.tty) redraw();
 }
 
 static void close_at_exit(void)

@@ -632,7 +632,7 @@ static void draw_status(dash_state *s, dash_grid *g, int y, int paged)
                            isnan(s->last.step) ? "-" : NUM(a, s->last.step, 10));
     if (!isnan(s->last.epoch)) col += repl_dash_textf(g, col, y, w - col, DASH_A_NONE, "  epoch %g", s->last.epoch);
     if (!isnan(s->last.lr)) col += repl_dash_textf(g, col, y, w - col, DASH_A_NONE, "  lr %s", NUM(a, s->last.lr, 8));
-    col += repl_dash_textf(g, col, y, w - col, DASH_A_NONE, "  %.*f/s  %02d:%02d:%02d  %s",
+    col += repl_dash_textf(g, col, y, w - col, DASH_A_NONE, "  %.*f steps/s  %02d:%02d:%02d  %s",
                            s->rate >= 100 ? 0 : 1, s->rate, secs / 3600, secs / 60 % 60, secs % 60,
                            s->device[0] ? s->device : "cpu");
     const char *keys = s->finished ? "finished: q closes  l log  c cos  tab  v page  ? help"

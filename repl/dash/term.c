@@ -64,6 +64,7 @@ void repl_dash_term_close(void)
     is_open = 0;
     curs_set(1);
     if (!suspended) endwin();
+    fflush(NULL);              // ncurses writes to its own FILE (a dup of the terminal)
     suspended = 0;
     delscreen(screen);
     screen = NULL;
@@ -75,6 +76,7 @@ void repl_dash_term_suspend(void)
     if (!is_open || suspended) return;
     curs_set(1);
     endwin();
+    fflush(NULL);
     fflush(stdout);
     suspended = 1;
 }

@@ -65,7 +65,7 @@ local function run(opts)
       end
       hist.loss[epoch] = sum / math.max(count, 1)
       local line = string.format("epoch %d  loss %.4f", epoch, hist.loss[epoch])
-      if opts.test and not hist.stopped then
+      if opts.test then                  -- also after q, y: the history says where it got to
         hist.test_loss[epoch], hist.acc[epoch] = evaluate(model, loss_fn, opts.test, 1000)
         line = line .. string.format("  test loss %.4f", hist.test_loss[epoch])
         if hist.acc[epoch] then line = line .. string.format("  test acc %.4f", hist.acc[epoch]) end

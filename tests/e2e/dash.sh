@@ -10,8 +10,9 @@ T new-session -d -s main -x 100 -y 30 "env PS1='$ ' sh" || { echo "1..0 # SKIP t
 T send-keys -t main "LANG=C.UTF-8 $NNLAB --dash tests/e2e/dash_train.lua 60; echo exit=\$?" Enter
 
 wait_for "closest pair: rows" 20; ok $? "dashboard starts and names the closest pair"
+# each panel fills as the loop runs: wait for each one's final text, not the first frame
 for t in "Loss" "Weight similarity: mid [8x32]" "at init:" "Shapes: bottleneck" "Linear(32,8)" "Gradients" "fc2" "steps/s"; do
-  grep -qF -- "$t" "$tmp/screen"; ok $? "screen shows '$t'"
+  wait_for "$t" 20; ok $? "screen shows '$t'"
 done
 LC_ALL=C grep -q "$(printf '\342[\240\241\242\243]')" "$tmp/screen"; ok $? "loss curve drawn in braille"
 grep -qF -e '▓' -e '█' "$tmp/screen"; ok $? "heatmap drawn in shades"
@@ -66,7 +67,7 @@ T send-keys -t main "dash.open(); dash.log{loss=1}; dash.suspend()" Enter
 sleep 0.5
 [ "$(T display -p -t main '#{alternate_on}')" = 0 ]; ok $? "dash.suspend() returns to the prompt's screen"
 T send-keys -t main "for i = 1, 50 do dash.log{loss = 1 / i} end; os.execute('sleep 1.2'); dash.log{loss = 0.01}; os.execute('sleep 2')" Enter
-wait_for "train min 0.01 @52" 10; ok $? "the next dash.log draws the dashboard again"
+wait_for "(min 0.01)" 10 && wait_for "step 52 " 10; ok $? "the next dash.log draws the dashboard again"
 wait_for "nnlab> " 10
 [ "$(T display -p -t main '#{alternate_on}')" = 0 ]; ok $? "the prompt suspends the dashboard again"
 T send-keys -t main "dash.close()" Enter

@@ -188,8 +188,17 @@ function Lesson:code(src, opts)
   for line in (src .. "\n"):gmatch("(.-)\n") do print(style("36", "  > " .. line)) end
   local fn, err = load(src, "=" .. self.name .. ":code" .. self.step, "t", _G)
   if not fn then error(self.name .. ": code block " .. self.step .. " does not compile: " .. err, 0) end
-  local res = table.pack(xpcall(fn, function(e) return debug.traceback(tostring(e), 2) end))
-  if not res[1] then
+  local stop = type(dash) == "table" and dash.STOP
+  local res = table.pack(xpcall(fn, function(e)
+    if e == stop then return e end               -- q, y on the dashboard: not a failure
+    return debug.traceback(tostring(e), 2)
+  end))
+  if not res[1] and stop and res[2] == stop then
+    if dash.is_open() then dash.close() end
+    print(style("33", L.lang == "ko" and "(대시보드에서 학습을 멈췄습니다; 수업은 계속됩니다)"
+                                      or "(training stopped from the dashboard; the lesson goes on)"))
+    res = {true, n = 1}
+  elseif not res[1] then
     error(self.name .. ": code block " .. self.step .. " failed: " .. tostring(res[2]), 0)
   end
   print()
