@@ -195,6 +195,7 @@ void repl_dash_watch_attach(lua_State *L);   // dashboard opened: hooks on
 void repl_dash_watch_detach(int call_lua);   // closed: hooks off, references dropped
 void repl_dash_watch_reset(void);            // a new run: bound parameters dropped
 void repl_dash_watch_consumed(void);         // the script logged the step itself
+void repl_dash_flush_first(void);            // a run's held-back first step, now
 
 // ---- render.c ----
 void repl_dash_render(dash_state *s, dash_grid *g);

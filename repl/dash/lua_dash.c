@@ -156,6 +156,7 @@ static int push_quit(lua_State *L, int from_log)
 static void run_end(const char *status)
 {
     if (!D.run_active) return;
+    repl_dash_flush_first();
     D.run_active = 0;
     repl_dash_run_end(&S, status);
     poll_output();
@@ -245,6 +246,7 @@ static void wait_for_q(void)
 static void close_all(int wait, const char *status)
 {
     if (!D.open) return;
+    repl_dash_flush_first();
     if (D.run_active && S.nlogs) run_end(status);
     else if (D.run_active) {          // opened, nothing trained: nothing to keep
         D.run_active = 0;

@@ -275,9 +275,13 @@ void repl_dash_runlog_write_meta(dash_runlog *r, const dash_state *s, const char
         add_num(best, "loss", s->min_loss);
         add_num(best, "loss_step", s->min_loss_step);
     }
-    if (s->nrows && !cJSON_GetObjectItemCaseSensitive(m, "model")) {
-        cJSON *model = cJSON_AddObjectToObject(m, "model"), *rows = model ? cJSON_AddArrayToObject(model, "summary") : NULL;
-        if (model) cJSON_AddStringToObject(model, "name", s->model_name[0] ? s->model_name : "model");
+    cJSON *model = cJSON_GetObjectItemCaseSensitive(m, "model");
+    if (s->nrows && (!model || cJSON_IsObject(model)) && !cJSON_GetObjectItemCaseSensitive(model, "summary")) {
+        if (!model) {
+            model = cJSON_AddObjectToObject(m, "model");
+            if (model) cJSON_AddStringToObject(model, "name", s->model_name[0] ? s->model_name : "model");
+        }
+        cJSON *rows = model ? cJSON_AddArrayToObject(model, "summary") : NULL;
         for (int i = 0; rows && i < s->nrows; i++) {
             cJSON *row = cJSON_CreateObject();
             if (!row) break;

@@ -29,6 +29,10 @@ static struct {
     int sample_next, have_old;
     int64_t since_sample, every;
     double last_post, step_dt, stats_cost, pre_cost;
+    // a run's first step is logged one step late: a script that calls dash.log itself
+    // (explicit wins) has then had its chance, and no automatic step 1 is left behind
+    dash_point first;
+    int have_first;
 } W = {.every = 1};
 
 int repl_dash_watching;        // read by backward() before calling in
@@ -55,7 +59,18 @@ void repl_dash_watch_reset(void)
     W.last_post = W.step_dt = W.stats_cost = 0;
 }
 
-void repl_dash_watch_consumed(void) { W.loss_fresh = 0; }
+void repl_dash_watch_consumed(void)
+{
+    W.loss_fresh = 0;
+    W.have_first = 0;
+}
+
+static void flush_first(void)
+{
+    if (!W.have_first) return;
+    W.have_first = 0;
+    if (!repl_dash_cur()->explicit_log) repl_dash_feed(&W.first, NULL, 0);
+}
 
 static double loss_value(void)
 {
@@ -91,8 +106,11 @@ void repl_dash_note_backward(lua_State *L, tensor *t)
 
 static lua_State *hook_L;
 
+void repl_dash_flush_first(void) { flush_first(); }
+
 void repl_dash_watch_detach(int call_lua)
 {
+    flush_first();
     flush_backward_step();
     repl_dash_watching = 0;
     if (call_lua && hook_L) {
@@ -221,7 +239,7 @@ static int l_post(lua_State *L)
     dash_point p = blank_point();
     p.lr = lua_type(L, 1) == LUA_TNUMBER ? lua_tonumber(L, 1) : NAN;
     p.epoch = lua_type(L, 2) == LUA_TNUMBER ? lua_tonumber(L, 2) : NAN;
-    p.step = (isnan(S->last.step) || S->finished ? 0 : S->last.step) + 1;
+    p.step = W.have_first ? W.first.step + 1 : (isnan(S->last.step) || S->finished ? 0 : S->last.step) + 1;
     p.loss = loss_value();
     W.loss_fresh = 0;
     dash_grad *g = NULL;
@@ -236,7 +254,13 @@ static int l_post(lua_State *L)
         // much again, measured) formatting their metrics line
         W.stats_cost = 2 * (repl_dash_now() - t0) + W.pre_cost;
     }
-    if (!S->explicit_log) repl_dash_feed(&p, g, g ? W.nb : 0);
+    if (W.opt_steps == 1 && !S->explicit_log) {
+        W.first = p;
+        W.have_first = 1;
+    } else {
+        flush_first();
+        if (!S->explicit_log) repl_dash_feed(&p, g, g ? W.nb : 0);
+    }
     // else: the script logs its own points (and its dash.log draws); the statistics
     // are shown in the panel but not written as a step of their own
     free(g);

@@ -170,7 +170,9 @@ function L.new(o)
 end
 
 -- True in --check mode, so a lesson can use a smaller subset there (and say so).
-function Lesson:quick() return L.check_mode end
+-- the small data of --check; NNLAB_LESSON_QUICK=1 gives it to an interactive run too
+-- (a slow laptop, or the end-to-end test that presses keys through a lesson)
+function Lesson:quick() return L.check_mode or os.getenv("NNLAB_LESSON_QUICK") == "1" end
 
 function Lesson:say(t)
   if self.after_check then print(); self.after_check = false end
