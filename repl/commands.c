@@ -13,6 +13,7 @@ static const char *command_help =
     "  :trace on|off       show error positions and Lua tracebacks\n"
     "  :save FILE.lua      write this session's working commands as a script\n"
     "  :run FILE.lua       run a script here, keeping its globals\n"
+    "  :runs [NAME...|--all]  list the kept training runs, or compare them (nnlab runs)\n"
     "  :quit               leave (Ctrl-D works too)\n"
     "  ?NAME               help for a function, e.g. ?matmul\n";
 
@@ -142,6 +143,13 @@ int repl_command(repl_session *s, const char *line)
         if (!*arg) fprintf(stderr, "error: :%s needs a file name\n", name);
         else if (name[0] == 's') save_session(s, arg);
         else run_file(s, arg);
+    } else if (strcmp(name, "runs") == 0) {
+        // the same as `nnlab runs ARGS`: a list, or (with names or --all) the workspace
+        char *argv[64], *save = NULL;
+        int argc = 0;
+        for (char *t = strtok_r(arg, " \t", &save); t && argc < 64; t = strtok_r(NULL, " \t", &save)) argv[argc++] = t;
+        repl_suspend_dash(s->L);
+        repl_runs_main(argc, argv);
     } else if (strcmp(name, "quit") == 0 || strcmp(name, "q") == 0 || strcmp(name, "exit") == 0) {
         s->quit = 1;
     } else {

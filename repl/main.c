@@ -12,10 +12,13 @@
 static const char *usage =
     "usage: nnlab [options] [script.lua [args...]]\n"
     "       nnlab tutorial [NAME] [--check] [--lang ko]\n"
+    "       nnlab runs [NAME...|--all] [--snapshot WxH]\n"
     "\n"
     "  (no arguments)    the interactive prompt; piped stdin runs without prompts\n"
     "  script.lua args   run a script; its arguments are in the global table arg\n"
     "  tutorial [NAME]   run a lesson (without NAME: list them)\n"
+    "  runs [NAME...]    the training runs kept in ./runs (NNLAB_RUNS): a list; with names\n"
+    "                    or --all, a workspace comparing their curves\n"
     "  -e CODE           run CODE, printing an expression's values (repeatable)\n"
     "  -i                go to the prompt after -e or the script\n"
     "  --dash            show the dashboard while the script runs\n"
@@ -162,6 +165,8 @@ int main(int argc, char **argv)
     // sizes, and fresh pages cost a page fault each.
     mallopt(M_MMAP_THRESHOLD, 32 << 20);
     mallopt(M_TRIM_THRESHOLD, 256 << 20);
+    // nnlab runs ...: no Lua needed to list and compare runs
+    if (argc >= 2 && strcmp(argv[1], "runs") == 0) return repl_runs_main(argc - 2, argv + 2);
     const char *codes[argc > 0 ? argc : 1];
     options o = {.code = codes};
     int rc = parse_args(argc, argv, &o);

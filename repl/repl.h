@@ -46,6 +46,8 @@ void repl_dash_script(const char *path, int argc, char **argv);
 void repl_dash_finish(const char *status);
 int repl_dash_is_watching(void);               // a dashboard is open
 void repl_dash_note_error(const char *msg);    // into its log panel and output.log
+// nnlab runs ARGS (repl/dash/runs_view.c): returns the exit status
+int repl_runs_main(int argc, char **argv);
 void repl_dash_note_backward(lua_State *L, tensor *t);
 int repl_open_help(lua_State *L);      // help(), tutorials()
 int repl_open_sys(lua_State *L);       // sys.clock(), sys.rss_kb(): timing and memory (lua_sys.c)

@@ -37,7 +37,8 @@ enum {
     DASH_A_DIM,
     DASH_A_HEAT0,            // heat levels DASH_A_HEAT0 .. DASH_A_HEAT0 + 4
     DASH_A_LR = DASH_A_HEAT0 + 5,
-    DASH_A_COUNT
+    DASH_A_RUN0,             // a run's colour in the runs workspace: DASH_A_RUN0 .. + 7
+    DASH_A_COUNT = DASH_A_RUN0 + 8
 };
 
 // ---- grid.c: a w x h screen of wide chars + attributes ----
@@ -197,6 +198,18 @@ void repl_dash_watch_reset(void);            // a new run: bound parameters drop
 void repl_dash_watch_consumed(void);         // the script logged the step itself
 void repl_dash_flush_first(void);            // a run's held-back first step, now
 
+// ---- plot.c: braille line plots ----
+typedef struct dash_canvas { int w, h; uint8_t *bits, *attr; } dash_canvas;   // w x h cells
+typedef struct dash_axis { double lo, hi; int log; } dash_axis;               // lo/hi in log10 when log
+void repl_dash_canvas_dot(dash_canvas *c, int dx, int dy, int attr);
+void repl_dash_canvas_line(dash_canvas *c, int x0, int y0, int x1, int y1, int attr);
+double repl_dash_axis_f(const dash_axis *a, double v);
+void repl_dash_axis_grow(dash_axis *a, double v);
+int repl_dash_dot_x(double step, double xlo, double xhi, int dw);
+void repl_dash_plot_series(dash_canvas *c, const double *xs, const double *ys, int n, double xlo, double xhi,
+                           const dash_axis *ya, int attr);
+void repl_dash_canvas_blit(const dash_canvas *c, dash_grid *g, int x, int y);
+
 // ---- render.c ----
 void repl_dash_render(dash_state *s, dash_grid *g);
 // The plain progress line ("step 100  loss 0.0354  ...") into buf.
@@ -232,6 +245,23 @@ void repl_dash_runlog_write_meta(dash_runlog *r, const dash_state *s, const char
 void repl_dash_runlog_flush(dash_runlog *r);
 void repl_dash_runlog_tick(dash_runlog *r, const dash_state *s);   // meta.json when due
 void repl_dash_runlog_close(dash_runlog *r, const dash_state *s, const char *status);
+
+// ---- runs_read.c / runs_view.c: `nnlab runs` and :runs ----
+typedef struct dash_run {
+    char dir[1024], folder[256], name[96], status[16], start[32], model[96], optimizer[200], script[256];
+    double params, steps;
+    double *pts;               // n x {step, loss, test_loss, acc}, NAN where not logged
+    int n, cap;
+    double final_loss, best_loss, final_acc, best_acc;
+    int color;                 // 0..7, from the folder name (stable)
+    int selected, pinned;
+    char err[1200];            // the first problem reading it: "file:line: what"
+} dash_run;
+int repl_runs_load_one(const char *dir, dash_run *r);
+int repl_runs_load(const char *root, char **pats, int npats, dash_run **out, int *n, char *why, size_t whyn);
+void repl_runs_free(dash_run *runs, int n);
+// nnlab runs [--all] [--snapshot WxH] [--attrs] [--keys K] [NAME...]: 0 ok, else the exit status
+int repl_runs_main(int argc, char **argv);
 
 // ---- sys.c ----
 void repl_dash_sys_sample(dash_state *s);     // cpu %, rss; gpu memory when on cuda

@@ -16,70 +16,7 @@
 
 #define NUM(buf, v, w) repl_dash_fmt_num(buf, sizeof buf, v, w)
 
-// ---- loss plot: a braille canvas, 2x4 dots per cell ------------------------------
-typedef struct canvas {
-    int w, h;                // in cells
-    uint8_t *bits, *attr;
-} canvas;
-
-static void canvas_dot(canvas *c, int dx, int dy, int attr)
-{
-    static const uint8_t bit[4][2] = {{0x01, 0x08}, {0x02, 0x10}, {0x04, 0x20}, {0x40, 0x80}};
-    if (dx < 0 || dy < 0 || dx >= c->w * 2 || dy >= c->h * 4) return;
-    int i = (dy / 4) * c->w + dx / 2;
-    c->bits[i] |= bit[dy % 4][dx % 2];
-    c->attr[i] = (uint8_t)attr;
-}
-
-static void canvas_line(canvas *c, int x0, int y0, int x1, int y1, int attr)
-{
-    int dx = abs(x1 - x0), dy = -abs(y1 - y0);
-    int sx = x0 < x1 ? 1 : -1, sy = y0 < y1 ? 1 : -1, err = dx + dy;
-    for (;;) {
-        canvas_dot(c, x0, y0, attr);
-        if (x0 == x1 && y0 == y1) break;
-        int e2 = 2 * err;
-        if (e2 >= dy) { err += dy; x0 += sx; }
-        if (e2 <= dx) { err += dx; y0 += sy; }
-    }
-}
-
-typedef struct axis { double lo, hi; int log; } axis;
-
-static double axis_f(const axis *a, double v) { return a->log ? log10(v > 1e-30 ? v : 1e-30) : v; }
-
-static void axis_grow(axis *a, double v)
-{
-    if (isnan(v) || isinf(v) || (a->log && v <= 0)) return;
-    double f = axis_f(a, v);
-    if (f < a->lo) a->lo = f;
-    if (f > a->hi) a->hi = f;
-}
-
-// the x position (in dots) of a step
-static int dot_x(double step, double xlo, double xhi, int dw)
-{
-    return xhi > xlo ? (int)lround((step - xlo) / (xhi - xlo) * dw) : dw / 2;
-}
-
-// Plots (step, value) pairs of one series, joined by lines.
-static void plot_series(canvas *c, const double *xs, const double *ys, int n, double xlo, double xhi,
-                        const axis *ya, int attr)
-{
-    int have = 0, px = 0, py = 0;
-    int dw = c->w * 2 - 1, dh = c->h * 4 - 1;
-    for (int i = 0; i < n; i++) {
-        if (isnan(ys[i]) || isinf(ys[i]) || (ya->log && ys[i] <= 0)) continue;
-        int x = dot_x(xs[i], xlo, xhi, dw);
-        int y = (int)lround((ya->hi - axis_f(ya, ys[i])) / (ya->hi - ya->lo) * dh);
-        if (have) canvas_line(c, px, py, x, y, attr);
-        else canvas_dot(c, x, y, attr);
-        have = 1;
-        px = x;
-        py = y;
-    }
-}
-
+// ---- loss plot: a braille canvas (plot.c) ----------------------------------------
 // A legend entry "━ name" in its colour; returns the columns used.
 static int legend(dash_grid *g, int x, int y, int maxw, int attr, const char *name)
 {
@@ -138,10 +75,10 @@ static void draw_loss(dash_state *s, dash_grid *g, int x, int y, int w, int h)
     iy += pad;
     ih -= pad;
     if (pw >= 2 && ph >= 1) {
-        axis ya = {INFINITY, -INFINITY, logax};
+        dash_axis ya = {INFINITY, -INFINITY, logax};
         for (int i = 0; i < n; i++) {
-            axis_grow(&ya, tr[i]);
-            axis_grow(&ya, te[i]);
+            repl_dash_axis_grow(&ya, tr[i]);
+            repl_dash_axis_grow(&ya, te[i]);
         }
         if (ya.lo > ya.hi) ya.lo = ya.hi = 0;
         if (ya.hi - ya.lo < 1e-12) {
@@ -149,13 +86,13 @@ static void draw_loss(dash_state *s, dash_grid *g, int x, int y, int w, int h)
             ya.lo -= d;
             ya.hi += d;
         }
-        axis aa = {0, amax, 0};
-        canvas c = {pw, ph, calloc((size_t)pw * ph, 1), calloc((size_t)pw * ph, 1)};
+        dash_axis aa = {0, amax, 0};
+        dash_canvas c = {pw, ph, calloc((size_t)pw * ph, 1), calloc((size_t)pw * ph, 1)};
         if (c.bits && c.attr) {
             double xlo = xs[0] < 1 ? xs[0] : (s->first_step < xs[0] ? s->first_step : xs[0]), xhi = xs[n - 1];
-            if (have_acc) plot_series(&c, xs, ac, n, xlo, xhi, &aa, DASH_A_ACC);
-            if (have_test) plot_series(&c, xs, te, n, xlo, xhi, &ya, DASH_A_TEST);
-            plot_series(&c, xs, tr, n, xlo, xhi, &ya, DASH_A_TRAIN);
+            if (have_acc) repl_dash_plot_series(&c, xs, ac, n, xlo, xhi, &aa, DASH_A_ACC);
+            if (have_test) repl_dash_plot_series(&c, xs, te, n, xlo, xhi, &ya, DASH_A_TEST);
+            repl_dash_plot_series(&c, xs, tr, n, xlo, xhi, &ya, DASH_A_TRAIN);
             int px = ix + lab + 1;
             for (int r = 0; r < ph; r++)
                 for (int q = 0; q < pw; q++) {
@@ -186,7 +123,7 @@ static void draw_loss(dash_state *s, dash_grid *g, int x, int y, int w, int h)
                 if (!isnan(pts[i].epoch) && !isnan(pts[i - 1].epoch) && pts[i].epoch != pts[i - 1].epoch) nep++;
             for (int i = 1; i < n; i++) {
                 if (isnan(pts[i].epoch) || isnan(pts[i - 1].epoch) || pts[i].epoch == pts[i - 1].epoch) continue;
-                int q = dot_x(pts[i - 1].step, xlo, xhi, dw) / 2;
+                int q = repl_dash_dot_x(pts[i - 1].step, xlo, xhi, dw) / 2;
                 repl_dash_put(g, px + q, ay, L'┴', DASH_A_DIM);
                 // "e3" under a tick when there is room (every tick when few)
                 if (nep <= pw / 4 && q - last_lab >= 4 && q + 3 < pw - 10) {

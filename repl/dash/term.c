@@ -51,6 +51,9 @@ int repl_dash_term_open(int *ascii)
             [DASH_A_ACC] = COLOR_GREEN, [DASH_A_WARN] = COLOR_RED, [DASH_A_DIM] = COLOR_BLUE,
             [DASH_A_HEAT0] = COLOR_BLUE, [DASH_A_HEAT0 + 1] = COLOR_BLUE, [DASH_A_HEAT0 + 2] = COLOR_CYAN,
             [DASH_A_HEAT0 + 3] = COLOR_YELLOW, [DASH_A_HEAT0 + 4] = COLOR_RED,
+            [DASH_A_RUN0] = COLOR_CYAN, [DASH_A_RUN0 + 1] = COLOR_YELLOW, [DASH_A_RUN0 + 2] = COLOR_GREEN,
+            [DASH_A_RUN0 + 3] = COLOR_MAGENTA, [DASH_A_RUN0 + 4] = COLOR_RED, [DASH_A_RUN0 + 5] = COLOR_BLUE,
+            [DASH_A_RUN0 + 6] = COLOR_WHITE, [DASH_A_RUN0 + 7] = COLOR_CYAN,
         };
         for (int a = 1; a < DASH_A_COUNT; a++) init_pair((short)a, fg[a], -1);
     }
@@ -92,7 +95,7 @@ void repl_dash_term_size(int *w, int *h)
 static attr_t attr_of(int a)
 {
     attr_t r = has_colors() && a ? COLOR_PAIR(a) : A_NORMAL;
-    if (a == DASH_A_TITLE || a == DASH_A_WARN) r |= A_BOLD;
+    if (a == DASH_A_TITLE || a == DASH_A_WARN || a == DASH_A_RUN0 + 7) r |= A_BOLD;
     if (a == DASH_A_DIM && !has_colors()) r |= A_DIM;
     return r;
 }

@@ -1,0 +1,72 @@
+// plot.c - the braille line plot shared by the dashboard's loss panel and the runs
+// workspace: 2x4 dots per cell, one colour per cell (the last series drawn wins).
+#include "dash.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+void repl_dash_canvas_dot(dash_canvas *c, int dx, int dy, int attr)
+{
+    static const uint8_t bit[4][2] = {{0x01, 0x08}, {0x02, 0x10}, {0x04, 0x20}, {0x40, 0x80}};
+    if (dx < 0 || dy < 0 || dx >= c->w * 2 || dy >= c->h * 4) return;
+    int i = (dy / 4) * c->w + dx / 2;
+    c->bits[i] |= bit[dy % 4][dx % 2];
+    c->attr[i] = (uint8_t)attr;
+}
+
+void repl_dash_canvas_line(dash_canvas *c, int x0, int y0, int x1, int y1, int attr)
+{
+    int dx = abs(x1 - x0), dy = -abs(y1 - y0);
+    int sx = x0 < x1 ? 1 : -1, sy = y0 < y1 ? 1 : -1, err = dx + dy;
+    for (;;) {
+        repl_dash_canvas_dot(c, x0, y0, attr);
+        if (x0 == x1 && y0 == y1) break;
+        int e2 = 2 * err;
+        if (e2 >= dy) { err += dy; x0 += sx; }
+        if (e2 <= dx) { err += dx; y0 += sy; }
+    }
+}
+
+double repl_dash_axis_f(const dash_axis *a, double v) { return a->log ? log10(v > 1e-30 ? v : 1e-30) : v; }
+
+void repl_dash_axis_grow(dash_axis *a, double v)
+{
+    if (isnan(v) || isinf(v) || (a->log && v <= 0)) return;
+    double f = repl_dash_axis_f(a, v);
+    if (f < a->lo) a->lo = f;
+    if (f > a->hi) a->hi = f;
+}
+
+// the x position (in dots) of a step
+int repl_dash_dot_x(double step, double xlo, double xhi, int dw)
+{
+    return xhi > xlo ? (int)lround((step - xlo) / (xhi - xlo) * dw) : dw / 2;
+}
+
+// Plots (step, value) pairs of one series, joined by lines.
+void repl_dash_plot_series(dash_canvas *c, const double *xs, const double *ys, int n, double xlo, double xhi,
+                           const dash_axis *ya, int attr)
+{
+    int have = 0, px = 0, py = 0;
+    int dw = c->w * 2 - 1, dh = c->h * 4 - 1;
+    for (int i = 0; i < n; i++) {
+        if (isnan(ys[i]) || isinf(ys[i]) || (ya->log && ys[i] <= 0)) continue;
+        int x = repl_dash_dot_x(xs[i], xlo, xhi, dw);
+        int y = (int)lround((ya->hi - repl_dash_axis_f(ya, ys[i])) / (ya->hi - ya->lo) * dh);
+        if (have) repl_dash_canvas_line(c, px, py, x, y, attr);
+        else repl_dash_canvas_dot(c, x, y, attr);
+        have = 1;
+        px = x;
+        py = y;
+    }
+}
+
+
+void repl_dash_canvas_blit(const dash_canvas *c, dash_grid *g, int x, int y)
+{
+    for (int r = 0; r < c->h; r++)
+        for (int q = 0; q < c->w; q++) {
+            int i = r * c->w + q;
+            if (c->bits[i]) repl_dash_put(g, x + q, y + r, 0x2800 + c->bits[i], c->attr[i]);
+        }
+}
