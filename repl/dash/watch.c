@@ -220,16 +220,12 @@ static dash_grad *param_stats(double step)
     return g;
 }
 
-// dash._post(lr, epoch) -> sample_next, stopped: after each optimizer step
-static int l_post(lua_State *L)
+// After each optimizer step: log it, sample statistics when due. Returns 0, or -1 when
+// the run had been ended (train{} returned): then nothing is logged.
+static int post(double lr, double epoch)
 {
     dash_state *S = repl_dash_cur();
-    if (!repl_dash_run_active()) {      // the run was ended (train{} returned): begin anew
-        lua_pushboolean(L, 0);
-        lua_pushboolean(L, S->quit);
-        lua_pushboolean(L, 1);
-        return 3;
-    }
+    if (!repl_dash_run_active()) return -1;
     double now = repl_dash_now();
     if (W.last_post > 0) {
         double dt = now - W.last_post;
@@ -237,13 +233,12 @@ static int l_post(lua_State *L)
     }
     W.opt_steps++;
     dash_point p = blank_point();
-    p.lr = lua_type(L, 1) == LUA_TNUMBER ? lua_tonumber(L, 1) : NAN;
-    p.epoch = lua_type(L, 2) == LUA_TNUMBER ? lua_tonumber(L, 2) : NAN;
+    p.lr = lr;
+    p.epoch = epoch;
     p.step = W.have_first ? W.first.step + 1 : (isnan(S->last.step) || S->finished ? 0 : S->last.step) + 1;
     p.loss = loss_value();
     W.loss_fresh = 0;
     dash_grad *g = NULL;
-    double t0 = repl_dash_now();
     int sampled = W.have_old;
     if (sampled) {
         g = param_stats(S->explicit_log ? S->last.step : p.step);
@@ -252,7 +247,7 @@ static int l_post(lua_State *L)
         if (g && !S->explicit_grads) repl_dash_set_grads(S, g, W.nb);
         // what a sample costs: the copy before the step, the statistics, and (about as
         // much again, measured) formatting their metrics line
-        W.stats_cost = 2 * (repl_dash_now() - t0) + W.pre_cost;
+        W.stats_cost = 2 * (repl_dash_now() - now) + W.pre_cost;
     }
     if (W.opt_steps == 1 && !S->explicit_log) {
         W.first = p;
@@ -270,15 +265,78 @@ static int l_post(lua_State *L)
     W.every = budget > 0 && W.stats_cost > 0 ? (int64_t)ceil(W.stats_cost / budget) : 1;
     if (W.every < 1) W.every = 1;
     W.sample_next = W.since_sample >= W.every;
-    W.last_post = repl_dash_now();
-    lua_pushboolean(L, W.sample_next);
-    lua_pushboolean(L, S->quit);
-    return 2;
+    W.last_post = sampled ? repl_dash_now() : now;
+    return 0;
+}
+
+// dash._post(lr, epoch) -> sample_next, stopped, ended
+static int l_post(lua_State *L)
+{
+    double lr = lua_type(L, 1) == LUA_TNUMBER ? lua_tonumber(L, 1) : NAN;
+    double epoch = lua_type(L, 2) == LUA_TNUMBER ? lua_tonumber(L, 2) : NAN;
+    int ended = post(lr, epoch) != 0;
+    lua_pushboolean(L, !ended && W.sample_next);
+    lua_pushboolean(L, repl_dash_cur()->quit);
+    lua_pushboolean(L, ended);
+    return 3;
+}
+
+static int cur_opt_key;          // registry slot: the optimizer being watched
+
+// optim._watch(opt): Optimizer:step runs here while a dashboard is open. In C, as the
+// step's only extra: the Lua version of this hook alone cost 2% of a bottleneck step.
+static int l_step(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TTABLE);
+    lua_settop(L, 1);
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &cur_opt_key);
+    int same = lua_rawequal(L, 1, 2);
+    lua_pop(L, 1);
+    for (int attempt = 0; attempt < 2; attempt++) {
+        if (!same) {                             // a new optimizer: watch.lua names and binds it
+            if (lua_getglobal(L, "dash") != LUA_TTABLE || lua_getfield(L, -1, "_w") != LUA_TTABLE ||
+                lua_getfield(L, -1, "begin") != LUA_TFUNCTION)
+                return luaL_error(L, "dash: watch.lua is not loaded");
+            lua_pushvalue(L, 1);
+            lua_call(L, 1, 0);
+            lua_settop(L, 1);
+            lua_pushvalue(L, 1);
+            lua_rawsetp(L, LUA_REGISTRYINDEX, &cur_opt_key);
+            same = 1;
+        }
+        if (attempt == 0) {
+            if (repl_dash_cur()->quit) {         // after q,y: one line, not a traceback
+                lua_getglobal(L, "dash");
+                lua_getfield(L, -1, "STOP");
+                return lua_error(L);
+            }
+            if (W.sample_next) l_pre(L);
+            lua_getfield(L, 1, "_update");
+            lua_pushvalue(L, 1);
+            lua_call(L, 1, 0);
+        }
+        lua_getfield(L, 1, "lr");
+        double lr = lua_type(L, -1) == LUA_TNUMBER ? lua_tonumber(L, -1) : NAN, epoch = NAN;
+        // the epoch of the loader a training loop runs (data.lua notes it)
+        if (lua_getglobal(L, "data") == LUA_TTABLE && lua_getfield(L, -1, "_training") == LUA_TTABLE &&
+            lua_getfield(L, -1, "epoch") == LUA_TNUMBER)
+            epoch = lua_tonumber(L, -1);
+        lua_settop(L, 1);
+        if (post(lr, epoch) == 0) break;
+        same = 0;                                // the run had ended: this step begins the next
+    }
+    return 0;
+}
+
+void repl_dash_watch_forget_opt(lua_State *L)
+{
+    lua_pushnil(L);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &cur_opt_key);
 }
 
 void repl_dash_watch_register(lua_State *L, int t)
 {
-    static const luaL_Reg fns[] = {{"_bind", l_bind}, {"_pre", l_pre}, {"_post", l_post}, {NULL, NULL}};
+    static const luaL_Reg fns[] = {{"_bind", l_bind}, {"_pre", l_pre}, {"_post", l_post}, {"_step", l_step}, {NULL, NULL}};
     lua_pushvalue(L, t);
     luaL_setfuncs(L, fns, 0);
     lua_pop(L, 1);
@@ -290,6 +348,7 @@ void repl_dash_watch_attach(lua_State *L)
     repl_dash_watching = 1;
     hook_L = L;
     repl_dash_watch_reset();
+    repl_dash_watch_forget_opt(L);
     int top = lua_gettop(L);
     if (lua_getglobal(L, "dash") == LUA_TTABLE && lua_getfield(L, -1, "_w") == LUA_TTABLE &&
         lua_getfield(L, -1, "attach") == LUA_TFUNCTION)

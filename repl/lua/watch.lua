@@ -8,8 +8,7 @@
 local W = {}
 
 local seen = setmetatable({}, {__mode = "k"})   -- module -> shape of its first input
-local cur_opt, cur_sig
-local sample, stopped = false, false
+local cur_sig
 
 local function note_call(m, x)
   if seen[m] == nil then seen[m] = tensor.is_tensor(x) and x:shape():totable() or false end
@@ -83,7 +82,7 @@ local function begin(opt)
   -- the same model and settings again (another seed of one experiment): one run
   local sig = table.concat(parts, ";") .. "|" .. tostring(opt.name) .. "|" .. tostring(opt.lr)
   local new_run = sig ~= cur_sig or dash.stopped()
-  cur_opt, cur_sig = opt, sig
+  cur_sig = sig
   if new_run then
     local seed = tensor.initial_seed()
     local mname = model and model.__name or "params"
@@ -102,36 +101,21 @@ local function begin(opt)
   if new_run and model and seen[model] then pcall(dash._model, model, seen[model]) end
 end
 
--- upvalues, not globals: this runs every step and costs ~0.1 us
-local post, pre, data_t, STOP
-local function step(opt)
-  if opt ~= cur_opt then begin(opt) end
-  if stopped then error(STOP, 0) end           -- after q,y: one line, not a traceback
-  if sample then pre() end
-  local r = opt:_update()
-  local loader = data_t._training
-  local ended
-  sample, stopped, ended = post(opt.lr, loader and loader.epoch)
-  if ended then                                 -- the run had ended: this step starts the next
-    cur_opt = nil
-    begin(opt)
-    sample, stopped = post(opt.lr, loader and loader.epoch)
-  end
-  return r
-end
+-- Optimizer:step goes through dash._step (watch.c) while a dashboard is open; it calls
+-- W.begin(opt) when an optimizer steps for the first time (or after its run ended).
+W.begin = begin
 
 function W.attach()
   seen = setmetatable({}, {__mode = "k"})
-  cur_opt, cur_sig, sample, stopped = nil, nil, false, false
-  post, pre, data_t, STOP = dash._post, dash._pre, data, dash.STOP
+  cur_sig = nil
   nn._watch = note_call
   nn._rearm = function() nn._watch = note_call end
-  optim._watch = step
+  optim._watch = dash._step
 end
 
 function W.detach()
   nn._watch, nn._rearm, optim._watch = nil, nil, nil
-  cur_opt, cur_sig = nil, nil
+  cur_sig = nil
 end
 
 return W

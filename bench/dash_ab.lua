@@ -1,0 +1,44 @@
+-- dash_ab.lua - what watching costs a training step, measured in one process: the
+-- bottleneck step (Linear(1,32)->Linear(32,C)->Linear(C,1), Adam, 100 samples) with no
+-- dashboard, then with one open that watches by itself (no dash.* call in the loop:
+-- each opt:step() logs step/loss/lr to the panels and metrics.jsonl, statistics are
+-- sampled) and redraws a 100x30 frame as often as a terminal would get one. The two
+-- alternate, 8 rounds, and each keeps its best round (the machine may be shared).
+--   nnlab bench/dash_ab.lua [steps per round = 3000]
+local steps = tonumber(arg and arg[1]) or 3000
+local x = tensor.arange(0, 100):view(100, 1)
+local function train(C, frames)
+  tensor.manual_seed(10000)
+  local model = nn.Sequential(nn.Linear(1, 32), nn.Linear(32, C), nn.Linear(C, 1))
+  local opt = optim.Adam(model:parameters(), {lr = 1e-3})
+  local t0, last, interval = sys.clock(), 0, 0.05
+  for _ = 1, steps do
+    opt:zero_grad()
+    nn.mse_loss(model(x), x):backward()
+    opt:step()
+    if frames then                  -- lua_dash.c's pacing: <= 20/s, <= 0.5% of the time
+      local now = sys.clock()
+      if now - last >= interval then
+        dash._frame(100, 30)
+        local cost = sys.clock() - now
+        last, interval = sys.clock(), math.max(0.05, 200 * cost)
+      end
+    end
+  end
+  return (sys.clock() - t0) / steps
+end
+local best = {}
+train(32)                                  -- warm-up: OpenBLAS, allocator
+for round = 1, 12 do
+  local C = ({8, 32, 128})[round % 3 + 1]
+  best[C] = best[C] or {bare = math.huge, watched = math.huge}
+  best[C].bare = math.min(best[C].bare, train(C))
+  dash.open{plain = true, every = 1e12, name = "bench"}
+  best[C].watched = math.min(best[C].watched, train(C, true))
+  dash.close()
+end
+local sb, sw = 0, 0
+for _, C in ipairs{8, 32, 128} do sb, sw = sb + best[C].bare, sw + best[C].watched end
+print("bare_step", sb / 3)
+print("watched_step", sw / 3)
+print("dash_overhead_pct", (sw / sb - 1) * 100)
