@@ -35,7 +35,7 @@ ifneq ($(NVCC),)
 CUDA_SO := libnnlab_cuda.so
 endif
 
-.PHONY: all deps deps-run deps-test deps-bench install-pkgs run test asan clean bench gpu-check fuzz
+.PHONY: all deps deps-run deps-test deps-bench install-pkgs run test check asan clean bench gpu-check fuzz
 all: nnlab $(CUDA_SO)
 
 # deps-run / deps-test / deps-bench: install what is missing (apt as root; otherwise
@@ -93,6 +93,16 @@ run: deps-run all
 	./nnlab $(ARGS)
 
 include tests/fuzz/fuzz.mk
+
+# runs that the tests' dashboards keep go to build/, not to ./runs
+test check asan: export NNLAB_RUNS = $(CURDIR)/$(BUILD)/test-runs
+
+# the fast loop: build, the C and Lua suites and the dashboard's end-to-end tests (no
+# package install, sanitizers, fuzz corpora or lessons)
+check: all $(CTEST_BIN)
+	prove -f $(CTEST_BIN)
+	prove -f --exec ./nnlab tests/lua/test_*.lua
+	prove -f tests/e2e/dash.sh tests/e2e/dash_watch.sh tests/e2e/runs.sh
 
 # the whole suite, then the same C and Lua suites under ASan/UBSan/LSan and the fuzz corpora
 test: deps-test all $(CTEST_BIN) fuzz-replay asan-suite

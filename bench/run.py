@@ -66,17 +66,14 @@ for script, kind, label in (("scripts/fashion_mlp.lua", "mlp", "Fashion-MNIST ML
     add(label, float(m.group(1)), t)
 def median_of(cmd, key, reps=5):
     return statistics.median(parse(run(cmd))[key] for _ in range(reps))
-# the dashboard watching by itself (no dash.* call), its run folder in a scratch dir;
-# the two variants alternate and each keeps its best of 7 (the machine may be shared)
+# the dashboard watching by itself (no dash.* call; bench/dash_ab.lua alternates with and
+# without it in one process), its run folders in a scratch dir
 import tempfile, shutil
 scratch = tempfile.mkdtemp(prefix="nnlab-bench-")
 ENV["NNLAB_RUNS"] = os.path.join(scratch, "runs")
-plain_step = dash_step = float("inf")
-for _ in range(7):
-    plain_step = min(plain_step, parse(run([NNLAB, "bench/bottleneck.lua", "plain", "20"]))["bottleneck_step"])
-    dash_step = min(dash_step, parse(run([NNLAB, "bench/bottleneck.lua", "dash", "20"]))["bottleneck_step"])
-add("bottleneck x20 step, dashboard off", plain_step, None)
-add("bottleneck step, dashboard on: %+.1f%% (target <= 2%%)" % ((dash_step / plain_step - 1) * 100), dash_step, None)
+ab = parse(run([NNLAB, "bench/dash_ab.lua"]))
+add("bottleneck step, dashboard off", ab["bare_step"], None)
+add("bottleneck step, dashboard watching: %+.1f%% (target <= 2%%)" % ab["dash_overhead_pct"], ab["watched_step"], None)
 # nnlab runs: open 100 runs of 10,000 steps and draw the workspace (target < 1 s)
 runs100 = os.path.join(scratch, "runs100")
 subprocess.run([sys.executable, "bench/make_runs.py", runs100, "100", "10000"], cwd=ROOT, check=True)

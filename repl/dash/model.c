@@ -128,8 +128,9 @@ void repl_dash_log(dash_state *s, dash_point *in)
         s->rate = (p.step - s->rate_step0) / (now - s->rate_t0);
         s->rate_t0 = now;
         s->rate_step0 = p.step;
-    } else if (s->rate == 0 && now > s->rate_t0) {
-        s->rate = (p.step - s->rate_step0) / (now - s->rate_t0);
+    } else if (now - s->t_first < 2 && now > s->t_first) {
+        // the first seconds: the average so far (one slow first step is not the rate)
+        s->rate = (p.step - s->first_step) / (now - s->t_first);
     }
 #define L(f) if (!isnan(p.f)) s->last.f = p.f;
     FIELDS(L)
