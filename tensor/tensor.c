@@ -138,13 +138,43 @@ static void storage_release(tensor_storage *s) {
 }
 
 static void node_release(tensor_node *n);
+static void header_free(tensor *t);
 
 tensor *tensor_retain(tensor *t) { if (t) t->refcount++; return t; }
 
+// Freeing is iterative: a dead tensor releases its node, whose inputs may die in turn,
+// once per op of a graph; recursion would overflow the C stack on a long chain (a loss
+// summed a million times without :item()). Dead tensors wait on a list linked through
+// their grad_acc field (a dead tensor's own grad_acc is released as it is linked).
+static tensor *dead_head;
+static int draining;
+
+static void push_dead(tensor *t) {
+    while (t) {
+        tensor *ga = t->grad_acc;
+        t->grad_acc = dead_head;
+        dead_head = t;
+        t = (ga && --ga->refcount == 0) ? ga : NULL;
+    }
+}
+
 void tensor_release(tensor *t) {
     if (!t || --t->refcount > 0) return;
+    push_dead(t);
+    if (draining) return;             // an outer tensor_release is emptying the list
+    draining = 1;
+    while (dead_head) {
+        tensor *d = dead_head;
+        dead_head = d->grad_acc;
+        d->grad_acc = NULL;
+        header_free(d);
+    }
+    draining = 0;
+}
+
+// what a dead tensor holds; tensors it drops go on the dead list
+static void header_free(tensor *t) {
     tensor_release(t->grad);
-    tensor_release(t->grad_acc);
     if (t->grad_fn) node_release(t->grad_fn);
     storage_release(t->storage);
     if (n_free_headers < POOL_CAP) free_headers[n_free_headers++] = t;

@@ -345,4 +345,14 @@ gradcheck("linear + log_softmax + gather loss", function(x, w, b)
   return -logits:log_softmax(2):gather(2, tensor{{2}, {1}, {3}}):mean()
 end, {S, {3, 4}, {3}})
 
+-- summing losses without :item() builds one long chain; dropping it without backward()
+-- must free it iteratively (it used to recurse once per op and overflow the C stack)
+do
+  local w, total = tensor(1):requires_grad(), tensor(0)
+  for _ = 1, 500000 do total = total + w end
+  total = nil
+  collectgarbage()
+  t.ok(true, "a 500,000-op graph dropped without backward() is freed without a crash")
+end
+
 t.done_testing()
