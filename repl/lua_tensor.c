@@ -36,18 +36,27 @@ int repl_tensor_error(lua_State *L) {
 }
 
 // ---- the tensor userdata ------------------------------------------------------------
-tensor *repl_test_tensor(lua_State *L, int idx) {
+// The slot of a tensor userdata: only one with the tensor metatable and the size of
+// a tensor pointer (debug.setmetatable can put the metatable on any userdata), else
+// NULL. Metamethods are plain functions a script can call with anything.
+static tensor **tensor_slot(lua_State *L, int idx) {
     if (lua_type(L, idx) != LUA_TUSERDATA || !lua_getmetatable(L, idx)) return NULL;
     lua_rawgetp(L, LUA_REGISTRYINDEX, &tensor_mt_key);
     int same = lua_rawequal(L, -1, -2);
     lua_pop(L, 2);
-    return same ? *(tensor **)lua_touserdata(L, idx) : NULL;
+    return same && lua_rawlen(L, idx) == sizeof(tensor *) ? lua_touserdata(L, idx) : NULL;
+}
+
+tensor *repl_test_tensor(lua_State *L, int idx) {
+    tensor **ud = tensor_slot(L, idx);
+    return ud ? *ud : NULL;
 }
 
 tensor *repl_check_tensor(lua_State *L, int idx) {
-    tensor *t = repl_test_tensor(L, idx);
-    if (!t) luaL_typeerror(L, idx, "tensor");
-    return t;
+    tensor **ud = tensor_slot(L, idx);
+    if (ud && !*ud) luaL_argerror(L, idx, "this tensor was already freed (its __gc metamethod was called)");
+    if (!ud) luaL_typeerror(L, idx, "tensor");
+    return *ud;
 }
 
 // Lua sees only the small userdata, not the storage behind it, so without help a
@@ -96,7 +105,7 @@ int repl_push_tensor(lua_State *L, tensor *t) {
 }
 
 static int t_gc(lua_State *L) {
-    tensor **ud = lua_touserdata(L, 1);
+    tensor **ud = tensor_slot(L, 1);      // anything else (io.stdout, a table) is left alone
     if (ud && *ud) {
         tensor_release(*ud);
         *ud = NULL;
