@@ -285,8 +285,9 @@ static inline int64_t cols_row(int64_t b, int64_t r, int64_t B, int64_t R, int64
 
 // the outputs o in [lo, hi) whose window element k, at o*s - p + k, lies inside [0, n)
 static void inside_range(int64_t n, int k, int s, int p, int64_t on, int64_t *lo, int64_t *hi) {
-    *lo = p - k > 0 ? (p - k + s - 1) / s : 0;
-    *hi = n + p - k > 0 ? (n + p - k + s - 1) / s : 0;
+    int64_t pk = (int64_t)p - k;   // int64: p near INT_MAX must not overflow below
+    *lo = pk > 0 ? (pk + s - 1) / s : 0;
+    *hi = n + pk > 0 ? (n + pk + s - 1) / s : 0;
     if (*lo > on) *lo = on;
     if (*hi > on) *hi = on;
     if (*hi < *lo) *hi = *lo;
@@ -306,8 +307,9 @@ static int cpu_unfold2d(float *cols, const float *x, int64_t B, int64_t C, int64
                     const float *img = (H * W != 0) ? x + (b * C + c) * H * W : NULL;
                     float *row = cols + cols_row(b, (c * kh + ki) * kw + kj, B, R, L, batch_inner);
                     // the output columns whose input column ix = ox*sw - pw + kj lies inside x
-                    int64_t lo = pw - kj > 0 ? (pw - kj + sw - 1) / sw : 0;
-                    int64_t hi = W + pw - kj > 0 ? (W + pw - kj + sw - 1) / sw : 0;
+                    int64_t pk = (int64_t)pw - kj;
+                    int64_t lo = pk > 0 ? (pk + sw - 1) / sw : 0;
+                    int64_t hi = W + pk > 0 ? (W + pk + sw - 1) / sw : 0;
                     if (lo > ow) lo = ow;
                     if (hi > ow) hi = ow;
                     if (hi < lo) hi = lo;
@@ -467,34 +469,53 @@ static int cpu_max_pool2d_backward(float *gx, const float *g, const float *idx, 
 // 0) times 1/(kh*kw), summed in window order as the unfold + mean route did
 static int cpu_avg_pool2d(float *out, const float *x, int64_t B, int64_t C, int64_t H, int64_t W,
                           int kh, int kw, int sh, int sw, int ph, int pw, int64_t oh, int64_t ow) {
-    float inv = 1.0f / (float)(kh * kw);
+    float inv = (float)(1.0 / ((double)kh * kw));
     for (int64_t p = 0; p < B * C; p++) {
         const float *img = H * W != 0 ? x + p * H * W : NULL;
         float *o = out + p * oh * ow;
         for (int64_t oy = 0; oy < oh; oy++)
             for (int64_t ox = 0; ox < ow; ox++) {
+                // only the inside pixels: a huge padded window must not loop over its padding
+                int64_t y0 = oy * sh - ph, y1 = y0 + kh, x0 = ox * sw - pw, x1 = x0 + kw;
+                if (y0 < 0) y0 = 0;
+                if (y1 > H) y1 = H;
+                if (x0 < 0) x0 = 0;
+                if (x1 > W) x1 = W;
                 float s = 0.0f;
-                for (int64_t iy = oy * sh - ph; iy < oy * sh - ph + kh; iy++)
-                    for (int64_t ix = ox * sw - pw; ix < ox * sw - pw + kw; ix++)
-                        if (iy >= 0 && iy < H && ix >= 0 && ix < W) s += img[iy * W + ix];
+                for (int64_t iy = y0; iy < y1; iy++)
+                    for (int64_t ix = x0; ix < x1; ix++) s += img[iy * W + ix];
                 o[oy * ow + ox] = s * inv;
             }
     }
     return 0;
 }
 
+// window offsets k at o*s - p + k: the first that lies at or right of 0 for the last output,
+// and one past the last that lies inside [0, n) for the first output
+static int window_first(int64_t on, int s, int p) {
+    int64_t k = (int64_t)p - (on - 1) * s;
+    return k > 0 ? (int)k : 0;
+}
+static int window_end(int64_t n, int k, int p) {
+    int64_t e = (int64_t)p + n;
+    return e < k ? (int)e : k;
+}
+
 // g (B,C,oh,ow) -> gx (B,C,H,W) += g / (kh*kw) over every window covering a pixel
 static int cpu_avg_pool2d_backward(float *gx, const float *g, int64_t B, int64_t C, int64_t H, int64_t W,
                                    int kh, int kw, int sh, int sw, int ph, int pw, int64_t oh, int64_t ow) {
     if (H * W == 0) return 0;
-    float inv = 1.0f / (float)(kh * kw);
+    float inv = (float)(1.0 / ((double)kh * kw));
+    // window offsets that reach a pixel for some output (the others only see padding)
+    int ki0 = window_first(oh, sh, ph), ki1 = window_end(H, kh, ph);
+    int kj0 = window_first(ow, sw, pw), kj1 = window_end(W, kw, pw);
     int64_t ylo, yhi, xlo, xhi;
     for (int64_t p = 0; p < B * C; p++) {
         float *img = gx + p * H * W;
         const float *gp = g + p * oh * ow;
-        for (int ki = 0; ki < kh; ki++) {
+        for (int ki = ki0; ki < ki1; ki++) {
             inside_range(H, ki, sh, ph, oh, &ylo, &yhi);
-            for (int kj = 0; kj < kw; kj++) {
+            for (int kj = kj0; kj < kj1; kj++) {
                 inside_range(W, kj, sw, pw, ow, &xlo, &xhi);
                 for (int64_t oy = ylo; oy < yhi; oy++) {
                     float *row = img + (oy * sh - ph + ki) * W - pw + kj;

@@ -341,6 +341,17 @@ local function check_count(what, v, min)
   return v
 end
 
+-- stride, padding, groups and pooling windows run as C ints: refuse what does not fit
+-- (padding = 2^40 used to act as 0, stride = 2^32+1 as 1)
+local C_INT_MAX = 2147483647
+local function check_c_int(what, v, min)
+  if type(v) ~= "number" or v % 1 ~= 0 or v < min or v > C_INT_MAX then
+    error(string.format("%s: expected an integer in %d..%d, got %s", what, min, C_INT_MAX,
+                        math.type(v) == "float" and v % 1 == 0 and string.format("%.0f", v) or tostring(v)), 3)
+  end
+  return math.tointeger(v)
+end
+
 local function new_tensor(sizes, opts)
   return tensor.empty(sizes, {device = opts and opts.device})
 end
@@ -392,7 +403,11 @@ function Conv2d:init(cin, cout, k, opts)
   check_count("nn.Conv2d(in, out, k): k", kh)
   check_count("nn.Conv2d(in, out, k): k", kw)
   self.kernel_size = {kh, kw}
-  self.stride, self.padding, self.groups = opts.stride or 1, opts.padding or 0, opts.groups or 1
+  self.stride = check_c_int("nn.Conv2d: stride", opts.stride or 1, 1)
+  self.padding = check_c_int("nn.Conv2d: padding", opts.padding or 0, 0)
+  self.groups = check_c_int("nn.Conv2d: groups", opts.groups or 1, 1)
+  check_c_int("nn.Conv2d(in, out, k): k", kh, 1)
+  check_c_int("nn.Conv2d(in, out, k): k", kw, 1)
   if cin % self.groups ~= 0 or cout % self.groups ~= 0 then
     error(string.format("nn.Conv2d(%d, %d): groups=%d must divide both channel counts", cin, cout, self.groups), 2)
   end
@@ -418,8 +433,9 @@ local function pool(name, fn)
   local cls = Module:extend(name)
   function cls:init(k, opts)
     opts = opts or {}
-    self.kernel_size = check_count("nn." .. name .. "(k)", k)
-    self.stride, self.padding = opts.stride or k, opts.padding or 0
+    self.kernel_size = check_c_int("nn." .. name .. "(k)", k, 1)
+    self.stride = check_c_int("nn." .. name .. ": stride", opts.stride or k, 1)
+    self.padding = check_c_int("nn." .. name .. ": padding", opts.padding or 0, 0)
   end
   function cls:forward(x) return F[fn](x, self.kernel_size, self.stride, self.padding) end
   function cls:extra_repr()
