@@ -137,7 +137,9 @@ const repl_help_entry repl_help_entries[] = {
     // ---- methods: copies and in-place writes ----
     {"x:clone", "x:clone() -> tensor", "A copy with its own memory (keeps autograd history).",
      "y = x:clone()"},
-    {"x:copy", "x:copy(src) -> x", "Copies src's values into x in place (src broadcasts).",
+    {"x:copy", "x:copy(src) -> x", "Copies src's values into x in place (src broadcasts). On a parameter "
+     "(a leaf that requires grad) do it inside tensor.no_grad; changing a tensor a forward pass used makes "
+     "its backward() an error.",
      "x:copy(tensor.ones(3))"},
     {"x:fill", "x:fill(v) -> x", "Sets every element to v, in place.", "tensor.empty(3):fill(0.5)"},
     {"x:zero", "x:zero() -> x", "Sets every element to 0, in place.", "x:zero()"},

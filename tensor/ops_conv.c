@@ -203,7 +203,7 @@ static tensor *pool(const char *op, tensor *x, int k, int stride, int padding, i
     tensor_node *n = tensor_record(out, op, is_max ? max_pool_back : avg_pool_back, 1, &x);
     if (n) {
         n->iarg[0] = k; n->iarg[1] = stride; n->iarg[2] = padding;
-        n->saved[0] = idx;
+        tensor_node_save(n, 0, idx);
     } else {
         tensor_release(idx);
     }

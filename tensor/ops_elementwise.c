@@ -4,12 +4,24 @@
 #include "internal.h"
 
 // ---- unary ----
+// what unary_back reads: the input x, the output y, both or neither
+static unsigned unary_reads(int op) {
+    const unsigned X = TENSOR_READS_IN(0), Y = TENSOR_READS_OUT;
+    switch (op) {
+    case EW_EXP: case EW_SQRT: case EW_SIGMOID: case EW_TANH: return Y;
+    case EW_LOG: case EW_ABS: case EW_RELU: case EW_GELU: case EW_SIN: case EW_COS:
+    case EW_POW_S: case EW_CLAMP: return X;
+    case EW_RDIV_S: return X | Y;
+    default: return 0;   // neg, x + s, x * s, s - x
+    }
+}
+
 static tensor *unary(const char *name, tensor *a, int op, float s0, float s1, tensor_backward_fn bw) {
     tensor *out = tensor_empty(a->ndim, a->size, a->storage->device);
     if (!out) return NULL;
     if (tensor_numel(a) && tensor_backend_of(a)->unary(out, a, op, s0, s1)) { tensor_release(out); return NULL; }
     tensor_node *n = tensor_record(out, name, bw, 1, &a);
-    if (n) { n->iarg[0] = op; n->farg[0] = s0; n->farg[1] = s1; }
+    if (n) { n->iarg[0] = op; n->farg[0] = s0; n->farg[1] = s1; n->reads = unary_reads(op); }
     return out;
 }
 
@@ -195,7 +207,12 @@ static int binary_back(tensor_node *n, tensor *y, tensor *g, tensor **gin) {
 
 static tensor *binary_op(const char *name, tensor *a, tensor *b, int op) {
     tensor *out = binary(name, a, b, op, binary_back);
-    if (out && out->grad_fn) out->grad_fn->iarg[0] = op;
+    if (out && out->grad_fn) {
+        const unsigned A = TENSOR_READS_IN(0), B = TENSOR_READS_IN(1), Y = TENSOR_READS_OUT;
+        out->grad_fn->iarg[0] = op;
+        out->grad_fn->reads = op == EW_MUL || op == EW_MAX || op == EW_MIN ? A | B
+                              : op == EW_DIV ? B | Y : op == EW_POW ? A | B | Y : 0;   // add, sub: nothing
+    }
     return out;
 }
 

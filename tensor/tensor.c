@@ -119,6 +119,8 @@ static tensor_storage *storage_new(int64_t numel, tensor_device d, const int64_t
     s->numel = numel;
     s->refcount = 1;
     s->device = d;
+    s->version = 0;
+    s->writer = NULL;
     live_bytes[d] += bytes;
     if (live_bytes[d] > peak_bytes[d]) peak_bytes[d] = live_bytes[d];
     return s;
@@ -366,10 +368,16 @@ int tensor_check_writable(const char *op, const tensor *t) {
     return 0;
 }
 
+void tensor_bump_version(tensor *t, const char *op) {
+    t->storage->version++;
+    t->storage->writer = op;
+}
+
 int tensor_fill_(tensor *dst, float v) {
-    if (tensor_check_writable("fill", dst)) return -1;
-    if (tensor_numel(dst) == 0 || dst->storage->device == TENSOR_META) return 0;
-    return tensor_backend_of(dst)->fill(dst, v);
+    if (tensor_check_writable("fill", dst) || tensor_inplace_check("fill", dst, NULL)) return -1;
+    if (tensor_numel(dst) && dst->storage->device != TENSOR_META && tensor_backend_of(dst)->fill(dst, v)) return -1;
+    tensor_bump_version(dst, "fill");
+    return tensor_inplace_rewire("fill", dst, NULL);
 }
 
 int tensor_zero_(tensor *t) { return tensor_fill_(t, 0.0f); }

@@ -28,6 +28,8 @@ typedef struct tensor_storage {
     int64_t numel;
     int refcount;
     tensor_device device;
+    unsigned version;      // bumped by every in-place write (all views and detached aliases share it)
+    const char *writer;    // the op of the last in-place write, for backward's message
 } tensor_storage;
 
 typedef struct tensor_node tensor_node;  // autograd record; see autograd.h

@@ -284,11 +284,13 @@ function Module:load_state_dict(sd, what)
                           shape_str(dst)), 2)
     end
   end
-  for _, name in ipairs(names) do
-    local dst, src = own[name], sd[name]
-    if src:device() ~= dst:device() then src = src:to(dst:device()) end
-    dst:copy(src)
-  end
+  tensor.no_grad(function()   -- parameters are leaves that require grad: written outside autograd
+    for _, name in ipairs(names) do
+      local dst, src = own[name], sd[name]
+      if src:device() ~= dst:device() then src = src:to(dst:device()) end
+      dst:copy(src)
+    end
+  end)
   return self
 end
 
@@ -591,7 +593,7 @@ function MHA:init(d, heads, opts)
   self.in_proj_weight:requires_grad(true)
   if opts.bias ~= false then self.in_proj_bias = const_tensor({3 * d}, 0, opts, true) end
   self.out_proj = Linear(d, d, opts)
-  if opts.bias ~= false then self.out_proj.bias:zero() end
+  if opts.bias ~= false then tensor.no_grad(function() self.out_proj.bias:zero() end) end
 end
 function MHA:forward(q, k, v, opts)
   if type(k) == "table" and not is_tensor(k) then opts, k, v = k, nil, nil end
@@ -680,8 +682,8 @@ nn.init = {
   normal_ = function(t, mean, std) F.normal_(t, mean or 0, std or 1); return t end,
   kaiming_uniform_ = function(t, fan_in) F.kaiming_uniform_(t, fan_in); return t end,
   xavier_uniform_ = function(t, fan_in, fan_out) F.xavier_uniform_(t, fan_in, fan_out); return t end,
-  zeros_ = function(t) return t:zero() end,
-  ones_ = function(t) return t:fill(1) end,
+  zeros_ = function(t) return tensor.no_grad(function() return t:zero() end) end,
+  ones_ = function(t) return tensor.no_grad(function() return t:fill(1) end) end,
 }
 
 -- ---- summary --------------------------------------------------------------------------

@@ -35,7 +35,7 @@ local function load_params(m, casename, map)
     local holder, key = m, pname
     for part in pname:gmatch("([^.]+)%.") do holder = holder[part] end
     key = pname:match("([^.]+)$")
-    holder[key]:copy(fx(casename, fname))
+    tensor.no_grad(function() holder[key]:copy(fx(casename, fname)) end)   -- a parameter: outside autograd
   end
   return m
 end
