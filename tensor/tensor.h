@@ -172,7 +172,10 @@ tensor *tensor_stack(int n, tensor **ts, int dim);
 tensor *tensor_gather(tensor *a, int dim, tensor *index);
 // a[index] along dim, index 1-D of 0-based floats (Embedding is this with dim 0).
 tensor *tensor_index_select(tensor *a, int dim, tensor *index);
-// In place: t[...] = src, broadcasting src; does not record autograd.
+// In place: t[...] = src, broadcasting src. Bumps the storage's version (a backward
+// that reads the old values then fails). With grad mode on, PyTorch's rules: refused on
+// a leaf that requires grad (or a view of one); a non-leaf dst (or one given a src that
+// requires grad) gets a new history: its value now comes from src (copy) or nothing (fill).
 int tensor_copy_(tensor *dst, tensor *src);
 int tensor_fill_(tensor *dst, float v);
 int tensor_zero_(tensor *t);
