@@ -393,6 +393,14 @@ static int l_reset_peak(lua_State *L) {
     return 0;
 }
 
+// tensor.set_memory_limit(bytes | nil): cpu tensors past it are refused (nil: the machine's room)
+static int l_set_memory_limit(lua_State *L) {
+    lua_Number b = luaL_optnumber(L, 1, 0);
+    if (!(b >= 0 && b < 9.2e18)) luaL_error(L, "tensor.set_memory_limit: bytes must be >= 0, got %f", b);
+    tensor_set_memory_limit((int64_t)b);
+    return 0;
+}
+
 // tensor.set_default_device("cpu"|"cuda"|"meta"): what :device does, for scripts
 static int l_set_default_device(lua_State *L) {
     const char *name = luaL_checkstring(L, 1);
@@ -983,6 +991,7 @@ int repl_open_tensor(lua_State *L) {
         {"tensor", l_tensor_from}, {"manual_seed", l_manual_seed}, {"no_grad", l_no_grad},
         {"is_tensor", l_is_tensor}, {"detect_anomaly", l_detect_anomaly}, {"_set_scope", l_set_scope},
         {"memory_estimate", l_memory_estimate}, {"reset_peak", l_reset_peak},
+        {"set_memory_limit", l_set_memory_limit},
         {"cuda_available", l_cuda_available}, {"cuda_memory", l_cuda_memory},
         {"set_default_device", l_set_default_device}, {"default_device", l_default_device},
         {"cuda_empty_cache", l_cuda_empty_cache}, {NULL, NULL}};

@@ -62,6 +62,9 @@ void tensor_release(tensor *t);                       // NULL is fine
 int64_t tensor_live_bytes(tensor_device d);
 int64_t tensor_peak_bytes(tensor_device d);
 void tensor_reset_peak(tensor_device d);
+// Refuse cpu allocations that would take live tensor bytes past this (0: the default,
+// what is resident plus MemAvailable or the memory cgroup's room).
+void tensor_set_memory_limit(int64_t bytes);
 
 // ---- creation -----------------------------------------------------------------
 tensor *tensor_empty(int ndim, const int64_t *sizes, tensor_device d);
