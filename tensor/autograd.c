@@ -123,6 +123,7 @@ static tensor *take_history(tensor *dst) {
 // h:copy(c) gives d/dv = 0).
 int tensor_inplace_rewire(const char *op, tensor *dst, tensor *src) {
     if (!grad_enabled || (!dst->requires_grad && !(src && src->requires_grad))) return 0;
+    if (src == dst) return 0;   // x:copy(x) keeps its history (and a node must not retain its own tensor)
     tensor *old = take_history(dst);
     if (dst->grad_fn) { tensor_set_error("%s: out of memory recording the in-place write for backward", op); return -1; }
     tensor *ins[2] = {old, src};

@@ -348,8 +348,9 @@ end
 local C_INT_MAX = 2147483647
 local function check_c_int(what, v, min)
   if type(v) ~= "number" or v % 1 ~= 0 or v < min or v > C_INT_MAX then
+    -- level 4: past init and Module:new (nn.Conv2d(...) tail-calls new), at the learner's line
     error(string.format("%s: expected an integer in %d..%d, got %s", what, min, C_INT_MAX,
-                        math.type(v) == "float" and v % 1 == 0 and string.format("%.0f", v) or tostring(v)), 3)
+                        math.type(v) == "float" and v % 1 == 0 and string.format("%.0f", v) or tostring(v)), 4)
   end
   return math.tointeger(v)
 end

@@ -426,6 +426,11 @@ do
   buf:copy(src * 3);
   (buf * buf):sum():backward()
   t.eq(src.grad, {18, 36}, "buf:copy(src * 3): the gradient flows to src through the copy")
+  v = tensor{1, 2}:requires_grad()
+  h = v * 2
+  h:copy(h)   -- keeps its history (the fuzzer found a reference cycle here)
+  h:sum():backward()
+  t.eq(v.grad, {2, 2}, "h:copy(h) keeps h's history")
   -- cases whose PyTorch answer needs history nnlab does not keep: an error, not a wrong gradient
   v = tensor{1, 2}:requires_grad()
   h = v * 2
