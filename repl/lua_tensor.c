@@ -488,7 +488,7 @@ static int l_unary(lua_State *L) {
 }
 
 static tensor *sub_s(tensor *a, float s) { return tensor_add_scalar(a, -s); }
-static tensor *div_s(tensor *a, float s) { return tensor_mul_scalar(a, 1.0f / s); }
+static tensor *div_s(tensor *a, float s) { return tensor_div_scalar(a, s); }
 static tensor *s_add(float s, tensor *a) { return tensor_add_scalar(a, s); }
 static tensor *s_mul(float s, tensor *a) { return tensor_mul_scalar(a, s); }
 

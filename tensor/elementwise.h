@@ -20,6 +20,7 @@ enum {
     EW_MUL_S,   // x * s0
     EW_RSUB_S,  // s0 - x
     EW_RDIV_S,  // s0 / x
+    EW_DIV_S,   // x / s0 (a true division: x * (1/s0) differs in the last bit for a third of x / 3)
     EW_POW_S,   // x ^ s0
     EW_CLAMP,   // min(max(x, s0), s1)
     EW_EQ_S, EW_NE_S, EW_LT_S, EW_LE_S, EW_GT_S, EW_GE_S,   // x ? s0 -> 1/0
@@ -75,6 +76,7 @@ EW_FN float ew_unary(int op, float x, float s0, float s1) {
     case EW_MUL_S: return x * s0;
     case EW_RSUB_S: return s0 - x;
     case EW_RDIV_S: return s0 / x;
+    case EW_DIV_S: return x / s0;
     case EW_POW_S: return s0 == 2.0f ? x * x : powf(x, s0);
     case EW_CLAMP: return ew_min(ew_max(x, s0), s1);   // PyTorch: lo > hi gives hi; a NaN bound gives NaN
     case EW_EQ_S: return x == s0;

@@ -55,6 +55,7 @@ static int unary_back(tensor_node *n, tensor *y, tensor *g, tensor **gin) {
     case EW_COS: t = tensor_sin(x); u = t ? tensor_neg(t) : NULL; gin[0] = u ? tensor_mul(g, u) : NULL; break;
     case EW_ADD_S: gin[0] = tensor_retain(g); break;
     case EW_MUL_S: gin[0] = tensor_mul_scalar(g, s0); break;
+    case EW_DIV_S: gin[0] = tensor_div_scalar(g, s0); break;
     case EW_RSUB_S: gin[0] = tensor_neg(g); break;
     case EW_RDIV_S:   // d(s/x) = -s/x^2 = -y/x
         t = tensor_div(y, x); u = t ? tensor_mul(g, t) : NULL; gin[0] = u ? tensor_neg(u) : NULL; break;
@@ -92,6 +93,7 @@ tensor *tensor_add_scalar(tensor *a, float s) { return unary("add", a, EW_ADD_S,
 tensor *tensor_mul_scalar(tensor *a, float s) { return unary("mul", a, EW_MUL_S, s, 0, unary_back); }
 tensor *tensor_rsub_scalar(float s, tensor *a) { return unary("sub", a, EW_RSUB_S, s, 0, unary_back); }
 tensor *tensor_rdiv_scalar(float s, tensor *a) { return unary("div", a, EW_RDIV_S, s, 0, unary_back); }
+tensor *tensor_div_scalar(tensor *a, float s) { return unary("div", a, EW_DIV_S, s, 0, unary_back); }
 // -INFINITY / INFINITY mean "no bound". PyTorch: with both bounds a NaN bound makes every
 // value NaN; a lone NaN bound is ignored by the values (and still zeroes the gradient,
 // which backward gets from the bounds as given).

@@ -134,6 +134,7 @@ tensor *tensor_add_scalar(tensor *a, float s);
 tensor *tensor_mul_scalar(tensor *a, float s);
 tensor *tensor_rsub_scalar(float s, tensor *a);   // s - a
 tensor *tensor_rdiv_scalar(float s, tensor *a);   // s / a
+tensor *tensor_div_scalar(tensor *a, float s);    // a / s, divided (not multiplied by 1/s)
 tensor *tensor_clamp(tensor *a, float lo, float hi);   // min(max(a, lo), hi); -/+INFINITY: no bound
 // Broadcasting binary ops (shapes aligned from the right, as in NumPy/PyTorch).
 tensor *tensor_add(tensor *a, tensor *b);

@@ -406,4 +406,15 @@ do
   end
 end
 
+-- x / s divides, as PyTorch does: multiplying by 1/3 differed in the last bit for a third of x
+do
+  tensor.manual_seed(3)
+  local x = tensor.randn(3000)
+  t.eq((x / 3):ne(x / tensor(3)):sum():item(), 0, "x / 3 equals x / tensor(3) in every element")
+  t.eq((x / 7):ne(x / tensor(7)):sum():item(), 0, "x / 7 too")
+  local w = tensor{1, 2}:requires_grad();
+  (w / 3):sum():backward()
+  t.eq(w.grad, (tensor{1, 1} / tensor(3)):tolist(), "its gradient is g / 3")
+end
+
 t.done_testing()
