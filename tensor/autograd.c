@@ -286,6 +286,12 @@ int tensor_backward(tensor *loss, tensor *grad) {
                          "scalar (one element), e.g. loss = y:sum() or y:mean()", tensor_shape_str(s1, sizeof s1, loss));
         return -1;
     }
+    if (grad && grad->storage->device != loss->storage->device) {   // kernels would mix devices (the fuzzer's find)
+        tensor_set_error("backward: the gradient is on %s but the tensor is on %s; give it on the tensor's device "
+                         "(g:to(\"%s\"))", tensor_device_name(grad->storage->device),
+                         tensor_device_name(loss->storage->device), tensor_device_name(loss->storage->device));
+        return -1;
+    }
     if (grad && tensor_numel(grad) != tensor_numel(loss)) {
         tensor_set_error("backward: gradient shape %s does not match the tensor's shape %s",
                          tensor_shape_str(s1, sizeof s1, grad), tensor_shape_str(s2, sizeof s2, loss));

@@ -441,4 +441,13 @@ do
   local _ = used
 end
 
+-- a gradient on another device than the tensor: an error (the fuzzer found the kernels
+-- reading a meta tensor's missing data)
+do
+  local m = tensor.ones(2, {device = "meta"}):requires_grad()
+  local y = m:gelu()
+  t.errors_like(function() y:backward(tensor.ones(2)) end, "backward: the gradient is on cpu but the tensor is on meta",
+                "backward(g) with g on another device is refused")
+end
+
 t.done_testing()
