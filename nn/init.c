@@ -10,7 +10,9 @@
 // (and requires_grad), and no autograd is recorded.
 static int fill_from(tensor *t, tensor *src) {
     if (!src) return -1;
+    int prev = tensor_set_grad_enabled(0);   // an init is not a step of the graph (torch.nn.init: no_grad)
     int rc = tensor_copy_(t, src);
+    tensor_set_grad_enabled(prev);
     tensor_release(src);
     return rc;
 }

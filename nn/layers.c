@@ -91,9 +91,10 @@ tensor *nn_conv2d(tensor *x, tensor *w, tensor *b, int stride, int padding, int 
         tensor_set_error("%s: bias must be [%lld], got %s", name, LL(w->size[0]), nn_shape(sw, sizeof sw, b));
         return NULL;
     }
-    int64_t oh = (x->size[2] + 2 * padding - w->size[2]) / (stride > 0 ? stride : 1) + 1;
-    int64_t ow = (x->size[3] + 2 * padding - w->size[3]) / (stride > 0 ? stride : 1) + 1;
-    if (stride < 1 || padding < 0 || x->size[2] + 2 * padding < w->size[2] || x->size[3] + 2 * padding < w->size[3]) {
+    int64_t hp = x->size[2] + 2 * (int64_t)padding, wp = x->size[3] + 2 * (int64_t)padding;   // no int overflow
+    int64_t oh = (hp - w->size[2]) / (stride > 0 ? stride : 1) + 1;
+    int64_t ow = (wp - w->size[3]) / (stride > 0 ? stride : 1) + 1;
+    if (stride < 1 || padding < 0 || hp < w->size[2] || wp < w->size[3]) {
         tensor_set_error("%s: input %s with stride %d, padding %d gives no output (%lldx%lld); "
                          "use a larger input or more padding", name, nn_shape(sw, sizeof sw, x), stride, padding,
                          LL(oh), LL(ow));
@@ -105,12 +106,12 @@ tensor *nn_conv2d(tensor *x, tensor *w, tensor *b, int stride, int padding, int 
 static int check_pool(const char *layer, const tensor *x, int k, int stride, int padding) {
     char sx[128];
     if (check_image(layer, x, 0)) return -1;
-    if (k < 1 || stride < 1 || padding < 0 || 2 * padding > k) {
+    if (k < 1 || stride < 1 || padding < 0 || padding > k / 2) {
         tensor_set_error("%s: kernel %d, stride %d, padding %d: need k >= 1, stride >= 1, 0 <= padding <= k/2",
                          layer, k, stride, padding);
         return -1;
     }
-    if (x->size[2] + 2 * padding < k || x->size[3] + 2 * padding < k) {
+    if (x->size[2] + 2 * (int64_t)padding < k || x->size[3] + 2 * (int64_t)padding < k) {
         tensor_set_error("%s: input %s is smaller than the %dx%d window", layer, nn_shape(sx, sizeof sx, x), k, k);
         return -1;
     }

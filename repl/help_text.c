@@ -80,6 +80,9 @@ const repl_help_entry repl_help_entries[] = {
      "x = tensor.randn(50176, 50176, {device=\"meta\"})\ntensor.memory_estimate().meta"},
     {"tensor.reset_peak", "tensor.reset_peak()", "Restarts the peak counters of memory_estimate.",
      "tensor.reset_peak()"},
+    {"tensor.set_memory_limit", "tensor.set_memory_limit(bytes | nil)",
+     "Refuses cpu tensors that would take the bytes held past the limit (nil: what the machine has free).",
+     "tensor.set_memory_limit(2 * 2^30)"},
     {"tensor.cuda_available", "tensor.cuda_available() -> bool, reason",
      "Whether a CUDA GPU can be used; if not, why (no build, no device).",
      "ok, why = tensor.cuda_available()"},
@@ -141,7 +144,9 @@ const repl_help_entry repl_help_entries[] = {
     // ---- methods: copies and in-place writes ----
     {"x:clone", "x:clone() -> tensor", "A copy with its own memory (keeps autograd history).",
      "y = x:clone()"},
-    {"x:copy", "x:copy(src) -> x", "Copies src's values into x in place (src broadcasts).",
+    {"x:copy", "x:copy(src) -> x", "Copies src's values into x in place (src broadcasts). On a parameter "
+     "(a leaf that requires grad) do it inside tensor.no_grad; changing a tensor a forward pass used makes "
+     "its backward() an error.",
      "x:copy(tensor.ones(3))"},
     {"x:fill", "x:fill(v) -> x", "Sets every element to v, in place.", "tensor.empty(3):fill(0.5)"},
     {"x:zero", "x:zero() -> x", "Sets every element to 0, in place.", "x:zero()"},

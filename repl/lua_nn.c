@@ -2,6 +2,7 @@
 // embedded repl/lua/nn.lua and optim.lua build the module system on top.
 // Arguments here are already in C conventions except where noted (class labels
 // and token ids are 1-based in Lua and shifted by nn/ itself so errors read 1-based).
+#include <limits.h>
 #include <lua.h>
 #include <lauxlib.h>
 #include "repl.h"
@@ -35,7 +36,19 @@ static int opt_causal(lua_State *L, int idx) {
     return on;
 }
 
-static int checkint(lua_State *L, int idx) { return (int)luaL_checkinteger(L, idx); }
+// A Lua integer handed on as a C int (stride, padding, kernel size): refused when it does
+// not fit instead of cut (padding = 2^40 acted as 0, stride = 2^32+1 as 1).
+static int check_c_int(lua_State *L, int idx, const char *op, const char *what) {
+    lua_Integer v = luaL_checkinteger(L, idx);
+    if (v < INT_MIN || v > INT_MAX)
+        luaL_error(L, "%s: %s = %I is out of range: it must be at most %d in size; use a value that "
+                   "fits the input", op, what, v, INT_MAX);
+    return (int)v;
+}
+
+static int opt_c_int(lua_State *L, int idx, int def, const char *op, const char *what) {
+    return lua_isnoneornil(L, idx) ? def : check_c_int(L, idx, op, what);
+}
 
 static int f_linear(lua_State *L) {
     return repl_push_tensor(L, nn_linear(repl_check_tensor(L, 1), repl_check_tensor(L, 2), opt_tensor(L, 3)));
@@ -43,22 +56,25 @@ static int f_linear(lua_State *L) {
 
 // conv2d(x, w, b|nil, stride, padding, groups)
 static int f_conv2d(lua_State *L) {
+    const char *op = "nn.F.conv2d";
     return repl_push_tensor(L, nn_conv2d(repl_check_tensor(L, 1), repl_check_tensor(L, 2), opt_tensor(L, 3),
-                                         (int)luaL_optinteger(L, 4, 1), (int)luaL_optinteger(L, 5, 0),
-                                         (int)luaL_optinteger(L, 6, 1)));
+                                         opt_c_int(L, 4, 1, op, "stride"), opt_c_int(L, 5, 0, op, "padding"),
+                                         opt_c_int(L, 6, 1, op, "groups")));
 }
 
 // max_pool2d(x, k[, stride=k[, padding=0]])
 static int f_max_pool2d(lua_State *L) {
-    int k = checkint(L, 2);
-    return repl_push_tensor(L, nn_max_pool2d(repl_check_tensor(L, 1), k, (int)luaL_optinteger(L, 3, k),
-                                             (int)luaL_optinteger(L, 4, 0)));
+    const char *op = "nn.F.max_pool2d";
+    int k = check_c_int(L, 2, op, "kernel size");
+    return repl_push_tensor(L, nn_max_pool2d(repl_check_tensor(L, 1), k, opt_c_int(L, 3, k, op, "stride"),
+                                             opt_c_int(L, 4, 0, op, "padding")));
 }
 
 static int f_avg_pool2d(lua_State *L) {
-    int k = checkint(L, 2);
-    return repl_push_tensor(L, nn_avg_pool2d(repl_check_tensor(L, 1), k, (int)luaL_optinteger(L, 3, k),
-                                             (int)luaL_optinteger(L, 4, 0)));
+    const char *op = "nn.F.avg_pool2d";
+    int k = check_c_int(L, 2, op, "kernel size");
+    return repl_push_tensor(L, nn_avg_pool2d(repl_check_tensor(L, 1), k, opt_c_int(L, 3, k, op, "stride"),
+                                             opt_c_int(L, 4, 0, op, "padding")));
 }
 
 // batch_norm(x, running_mean, running_var, weight, bias, training, momentum, eps)
@@ -70,7 +86,7 @@ static int f_batch_norm(lua_State *L) {
 
 // layer_norm(x, normalized_dims, weight, bias, eps)
 static int f_layer_norm(lua_State *L) {
-    return repl_push_tensor(L, nn_layer_norm(repl_check_tensor(L, 1), checkint(L, 2), opt_tensor(L, 3),
+    return repl_push_tensor(L, nn_layer_norm(repl_check_tensor(L, 1), check_c_int(L, 2, "nn.F.layer_norm", "normalized dims"), opt_tensor(L, 3),
                                              opt_tensor(L, 4), (float)luaL_optnumber(L, 5, 1e-5)));
 }
 
@@ -116,7 +132,7 @@ static int f_pos_sincos_2d(lua_State *L) {
 }
 
 static int f_fourier_features(lua_State *L) {
-    return repl_push_tensor(L, nn_fourier_features(repl_check_tensor(L, 1), checkint(L, 2),
+    return repl_push_tensor(L, nn_fourier_features(repl_check_tensor(L, 1), check_c_int(L, 2, "nn.F.fourier_features", "bands"),
                                                    (float)luaL_checknumber(L, 3)));
 }
 

@@ -36,18 +36,27 @@ int repl_tensor_error(lua_State *L) {
 }
 
 // ---- the tensor userdata ------------------------------------------------------------
-tensor *repl_test_tensor(lua_State *L, int idx) {
+// The slot of a tensor userdata: only one with the tensor metatable and the size of
+// a tensor pointer (debug.setmetatable can put the metatable on any userdata), else
+// NULL. Metamethods are plain functions a script can call with anything.
+static tensor **tensor_slot(lua_State *L, int idx) {
     if (lua_type(L, idx) != LUA_TUSERDATA || !lua_getmetatable(L, idx)) return NULL;
     lua_rawgetp(L, LUA_REGISTRYINDEX, &tensor_mt_key);
     int same = lua_rawequal(L, -1, -2);
     lua_pop(L, 2);
-    return same ? *(tensor **)lua_touserdata(L, idx) : NULL;
+    return same && lua_rawlen(L, idx) == sizeof(tensor *) ? lua_touserdata(L, idx) : NULL;
+}
+
+tensor *repl_test_tensor(lua_State *L, int idx) {
+    tensor **ud = tensor_slot(L, idx);
+    return ud ? *ud : NULL;
 }
 
 tensor *repl_check_tensor(lua_State *L, int idx) {
-    tensor *t = repl_test_tensor(L, idx);
-    if (!t) luaL_typeerror(L, idx, "tensor");
-    return t;
+    tensor **ud = tensor_slot(L, idx);
+    if (ud && !*ud) luaL_argerror(L, idx, "this tensor was already freed (its __gc metamethod was called)");
+    if (!ud) luaL_typeerror(L, idx, "tensor");
+    return *ud;
 }
 
 // Lua sees only the small userdata, not the storage behind it, so without help a
@@ -96,7 +105,7 @@ int repl_push_tensor(lua_State *L, tensor *t) {
 }
 
 static int t_gc(lua_State *L) {
-    tensor **ud = lua_touserdata(L, 1);
+    tensor **ud = tensor_slot(L, 1);      // anything else (io.stdout, a table) is left alone
     if (ud && *ud) {
         tensor_release(*ud);
         *ud = NULL;
@@ -399,6 +408,14 @@ static int l_reset_peak(lua_State *L) {
     return 0;
 }
 
+// tensor.set_memory_limit(bytes | nil): cpu tensors past it are refused (nil: the machine's room)
+static int l_set_memory_limit(lua_State *L) {
+    lua_Number b = luaL_optnumber(L, 1, 0);
+    if (!(b >= 0 && b < 9.2e18)) luaL_error(L, "tensor.set_memory_limit: bytes must be >= 0, got %f", b);
+    tensor_set_memory_limit((int64_t)b);
+    return 0;
+}
+
 // tensor.set_default_device("cpu"|"cuda"|"meta"): what :device does, for scripts
 static int l_set_default_device(lua_State *L) {
     const char *name = luaL_checkstring(L, 1);
@@ -486,7 +503,7 @@ static int l_unary(lua_State *L) {
 }
 
 static tensor *sub_s(tensor *a, float s) { return tensor_add_scalar(a, -s); }
-static tensor *div_s(tensor *a, float s) { return tensor_mul_scalar(a, 1.0f / s); }
+static tensor *div_s(tensor *a, float s) { return tensor_div_scalar(a, s); }
 static tensor *s_add(float s, tensor *a) { return tensor_add_scalar(a, s); }
 static tensor *s_mul(float s, tensor *a) { return tensor_mul_scalar(a, s); }
 
@@ -991,6 +1008,7 @@ int repl_open_tensor(lua_State *L) {
         {"is_grad_enabled", l_is_grad_enabled}, {"initial_seed", l_last_seed},
         {"is_tensor", l_is_tensor}, {"detect_anomaly", l_detect_anomaly}, {"_set_scope", l_set_scope},
         {"memory_estimate", l_memory_estimate}, {"reset_peak", l_reset_peak},
+        {"set_memory_limit", l_set_memory_limit},
         {"cuda_available", l_cuda_available}, {"cuda_memory", l_cuda_memory},
         {"set_default_device", l_set_default_device}, {"default_device", l_default_device},
         {"cuda_empty_cache", l_cuda_empty_cache}, {NULL, NULL}};

@@ -24,24 +24,115 @@ void tensor_trace(const char *op, int n, tensor *const *inputs, const tensor *ou
     if (trace_fn) trace_fn(op, n, inputs, out, trace_ud);
 }
 
-tensor_node *tensor_record(tensor *out, const char *op, tensor_backward_fn bw, int n, tensor *const *inputs) {
-    tensor_trace(op, n, inputs, out);
-    if (!grad_enabled || !bw) return NULL;
-    int need = 0;
-    for (int i = 0; i < n; i++) if (inputs[i] && inputs[i]->requires_grad) need = 1;
-    if (!need) return NULL;
+// a node for out over inputs (retained), with the versions of what it may read
+static tensor_node *node_new(tensor *out, const char *op, tensor_backward_fn bw, int n, tensor *const *inputs) {
     tensor_node *node = calloc(1, sizeof *node);
-    tensor **ins = calloc((size_t)n, sizeof *ins);
+    tensor **ins = calloc((size_t)(n ? n : 1), sizeof *ins);
     if (!node || !ins) { free(node); free(ins); return NULL; }   // no graph: backward will say so
     node->op = op;
     node->backward = bw;
     if (detect_anomaly && scope[0]) node->scope = strdup(scope);   // only then: it costs a malloc
     node->n_inputs = n;
     node->inputs = ins;
-    for (int i = 0; i < n; i++) ins[i] = tensor_retain(inputs[i]);
+    for (int i = 0; i < n; i++) {
+        ins[i] = tensor_retain(inputs[i]);
+        if (i < 3 && ins[i]) node->version[i] = ins[i]->storage->version;
+    }
+    node->version[3] = out->storage->version;
+    return node;
+}
+
+tensor_node *tensor_record(tensor *out, const char *op, tensor_backward_fn bw, int n, tensor *const *inputs) {
+    tensor_trace(op, n, inputs, out);
+    if (!grad_enabled || !bw) return NULL;
+    int need = 0;
+    for (int i = 0; i < n; i++) if (inputs[i] && inputs[i]->requires_grad) need = 1;
+    if (!need) return NULL;
+    tensor_node *node = node_new(out, op, bw, n, inputs);
+    if (!node) return NULL;
     out->grad_fn = node;
     out->requires_grad = 1;
     return node;
+}
+
+void tensor_node_save(tensor_node *n, int k, tensor *t) {
+    n->saved[k] = t;
+    if (t) n->saved_version[k] = t->storage->version;
+}
+
+// ---- in-place writes (PyTorch's rules) ----
+// the tensor a chain of views of t starts from (t itself when it is no view)
+static tensor *view_base(tensor *t) {
+    while (t->grad_fn && t->grad_fn->is_view && t->grad_fn->n_inputs == 1 && t->grad_fn->inputs[0])
+        t = t->grad_fn->inputs[0];
+    return t;
+}
+
+static int is_view(const tensor *t) { return t->grad_fn && t->grad_fn->is_view; }
+
+int tensor_inplace_check(const char *op, tensor *dst, tensor *src) {
+    if (!grad_enabled) return 0;
+    tensor *base = view_base(dst);
+    if (!base->grad_fn && base->requires_grad) {
+        tensor_set_error("%s: cannot write in place into %s that requires grad (a parameter?): autograd "
+                         "could not see the change. Do it inside tensor.no_grad(function() ... end), as "
+                         "optimizers do, or compute a new tensor instead", op,
+                         base == dst ? "a leaf tensor" : "a view of a leaf tensor");
+        return -1;
+    }
+    if (!dst->requires_grad && !(src && src->requires_grad)) return 0;   // no graph is involved
+    if (is_view(dst)) {
+        tensor_set_error("%s: writing in place into a view (x[i], narrow, select, ...) of a tensor that has a "
+                         "graph is not tracked by autograd; build the result out of place (e.g. with "
+                         "tensor.cat), or write inside tensor.no_grad if no gradient should flow", op);
+        return -1;
+    }
+    if (dst->refcount > 1 || (!dst->grad_fn && dst->storage->refcount > 1)) {
+        tensor_set_error("%s: this tensor is already used by an op recorded for backward (or shares its "
+                         "memory with a view or x:detach()), so rewriting its history in place would change "
+                         "what those gradients mean; compute into a new tensor instead (y = src:clone())", op);
+        return -1;
+    }
+    return 0;
+}
+
+// inputs: dst's old history (gets zeros: its values were overwritten), src (copy only),
+// which gets the gradient summed back to its shape
+static int inplace_back(tensor_node *n, tensor *out, tensor *g, tensor **gin) {
+    tensor *old = n->inputs[0], *src = n->n_inputs > 1 ? n->inputs[1] : NULL;
+    if (old && old->requires_grad && !(gin[0] = tensor_zeros_like(g))) return -1;
+    if (src && src->requires_grad && !(gin[1] = tensor_sum_to(g, src))) return -1;
+    return 0;
+}
+
+// a header on dst's memory that takes over its history (NULL when it has none)
+static tensor *take_history(tensor *dst) {
+    if (!dst->grad_fn) return NULL;
+    tensor *h = tensor_header_alloc();
+    if (!h) return NULL;
+    *h = *dst;
+    h->refcount = 1;
+    h->grad = h->grad_acc = NULL;
+    dst->storage->refcount++;
+    dst->grad_fn = NULL;
+    return h;
+}
+
+// After the write, as PyTorch: dst now comes from src (copy) or from nothing (fill) and
+// still requires grad; its old history stays an input that gets zeros (h = v*2;
+// h:copy(c) gives d/dv = 0).
+int tensor_inplace_rewire(const char *op, tensor *dst, tensor *src) {
+    if (!grad_enabled || (!dst->requires_grad && !(src && src->requires_grad))) return 0;
+    if (src == dst) return 0;   // x:copy(x) keeps its history (and a node must not retain its own tensor)
+    tensor *old = take_history(dst);
+    if (dst->grad_fn) { tensor_set_error("%s: out of memory recording the in-place write for backward", op); return -1; }
+    tensor *ins[2] = {old, src};
+    tensor_node *node = node_new(dst, op, inplace_back, src ? 2 : 1, ins);
+    tensor_release(old);
+    if (!node) { tensor_set_error("%s: out of memory recording the in-place write for backward", op); return -1; }
+    dst->grad_fn = node;
+    dst->requires_grad = 1;
+    return 0;
 }
 
 tensor *tensor_requires_grad_(tensor *t, int on) {
@@ -155,6 +246,34 @@ static int accumulate(tensor **acc, tensor *g) {
     return 0;
 }
 
+// PyTorch's message, then which value changed and how to avoid it
+static int version_error(tensor_node *nd, const char *what, const tensor *t, unsigned then) {
+    char s[160];
+    const char *by = t->storage->writer ? t->storage->writer : "an in-place op";
+    tensor_set_error("backward: one of the variables needed for gradient computation has been modified by an "
+                     "inplace operation: %s of %s (shape %s) is at version %u; expected version %u. It was "
+                     "overwritten by %s after the forward pass used it (a write through a view or x:detach() "
+                     "counts too). Run the forward pass again after changing it, or change a copy (x:clone())",
+                     what, nd->op, tensor_shape_str(s, sizeof s, t), t->storage->version, then, by);
+    return -1;
+}
+
+// every value nd's backward reads must be as it was when nd was recorded
+static int check_versions(tensor_node *nd, const tensor *out) {
+    static const char *nth[3] = {"input 1", "input 2", "input 3"};
+    for (int k = 0; k < 3 && k < nd->n_inputs; k++) {
+        const tensor *in = nd->inputs[k];
+        if ((nd->reads & TENSOR_READS_IN(k)) && in && in->storage->version != nd->version[k])
+            return version_error(nd, nth[k], in, nd->version[k]);
+    }
+    if ((nd->reads & TENSOR_READS_OUT) && out->storage->version != nd->version[3])
+        return version_error(nd, "the output", out, nd->version[3]);
+    for (int k = 0; k < 3; k++)
+        if (nd->saved[k] && nd->saved[k]->storage->version != nd->saved_version[k])
+            return version_error(nd, "a tensor saved", nd->saved[k], nd->saved_version[k]);
+    return 0;
+}
+
 int tensor_backward(tensor *loss, tensor *grad) {
     char s1[160], s2[160];
     if (!loss->requires_grad) {
@@ -165,6 +284,12 @@ int tensor_backward(tensor *loss, tensor *grad) {
     if (!grad && tensor_numel(loss) != 1) {
         tensor_set_error("backward: called on a tensor of shape %s; backward() without an argument needs a "
                          "scalar (one element), e.g. loss = y:sum() or y:mean()", tensor_shape_str(s1, sizeof s1, loss));
+        return -1;
+    }
+    if (grad && grad->storage->device != loss->storage->device) {   // kernels would mix devices (the fuzzer's find)
+        tensor_set_error("backward: the gradient is on %s but the tensor is on %s; give it on the tensor's device "
+                         "(g:to(\"%s\"))", tensor_device_name(grad->storage->device),
+                         tensor_device_name(loss->storage->device), tensor_device_name(loss->storage->device));
         return -1;
     }
     if (grad && tensor_numel(grad) != tensor_numel(loss)) {
@@ -205,6 +330,7 @@ int tensor_backward(tensor *loss, tensor *grad) {
             rc = -1;
             break;
         }
+        if (check_versions(nd, t)) { tensor_release(g); rc = -1; break; }
         tensor *gin_small[4] = {0};
         tensor **gin = nd->n_inputs <= 4 ? gin_small : calloc((size_t)nd->n_inputs, sizeof *gin);
         if (!gin) { tensor_release(g); rc = -1; break; }

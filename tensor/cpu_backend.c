@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
 #include "elementwise.h"
 #include "internal.h"
 
@@ -126,7 +128,7 @@ static void row_unary(float **p, int64_t n, const int64_t *st, const void *vctx)
         UNARY_CASE(EW_NEG) UNARY_CASE(EW_EXP) UNARY_CASE(EW_LOG) UNARY_CASE(EW_SQRT) UNARY_CASE(EW_ABS)
         UNARY_CASE(EW_RELU) UNARY_CASE(EW_SIGMOID) UNARY_CASE(EW_TANH) UNARY_CASE(EW_GELU)
         UNARY_CASE(EW_SIN) UNARY_CASE(EW_COS) UNARY_CASE(EW_SIGN) UNARY_CASE(EW_ADD_S) UNARY_CASE(EW_MUL_S)
-        UNARY_CASE(EW_RSUB_S) UNARY_CASE(EW_RDIV_S) UNARY_CASE(EW_POW_S) UNARY_CASE(EW_CLAMP)
+        UNARY_CASE(EW_RSUB_S) UNARY_CASE(EW_RDIV_S) UNARY_CASE(EW_DIV_S) UNARY_CASE(EW_POW_S) UNARY_CASE(EW_CLAMP)
     default:
         for (int64_t i = 0; i < n; i++) o[i] = ew_unary(c->op, a[i * sa], s0, s1);
     }
@@ -210,6 +212,8 @@ static int cpu_reduce(float *out, const float *a, int64_t outer, int64_t r, int6
 typedef void (*sgemm_fn)(enum CBLAS_ORDER, enum CBLAS_TRANSPOSE, enum CBLAS_TRANSPOSE, blasint, blasint, blasint,
                          float, const float *, blasint, const float *, blasint, float, float *, blasint);
 static sgemm_fn blas_sgemm;
+static int (*blas_threads)(void);   // openblas_get_num_threads; NULL for another BLAS
+static int blas_ready;
 
 static int blas_load(void) {
     static const char *libs[] = {"libopenblas.so.0", "libopenblas.so", "libblas.so.3"};
@@ -218,6 +222,7 @@ static int blas_load(void) {
         void *h = dlopen(libs[i], RTLD_NOW | RTLD_GLOBAL);
         if (!h) { snprintf(why, sizeof why, "%s", dlerror()); continue; }
         blas_sgemm = (sgemm_fn)dlsym(h, "cblas_sgemm");
+        blas_threads = (int (*)(void))dlsym(h, "openblas_get_num_threads");
     }
     if (!blas_sgemm) {
         tensor_set_error("matmul: cannot load OpenBLAS (%s); install it with: sudo apt-get install libopenblas0", why);
@@ -226,10 +231,41 @@ static int blas_load(void) {
     return 0;
 }
 
+// OpenBLAS mallocs a 128 MB scratch buffer per thread on its first threaded call, and
+// when malloc fails (ulimit -v) it retries forever: a matmul spun with Ctrl-C ignored.
+// So the first call is a small threaded one made only while the address space has room
+// for those buffers; every later call reuses them.
+#define BLAS_BUFFER_BYTES ((int64_t)129 << 20)
+static int blas_warm_up(void) {
+    if (!blas_threads) return 0;
+    int64_t need = (int64_t)(blas_threads() + 1) * BLAS_BUFFER_BYTES;
+    struct rlimit rl;
+    FILE *f = fopen("/proc/self/statm", "r");
+    long long vm_pages = 0;
+    if (f && fscanf(f, "%lld", &vm_pages) != 1) vm_pages = 0;
+    if (f) fclose(f);
+    if (getrlimit(RLIMIT_AS, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
+        int64_t room = (int64_t)rl.rlim_cur - (int64_t)vm_pages * sysconf(_SC_PAGESIZE);
+        if (room < need) {
+            tensor_set_error("matmul: out of memory: OpenBLAS needs %lld MB of scratch memory for its %d threads but "
+                             "only %lld MB of address space are left under the limit (ulimit -v); free some tensors "
+                             "(x = nil; collectgarbage()), raise the limit, or set OPENBLAS_NUM_THREADS=1",
+                             (long long)(need >> 20), blas_threads(), (long long)(room > 0 ? room >> 20 : 0));
+            return -1;
+        }
+    }
+    static float a[128 * 128], c[128 * 128];   // zeros; 128^3 is past OpenBLAS's threading threshold
+    blas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, 128, 128, 128, 1.0f, a, 128, a, 128, 0.0f, c, 128);
+    return 0;
+}
+
 static int cpu_gemm(int batch, int ta, int tb, int64_t m, int64_t n, int64_t k, float alpha,
                     const float *a, int64_t lda, int64_t sa, const float *b, int64_t ldb, int64_t sb,
                     float beta, float *c, int64_t ldc, int64_t sc) {
-    if (!blas_sgemm && blas_load()) return -1;
+    if (!blas_ready) {
+        if ((!blas_sgemm && blas_load()) || blas_warm_up()) return -1;
+        blas_ready = 1;
+    }
     if (m > INT32_MAX || n > INT32_MAX || k > INT32_MAX) {
         tensor_set_error("matmul: %lld x %lld x %lld exceeds BLAS's 32-bit sizes", (long long)m, (long long)k, (long long)n);
         return -1;
@@ -285,8 +321,9 @@ static inline int64_t cols_row(int64_t b, int64_t r, int64_t B, int64_t R, int64
 
 // the outputs o in [lo, hi) whose window element k, at o*s - p + k, lies inside [0, n)
 static void inside_range(int64_t n, int k, int s, int p, int64_t on, int64_t *lo, int64_t *hi) {
-    *lo = p - k > 0 ? (p - k + s - 1) / s : 0;
-    *hi = n + p - k > 0 ? (n + p - k + s - 1) / s : 0;
+    int64_t pk = (int64_t)p - k;   // int64: p near INT_MAX must not overflow below
+    *lo = pk > 0 ? (pk + s - 1) / s : 0;
+    *hi = n + pk > 0 ? (n + pk + s - 1) / s : 0;
     if (*lo > on) *lo = on;
     if (*hi > on) *hi = on;
     if (*hi < *lo) *hi = *lo;
@@ -306,8 +343,9 @@ static int cpu_unfold2d(float *cols, const float *x, int64_t B, int64_t C, int64
                     const float *img = (H * W != 0) ? x + (b * C + c) * H * W : NULL;
                     float *row = cols + cols_row(b, (c * kh + ki) * kw + kj, B, R, L, batch_inner);
                     // the output columns whose input column ix = ox*sw - pw + kj lies inside x
-                    int64_t lo = pw - kj > 0 ? (pw - kj + sw - 1) / sw : 0;
-                    int64_t hi = W + pw - kj > 0 ? (W + pw - kj + sw - 1) / sw : 0;
+                    int64_t pk = (int64_t)pw - kj;
+                    int64_t lo = pk > 0 ? (pk + sw - 1) / sw : 0;
+                    int64_t hi = W + pk > 0 ? (W + pk + sw - 1) / sw : 0;
                     if (lo > ow) lo = ow;
                     if (hi > ow) hi = ow;
                     if (hi < lo) hi = lo;
@@ -467,34 +505,53 @@ static int cpu_max_pool2d_backward(float *gx, const float *g, const float *idx, 
 // 0) times 1/(kh*kw), summed in window order as the unfold + mean route did
 static int cpu_avg_pool2d(float *out, const float *x, int64_t B, int64_t C, int64_t H, int64_t W,
                           int kh, int kw, int sh, int sw, int ph, int pw, int64_t oh, int64_t ow) {
-    float inv = 1.0f / (float)(kh * kw);
+    float inv = (float)(1.0 / ((double)kh * kw));
     for (int64_t p = 0; p < B * C; p++) {
         const float *img = H * W != 0 ? x + p * H * W : NULL;
         float *o = out + p * oh * ow;
         for (int64_t oy = 0; oy < oh; oy++)
             for (int64_t ox = 0; ox < ow; ox++) {
+                // only the inside pixels: a huge padded window must not loop over its padding
+                int64_t y0 = oy * sh - ph, y1 = y0 + kh, x0 = ox * sw - pw, x1 = x0 + kw;
+                if (y0 < 0) y0 = 0;
+                if (y1 > H) y1 = H;
+                if (x0 < 0) x0 = 0;
+                if (x1 > W) x1 = W;
                 float s = 0.0f;
-                for (int64_t iy = oy * sh - ph; iy < oy * sh - ph + kh; iy++)
-                    for (int64_t ix = ox * sw - pw; ix < ox * sw - pw + kw; ix++)
-                        if (iy >= 0 && iy < H && ix >= 0 && ix < W) s += img[iy * W + ix];
+                for (int64_t iy = y0; iy < y1; iy++)
+                    for (int64_t ix = x0; ix < x1; ix++) s += img[iy * W + ix];
                 o[oy * ow + ox] = s * inv;
             }
     }
     return 0;
 }
 
+// window offsets k at o*s - p + k: the first that lies at or right of 0 for the last output,
+// and one past the last that lies inside [0, n) for the first output
+static int window_first(int64_t on, int s, int p) {
+    int64_t k = (int64_t)p - (on - 1) * s;
+    return k > 0 ? (int)k : 0;
+}
+static int window_end(int64_t n, int k, int p) {
+    int64_t e = (int64_t)p + n;
+    return e < k ? (int)e : k;
+}
+
 // g (B,C,oh,ow) -> gx (B,C,H,W) += g / (kh*kw) over every window covering a pixel
 static int cpu_avg_pool2d_backward(float *gx, const float *g, int64_t B, int64_t C, int64_t H, int64_t W,
                                    int kh, int kw, int sh, int sw, int ph, int pw, int64_t oh, int64_t ow) {
     if (H * W == 0) return 0;
-    float inv = 1.0f / (float)(kh * kw);
+    float inv = (float)(1.0 / ((double)kh * kw));
+    // window offsets that reach a pixel for some output (the others only see padding)
+    int ki0 = window_first(oh, sh, ph), ki1 = window_end(H, kh, ph);
+    int kj0 = window_first(ow, sw, pw), kj1 = window_end(W, kw, pw);
     int64_t ylo, yhi, xlo, xhi;
     for (int64_t p = 0; p < B * C; p++) {
         float *img = gx + p * H * W;
         const float *gp = g + p * oh * ow;
-        for (int ki = 0; ki < kh; ki++) {
+        for (int ki = ki0; ki < ki1; ki++) {
             inside_range(H, ki, sh, ph, oh, &ylo, &yhi);
-            for (int kj = 0; kj < kw; kj++) {
+            for (int kj = kj0; kj < kj1; kj++) {
                 inside_range(W, kj, sw, pw, ow, &xlo, &xhi);
                 for (int64_t oy = ylo; oy < yhi; oy++) {
                     float *row = img + (oy * sh - ph + ki) * W - pw + kj;

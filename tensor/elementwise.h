@@ -20,6 +20,7 @@ enum {
     EW_MUL_S,   // x * s0
     EW_RSUB_S,  // s0 - x
     EW_RDIV_S,  // s0 / x
+    EW_DIV_S,   // x / s0 (a true division: x * (1/s0) differs in the last bit for a third of x / 3)
     EW_POW_S,   // x ^ s0
     EW_CLAMP,   // min(max(x, s0), s1)
     EW_EQ_S, EW_NE_S, EW_LT_S, EW_LE_S, EW_GT_S, EW_GE_S,   // x ? s0 -> 1/0
@@ -53,6 +54,10 @@ EW_FN float ew_sigmoid(float x) {
     return z / (1.0f + z);
 }
 
+// maximum/minimum as in PyTorch: a NaN on either side wins (fmaxf would hide it)
+EW_FN float ew_max(float a, float b) { return a != a || a > b ? a : b; }
+EW_FN float ew_min(float a, float b) { return a != a || a < b ? a : b; }
+
 EW_FN float ew_unary(int op, float x, float s0, float s1) {
     switch (op) {
     case EW_NEG: return -x;
@@ -60,7 +65,7 @@ EW_FN float ew_unary(int op, float x, float s0, float s1) {
     case EW_LOG: return logf(x);
     case EW_SQRT: return sqrtf(x);
     case EW_ABS: return fabsf(x);
-    case EW_RELU: return x > 0 ? x : 0.0f;
+    case EW_RELU: return x < 0 ? 0.0f : x;      // PyTorch: NaN stays NaN, -0 stays -0
     case EW_SIGMOID: return ew_sigmoid(x);
     case EW_TANH: return tanhf(x);
     case EW_GELU: return ew_gelu(x);
@@ -71,8 +76,9 @@ EW_FN float ew_unary(int op, float x, float s0, float s1) {
     case EW_MUL_S: return x * s0;
     case EW_RSUB_S: return s0 - x;
     case EW_RDIV_S: return s0 / x;
+    case EW_DIV_S: return x / s0;
     case EW_POW_S: return s0 == 2.0f ? x * x : powf(x, s0);
-    case EW_CLAMP: return x < s0 ? s0 : (x > s1 ? s1 : x);
+    case EW_CLAMP: return ew_min(ew_max(x, s0), s1);   // PyTorch: lo > hi gives hi; a NaN bound gives NaN
     case EW_EQ_S: return x == s0;
     case EW_NE_S: return x != s0;
     case EW_LT_S: return x < s0;
@@ -90,15 +96,15 @@ EW_FN float ew_binary(int op, float a, float b) {
     case EW_MUL: return a * b;
     case EW_DIV: return a / b;
     case EW_POW: return powf(a, b);
-    case EW_MAX: return a > b ? a : b;
-    case EW_MIN: return a < b ? a : b;
+    case EW_MAX: return ew_max(a, b);
+    case EW_MIN: return ew_min(a, b);
     case EW_EQ: return a == b;
     case EW_NE: return a != b;
     case EW_LT: return a < b;
     case EW_LE: return a <= b;
     case EW_GT: return a > b;
     case EW_GE: return a >= b;
-    case EW_RELU_BWD: return a > 0 ? b : 0.0f;
+    case EW_RELU_BWD: return a <= 0 ? 0.0f : b;   // PyTorch: the gradient passes at NaN
     case EW_SIGMOID_BWD: return b * a * (1.0f - a);
     case EW_TANH_BWD: return b * (1.0f - a * a);
     case EW_GELU_BWD: return b * ew_gelu_grad(a);

@@ -9,11 +9,21 @@
 // or NULL where an input needs no gradient). Runs with grad mode off.
 typedef int (*tensor_backward_fn)(tensor_node *n, tensor *out, tensor *gout, tensor **gin);
 
+// node->reads: which values the backward reads, so an in-place change of one of them
+// between forward and backward is an error (PyTorch's version counter). Saved tensors
+// (tensor_node_save) are always checked.
+#define TENSOR_READS_IN(k) (1u << (k))   // inputs[k], k < 3
+#define TENSOR_READS_OUT (1u << 3)       // the output
+
 struct tensor_node {
     const char *op;
     tensor_backward_fn backward;
     int released;                    // saved state freed by a finished backward
     int shape_only;                  // backward needs only shapes (views): kept after backward
+    int is_view;                     // the output shares the input's storage
+    unsigned reads;                  // TENSOR_READS_* bits
+    unsigned version[4];             // storage versions of inputs[0..2] and the output when recorded
+    unsigned saved_version[3];
     char *scope;                     // the layer it ran in (anomaly detection only), or NULL
     int n_inputs;
     tensor **inputs;                 // retained
@@ -31,6 +41,14 @@ static inline float *tensor_data(const tensor *t) {
 tensor_node *tensor_record(tensor *out, const char *op, tensor_backward_fn bw,
                            int n, tensor *const *inputs);
 void tensor_trace(const char *op, int n, tensor *const *inputs, const tensor *out);
+// n->saved[k] = t (takes over the reference), remembering its version for backward's check
+void tensor_node_save(tensor_node *n, int k, tensor *t);
+// an in-place write into t happened (op names it in backward's message)
+void tensor_bump_version(tensor *t, const char *op);
+// PyTorch's autograd rules for an in-place write of src (NULL for fill) into dst: checks
+// before the write (-1 with an error), then tensor_inplace_rewire after it
+int tensor_inplace_check(const char *op, tensor *dst, tensor *src);
+int tensor_inplace_rewire(const char *op, tensor *dst, tensor *src);
 
 // backend of t's device (NULL + error if unavailable)
 const tensor_backend *tensor_backend_of(const tensor *t);

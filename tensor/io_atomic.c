@@ -306,18 +306,22 @@ int io_file_open(io_file *f, const char *op, const char *path) {
     memset(f, 0, sizeof *f);
     f->op = op;
     f->path = path;
-    f->fd = open(path, O_RDONLY | O_CLOEXEC);
+    // O_NONBLOCK: opening a FIFO for reading would otherwise wait forever for a writer
+    f->fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (f->fd < 0) {
         tensor_set_error("%s: %s: %s", op, path, strerror(errno));
         return -1;
     }
-    struct stat st;
+    struct stat st = {0};
     if (fstat(f->fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-        tensor_set_error("%s: %s: not a regular file", op, path);
+        tensor_set_error("%s: %s: not a regular file (%s); give the path of a file", op, path,
+                         S_ISFIFO(st.st_mode) ? "a FIFO" : S_ISDIR(st.st_mode) ? "a directory"
+                         : S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) ? "a device" : "a special file");
         close(f->fd);
         f->fd = -1;
         return -1;
     }
+    fcntl(f->fd, F_SETFL, fcntl(f->fd, F_GETFL) & ~O_NONBLOCK);
     f->size = (int64_t)st.st_size;
     return 0;
 }

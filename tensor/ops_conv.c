@@ -1,5 +1,6 @@
 // ops_conv.c - unfold (im2col) and conv2d built on it (a GEMM over the columns);
 // max and average pooling (direct kernels).
+#include <limits.h>
 #include <math.h>
 #include "internal.h"
 
@@ -16,11 +17,23 @@ static int conv_out(const char *op, const tensor *x, int kh, int kw, int sh, int
                          "padding non-negative", op, kh, kw, sh, sw, ph, pw);
         return -1;
     }
-    *oh = (x->size[2] + 2 * ph - kh) / sh + 1;
-    *ow = (x->size[3] + 2 * pw - kw) / sw + 1;
-    if (x->size[2] + 2 * ph < kh || x->size[3] + 2 * pw < kw) {
+    // int64: 2 * padding overflows an int from padding = 2^30 on
+    int64_t hp = x->size[2] + 2 * (int64_t)ph, wp = x->size[3] + 2 * (int64_t)pw;
+    *oh = (hp - kh) / sh + 1;
+    *ow = (wp - kw) / sw + 1;
+    if (hp < kh || wp < kw) {
         tensor_set_error("%s: kernel %dx%d is larger than the padded input %lldx%lld of %s", op, kh, kw,
-                         (long long)(x->size[2] + 2 * ph), (long long)(x->size[3] + 2 * pw), tensor_shape_str(s, sizeof s, x));
+                         (long long)hp, (long long)wp, tensor_shape_str(s, sizeof s, x));
+        return -1;
+    }
+    // the columns are (C*kh*kw, oh*ow) per image: products that wrap int64 would give a
+    // silently empty or wrong shape (padding 2^31-1 made a 4x4 image 2^32 x 0)
+    int64_t l, r;
+    if (__builtin_mul_overflow(*oh, *ow, &l) || __builtin_mul_overflow(x->size[1], (int64_t)kh * kw, &r) ||
+        (l && r > INT64_MAX / 8 / l)) {
+        tensor_set_error("%s: kernel %dx%d, stride %dx%d, padding %dx%d on %s give %lldx%lld windows of %lld "
+                         "pixels: too large to compute; use a smaller padding or kernel", op, kh, kw, sh, sw,
+                         ph, pw, tensor_shape_str(s, sizeof s, x), (long long)*oh, (long long)*ow, (long long)kh * kw);
         return -1;
     }
     return 0;
@@ -42,9 +55,10 @@ static int unfold_back(tensor_node *n, tensor *out, tensor *g, tensor **gin) {
 }
 
 // x is (B,C,H,W) -> (B, C*kh*kw, OH*OW), or with batch_inner (C*kh*kw, B, OH*OW)
-static tensor *unfold(tensor *x, int kh, int kw, int sh, int sw, int ph, int pw, float pad_value, int batch_inner) {
+static tensor *unfold(const char *op, tensor *x, int kh, int kw, int sh, int sw, int ph, int pw, float pad_value,
+                      int batch_inner) {
     int64_t oh, ow;
-    if (conv_out("unfold", x, kh, kw, sh, sw, ph, pw, &oh, &ow)) return NULL;
+    if (conv_out(op, x, kh, kw, sh, sw, ph, pw, &oh, &ow)) return NULL;
     int64_t B = x->size[0], C = x->size[1];
     int64_t sz[3] = {B, C * kh * kw, oh * ow};
     if (batch_inner) { sz[0] = C * kh * kw; sz[1] = B; }
@@ -64,7 +78,7 @@ static tensor *unfold(tensor *x, int kh, int kw, int sh, int sw, int ph, int pw,
 }
 
 tensor *tensor_unfold2d(tensor *x, int kh, int kw, int sh, int sw, int ph, int pw, float pad_value) {
-    return unfold(x, kh, kw, sh, sw, ph, pw, pad_value, 0);
+    return unfold("unfold", x, kh, kw, sh, sw, ph, pw, pad_value, 0);
 }
 
 // (B,C,H,W) * (O,C/groups,kh,kw) -> (B,O,OH,OW): the columns of each group times its filters
@@ -93,14 +107,19 @@ tensor *tensor_conv2d(tensor *x, tensor *w, tensor *bias, int stride, int paddin
         tensor_set_error("conv2d: bias must have shape [%lld], got %s", (long long)O, tensor_shape_str(s1, sizeof s1, bias));
         return NULL;
     }
+    if (w->size[2] > INT_MAX || w->size[3] > INT_MAX) {   // kernel sizes run as C ints
+        tensor_set_error("conv2d: the weight %s has a kernel larger than %d in a dim; use a smaller kernel",
+                         tensor_shape_str(s1, sizeof s1, w), INT_MAX);
+        return NULL;
+    }
     int kh = (int)w->size[2], kw = (int)w->size[3];
     // One GEMM per group over the whole batch, not one per image: the columns come
     // laid out (C*kh*kw, B, L) so the weight (g, O/g, Cg*kh*kw) multiplies all B*L
     // positions at once (128 small GEMMs with K = 9 ran at ~1 GFLOP/s).
-    tensor *cols = unfold(x, kh, kw, stride, stride, padding, padding, 0.0f, 1);
+    tensor *cols = unfold("conv2d", x, kh, kw, stride, stride, padding, padding, 0.0f, 1);
     if (!cols) return NULL;
     int64_t B = x->size[0], L = cols->size[2];
-    int64_t oh = (x->size[2] + 2 * padding - kh) / stride + 1, ow = L / (oh ? oh : 1);
+    int64_t oh = (x->size[2] + 2 * (int64_t)padding - kh) / stride + 1, ow = L / (oh ? oh : 1);
     int64_t K = Cg * kh * kw;
     int64_t cs[3] = {groups, K, B * L}, ws[3] = {groups, O / groups, K}, ys[4] = {O, B, oh, ow};
     tensor *cf = tensor_view(cols, 3, cs);                                  // (g, K, B*L)
@@ -157,7 +176,7 @@ static int avg_pool_back(tensor_node *n, tensor *out, tensor *g, tensor **gin) {
 static tensor *pool(const char *op, tensor *x, int k, int stride, int padding, int is_max) {
     char s[160];
     if (stride <= 0) stride = k;
-    if (padding * 2 > k) {
+    if (padding > k / 2) {
         tensor_set_error("%s: padding %d must be at most half the kernel size %d", op, padding, k);
         return NULL;
     }
@@ -184,7 +203,7 @@ static tensor *pool(const char *op, tensor *x, int k, int stride, int padding, i
     tensor_node *n = tensor_record(out, op, is_max ? max_pool_back : avg_pool_back, 1, &x);
     if (n) {
         n->iarg[0] = k; n->iarg[1] = stride; n->iarg[2] = padding;
-        n->saved[0] = idx;
+        tensor_node_save(n, 0, idx);
     } else {
         tensor_release(idx);
     }

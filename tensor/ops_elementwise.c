@@ -4,12 +4,24 @@
 #include "internal.h"
 
 // ---- unary ----
+// what unary_back reads: the input x, the output y, both or neither
+static unsigned unary_reads(int op) {
+    const unsigned X = TENSOR_READS_IN(0), Y = TENSOR_READS_OUT;
+    switch (op) {
+    case EW_EXP: case EW_SQRT: case EW_SIGMOID: case EW_TANH: return Y;
+    case EW_LOG: case EW_ABS: case EW_RELU: case EW_GELU: case EW_SIN: case EW_COS:
+    case EW_POW_S: case EW_CLAMP: return X;
+    case EW_RDIV_S: return X | Y;
+    default: return 0;   // neg, x + s, x * s, s - x
+    }
+}
+
 static tensor *unary(const char *name, tensor *a, int op, float s0, float s1, tensor_backward_fn bw) {
     tensor *out = tensor_empty(a->ndim, a->size, a->storage->device);
     if (!out) return NULL;
     if (tensor_numel(a) && tensor_backend_of(a)->unary(out, a, op, s0, s1)) { tensor_release(out); return NULL; }
     tensor_node *n = tensor_record(out, name, bw, 1, &a);
-    if (n) { n->iarg[0] = op; n->farg[0] = s0; n->farg[1] = s1; }
+    if (n) { n->iarg[0] = op; n->farg[0] = s0; n->farg[1] = s1; n->reads = unary_reads(op); }
     return out;
 }
 
@@ -43,6 +55,7 @@ static int unary_back(tensor_node *n, tensor *y, tensor *g, tensor **gin) {
     case EW_COS: t = tensor_sin(x); u = t ? tensor_neg(t) : NULL; gin[0] = u ? tensor_mul(g, u) : NULL; break;
     case EW_ADD_S: gin[0] = tensor_retain(g); break;
     case EW_MUL_S: gin[0] = tensor_mul_scalar(g, s0); break;
+    case EW_DIV_S: gin[0] = tensor_div_scalar(g, s0); break;
     case EW_RSUB_S: gin[0] = tensor_neg(g); break;
     case EW_RDIV_S:   // d(s/x) = -s/x^2 = -y/x
         t = tensor_div(y, x); u = t ? tensor_mul(g, t) : NULL; gin[0] = u ? tensor_neg(u) : NULL; break;
@@ -80,7 +93,17 @@ tensor *tensor_add_scalar(tensor *a, float s) { return unary("add", a, EW_ADD_S,
 tensor *tensor_mul_scalar(tensor *a, float s) { return unary("mul", a, EW_MUL_S, s, 0, unary_back); }
 tensor *tensor_rsub_scalar(float s, tensor *a) { return unary("sub", a, EW_RSUB_S, s, 0, unary_back); }
 tensor *tensor_rdiv_scalar(float s, tensor *a) { return unary("div", a, EW_RDIV_S, s, 0, unary_back); }
-tensor *tensor_clamp(tensor *a, float lo, float hi) { return unary("clamp", a, EW_CLAMP, lo, hi, unary_back); }
+tensor *tensor_div_scalar(tensor *a, float s) { return unary("div", a, EW_DIV_S, s, 0, unary_back); }
+// -INFINITY / INFINITY mean "no bound". PyTorch: with both bounds a NaN bound makes every
+// value NaN; a lone NaN bound is ignored by the values (and still zeroes the gradient,
+// which backward gets from the bounds as given).
+tensor *tensor_clamp(tensor *a, float lo, float hi) {
+    float klo = lo != lo && hi == INFINITY ? -INFINITY : lo;
+    float khi = hi != hi && lo == -INFINITY ? INFINITY : hi;
+    tensor *out = unary("clamp", a, EW_CLAMP, klo, khi, unary_back);
+    if (out && out->grad_fn) { out->grad_fn->farg[0] = lo; out->grad_fn->farg[1] = hi; }
+    return out;
+}
 
 tensor *tensor_compare_scalar(tensor *a, float s, tensor_cmp op) {
     return unary("compare", a, EW_EQ_S + (int)op, s, 0, NULL);
@@ -123,6 +146,16 @@ static tensor *binary(const char *name, tensor *a, tensor *b, int op, tensor_bac
     return out;
 }
 
+// g * (1 - lost - tie/2): the share of maximum/minimum's gradient for one input
+static tensor *minmax_grad(tensor *g, tensor *lost, tensor *tie) {
+    tensor *half = tensor_mul_scalar(tie, 0.5f);
+    tensor *out = half ? tensor_add(lost, half) : NULL;
+    tensor *keep = out ? tensor_rsub_scalar(1.0f, out) : NULL;
+    tensor *r = keep ? tensor_mul(g, keep) : NULL;
+    tensor_release(half); tensor_release(out); tensor_release(keep);
+    return r;
+}
+
 // d(a op b): each gradient summed back to its input's shape
 static int binary_back(tensor_node *n, tensor *y, tensor *g, tensor **gin) {
     tensor *a = n->inputs[0], *b = n->inputs[1];
@@ -151,14 +184,16 @@ static int binary_back(tensor_node *n, tensor *y, tensor *g, tensor **gin) {
             tensor_release(la); tensor_release(q);
         }
         break;
-    case EW_MAX: case EW_MIN: {   // the gradient goes to the winner; a tie splits it in half, as in PyTorch
-        tensor *win = tensor_compare(a, b, op == EW_MAX ? TENSOR_GT : TENSOR_LT);
-        tensor *tie = tensor_compare(a, b, TENSOR_EQ);
-        tensor *half = tie ? tensor_mul_scalar(tie, 0.5f) : NULL;
-        tensor *mask = win && half ? tensor_add(win, half) : NULL;
-        tensor *inv = mask ? tensor_rsub_scalar(1.0f, mask) : NULL;
-        if (mask && inv) { ga = tensor_mul(g, mask); gb = tensor_mul(g, inv); }
-        tensor_release(win); tensor_release(tie); tensor_release(half); tensor_release(mask); tensor_release(inv);
+    case EW_MAX: case EW_MIN: {
+        // PyTorch's rule: each input gets g unless it lost; a tie gives each half. With
+        // a NaN nobody loses, so both get g.
+        tensor *lt = tensor_compare(a, b, TENSOR_LT), *gt = tensor_compare(a, b, TENSOR_GT);
+        tensor *eq = tensor_compare(a, b, TENSOR_EQ);
+        if (lt && gt && eq) {
+            ga = minmax_grad(g, op == EW_MAX ? lt : gt, eq);
+            gb = minmax_grad(g, op == EW_MAX ? gt : lt, eq);
+        }
+        tensor_release(lt); tensor_release(gt); tensor_release(eq);
         break;
     }
     default: tensor_set_error("no derivative for binary op %d", op); return -1;
@@ -174,7 +209,12 @@ static int binary_back(tensor_node *n, tensor *y, tensor *g, tensor **gin) {
 
 static tensor *binary_op(const char *name, tensor *a, tensor *b, int op) {
     tensor *out = binary(name, a, b, op, binary_back);
-    if (out && out->grad_fn) out->grad_fn->iarg[0] = op;
+    if (out && out->grad_fn) {
+        const unsigned A = TENSOR_READS_IN(0), B = TENSOR_READS_IN(1), Y = TENSOR_READS_OUT;
+        out->grad_fn->iarg[0] = op;
+        out->grad_fn->reads = op == EW_MUL || op == EW_MAX || op == EW_MIN ? A | B
+                              : op == EW_DIV ? B | Y : op == EW_POW ? A | B | Y : 0;   // add, sub: nothing
+    }
     return out;
 }
 

@@ -122,7 +122,7 @@ tensor *tensor_gather(tensor *a, int dim, tensor *index) {
     tensor_release(ac);
     if (rc) { tensor_release(ic); tensor_release(out); return NULL; }
     tensor_node *n = tensor_record(out, "gather", gather_back, 1, &a);
-    if (n) { n->iarg[0] = dim; n->saved[0] = tensor_retain(ic); }
+    if (n) { n->iarg[0] = dim; tensor_node_save(n, 0, tensor_retain(ic)); }   // the index values
     tensor_release(ic);
     return out;
 }

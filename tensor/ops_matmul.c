@@ -147,7 +147,8 @@ static tensor *matmul_nd(tensor *a, tensor *b) {
     tensor_release(eb);
     if (rc) { tensor_release(out); return NULL; }
     tensor *in[2] = {a, b};
-    tensor_record(out, "matmul", matmul_back, 2, in);
+    tensor_node *nd = tensor_record(out, "matmul", matmul_back, 2, in);
+    if (nd) nd->reads = TENSOR_READS_IN(0) | TENSOR_READS_IN(1);
     return out;
 }
 

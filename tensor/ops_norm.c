@@ -86,6 +86,8 @@ tensor *tensor_batch_norm(tensor *x, tensor *weight, tensor *bias, tensor *runni
     // a non-contiguous running stat was updated in a copy: write it back
     if (!rc && update && rm != running_mean) rc = tensor_copy_(running_mean, rm);
     if (!rc && update && rv != running_var) rc = tensor_copy_(running_var, rv);
+    if (!rc && update && rm == running_mean) tensor_bump_version(running_mean, "batch_norm (running stats)");
+    if (!rc && update && rv == running_var) tensor_bump_version(running_var, "batch_norm (running stats)");
     tensor_release(wc); tensor_release(bc); tensor_release(rm); tensor_release(rv);
     if (rc) {
         tensor_release(xc); tensor_release(y); tensor_release(mean); tensor_release(invstd);
@@ -93,9 +95,10 @@ tensor *tensor_batch_norm(tensor *x, tensor *weight, tensor *bias, tensor *runni
     }
     tensor_node *n = tensor_record(y, "batch_norm", batch_norm_back, 3, (tensor *[]){x, weight, bias});
     if (n) {
-        n->saved[0] = mean;
-        n->saved[1] = invstd;
-        n->saved[2] = xc;
+        tensor_node_save(n, 0, mean);
+        tensor_node_save(n, 1, invstd);
+        tensor_node_save(n, 2, xc);          // x itself when contiguous: its changes are caught
+        n->reads = TENSOR_READS_IN(1);       // the weight
         n->iarg[0] = N; n->iarg[1] = C; n->iarg[2] = L; n->iarg[3] = use_batch;
     } else {
         tensor_release(mean); tensor_release(invstd); tensor_release(xc);

@@ -97,7 +97,7 @@ static tensor *extreme(const char *name, tensor *a, int dim, int keepdim, int op
     if (n) {
         int d = dim;
         n->iarg[0] = dim;
-        n->saved[0] = reduce_raw(name, a, &d, keepdim, arg_op);
+        tensor_node_save(n, 0, reduce_raw(name, a, &d, keepdim, arg_op));
         if (!n->saved[0]) { tensor_release(out); return NULL; }
     }
     return out;

@@ -26,7 +26,7 @@ static tensor *softmax(const char *name, tensor *a, int dim, int log) {
     tensor_release(c);
     if (rc) { tensor_release(out); return NULL; }
     tensor_node *n = tensor_record(out, name, softmax_back, 1, &a);
-    if (n) { n->iarg[0] = dim; n->iarg[1] = log; }
+    if (n) { n->iarg[0] = dim; n->iarg[1] = log; n->reads = TENSOR_READS_OUT; }
     return out;
 }
 

@@ -19,6 +19,7 @@ static int check_param(const char *op, tensor *p, tensor *g, tensor *s1, tensor 
 int tensor_adam_step(tensor *p, tensor *g, tensor *m, tensor *v, int64_t step, float lr, float beta1, float beta2,
                      float eps, float weight_decay, int decoupled) {
     if (check_param("adam", p, g, m, v)) return -1;
+    tensor_bump_version(p, "an optimizer step (adam)");
     if (p->storage->device == TENSOR_META) return 0;
     float bc1 = 1.0f - powf(beta1, (float)step), bc2 = 1.0f - powf(beta2, (float)step);
     return tensor_backend_of(p)->adam(tensor_data(p), tensor_data(g), tensor_data(m), tensor_data(v), tensor_numel(p), lr,
@@ -28,6 +29,7 @@ int tensor_adam_step(tensor *p, tensor *g, tensor *m, tensor *v, int64_t step, f
 int tensor_sgd_step(tensor *p, tensor *g, tensor *buf, float lr, float momentum, float dampening, float weight_decay,
                     int nesterov, int first_step) {
     if (check_param("sgd", p, g, buf, NULL)) return -1;
+    tensor_bump_version(p, "an optimizer step (sgd)");
     if (p->storage->device == TENSOR_META) return 0;
     return tensor_backend_of(p)->sgd(tensor_data(p), tensor_data(g), buf ? tensor_data(buf) : NULL, tensor_numel(p), lr,
                                      momentum, dampening, weight_decay, nesterov, first_step);

@@ -84,6 +84,64 @@ static int64_t checked_numel(const char *op, int ndim, const int64_t *sizes) {
     return n;
 }
 
+// ---- what the machine can still give (checked for large cpu allocations) ----
+static int64_t memory_limit;   // tensor_set_memory_limit; 0: MemAvailable / the cgroup's room
+
+void tensor_set_memory_limit(int64_t bytes) { memory_limit = bytes > 0 ? bytes : 0; }
+
+// the first number in file (after key, when given), or -1
+static int64_t read_number(const char *path, const char *key) {
+    FILE *f = fopen(path, "r");
+    if (!f) return -1;
+    char line[256];
+    long long v = -1;
+    while (fgets(line, sizeof line, f)) {
+        if (key && strncmp(line, key, strlen(key))) continue;
+        if (sscanf(line + (key ? strlen(key) : 0), "%lld", &v) != 1) v = -1;
+        break;
+    }
+    fclose(f);
+    return v;
+}
+
+// Bytes the process may hold in tensors: an explicit limit, else what it holds resident
+// plus what the machine (or its memory cgroup, whichever is tighter) still has free.
+// Resident, not live: pages malloc gave but nobody touched yet are not counted twice.
+static int64_t memory_budget(char *what, size_t n) {
+    if (memory_limit) { snprintf(what, n, "the limit set by tensor.set_memory_limit"); return memory_limit; }
+    int64_t avail = read_number("/proc/meminfo", "MemAvailable:");
+    if (avail < 0) return -1;
+    avail *= 1024;
+    snprintf(what, n, "MemAvailable");
+    static const char *cg[][2] = {{"/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current"},
+                                  {"/sys/fs/cgroup/memory/memory.limit_in_bytes", "/sys/fs/cgroup/memory/memory.usage_in_bytes"}};
+    for (int i = 0; i < 2; i++) {
+        int64_t max = read_number(cg[i][0], NULL), cur = read_number(cg[i][1], NULL);
+        if (max > 0 && cur >= 0 && max - cur < avail) { avail = max - cur; snprintf(what, n, "the memory cgroup's limit"); }
+    }
+    int64_t resident = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+    long long vm, rss;
+    if (f && fscanf(f, "%lld %lld", &vm, &rss) == 2) resident = rss * (int64_t)sysconf(_SC_PAGESIZE);
+    if (f) fclose(f);
+    return avail + resident;
+}
+
+// -1 with the usual message when live tensors plus bytes would not fit (four 8.6 GB
+// buffers of nn.BatchNorm1d(2^31) each fit alone and the OOM killer ended the process)
+static int check_budget(int64_t bytes, int ndim, const int64_t *sizes) {
+    if (bytes < ((int64_t)64 << 20) && !memory_limit) return 0;   // reading /proc costs; small ones can't matter
+    char what[64] = "";
+    int64_t budget = memory_budget(what, sizeof what), live = live_bytes[TENSOR_CPU];
+    if (budget < 0 || live + bytes <= budget) return 0;
+    char sh[160];
+    tensor_set_error("out of memory: a tensor of shape %s needs %.3g GB, tensors already hold %.3g GB, and %s "
+                     "leaves room for %.3g GB; free some (x = nil; collectgarbage()), use a smaller size, or the "
+                     "meta device to see shapes without memory", tensor_sizes_str(sh, sizeof sh, ndim, sizes),
+                     bytes / 1e9, live / 1e9, what, budget / 1e9);
+    return -1;
+}
+
 static tensor_storage *storage_new(int64_t numel, tensor_device d, const int64_t *sizes, int ndim) {
     const tensor_backend *be = tensor_backend_for(d);
     if (!be) return NULL;
@@ -104,6 +162,7 @@ static tensor_storage *storage_new(int64_t numel, tensor_device d, const int64_t
                 free(s);
                 return NULL;
             }
+            if (check_budget(bytes, ndim, sizes)) { free(s); return NULL; }
         }
         s->data = d == TENSOR_CPU ? cpu_data_alloc(be, bytes) : be->alloc((size_t)bytes);
         if (!s->data) {
@@ -119,6 +178,8 @@ static tensor_storage *storage_new(int64_t numel, tensor_device d, const int64_t
     s->numel = numel;
     s->refcount = 1;
     s->device = d;
+    s->version = 0;
+    s->writer = NULL;
     live_bytes[d] += bytes;
     if (live_bytes[d] > peak_bytes[d]) peak_bytes[d] = live_bytes[d];
     return s;
@@ -138,13 +199,43 @@ static void storage_release(tensor_storage *s) {
 }
 
 static void node_release(tensor_node *n);
+static void header_free(tensor *t);
 
 tensor *tensor_retain(tensor *t) { if (t) t->refcount++; return t; }
 
+// Freeing is iterative: a dead tensor releases its node, whose inputs may die in turn,
+// once per op of a graph; recursion would overflow the C stack on a long chain (a loss
+// summed a million times without :item()). Dead tensors wait on a list linked through
+// their grad_acc field (a dead tensor's own grad_acc is released as it is linked).
+static tensor *dead_head;
+static int draining;
+
+static void push_dead(tensor *t) {
+    while (t) {
+        tensor *ga = t->grad_acc;
+        t->grad_acc = dead_head;
+        dead_head = t;
+        t = (ga && --ga->refcount == 0) ? ga : NULL;
+    }
+}
+
 void tensor_release(tensor *t) {
     if (!t || --t->refcount > 0) return;
+    push_dead(t);
+    if (draining) return;             // an outer tensor_release is emptying the list
+    draining = 1;
+    while (dead_head) {
+        tensor *d = dead_head;
+        dead_head = d->grad_acc;
+        d->grad_acc = NULL;
+        header_free(d);
+    }
+    draining = 0;
+}
+
+// what a dead tensor holds; tensors it drops go on the dead list
+static void header_free(tensor *t) {
     tensor_release(t->grad);
-    tensor_release(t->grad_acc);
     if (t->grad_fn) node_release(t->grad_fn);
     storage_release(t->storage);
     if (n_free_headers < POOL_CAP) free_headers[n_free_headers++] = t;
@@ -336,10 +427,16 @@ int tensor_check_writable(const char *op, const tensor *t) {
     return 0;
 }
 
+void tensor_bump_version(tensor *t, const char *op) {
+    t->storage->version++;
+    t->storage->writer = op;
+}
+
 int tensor_fill_(tensor *dst, float v) {
-    if (tensor_check_writable("fill", dst)) return -1;
-    if (tensor_numel(dst) == 0 || dst->storage->device == TENSOR_META) return 0;
-    return tensor_backend_of(dst)->fill(dst, v);
+    if (tensor_check_writable("fill", dst) || tensor_inplace_check("fill", dst, NULL)) return -1;
+    if (tensor_numel(dst) && dst->storage->device != TENSOR_META && tensor_backend_of(dst)->fill(dst, v)) return -1;
+    tensor_bump_version(dst, "fill");
+    return tensor_inplace_rewire("fill", dst, NULL);
 }
 
 int tensor_zero_(tensor *t) { return tensor_fill_(t, 0.0f); }

@@ -28,6 +28,8 @@ typedef struct tensor_storage {
     int64_t numel;
     int refcount;
     tensor_device device;
+    unsigned version;      // bumped by every in-place write (all views and detached aliases share it)
+    const char *writer;    // the op of the last in-place write, for backward's message
 } tensor_storage;
 
 typedef struct tensor_node tensor_node;  // autograd record; see autograd.h
@@ -60,6 +62,9 @@ void tensor_release(tensor *t);                       // NULL is fine
 int64_t tensor_live_bytes(tensor_device d);
 int64_t tensor_peak_bytes(tensor_device d);
 void tensor_reset_peak(tensor_device d);
+// Refuse cpu allocations that would take live tensor bytes past this (0: the default,
+// what is resident plus MemAvailable or the memory cgroup's room).
+void tensor_set_memory_limit(int64_t bytes);
 
 // ---- creation -----------------------------------------------------------------
 tensor *tensor_empty(int ndim, const int64_t *sizes, tensor_device d);
@@ -129,7 +134,8 @@ tensor *tensor_add_scalar(tensor *a, float s);
 tensor *tensor_mul_scalar(tensor *a, float s);
 tensor *tensor_rsub_scalar(float s, tensor *a);   // s - a
 tensor *tensor_rdiv_scalar(float s, tensor *a);   // s / a
-tensor *tensor_clamp(tensor *a, float lo, float hi);
+tensor *tensor_div_scalar(tensor *a, float s);    // a / s, divided (not multiplied by 1/s)
+tensor *tensor_clamp(tensor *a, float lo, float hi);   // min(max(a, lo), hi); -/+INFINITY: no bound
 // Broadcasting binary ops (shapes aligned from the right, as in NumPy/PyTorch).
 tensor *tensor_add(tensor *a, tensor *b);
 tensor *tensor_sub(tensor *a, tensor *b);
@@ -170,7 +176,10 @@ tensor *tensor_stack(int n, tensor **ts, int dim);
 tensor *tensor_gather(tensor *a, int dim, tensor *index);
 // a[index] along dim, index 1-D of 0-based floats (Embedding is this with dim 0).
 tensor *tensor_index_select(tensor *a, int dim, tensor *index);
-// In place: t[...] = src, broadcasting src; does not record autograd.
+// In place: t[...] = src, broadcasting src. Bumps the storage's version (a backward
+// that reads the old values then fails). With grad mode on, PyTorch's rules: refused on
+// a leaf that requires grad (or a view of one); a non-leaf dst (or one given a src that
+// requires grad) gets a new history: its value now comes from src (copy) or nothing (fill).
 int tensor_copy_(tensor *dst, tensor *src);
 int tensor_fill_(tensor *dst, float v);
 int tensor_zero_(tensor *t);

@@ -7,7 +7,7 @@
 // views record nodes whose backward needs only shapes
 static tensor_node *record_view(tensor *v, const char *op, tensor_backward_fn bw, tensor *t) {
     tensor_node *n = tensor_record(v, op, bw, 1, &t);
-    if (n) n->shape_only = 1;
+    if (n) n->shape_only = n->is_view = 1;
     return n;
 }
 
@@ -339,21 +339,14 @@ tensor *tensor_clone(tensor *t) {
     tensor *out = tensor_empty(t->ndim, t->size, t->storage->device);
     if (!out) return NULL;
     if (tensor_numel(t) && tensor_backend_of(t)->copy(out, t)) { tensor_release(out); return NULL; }
-    record_view(out, "clone", identity_back, t);
+    tensor_node *n = tensor_record(out, "clone", identity_back, 1, &t);
+    if (n) n->shape_only = 1;   // a copy, not a view: writes into it are its own
     return out;
 }
 
-int tensor_copy_(tensor *dst, tensor *src) {
+// the values of src (broadcast) into dst, on one device
+static int copy_data(tensor *dst, tensor *src) {
     char s1[160], s2[160];
-    if (tensor_check_writable("copy", dst)) return -1;
-    if (tensor_check_same_device("copy", 2, (tensor *[]){dst, src})) {
-        // a cross-device copy goes through tensor_to
-        tensor *moved = tensor_to(src, dst->storage->device);
-        if (!moved) return -1;
-        int rc = tensor_copy_(dst, moved);
-        tensor_release(moved);
-        return rc;
-    }
     tensor *e = tensor_broadcast_view(src, dst->ndim, dst->size);
     if (!e) {
         tensor_set_error("copy: cannot copy a source of shape %s into %s (shapes must match or broadcast)",
@@ -370,5 +363,20 @@ int tensor_copy_(tensor *dst, tensor *src) {
         } else rc = tensor_backend_of(dst)->copy(dst, e);
     }
     tensor_release(e);
+    return rc;
+}
+
+int tensor_copy_(tensor *dst, tensor *src) {
+    if (tensor_check_writable("copy", dst) || tensor_inplace_check("copy", dst, src)) return -1;
+    tensor *moved = NULL;
+    if (dst->storage->device != src->storage->device) {   // a cross-device copy goes through tensor_to
+        if (!(moved = tensor_to(src, dst->storage->device))) return -1;
+    }
+    int rc = copy_data(dst, moved ? moved : src);
+    if (rc == 0) {
+        tensor_bump_version(dst, "copy");
+        rc = tensor_inplace_rewire("copy", dst, moved ? moved : src);
+    }
+    tensor_release(moved);
     return rc;
 }

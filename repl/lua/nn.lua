@@ -287,11 +287,13 @@ function Module:load_state_dict(sd, what)
                           shape_str(dst)), 2)
     end
   end
-  for _, name in ipairs(names) do
-    local dst, src = own[name], sd[name]
-    if src:device() ~= dst:device() then src = src:to(dst:device()) end
-    dst:copy(src)
-  end
+  tensor.no_grad(function()   -- parameters are leaves that require grad: written outside autograd
+    for _, name in ipairs(names) do
+      local dst, src = own[name], sd[name]
+      if src:device() ~= dst:device() then src = src:to(dst:device()) end
+      dst:copy(src)
+    end
+  end)
   return self
 end
 
@@ -342,6 +344,18 @@ local function check_count(what, v, min)
     error(string.format("%s: expected an integer >= %d, got %s", what, min or 1, tostring(v)), 3)
   end
   return v
+end
+
+-- stride, padding, groups and pooling windows run as C ints: refuse what does not fit
+-- (padding = 2^40 used to act as 0, stride = 2^32+1 as 1)
+local C_INT_MAX = 2147483647
+local function check_c_int(what, v, min)
+  if type(v) ~= "number" or v % 1 ~= 0 or v < min or v > C_INT_MAX then
+    -- level 4: past init and Module:new (nn.Conv2d(...) tail-calls new), at the learner's line
+    error(string.format("%s: expected an integer in %d..%d, got %s", what, min, C_INT_MAX,
+                        math.type(v) == "float" and v % 1 == 0 and string.format("%.0f", v) or tostring(v)), 4)
+  end
+  return math.tointeger(v)
 end
 
 local function new_tensor(sizes, opts)
@@ -395,7 +409,11 @@ function Conv2d:init(cin, cout, k, opts)
   check_count("nn.Conv2d(in, out, k): k", kh)
   check_count("nn.Conv2d(in, out, k): k", kw)
   self.kernel_size = {kh, kw}
-  self.stride, self.padding, self.groups = opts.stride or 1, opts.padding or 0, opts.groups or 1
+  self.stride = check_c_int("nn.Conv2d: stride", opts.stride or 1, 1)
+  self.padding = check_c_int("nn.Conv2d: padding", opts.padding or 0, 0)
+  self.groups = check_c_int("nn.Conv2d: groups", opts.groups or 1, 1)
+  check_c_int("nn.Conv2d(in, out, k): k", kh, 1)
+  check_c_int("nn.Conv2d(in, out, k): k", kw, 1)
   if cin % self.groups ~= 0 or cout % self.groups ~= 0 then
     error(string.format("nn.Conv2d(%d, %d): groups=%d must divide both channel counts", cin, cout, self.groups), 2)
   end
@@ -421,8 +439,9 @@ local function pool(name, fn)
   local cls = Module:extend(name)
   function cls:init(k, opts)
     opts = opts or {}
-    self.kernel_size = check_count("nn." .. name .. "(k)", k)
-    self.stride, self.padding = opts.stride or k, opts.padding or 0
+    self.kernel_size = check_c_int("nn." .. name .. "(k)", k, 1)
+    self.stride = check_c_int("nn." .. name .. ": stride", opts.stride or k, 1)
+    self.padding = check_c_int("nn." .. name .. ": padding", opts.padding or 0, 0)
   end
   function cls:forward(x) return F[fn](x, self.kernel_size, self.stride, self.padding) end
   function cls:extra_repr()
@@ -578,7 +597,7 @@ function MHA:init(d, heads, opts)
   self.in_proj_weight:requires_grad(true)
   if opts.bias ~= false then self.in_proj_bias = const_tensor({3 * d}, 0, opts, true) end
   self.out_proj = Linear(d, d, opts)
-  if opts.bias ~= false then self.out_proj.bias:zero() end
+  if opts.bias ~= false then tensor.no_grad(function() self.out_proj.bias:zero() end) end
 end
 function MHA:forward(q, k, v, opts)
   if type(k) == "table" and not is_tensor(k) then opts, k, v = k, nil, nil end
@@ -667,8 +686,8 @@ nn.init = {
   normal_ = function(t, mean, std) F.normal_(t, mean or 0, std or 1); return t end,
   kaiming_uniform_ = function(t, fan_in) F.kaiming_uniform_(t, fan_in); return t end,
   xavier_uniform_ = function(t, fan_in, fan_out) F.xavier_uniform_(t, fan_in, fan_out); return t end,
-  zeros_ = function(t) return t:zero() end,
-  ones_ = function(t) return t:fill(1) end,
+  zeros_ = function(t) return tensor.no_grad(function() return t:zero() end) end,
+  ones_ = function(t) return tensor.no_grad(function() return t:fill(1) end) end,
 }
 
 -- ---- summary --------------------------------------------------------------------------

@@ -203,7 +203,28 @@ static void test_meta(void) {
     tap_ok(!huge && strstr(tensor_last_error(), "out of memory"), "a 4 TB tensor is an error, not a crash");
 }
 
+// A loss summed a million times without :item() is one long chain; dropping it must
+// free every node without recursing once per op (that overflowed the 8 MB C stack).
+static void test_free_long_chain(void) {
+    int64_t live0 = tensor_live_bytes(TENSOR_CPU);
+    tensor *w = tensor_scalar(1.0f, TENSOR_CPU);
+    tensor_requires_grad_(w, 1);
+    tensor *total = tensor_scalar(0.0f, TENSOR_CPU);
+    int ok = 1;
+    for (int i = 0; i < 1000000 && ok; i++) {
+        tensor *next = tensor_add(total, w);
+        ok = next != NULL;
+        tensor_release(total);
+        total = next;
+    }
+    tap_ok(ok && total->grad_fn, "a 1,000,000-op autograd chain builds");
+    tensor_release(total);
+    tensor_release(w);
+    tap_ok(tensor_live_bytes(TENSOR_CPU) == live0, "dropping it frees every tensor, without a stack overflow");
+}
+
 int main(void) {
+    test_free_long_chain();
     test_views();
     test_broadcast_reduce();
     test_matmul();

@@ -21,6 +21,7 @@ printf '\000\000\010\003\377\377\377\377' > "$tmp/bad.idx"
 printf '\037\213\010\000garbage-after-gzip-magic' > "$tmp/bad.idx.gz"
 : > "$tmp/empty.npy"
 mkdir "$tmp/dir.safetensors"
+mkfifo "$tmp/fifo.safetensors" 2>/dev/null   # a reader that opened it would wait forever
 
 cat > "$tmp/gen.lua" <<'EOF'
 -- generator: prints N commands, one per line, from templates picked with a seeded RNG
@@ -34,7 +35,7 @@ local bad_shape = {"5", "4, 4", "7, 2", "1, 2, 3, 4", "0, 9", "3, 3"}
 local huge = {"1e6, 1e6", "2^31, 2^31, 2^31", "2^62, 2^62", "65536, 65536, 65536", "-1, 3", "-5"}
 local files = {dir .. "/text.safetensors", dir .. "/trunc.npy", dir .. "/huge_header.safetensors",
                dir .. "/bad.idx", dir .. "/bad.idx.gz", dir .. "/empty.npy", dir .. "/dir.safetensors",
-               dir .. "/missing.safetensors", "/dev/null", "", "/"}
+               dir .. "/missing.safetensors", "/dev/null", "", "/", dir .. "/fifo.safetensors"}
 local T = {
   function() return ("tensor.zeros(%s)"):format(pick(junk)) end,
   function() return ("tensor.randn(%s)"):format(pick(huge)) end,
@@ -93,6 +94,17 @@ local T = {
   function() return ("x:copy(tensor.ones(%s))"):format(pick({"3", "2, 2", "4, 3"})) end,
   function() return ("x:clamp(%s)"):format(pick({"'a'", "{}", "1, 'b'"})) end,
   function() return ("nn.summary(%s, %s)"):format(pick({"nn.Linear(3, 2)", "7", "'m'"}), pick({"tensor.ones(2, 5)", "'x'", "nil"})) end,
+  -- metamethods are plain functions: one given a foreign value must leave it alone
+  function() return ("getmetatable(x).__gc(%s)"):format(pick({"io.stdout", "{}", "'a'", "7", "x:shape()", "nil"})) end,
+  -- sizes that do not fit a C int, and ones that overflow it when doubled
+  function() return "nn." .. pick({"Conv2d(1, 1, 3, ", "MaxPool2d(2, ", "AvgPool2d(2, "}) ..
+                    pick({"{padding = ", "{stride = ", "{groups = "}) .. pick({"2^40})", "2^32 + 1})", "2^31})", "-1})", "0})"}) end,
+  function() return ("nn.F.%s(tensor.randn(1, 1, 4, 4), %s, %s, %s)"):format(pick({"max_pool2d", "avg_pool2d"}),
+                                         pick({"2", "2^32 + 2", "2^31 - 1"}), pick({"1", "2^32 + 1"}), pick({"0", "2^31", "2^31 - 1", "2^40"})) end,
+  -- in-place writes: into what a forward pass used, and into a leaf that requires grad
+  function() return ("local w = tensor.ones(2):requires_grad(); local y = (w * w):sum(); w:detach():%s; y:backward()"):format(
+                                         pick({"fill(0)", "zero()", "copy(tensor.ones(2))", "fill(0/0)"})) end,
+  function() return ("tensor.ones(2):requires_grad():%s"):format(pick({"fill(1)", "zero()", "copy(tensor.zeros(2))"})) end,
 }
 for i = 1, n do io.write(pick(T)(), "\n") end
 EOF

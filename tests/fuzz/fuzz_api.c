@@ -7,6 +7,12 @@
 // After the program every slot is released and the live tensor bytes must be back
 // where they started (a refcount leak anywhere in the autograd tape shows up here).
 // Sizes stay tiny (dims of 0..4) so a run does thousands of programs a second.
+//
+// Oracles beyond "no crash": an in-place write between forward and backward must make
+// backward fail, or leave the gradient of a fresh recompute (a version counter); relu,
+// maximum, minimum and clamp keep every NaN of their inputs; a long chain dropped
+// without backward frees without recursing; integer arguments reach the C int limits.
+#include <limits.h>
 #include <math.h>
 #include "fuzz_common.h"
 
@@ -34,6 +40,18 @@ static int64_t size_arg(prog *g) {
     unsigned b = byte(g);
     if (b >= 250) return b == 255 ? -1 : b == 254 ? -2 : b == 253 ? ((int64_t)1 << 40) : b == 252 ? INT64_MAX : 5;
     return b % 5;
+}
+
+// conv/pool sizes: small ones, and the edges of a C int (2*padding used to overflow)
+static int int_arg(prog *g) {
+    static const int vals[] = {-1, 0, 1, 2, 3, 1 << 20, 1 << 30, INT_MAX, INT_MIN, INT_MAX / 2 + 1};
+    unsigned b = byte(g);
+    return b < 200 ? (int)(b % 5) - 1 : vals[b % 10];
+}
+
+static void fail(const char *what) {
+    fprintf(stderr, "fuzz_api: %s\n", what);
+    abort();
 }
 
 static tensor *slot[SLOTS];
@@ -78,8 +96,140 @@ static const bin_fn binary[] = {tensor_add, tensor_sub, tensor_mul, tensor_div,
 typedef tensor *(*red_fn)(tensor *, int, int);
 static const red_fn reduce[] = {tensor_sum, tensor_mean, tensor_max, tensor_min, tensor_argmax, tensor_argmin};
 
+// ---- oracles ----
+static int64_t host_numel(tensor *t) { return t && t->storage->device == TENSOR_CPU ? tensor_numel(t) : -1; }
+
+// a fresh leaf that requires grad, holding v's values
+static tensor *leaf_of(tensor *v) {
+    tensor *d = tensor_detach(v), *c = d ? tensor_contiguous(d) : NULL;
+    tensor *x = c ? tensor_clone(c) : NULL;
+    tensor_release(d);
+    tensor_release(c);
+    if (x) tensor_requires_grad_(x, 1);
+    return x;
+}
+
+// y = f(x) for the ops whose backward reads x or y
+static tensor *forward_of(int f, tensor *x) {
+    tensor *t = NULL, *y = NULL;
+    switch (f) {
+    case 0: y = tensor_exp(x); break;
+    case 1: y = tensor_mul(x, x); break;
+    case 2: y = tensor_tanh(x); break;
+    case 3: y = tensor_sigmoid(x); break;
+    case 4: y = tensor_relu(x); break;
+    case 5: y = x->ndim ? tensor_log_softmax(x, -1) : tensor_exp(x); break;
+    case 6: t = x->ndim == 2 ? tensor_t(x) : NULL; y = t ? tensor_matmul(x, t) : tensor_sin(x); break;
+    default: y = tensor_pow_scalar(x, 3.0f); break;
+    }
+    tensor_release(t);
+    tensor *s = y ? tensor_sum(y, TENSOR_ALL_DIMS, 0) : NULL;
+    tensor_release(y);
+    return s;
+}
+
+static int same_bits(tensor *a, tensor *b) {
+    float *x = tensor_to_host(a), *y = tensor_to_host(b);
+    int same = x && y && memcmp(x, y, (size_t)tensor_numel(a) * sizeof(float)) == 0;
+    free(x);
+    free(y);
+    return same;
+}
+
+// forward, an in-place write into what it used (through a detached alias, a view of one,
+// or none), backward: an error naming the in-place change, or the gradient of a fresh
+// recompute on the values the forward saw. Without a version counter this answered
+// with the gradient of the changed values, silently.
+static void inplace_then_backward(prog *g, tensor *a) {
+    if (host_numel(a) <= 0) return;
+    int prev = tensor_set_grad_enabled(1);
+    int f = small(g, 8), how = small(g, 4);
+    tensor *x = leaf_of(a), *dx = x ? tensor_detach(x) : NULL;
+    tensor *x0 = dx ? tensor_clone(dx) : NULL;   // the values the forward sees
+    tensor_release(dx);
+    tensor *z = x0 ? forward_of(f, x) : NULL;
+    if (!z) goto done;
+    tensor *alias = tensor_detach(x);
+    float v = scalar_arg(g);
+    if (how == 0) tensor_fill_(alias, v);
+    else if (how == 1 && alias->ndim) {
+        tensor *row = tensor_select(alias, 0, 0);
+        if (row) tensor_fill_(row, v);
+        tensor_release(row);
+    } else if (how == 2) tensor_copy_(alias, x0);   // same values: still a write
+    tensor_release(alias);
+    if (tensor_backward(z, NULL)) {
+        const char *e = tensor_last_error();
+        int named = how != 3 && strstr(e, "modified by an inplace operation");
+        if (!named && !strstr(e, "NaN or Inf")) fail("backward after an in-place write failed without naming it");
+    } else {
+        tensor *x1 = leaf_of(x0), *z1 = x1 ? forward_of(f, x1) : NULL;
+        if (z1 && !tensor_backward(z1, NULL) && x->grad && x1->grad && !same_bits(x->grad, x1->grad))
+            fail("backward after an in-place write gave a gradient that differs from a fresh recompute");
+        tensor_release(z1);
+        tensor_release(x1);
+    }
+done:
+    tensor_release(z);
+    tensor_release(x);
+    tensor_release(x0);
+    tensor_set_grad_enabled(prev);
+}
+
+// PyTorch's clamp of one value (+-INFINITY: no bound; a lone NaN bound is ignored)
+static float clamp_ref(float x, float lo, float hi) {
+    if (isnan(lo) && hi == INFINITY) lo = -INFINITY;
+    if (isnan(hi) && lo == -INFINITY) hi = INFINITY;
+    if (isnan(x) || isnan(lo) || isnan(hi)) return NAN;
+    x = x < lo ? lo : x;
+    return x > hi ? hi : x;
+}
+
+// relu, maximum, minimum, clamp: an output element is NaN wherever its input was, and
+// clamp matches PyTorch's rule (lo > hi gives hi)
+static void nan_kept(prog *g, tensor *a, tensor *b) {
+    if (host_numel(a) <= 0) return;
+    int which = small(g, 4);
+    float lo = scalar_arg(g), hi = scalar_arg(g);
+    tensor *bb = which == 1 || which == 2 ? (host_numel(b) > 0 ? b : a) : NULL;
+    tensor *y = which == 0 ? tensor_relu(a) : which == 1 ? tensor_maximum(a, bb) : which == 2 ? tensor_minimum(a, bb)
+                : tensor_clamp(a, lo, hi);
+    if (!y) return;
+    // a broadcast to y's shape, element by element
+    tensor *ea = tensor_expand(a, y->ndim, y->size), *ca = ea ? tensor_contiguous(ea) : NULL;
+    float *xv = ca ? tensor_to_host(ca) : NULL, *yv = tensor_to_host(y);
+    for (int64_t i = 0; xv && yv && i < tensor_numel(y); i++)
+        if ((isnan(xv[i]) && !isnan(yv[i])) ||
+            (which == 3 && memcmp(&yv[i], &(float){clamp_ref(xv[i], lo, hi)}, sizeof(float)) && !(isnan(yv[i]) && isnan(clamp_ref(xv[i], lo, hi)))))
+            fail("relu/maximum/minimum/clamp lost a NaN, or clamp differs from PyTorch's rule");
+    free(xv);
+    free(yv);
+    tensor_release(ca);
+    tensor_release(ea);
+    tensor_release(y);
+}
+
+// a loss summed over many steps without backward, then dropped: freeing must not recurse
+// once per op (that overflowed the C stack at ~150k ops, sooner under ASan)
+static void long_chain(prog *g) {
+    static int done;   // once per process: it costs ~0.1 s
+    if (done || !(byte(g) & 1)) return;
+    done = 1;
+    int prev = tensor_set_grad_enabled(1);
+    tensor *w = tensor_scalar(1.0f, TENSOR_CPU), *total = tensor_scalar(0.0f, TENSOR_CPU);
+    tensor_requires_grad_(w, 1);
+    for (int i = 0; i < 300000 && total; i++) {
+        tensor *next = tensor_add(total, w);
+        tensor_release(total);
+        total = next;
+    }
+    tensor_release(total);
+    tensor_release(w);
+    tensor_set_grad_enabled(prev);
+}
+
 static void run_op(prog *g) {
-    unsigned op = byte(g) % 20;
+    unsigned op = byte(g) % 23;
     int out = small(g, SLOTS);
     tensor *a = get(g), *b = get(g);
     switch (op) {
@@ -167,7 +317,7 @@ static void run_op(prog *g) {
     }
     case 12: {   // convolution family
         if (!a) break;
-        int k = (int)(byte(g) % 5) - 1, s = (int)(byte(g) % 4) - 1, p = (int)(byte(g) % 4) - 1;
+        int k = int_arg(g), s = int_arg(g), p = int_arg(g);
         switch (byte(g) % 5) {
         case 0: if (b) put(out, tensor_conv2d(a, b, byte(g) & 1 ? get(g) : NULL, s, p, 1 + small(g, 3))); break;
         case 1: put(out, tensor_max_pool2d(a, k, s, p)); break;
@@ -214,6 +364,9 @@ static void run_op(prog *g) {
         tensor_set_grad_enabled(byte(g) & 1);
         tensor_set_detect_anomaly(byte(g) & 1);
         break;
+    case 20: if (a) inplace_then_backward(g, a); break;
+    case 21: if (a) nan_kept(g, a, b); break;
+    case 22: long_chain(g); break;
     default: {   // creation with argument edge cases
         unsigned k = byte(g) % 4;
         if (k == 0) put(out, tensor_arange(scalar_arg(g), scalar_arg(g), scalar_arg(g), TENSOR_CPU));

@@ -345,4 +345,109 @@ gradcheck("linear + log_softmax + gather loss", function(x, w, b)
   return -logits:log_softmax(2):gather(2, tensor{{2}, {1}, {3}}):mean()
 end, {S, {3, 4}, {3}})
 
+-- summing losses without :item() builds one long chain; dropping it without backward()
+-- must free it iteratively (it used to recurse once per op and overflow the C stack)
+do
+  local w, total = tensor(1):requires_grad(), tensor(0)
+  for _ = 1, 500000 do total = total + w end
+  total = nil
+  collectgarbage()
+  t.ok(true, "a 500,000-op graph dropped without backward() is freed without a crash")
+end
+
+-- ---- in-place writes: the version counter and PyTorch's rules --------------------------
+do
+  local MODIFIED = "modified by an inplace operation"
+  local function forward() local w, x = tensor{1, 2}:requires_grad(), tensor{3, 4}:requires_grad(); return w, x, (w * x):sum() end
+  local w, x, y = forward()
+  tensor.no_grad(function() w:fill(0) end)
+  t.errors_like(function() y:backward() end, MODIFIED .. ": input 1 of mul .*overwritten by fill",
+                "w:fill(0) between forward and backward: backward raises, naming mul and fill")
+  w, x, y = forward()
+  tensor.no_grad(function() x:copy(tensor{0, 0}) end)
+  t.errors_like(function() y:backward() end, MODIFIED .. ": input 2 of mul .*overwritten by copy", "x:copy(...) too")
+  w, x, y = forward()
+  w:detach():fill(0)
+  t.errors_like(function() y:backward() end, MODIFIED, "a write through w:detach() counts")
+  w, x, y = forward()
+  local d = w:detach()
+  d[2] = 7
+  t.errors_like(function() y:backward() end, MODIFIED, "a write through a view of a detached alias counts")
+  local e = w:exp()
+  local z = e:sum()
+  e:detach():zero()
+  t.errors_like(function() z:backward() end, MODIFIED .. ": the output of exp", "exp's saved output, changed, raises")
+  w, x, y = forward()
+  local opt = optim.SGD({w, x}, {lr = 0.1})
+  y:backward()
+  opt:step()
+  local y2 = (w * x):sum()
+  opt:step()
+  t.errors_like(function() y2:backward() end, "overwritten by an optimizer step", "an optimizer step between forward and backward")
+  w, x, y = forward()
+  y:backward()
+  t.eq(w.grad, {3, 4}, "an unchanged graph still runs backward")
+  -- ops that do not read a value are not affected by its change (add saves nothing)
+  local a, c = tensor{1, 2}:requires_grad(), tensor{1, 1}
+  local s = (a + c):sum()
+  c:fill(5)
+  s:backward()
+  t.eq(a.grad, {1, 1}, "a changed input that add's backward never reads is fine (as PyTorch)")
+  -- batch norm updates its running stats in place: two forwards, one backward is fine
+  local bn = nn.BatchNorm1d(2)
+  local xb = tensor.randn(4, 2):requires_grad()
+  local l = bn(xb):sum() + bn(xb * 2):sum()
+  t.ok(pcall(function() l:backward() end), "BatchNorm's running stats updated twice before one backward: no false alarm")
+
+  -- in place on a leaf that requires grad: refused (PyTorch too), fine inside no_grad
+  local p = tensor{1, 2}:requires_grad()
+  t.errors_like(function() p:fill(0) end, "fill: cannot write in place into a leaf tensor that requires grad.*no_grad",
+                "p:fill on a leaf that requires grad is refused, pointing at tensor.no_grad")
+  t.errors_like(function() p:copy(tensor{0, 0}) end, "copy: cannot write in place into a leaf", "p:copy too")
+  t.errors_like(function() p:zero() end, "cannot write in place into a leaf", "p:zero too")
+  t.errors_like(function() p[1] = 5 end, "into a view of a leaf tensor that requires grad", "p[i] = v too")
+  tensor.no_grad(function() p:fill(3); p[2] = 4 end)
+  t.eq(p, {3, 4}, "inside tensor.no_grad the same writes work")
+
+  -- a copy/fill into a non-leaf rewires its graph (PyTorch: h = v*2; h:copy(c) gives d/dv 0)
+  local v = tensor{1, 2}:requires_grad()
+  local h = v * 2
+  h:copy(tensor{5, 5})
+  h:sum():backward()
+  t.eq(v.grad, {0, 0}, "h = v*2; h:copy(const): d/dv is 0, not 2")
+  t.ok(h.requires_grad_flag, "h still requires grad after the copy")
+  v = tensor{1, 2}:requires_grad()
+  h = v * 2
+  h:fill(3);
+  (h * h):sum():backward()
+  t.eq(v.grad, {0, 0}, "h:fill(3): d/dv is 0")
+  local src = tensor{1, 2}:requires_grad()
+  local buf = tensor.zeros(2)
+  buf:copy(src * 3);
+  (buf * buf):sum():backward()
+  t.eq(src.grad, {18, 36}, "buf:copy(src * 3): the gradient flows to src through the copy")
+  v = tensor{1, 2}:requires_grad()
+  h = v * 2
+  h:copy(h)   -- keeps its history (the fuzzer found a reference cycle here)
+  h:sum():backward()
+  t.eq(v.grad, {2, 2}, "h:copy(h) keeps h's history")
+  -- cases whose PyTorch answer needs history nnlab does not keep: an error, not a wrong gradient
+  v = tensor{1, 2}:requires_grad()
+  h = v * 2
+  local used = h + 1
+  t.errors_like(function() h:copy(tensor{0, 0}) end, "already used by an op recorded for backward",
+                "copy into a non-leaf an earlier op used: refused")
+  t.errors_like(function() h[1] = 0 end, "into a view .* of a tensor that has a graph", "x[i] = v on a non-leaf: refused")
+  local _ = used
+end
+
+-- a gradient on another device than the tensor: an error (the fuzzer found the kernels
+-- reading a meta tensor's missing data)
+do
+  local m = tensor.ones(2, {device = "meta"}):requires_grad()
+  local y = m:gelu()
+  t.errors_like(function() y:backward(tensor.ones(2)) end, "backward: the gradient is on cpu but the tensor is on meta",
+                "backward(g) with g on another device is refused")
+end
+
 t.done_testing()

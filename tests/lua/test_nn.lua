@@ -35,7 +35,7 @@ local function load_params(m, casename, map)
     local holder, key = m, pname
     for part in pname:gmatch("([^.]+)%.") do holder = holder[part] end
     key = pname:match("([^.]+)$")
-    holder[key]:copy(fx(casename, fname))
+    tensor.no_grad(function() holder[key]:copy(fx(casename, fname)) end)   -- a parameter: outside autograd
   end
   return m
 end
@@ -286,6 +286,34 @@ T.check("layers run on meta", function()
   local loss = nn.cross_entropy(y, tensor.empty({4}, {device = "meta"}))
   loss:backward()
   T.ok(m[1].weight.grad ~= nil and m[1].weight.grad:device() == "meta", "backward runs on meta too")
+end)
+
+-- stride, padding, groups and kernel sizes run as C ints: a value that does not fit is an
+-- error naming it, never cut (padding = 2^40 acted as 0, stride = 2^32+1 as 1)
+for _, c in ipairs{
+  {"Conv2d padding=2^40", function() nn.Conv2d(1, 1, 3, {padding = 2^40}) end, "padding"},
+  {"Conv2d stride=2^32+1", function() nn.Conv2d(1, 1, 3, {stride = 2^32 + 1}) end, "stride"},
+  {"Conv2d padding=2^31", function() nn.Conv2d(1, 1, 3, {padding = 2^31}) end, "padding"},
+  {"Conv2d groups=0", function() nn.Conv2d(2, 2, 3, {groups = 0}) end, "groups: expected an integer in 1"},
+  {"MaxPool2d stride=2^32+1", function() nn.MaxPool2d(2, {stride = 2^32 + 1}) end, "stride"},
+  {"AvgPool2d padding=2^31", function() nn.AvgPool2d(2, {padding = 2^31}) end, "padding"},
+  {"F.conv2d padding=2^40", function() nn.F.conv2d(tensor.randn(1, 1, 4, 4), tensor.randn(1, 1, 3, 3), nil, 1, 2^40) end, "padding = 1099511627776"},
+  {"F.conv2d stride=2^32+1", function() nn.F.conv2d(tensor.randn(1, 1, 4, 4), tensor.randn(1, 1, 3, 3), nil, 2^32 + 1) end, "stride = 4294967297"},
+  {"F.max_pool2d stride=2^32+1", function() nn.F.max_pool2d(tensor.randn(1, 1, 4, 4), 2, 2^32 + 1) end, "stride = 4294967297"},
+  {"F.max_pool2d k=2^32+2", function() nn.F.max_pool2d(tensor.randn(1, 1, 4, 4), 2^32 + 2) end, "kernel size"},
+  -- fits an int, but the output (2^32 x 2^32 windows) wrapped int64 into a [1,1,2^32,0] result
+  {"F.conv2d padding=2^31-1", function() nn.F.conv2d(tensor.randn(1, 1, 4, 4), tensor.randn(1, 1, 3, 3), nil, 1, 2^31 - 1) end, "too large"},
+} do
+  T.raises(c[1] .. " is refused", c[2], c[3])
+end
+T.check("a huge padded pooling window loops over its pixels, not its padding", function()
+  local x = tensor.randn(1, 1, 4, 4):requires_grad()
+  local t0 = os.clock()
+  local y = nn.F.avg_pool2d(x, 2^20, 1, 2^19)     -- 5x5 windows that each hold the whole image
+  y:sum():backward()
+  T.ok(os.clock() - t0 < 1, "2^20-pixel windows: forward and backward in well under a second")
+  T.near("each window is sum(x)/2^40 (padding counted, as PyTorch)", y[1][1][3][3]:item() * 2^40, x:sum():item(), 1e-5)
+  T.near("each pixel's gradient is 25/2^40", x.grad[1][1][2][2]:item() * 2^40, 25, 1e-6)
 end)
 
 T.done()

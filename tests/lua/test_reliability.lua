@@ -51,6 +51,7 @@ local function try(name, f, args)
   if trace then io.stderr:write(name, " arg list ", calls, "\n") end
   local ok, err = pcall(f, table.unpack(args, 1, args.n))
   if dash and dash.is_open and dash.is_open() then dash.close() end
+  tensor.set_memory_limit(nil)   -- a tiny limit from the walk would fail every later call
   if ok then return end
   raised = raised + 1
   -- a message is a non-empty string (tostring of an error object is allowed)
@@ -157,6 +158,52 @@ t.ok(#odd == 0, "every raised error carries a message", table.concat(odd, "\n"))
 t.eq((tensor.ones(2, 2) + 1):sum():item(), 8, "tensor ops still work after the bad calls")
 
 -- ---- 2. specific cases -----------------------------------------------------------------------
+-- allocations count what is already live: each of BatchNorm1d's four buffers passed a
+-- one-tensor size check alone and nn.BatchNorm1d(2147483648) met the OOM killer. Here a
+-- 64 MB budget stands in for the machine's memory (the default is what it has free).
+do
+  collectgarbage()
+  local live = tensor.memory_estimate().cpu
+  tensor.set_memory_limit(live + 64 * 2^20)
+  local ok, err = pcall(nn.BatchNorm1d, 2^23)     -- four 32 MB buffers
+  tensor.set_memory_limit(nil)
+  t.ok(not ok and tostring(err):find("out of memory") and tostring(err):find("already hold"),
+       "buffers that fit one by one but not together are refused, saying what is held", err)
+  collectgarbage()
+  t.ok(pcall(nn.BatchNorm1d, 2^23), "without the limit the same layer is made")
+end
+
+-- metamethods are plain functions a script can fetch and call with any value: each
+-- checks that its userdata is its own (__gc(io.stdout) used to crash)
+do
+  local foreign = {io.stdout, io.stderr, {}, "str", 1, true, fn, x:shape(), nil}
+  local n = 0
+  for _, mt in ipairs{getmetatable(x), getmetatable(x:shape())} do
+    for k, f in pairs(mt) do
+      if type(f) == "function" then
+        for i = 1, #foreign + 1 do
+          for _, second in ipairs{1, "grad", "sum", x} do
+            n = n + 1
+            pcall(f, foreign[i], second, 1)
+          end
+        end
+      end
+    end
+  end
+  local gc, y = getmetatable(x).__gc, tensor.ones(3)
+  gc(y); gc(y)                                 -- freed twice: the second does nothing
+  local ok, err = pcall(function() return y:sum() end)
+  t.ok(n > 100 and not ok and tostring(err):match("already freed"),
+       "metamethods called on " .. n .. " foreign values survive; a freed tensor says so", err)
+  local f = io.tmpfile()
+  local file_mt = debug.getmetatable(f)
+  debug.setmetatable(f, getmetatable(x))        -- a FILE* dressed as a tensor
+  ok, err = pcall(function() return f:sum() end)
+  debug.setmetatable(f, file_mt)
+  f:close()
+  t.ok(not ok and tostring(err):match("tensor expected"), "a foreign userdata with the tensor metatable is refused", err)
+end
+
 -- dims out of range and dim 0, on every dim-taking op, positive and negative
 for _, c in ipairs{
   {"sum", function(d) return x3:sum(d) end, 0}, {"softmax", function(d) return x3:softmax(d) end, 0},

@@ -364,4 +364,57 @@ do
   t.ok(not tostring(tensor.tensor{0.25, 0.5}):find("%de[+-]%d"), "values close together keep fixed notation")
 end
 
+-- NaN as in PyTorch (values and gradients from torch 1.13): relu, maximum and minimum
+-- keep a NaN instead of hiding it; clamp is min(max(x, lo), hi), so lo > hi gives hi; with
+-- both bounds a NaN bound makes every value NaN, a lone NaN bound is ignored by the values
+do
+  local nan, inf = 0 / 0, math.huge
+  local function run(f, ...)
+    local ins = {}
+    for k, v in ipairs{...} do ins[k] = tensor(v):requires_grad() end
+    local y = f(table.unpack(ins))
+    y:sum():backward()
+    local g = {}
+    for k, v in ipairs(ins) do g[k] = v.grad:tolist() end
+    return y:tolist(), g
+  end
+  local x = {nan, -1, 0, 2, 5}
+  local y, g = run(tensor.relu, {nan, -1, 0, 2, -0.0})
+  t.is_close(y, {nan, 0, 0, 2, 0}, 0, "relu(nan) is nan")
+  t.ok(1 / y[5] == -inf, "relu(-0) is -0")
+  t.is_close(g[1], {1, 0, 0, 1, 0}, 0, "relu's gradient passes at nan")
+  y, g = run(tensor.maximum, x, {1, nan, 0, nan, 1})
+  t.is_close(y, {nan, nan, 0, nan, 5}, 0, "maximum propagates nan from either side")
+  t.is_close(g, {{1, 1, 0.5, 1, 1}, {1, 1, 0.5, 1, 0}}, 0, "maximum's gradient: nan loses to nobody, a tie halves")
+  y, g = run(tensor.minimum, x, {1, nan, 0, nan, 1})
+  t.is_close(y, {nan, nan, 0, nan, 1}, 0, "minimum propagates nan from either side")
+  t.is_close(g, {{1, 1, 0.5, 1, 0}, {1, 1, 0.5, 1, 1}}, 0, "minimum's gradient")
+  local cx = {nan, -1, 0, 2, 5, inf}
+  local cases = {
+    {3, 1, {nan, 1, 1, 1, 1, 1}, {0, 0, 0, 0, 0, 0}},
+    {nan, nan, {nan, nan, nan, nan, nan, nan}, {0, 0, 0, 0, 0, 0}},
+    {nan, 3, {nan, nan, nan, nan, nan, nan}, {0, 0, 0, 0, 0, 0}},
+    {nan, nil, {nan, -1, 0, 2, 5, inf}, {0, 0, 0, 0, 0, 0}},
+    {nil, nan, {nan, -1, 0, 2, 5, inf}, {0, 0, 0, 0, 0, 0}},
+    {0, 3, {nan, 0, 0, 2, 3, 3}, {0, 0, 1, 1, 0, 0}},
+  }
+  for _, c in ipairs(cases) do
+    y, g = run(function(v) return v:clamp(c[1], c[2]) end, cx)
+    local name = ("clamp(x, %s, %s)"):format(tostring(c[1]), tostring(c[2]))
+    t.is_close(y, c[3], 0, name .. " values as in PyTorch")
+    t.is_close(g[1], c[4], 0, name .. " gradient as in PyTorch")
+  end
+end
+
+-- x / s divides, as PyTorch does: multiplying by 1/3 differed in the last bit for a third of x
+do
+  tensor.manual_seed(3)
+  local x = tensor.randn(3000)
+  t.eq((x / 3):ne(x / tensor(3)):sum():item(), 0, "x / 3 equals x / tensor(3) in every element")
+  t.eq((x / 7):ne(x / tensor(7)):sum():item(), 0, "x / 7 too")
+  local w = tensor{1, 2}:requires_grad();
+  (w / 3):sum():backward()
+  t.eq(w.grad, (tensor{1, 1} / tensor(3)):tolist(), "its gradient is g / 3")
+end
+
 t.done_testing()
