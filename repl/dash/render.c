@@ -200,17 +200,6 @@ static void draw_heat(dash_grid *g, int x, int y, const float *bm, int nd, int c
         }
 }
 
-static void range_of(const float *m, int rows, float *lo, float *hi)
-{
-    for (int i = 0; i < rows; i++)
-        for (int j = i + 1; j < rows; j++) {
-            float v = m[(size_t)i * rows + j];
-            if (isnan(v)) continue;
-            if (v < *lo) *lo = v;
-            if (v > *hi) *hi = v;
-        }
-}
-
 static void draw_sim(dash_state *s, dash_grid *g, int x, int y, int w, int h)
 {
     char title[160], a[32], b[32];
@@ -266,10 +255,14 @@ static void draw_sim(dash_state *s, dash_grid *g, int x, int y, int w, int h)
     float *bi = bm + nd * nd, lo = INFINITY, hi = -INFINITY;
     block_pick(now, R, bs, nd, cosine, bm);
     block_pick(init, R, bs, nd, cosine, bi);
-    // one scale for both maps (so they compare), over every pair (so the legend
-    // covers the closest pair it names)
-    range_of(now, R, &lo, &hi);
-    range_of(init, R, &lo, &hi);
+    // one scale for both maps (so they compare), over the cells shown: each block is its
+    // closest pair, so the closest pair overall is one of them and inside the legend;
+    // scaling by all pairs instead made a big layer's blocks one solid shade
+    for (int k = 0; k < 2 * nd * nd; k++)
+        if (!isnan(bm[k])) {
+            if (bm[k] < lo) lo = bm[k];
+            if (bm[k] > hi) hi = bm[k];
+        }
     int hx = ix + 1, hy = iy + 2, gap = 3;
     repl_dash_text(g, hx, iy + 1, nd * cw + gap, DASH_A_NONE, "now");
     repl_dash_text(g, hx + nd * cw + gap, iy + 1, nd * cw + 2, DASH_A_DIM, "init");

@@ -97,7 +97,8 @@ static void draw_list(runs_view *v, dash_grid *g, int x, int y, int w, int h)
         int st = r->err[0] ? DASH_A_WARN : !strcmp(r->status, "finished") ? DASH_A_DIM : DASH_A_WARN;
         // "12:39 name" (runs of one script share a name; the time tells them apart)
         char label[128];
-        snprintf(label, sizeof label, "%.5s %s", strlen(r->start) >= 16 ? r->start + 11 : "", r->name);
+        if (w >= 40) snprintf(label, sizeof label, "%.5s %s", strlen(r->start) >= 16 ? r->start + 11 : "", r->name);
+        else snprintf(label, sizeof label, "%s", r->name);
         int nw = w - 2 - 3 - 10;
         repl_dash_text(g, col + 3, ry, nw, k == v->hi ? DASH_A_TITLE : DASH_A_NONE, label);
         repl_dash_text(g, x + w - 10, ry, 9, st, r->err[0] ? "! error" : r->status);
