@@ -49,6 +49,9 @@ grep -qF "Runs (1)" "$tmp/out" && grep -qF "model Sequential, 337 params" "$tmp/
 "$NNLAB" runs --all --snapshot 50x10 > "$tmp/out" 2>&1; cp "$tmp/out" "$tmp/screen"
 grep -qF "needs 60x12" "$tmp/out"; ok $? "below the minimum size: one notice"
 
+printf ':runs fast\n' | "$NNLAB" > "$tmp/out" 2>&1; cp "$tmp/out" "$tmp/screen"
+grep -q "100200-fast .* 200 " "$tmp/out" && ! grep -q "100000-slow" "$tmp/out"; ok $? ":runs NAME at the prompt lists the matching runs"
+
 # a corrupt line and a half-written last line
 printf '{"step":201,"loss":0.5}\n{"step": oops\n{"step":203,"loss":0.25}\n{"step":204,"lo' >> "$NNLAB_RUNS/20261201-100100-mid/metrics.jsonl"
 "$NNLAB" runs > "$tmp/out" 2> "$tmp/err"; rc=$?

@@ -200,6 +200,14 @@ for _, title in ipairs{"Loss", "Weight similarity", "Shapes", "Gradients"} do
 end
 has(s, "closest pair: rows", "80x24 still names the closest pair")
 
+-- ---- one-column weights: cosine is always +-1, so it is not offered --------------------------
+dash.reset()
+dash.watch("col", tensor.randn(5, 1))
+dash.key("c")
+ok(dash.view().cosine == false, "c does nothing for a weight with one column")
+has(dash.snapshot(100, 30), "(1 column: no cosine)", "the panel says why")
+has(dash.snapshot(100, 30), "· self", "the legend explains the blank diagonal cells")
+
 -- ---- long runs: the whole history stays, merged ------------------------------------------------
 dash.reset()
 for step = 1, 10000 do dash.log{loss = 1 / step} end
