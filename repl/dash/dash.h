@@ -153,6 +153,7 @@ double repl_dash_now(void);                         // monotonic seconds
 void repl_dash_state_init(dash_state *s);
 void repl_dash_state_free(dash_state *s);           // leaves an empty, usable state
 void repl_dash_log(dash_state *s, dash_point *p);   // NAN fields = not logged; fills p->step
+void repl_dash_log_at(dash_state *s, dash_point *p, double now);   // now: repl_dash_now() already read
 // The history points to plot (stored + the pending partial one) into *out (malloc'd).
 int repl_dash_points(const dash_state *s, dash_point **out);
 // Watches t (retained) under name; init (or t itself when NULL) gives the control.
@@ -187,6 +188,7 @@ int repl_dash_run_active(void);
 // Logs a point (and, when g is given, per-parameter stats) into the state and the
 // run's metrics, then handles keys and redraws when due.
 void repl_dash_feed(const dash_point *p, const dash_grad *g, int ng);
+void repl_dash_feed_at(const dash_point *p, const dash_grad *g, int ng, double now);   // one clock read a step
 void repl_dash_meta(const char *key, const char *json);
 
 // ---- watch.c: zero-code watching ----

@@ -100,12 +100,11 @@ static int handle_keys(int timeout_ms)
 }
 
 // Keys, redraw when due, and block here while paused (that is what pauses training).
-static void service(int force)
+static void service_at(int force, double now)
 {
     if (!D.open) return;
     if (!D.tty) {
         // plain: what the script printed goes on to the terminal a few times a second
-        double now = repl_dash_now();
         if (force || now - D.last_poll >= 0.05) {
             poll_output();
             repl_dash_runlog_flush(D.run);
@@ -113,7 +112,7 @@ static void service(int force)
         return;
     }
     // keys wait for the next frame too: getch is a read() per call
-    if (!force && repl_dash_now() - D.last_draw < D.interval) return;
+    if (!force && now - D.last_draw < D.interval) return;
     handle_keys(0);
     redraw();
     if (!S.paused) return;
@@ -125,6 +124,8 @@ static void service(int force)
     repl_dash_term_raw(0);
     redraw();
 }
+
+static void service(int force) { service_at(force, repl_dash_now()); }
 
 static void print_progress(void)
 {
@@ -213,20 +214,22 @@ void repl_dash_meta(const char *key, const char *json)
 }
 
 // Logs a point (state, metrics.jsonl), then keys/redraw when due.
-void repl_dash_feed(const dash_point *p, const dash_grad *g, int ng)
+void repl_dash_feed(const dash_point *p, const dash_grad *g, int ng) { repl_dash_feed_at(p, g, ng, repl_dash_now()); }
+
+void repl_dash_feed_at(const dash_point *p, const dash_grad *g, int ng, double now)
 {
     if (!D.run_active) run_begin(NULL);
     dash_point q = *p;
-    repl_dash_log(&S, &q);
-    double t = repl_dash_now() - S.t_open;
+    repl_dash_log_at(&S, &q, now);
+    double t = now - S.t_open;
     if (g) repl_dash_runlog_grads(D.run, &q, t, g, ng);
     else repl_dash_runlog_point(D.run, &q, t);
-    if (D.open && D.tty) service(0);
+    if (D.open && D.tty) service_at(0, now);
     else if (D.open) {
         // plain: a line whenever the step crosses a multiple of `every` (and the first)
         if (isnan(D.printed_step) || floor(S.last.step / D.every) > floor(D.printed_step / D.every))
             print_progress();
-        service(0);
+        service_at(0, now);
     }
 }
 

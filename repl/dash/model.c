@@ -109,9 +109,10 @@ static dash_point pending_point(const dash_state *s)
     return p;
 }
 
-void repl_dash_log(dash_state *s, dash_point *in)
+void repl_dash_log(dash_state *s, dash_point *in) { repl_dash_log_at(s, in, repl_dash_now()); }
+
+void repl_dash_log_at(dash_state *s, dash_point *in, double now)
 {
-    double now = repl_dash_now();
     dash_point p = *in;
     // no step: a loss is the next step; anything else (test loss, accuracy) belongs
     // to the step it follows

@@ -172,15 +172,38 @@ static char *put_key(char *p, const char *key, double v)
     return put_g(p, v);
 }
 
+// seconds with microseconds, by integer arithmetic (written every step)
+static char *put_time(char *p, double t)
+{
+    if (!(t >= 0 && t < 1e12)) return put_g(p, t);
+    uint64_t us = (uint64_t)(t * 1e6 + 0.5), s = us / 1000000, f = us % 1000000;
+    p = put_g(p, (double)s);
+    *p++ = '.';
+    for (int i = 5; i >= 0; i--) { p[i] = (char)('0' + f % 10); f /= 10; }
+    return p + 6;
+}
+
 // {"step":..,"time":.. and the logged fields, without the closing brace; returns the end
 static char *put_point(char *p, const dash_point *pt, double t)
 {
+    // the learning rate rarely changes: its text is kept
+    static double lr_last = NAN;
+    static char lr_txt[32];
+    static int lr_len;
     memcpy(p, "{\"step\":", 8);
     p = put_g(p + 8, pt->step);
-    p = put_key(p, "time", t);
+    memcpy(p, ",\"time\":", 8);
+    p = put_time(p + 8, t);
     if (!isnan(pt->epoch)) p = put_key(p, "epoch", pt->epoch);
     if (!isnan(pt->loss)) p = put_key(p, "loss", pt->loss);
-    if (!isnan(pt->lr)) p = put_key(p, "lr", pt->lr);
+    if (!isnan(pt->lr)) {
+        if (pt->lr != lr_last) {
+            lr_len = (int)(put_key(lr_txt, "lr", pt->lr) - lr_txt);
+            lr_last = pt->lr;
+        }
+        memcpy(p, lr_txt, (size_t)lr_len);
+        p += lr_len;
+    }
     if (!isnan(pt->test_loss)) p = put_key(p, "test_loss", pt->test_loss);
     if (!isnan(pt->acc)) p = put_key(p, "acc", pt->acc);
     return p;

@@ -254,7 +254,7 @@ static int post(double lr, double epoch)
         W.have_first = 1;
     } else {
         flush_first();
-        if (!S->explicit_log) repl_dash_feed(&p, g, g ? W.nb : 0);
+        if (!S->explicit_log) repl_dash_feed_at(&p, g, g ? W.nb : 0, now);
     }
     // else: the script logs its own points (and its dash.log draws); the statistics
     // are shown in the panel but not written as a step of their own
