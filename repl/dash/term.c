@@ -52,6 +52,11 @@ int repl_dash_term_open(int *ascii)
             [DASH_A_HEAT0 + 3] = COLOR_YELLOW, [DASH_A_HEAT0 + 4] = COLOR_RED,
         };
         for (int a = 1; a < DASH_A_COUNT; a++) init_pair((short)a, fg[a], -1);
+        // the runs workspace: one colour per run; the eighth needs a 16/256-colour terminal
+        static const short run_fg[DASH_RUN_COLOURS] = {COLOR_CYAN, COLOR_YELLOW, COLOR_MAGENTA, COLOR_GREEN,
+                                                       COLOR_RED, COLOR_BLUE, COLOR_WHITE, 8 + COLOR_YELLOW};
+        for (int k = 0; k < DASH_RUN_COLOURS; k++)
+            init_pair((short)(DASH_A_RUN0 + k), k == 7 && COLORS < 16 ? COLOR_WHITE : run_fg[k], -1);
     }
     is_open = 1;
     return 0;
@@ -142,5 +147,21 @@ void repl_dash_term_raw(int on)
     else {
         noraw();
         cbreak();
+    }
+}
+
+int repl_dash_term_key_portable(int timeout_ms)
+{
+    int k = repl_dash_term_key(timeout_ms);
+    switch (k) {
+    case KEY_UP: return DASH_KEY_UP;
+    case KEY_DOWN: return DASH_KEY_DOWN;
+    case KEY_PPAGE: return DASH_KEY_PGUP;
+    case KEY_NPAGE: return DASH_KEY_PGDN;
+    case KEY_HOME: return DASH_KEY_HOME;
+    case KEY_END: return DASH_KEY_END;
+    case KEY_BACKSPACE: return DASH_KEY_BACKSPACE;
+    case KEY_ENTER: return '\n';
+    default: return k;
     }
 }
