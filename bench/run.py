@@ -1,6 +1,6 @@
 # run.py - `make bench`: nnlab and PyTorch side by side on this machine, one table.
 # Run with /usr/bin/python3 (Debian's python3-torch). Each figure is a median.
-import os, platform, re, statistics, subprocess, sys, time
+import os, platform, re, statistics, subprocess, sys, tempfile, time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NNLAB = os.path.join(ROOT, "nnlab")
@@ -70,6 +70,13 @@ plain_step = median_of([NNLAB, "bench/bottleneck.lua", "plain", "20"], "bottlene
 dash_step = median_of([NNLAB, "bench/bottleneck.lua", "dash", "20"], "bottleneck_step")
 add("bottleneck x20 step, dashboard off", plain_step, None)
 add("bottleneck step, dashboard on: +%.1f%%" % ((dash_step / plain_step - 1) * 100), dash_step, None)
+# `nnlab runs`: open the workspace (as text) over 100 runs of 10,000 steps
+with tempfile.TemporaryDirectory() as runs_dir:
+    subprocess.run([py, "bench/runs_gen.py", runs_dir, "100", "10000"], cwd=ROOT, check=True)
+    ENV["NNLAB_RUNS"] = runs_dir
+    runs_open = wall([NNLAB, "runs", "--snapshot", "120x40", "--all"], 5)
+    del ENV["NNLAB_RUNS"]
+add("nnlab runs, 100 runs x 10,000 steps (< 1 s)%s" % ("" if runs_open < 1 else " SLOW"), runs_open, None)
 add("peak RSS, REPL idle", peak_rss_kb([NNLAB, "-e", "print(1)"]) / 1024,
     peak_rss_kb([py, "-c", "import torch"]) / 1024 if HAVE_TORCH else None, "MB")
 add("peak RSS, one MLP epoch", peak_rss_kb([NNLAB, "scripts/fashion_mlp.lua", "1"]) / 1024,

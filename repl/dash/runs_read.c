@@ -155,8 +155,9 @@ static const char *const key_names[K_N] = {"step", "loss", "test_loss", "acc", "
 
 static int key_index(const char *k, size_t n)
 {
+    static const size_t len[K_N] = {4, 4, 9, 3, 2, 5};
     for (int i = 0; i < K_N; i++)
-        if (strlen(key_names[i]) == n && memcmp(key_names[i], k, n) == 0) return i;
+        if (len[i] == n && memcmp(key_names[i], k, n) == 0) return i;
     return -1;
 }
 
@@ -200,27 +201,51 @@ static int scan_string(scan *s, const char **start, size_t *n, int *plain)
 
 static int is_digit(char c) { return c >= '0' && c <= '9'; }
 
-// A JSON number by its grammar, then strtod on exactly that span.
+// A JSON number by its grammar. Its value: for up to 19 significant digits and a
+// power of ten within 1e+-22 (all the trainer writes), the digits times an exact
+// power of ten, correctly rounded below 2^53 (Clinger's fast path) and within one
+// ulp above; anything else goes to strtod. strtod alone costs half the load time.
 static int scan_number(scan *s, double *out)
 {
+    static const double pow10[23] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+                                     1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
     const char *b = s->p, *p = s->p, *e = s->e;
-    if (p < e && *p == '-') p++;
+    uint64_t m = 0;
+    int nd = 0, exp10 = 0, inexact = 0, neg = 0;
+    if (p < e && *p == '-') { neg = 1; p++; }
     if (p >= e || !is_digit(*p)) return -1;
     if (*p == '0') p++;
-    else while (p < e && is_digit(*p)) p++;
+    else
+        for (; p < e && is_digit(*p); p++) {
+            if (nd < 19) { m = m * 10 + (uint64_t)(*p - '0'); nd++; }
+            else { exp10++; inexact = 1; }
+        }
     if (p < e && *p == '.') {
         if (++p >= e || !is_digit(*p)) return -1;
-        while (p < e && is_digit(*p)) p++;
+        for (; p < e && is_digit(*p); p++) {
+            if (m == 0 && *p == '0') exp10--;          // leading zeros of 0.000123
+            else if (nd < 19) { m = m * 10 + (uint64_t)(*p - '0'); nd++; exp10--; }
+            else inexact = 1;
+        }
     }
     if (p < e && (*p == 'e' || *p == 'E')) {
         p++;
-        if (p < e && (*p == '+' || *p == '-')) p++;
+        int eneg = 0, ev = 0;
+        if (p < e && (*p == '+' || *p == '-')) eneg = *p++ == '-';
         if (p >= e || !is_digit(*p)) return -1;
-        while (p < e && is_digit(*p)) p++;
+        for (; p < e && is_digit(*p); p++)
+            if (ev < 100000) ev = ev * 10 + (*p - '0');
+        exp10 += eneg ? -ev : ev;
     }
-    char *end;
-    *out = strtod(b, &end);
-    if (end != p) return -1;
+    if (!inexact && exp10 >= -22 && exp10 <= 22) {
+        double v = (double)m;
+        v = exp10 < 0 ? v / pow10[-exp10] : v * pow10[exp10];
+        *out = neg ? -v : v;
+    } else {
+        char *end;
+        *out = strtod(b, &end);
+        if (end != p) return -1;
+    }
     s->p = p;
     return 0;
 }
