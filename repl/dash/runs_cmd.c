@@ -114,6 +114,7 @@ static int workspace(dash_runs_view *v)
 {
     int ascii = 0, was_open = repl_dash_term_is_open();
     if (repl_dash_term_open(&ascii) != 0) return -1;
+    repl_dash_term_raw(1);               // Ctrl-C arrives as a key and quits, wherever we run
     dash_grid g = {0};
     g.ascii = ascii;
     int rc = 0;
@@ -128,6 +129,7 @@ static int workspace(dash_runs_view *v)
         if (k >= 0 && k != DASH_KEY_RESIZE) repl_runs_view_key(v, k);
     }
     repl_dash_grid_free(&g);
+    repl_dash_term_raw(0);
     if (was_open) repl_dash_term_suspend();   // the dashboard's terminal: hand it back as found
     else repl_dash_term_close();
     return rc;

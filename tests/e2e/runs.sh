@@ -127,12 +127,23 @@ T send-keys -t main q; wait_for "exit=0" 10; ok $? "q quits with status 0"
 T send-keys -t main "clear; stty -a | tr ' ' '\n' | grep -x -e -icanon -e -echo -e icanon -e echo | tr '\n' ' '; echo" Enter
 wait_for "icanon echo" 5; ok $? "tty back in canonical mode with echo"
 
-T kill-server 2>/dev/null
-T new-session -d -s main -x 120 -y 40 "env PS1='$ ' sh"
-T send-keys -t main "NNLAB_RUNS='$R' LANG=C.UTF-8 $NNLAB runs --all; echo exit=\$?" Enter
-wait_for "script scripts/gamma.lua 3" 20 && grep -qF "Runs 3 sel 3" "$tmp/screen"; ok $? "120x40: --all opens every run"
+# the same shell at 120x40 (a second tmux server right after kill-server can race)
+T resize-window -t main -x 120 -y 40 2>/dev/null
+T send-keys -t main "clear; NNLAB_RUNS='$R' LANG=C.UTF-8 $NNLAB runs --all; echo exit=\$?" Enter
+wait_for "script scripts/gamma.lua 3" 20 && grep -qF "Runs 3 sel 3" "$tmp/screen" && [ "$(wc -l < "$tmp/screen")" = 40 ]
+ok $? "120x40: --all opens every run"
 T send-keys -t main / g a m Enter; wait_for "Runs 1/3 /gam"; ok $? "/ filters in the terminal"
-T send-keys -t main q; wait_for "exit=0" 10; ok $? "q quits"
+T send-keys -t main C-c; wait_for "exit=0" 10; ok $? "Ctrl-C quits too"
 [ "$(T display -p -t main '#{alternate_on}')" = 0 ]; ok $? "terminal restored"
+
+# :runs at the interactive prompt: the workspace, then the prompt again
+T send-keys -t main "clear; NNLAB_RUNS='$R' LANG=C.UTF-8 $NNLAB" Enter
+wait_for "nnlab>" 10
+T send-keys -t main ":runs" Enter
+wait_for "script scripts/gamma.lua 3" 20 && [ "$(T display -p -t main '#{alternate_on}')" = 1 ]; ok $? ":runs opens the workspace"
+T send-keys -t main q; gone "script scripts/gamma.lua"
+T send-keys -t main "print(6 * 7)" Enter; wait_for "42" 10; ok $? "the prompt works after q"
+[ "$(T display -p -t main '#{alternate_on}')" = 0 ]; ok $? "terminal restored at the prompt"
+T send-keys -t main "os.exit(0)" Enter
 
 echo "1..$n"
