@@ -183,6 +183,8 @@ void repl_runs_free(dash_runs *r);
 // Reads one run folder (meta.json + metrics.jsonl); 0, or -1 out of memory.
 int repl_runs_read_one(dash_run *r, const char *dir);
 void repl_runs_free_one(dash_run *r);
+// Reads r's folder again (a run still being written); on failure r is unchanged.
+int repl_runs_reload_one(dash_run *r);
 // 1 to parse every metrics line with cJSON (the reference) instead of the fast scanner.
 extern int repl_runs_use_cjson;
 

@@ -118,7 +118,14 @@ static int workspace(dash_runs_view *v)
     dash_grid g = {0};
     g.ascii = ascii;
     int rc = 0;
+    double reloaded = now_s();
     while (!v->quit) {
+        if (now_s() - reloaded >= 2) {   // runs still training grow on screen
+            for (int i = 0; i < v->runs->n; i++)
+                if (v->runs->v[i].status && strcmp(v->runs->v[i].status, "running") == 0)
+                    repl_runs_reload_one(&v->runs->v[i]);
+            reloaded = now_s();
+        }
         int w, h;
         repl_dash_term_size(&w, &h);
         if (repl_dash_grid_resize(&g, w, h) != 0) { rc = 1; break; }

@@ -438,6 +438,18 @@ int repl_runs_read_one(dash_run *r, const char *dir)
     return rc == 0 && r->name ? 0 : -1;
 }
 
+int repl_runs_reload_one(dash_run *r)
+{
+    dash_run fresh;
+    if (repl_runs_read_one(&fresh, r->dir) != 0) {
+        repl_runs_free_one(&fresh);
+        return -1;                       // keep what was shown
+    }
+    repl_runs_free_one(r);
+    *r = fresh;
+    return 0;
+}
+
 // A folder is a run when it holds either file.
 static int is_run_dir(const char *dir)
 {
