@@ -1,6 +1,6 @@
 # run.py - `make bench`: nnlab and PyTorch side by side on this machine, one table.
 # Run with /usr/bin/python3 (Debian's python3-torch). Each figure is a median.
-import os, platform, re, statistics, subprocess, sys, time
+import os, platform, re, statistics, subprocess, sys, tempfile, time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NNLAB = os.path.join(ROOT, "nnlab")
@@ -76,7 +76,7 @@ add("bottleneck step, dashboard off", ab["bare_step"], None)
 add("bottleneck step, dashboard watching: %+.1f%% (target <= 2%%)" % ab["dash_overhead_pct"], ab["watched_step"], None)
 # nnlab runs: open 100 runs of 10,000 steps and draw the workspace (target < 1 s)
 runs100 = os.path.join(scratch, "runs100")
-subprocess.run([sys.executable, "bench/make_runs.py", runs100, "100", "10000"], cwd=ROOT, check=True)
+subprocess.run([sys.executable, "bench/runs_gen.py", runs100, "100", "10000"], cwd=ROOT, check=True)
 env100 = dict(ENV, NNLAB_RUNS=runs100)
 ts = []
 for _ in range(5):

@@ -1,8 +1,9 @@
 // commands.c - the REPL's colon commands (:help, :shapes, :time, :device,
-// :trace, :save, :run, :quit) and the log of chunks that :save writes.
+// :trace, :save, :run, :runs, :quit) and the log of chunks that :save writes.
 #include <stdlib.h>
 #include <string.h>
 #include "session.h"
+#include "dash/dash.h"
 
 static const char *command_help =
     "commands:\n"
@@ -13,7 +14,7 @@ static const char *command_help =
     "  :trace on|off       show error positions and Lua tracebacks\n"
     "  :save FILE.lua      write this session's working commands as a script\n"
     "  :run FILE.lua       run a script here, keeping its globals\n"
-    "  :runs [NAME...|--all]  list the kept training runs, or compare them (nnlab runs)\n"
+    "  :runs [RUN...]      compare training runs (no terminal: list them)\n"
     "  :quit               leave (Ctrl-D works too)\n"
     "  ?NAME               help for a function, e.g. ?matmul\n";
 
@@ -89,6 +90,21 @@ static void run_file(repl_session *s, const char *path)
     lua_pop(L, 2);
 }
 
+// ---- :runs ---------------------------------------------------------------------
+
+// The words of arg as `nnlab runs` arguments; no words on a terminal: every run.
+static void runs_command(char *arg)
+{
+    char *argv[130];
+    int argc = 0;
+    argv[argc++] = "runs";
+    for (char *w = strtok(arg, " \t"); w && argc < 129; w = strtok(NULL, " \t")) argv[argc++] = w;
+    if (argc == 1 && repl_dash_term_usable()) argv[argc++] = "--all";
+    argv[argc] = NULL;
+    fflush(stdout);
+    repl_runs_main(argc, argv);
+}
+
 // ---- dispatch -------------------------------------------------------------------
 
 // "on"/"off" -> 1/0, nothing -> toggle, anything else -> -1
@@ -144,12 +160,7 @@ int repl_command(repl_session *s, const char *line)
         else if (name[0] == 's') save_session(s, arg);
         else run_file(s, arg);
     } else if (strcmp(name, "runs") == 0) {
-        // the same as `nnlab runs ARGS`: a list, or (with names or --all) the workspace
-        char *argv[64], *save = NULL;
-        int argc = 0;
-        for (char *t = strtok_r(arg, " \t", &save); t && argc < 64; t = strtok_r(NULL, " \t", &save)) argv[argc++] = t;
-        repl_suspend_dash(s->L);
-        repl_runs_main(argc, argv);
+        runs_command(arg);
     } else if (strcmp(name, "quit") == 0 || strcmp(name, "q") == 0 || strcmp(name, "exit") == 0) {
         s->quit = 1;
     } else {

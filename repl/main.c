@@ -8,17 +8,17 @@
 #include <lualib.h>
 #include <readline/readline.h>
 #include "session.h"
+#include "dash/dash.h"
 
 static const char *usage =
     "usage: nnlab [options] [script.lua [args...]]\n"
     "       nnlab tutorial [NAME] [--check] [--lang ko]\n"
-    "       nnlab runs [NAME...|--all] [--snapshot WxH]\n"
+    "       nnlab runs [RUN... | --all]   (nnlab runs --help)\n"
     "\n"
     "  (no arguments)    the interactive prompt; piped stdin runs without prompts\n"
     "  script.lua args   run a script; its arguments are in the global table arg\n"
     "  tutorial [NAME]   run a lesson (without NAME: list them)\n"
-    "  runs [NAME...]    the training runs kept in ./runs (NNLAB_RUNS): a list; with names\n"
-    "                    or --all, a workspace comparing their curves\n"
+    "  runs [RUN...]     list the training runs, or compare RUNs in the terminal\n"
     "  -e CODE           run CODE, printing an expression's values (repeatable)\n"
     "  -i                go to the prompt after -e or the script\n"
     "  --dash            show the dashboard while the script runs\n"
@@ -36,6 +36,7 @@ typedef struct options {
     int interactive_after; // -i
     int dash;
     const char *device;
+    int runs;              // argv index of "runs" (0: not that subcommand)
 } options;
 
 // Returns -1 on a usage error (message printed), 1 when done (--help), 0 to go on.
@@ -70,6 +71,10 @@ static int parse_args(int argc, char **argv, options *o)
         } else {
             break;
         }
+    }
+    if (i < argc && strcmp(argv[i], "runs") == 0) {
+        o->runs = i;
+        return 0;
     }
     if (i < argc && (strcmp(argv[i], "tutorial") == 0 || strcmp(argv[i], "tutorials") == 0)) {
         i++;
@@ -165,13 +170,12 @@ int main(int argc, char **argv)
     // sizes, and fresh pages cost a page fault each.
     mallopt(M_MMAP_THRESHOLD, 32 << 20);
     mallopt(M_TRIM_THRESHOLD, 256 << 20);
-    // nnlab runs ...: no Lua needed to list and compare runs
-    if (argc >= 2 && strcmp(argv[1], "runs") == 0) return repl_runs_main(argc - 2, argv + 2);
     const char *codes[argc > 0 ? argc : 1];
     options o = {.code = codes};
     int rc = parse_args(argc, argv, &o);
     if (rc != 0) return rc < 0 ? 2 : 0;
 
+    if (o.runs) return repl_runs_main(argc - o.runs, argv + o.runs);
     char path[8192], err[600];
     if (o.list_tutorials) {
         repl_tutorials_list(stdout);

@@ -36,8 +36,7 @@ enum {
     DASH_A_WARN,
     DASH_A_DIM,
     DASH_A_HEAT0,            // heat levels DASH_A_HEAT0 .. DASH_A_HEAT0 + 4
-    DASH_A_LR = DASH_A_HEAT0 + 5,
-    DASH_A_RUN0,             // a run's colour in the runs workspace: DASH_A_RUN0 .. + 7
+    DASH_A_RUN0 = DASH_A_HEAT0 + 5,   // run colours DASH_A_RUN0 .. + DASH_RUN_COLOURS - 1 (nnlab runs)
     DASH_A_COUNT = DASH_A_RUN0 + 8
 };
 
@@ -248,23 +247,6 @@ void repl_dash_runlog_flush(dash_runlog *r);
 void repl_dash_runlog_tick(dash_runlog *r, const dash_state *s);   // meta.json when due
 void repl_dash_runlog_close(dash_runlog *r, const dash_state *s, const char *status);
 
-// ---- runs_read.c / runs_view.c: `nnlab runs` and :runs ----
-typedef struct dash_run {
-    char dir[1024], folder[256], name[96], status[16], start[32], model[96], optimizer[200], script[256];
-    double params, steps;
-    double *pts;               // n x {step, loss, test_loss, acc}, NAN where not logged
-    int n, cap;
-    double final_loss, best_loss, final_acc, best_acc;
-    int color;                 // 0..7, from the folder name (stable)
-    int selected, pinned;
-    char err[1200];            // the first problem reading it: "file:line: what"
-} dash_run;
-int repl_runs_load_one(const char *dir, dash_run *r);
-int repl_runs_load(const char *root, char **pats, int npats, dash_run **out, int *n, char *why, size_t whyn);
-void repl_runs_free(dash_run *runs, int n);
-// nnlab runs [--all] [--snapshot WxH] [--attrs] [--keys K] [NAME...]: 0 ok, else the exit status
-int repl_runs_main(int argc, char **argv);
-
 // ---- sys.c ----
 void repl_dash_sys_sample(dash_state *s);     // cpu %, rss; gpu memory when on cuda
 
@@ -281,5 +263,92 @@ void repl_dash_term_draw(const dash_grid *g);
 int repl_dash_term_key(int timeout_ms);
 void repl_dash_term_raw(int on);         // raw: Ctrl-C arrives as a key (while paused)
 int repl_dash_term_usable(void);         // stdout is a tty and TERM is not dumb
+
+// ---- runs_read.c: run folders on disk (docs/RUNS.md) ----
+#define DASH_RUN_COLOURS 8
+typedef struct dash_run {
+    char *dir;                       // the folder as opened (root/name or a given path)
+    char *folder;                    // its last component, e.g. 20261202-120000-mlp
+    char *name, *status, *start, *end, *script, *args, *device, *optimizer, *model_name;
+    double model_params, seed, meta_steps;   // NAN where not given
+    double meta_final_loss, meta_best_loss, meta_best_acc;   // from meta.json, NAN if absent
+    // metrics.jsonl as columns, n points; NAN where a line did not log the key
+    int n, cap;
+    double *step, *loss, *test_loss, *acc, *lr, *epoch;
+    char *error;                     // "file:line: why" messages, newline separated, or NULL
+} dash_run;
+
+typedef struct dash_runs {
+    dash_run *v;
+    int n;
+    char *root;
+} dash_runs;
+
+// The folder runs are kept in: $NNLAB_RUNS, else "runs".
+const char *repl_runs_root(void);
+// Loads runs into *out, sorted by start time. names == NULL: every run folder under
+// root; else each name is a path to a run folder, a folder name, a run name or a
+// folder-name prefix. A name matching nothing gets a message in *err (malloc'd,
+// newline separated; NULL when none). Returns 0, or -1 when out of memory or root
+// cannot be read. Bad files never fail the load: they get dash_run.error.
+int repl_runs_load(dash_runs *out, const char *root, const char *const *names, int nnames, char **err);
+void repl_runs_free(dash_runs *r);
+// Reads one run folder (meta.json + metrics.jsonl); 0, or -1 out of memory.
+int repl_runs_read_one(dash_run *r, const char *dir);
+void repl_runs_free_one(dash_run *r);
+// Reads r's folder again (a run still being written); on failure r is unchanged.
+int repl_runs_reload_one(dash_run *r);
+// 1 to parse every metrics line with cJSON (the reference) instead of the fast scanner.
+extern int repl_runs_use_cjson;
+
+// Summary figures of a run, from its points (meta.json's when it has none).
+typedef struct dash_run_stats {
+    double steps, final_loss, final_test_loss, final_acc, final_lr;
+    double best_loss, best_loss_step, best_acc, best_acc_step;
+} dash_run_stats;
+void repl_runs_stats(const dash_run *r, dash_run_stats *st);
+// The run's preferred colour (0..DASH_RUN_COLOURS-1): a hash of its folder name.
+int repl_runs_colour_hash(const char *folder);
+
+// ---- runs_view.c: the runs workspace, drawn into a grid ----
+enum { DASH_METRIC_LOSS, DASH_METRIC_TEST_LOSS, DASH_METRIC_ACC, DASH_METRIC_LR, DASH_METRIC_COUNT };
+// keys beyond Unicode, from repl_dash_term_key_portable
+#define DASH_KEY_UP 0x110001
+#define DASH_KEY_DOWN 0x110002
+#define DASH_KEY_PGUP 0x110003
+#define DASH_KEY_PGDN 0x110004
+#define DASH_KEY_HOME 0x110005
+#define DASH_KEY_END 0x110006
+#define DASH_KEY_BACKSPACE 0x110007
+#define DASH_KEY_ESC 27
+
+typedef struct dash_runs_view {
+    dash_runs *runs;                 // not owned
+    unsigned char *selected, *pinned;   // per run
+    int *colour;                     // per run: 0..DASH_RUN_COLOURS-1
+    int *vis;                        // visible runs (filter), pinned first
+    int nvis, hl, top;               // hl: index into vis
+    int metric;                      // DASH_METRIC_*
+    int log_mode[DASH_METRIC_COUNT]; // per metric: -1 automatic, 0 linear, 1 log
+    int ema_idx;
+    char filter[64];
+    int filtering;                   // typing after '/'
+    int quit;
+} dash_runs_view;
+
+int repl_runs_view_init(dash_runs_view *v, dash_runs *runs);   // 0, -1 out of memory
+void repl_runs_view_free(dash_runs_view *v);
+void repl_runs_view_key(dash_runs_view *v, int key);
+void repl_runs_view_render(dash_runs_view *v, dash_grid *g);
+#define DASH_RUNS_MIN_W 60
+#define DASH_RUNS_MIN_H 16
+
+// ---- runs_cmd.c: `nnlab runs` and `:runs` ----
+// argv[0] is "runs". Returns the exit status; prints on stdout/stderr.
+int repl_runs_main(int argc, char **argv);
+
+// ---- term.c, for the runs workspace ----
+// repl_dash_term_key with arrows, page keys and backspace as DASH_KEY_* codes.
+int repl_dash_term_key_portable(int timeout_ms);
 
 #endif

@@ -1,367 +1,451 @@
-// runs_view.c - `nnlab runs`: the list of runs, and a workspace that compares them in
-// the terminal, after TensorBoard's scalars (overlaid runs, smoothing, log axis) and
-// W&B's terminal UI (a runs sidebar with a stable colour per run, select, pin, filter).
+// runs_view.c - the runs workspace (`nnlab runs A B`), drawn into a character grid.
 //
-//  ┌ Runs (3) ────────┐┌ loss (log)  ema 0.60  3 runs ───────────────┐
-//  │▸● bottleneck     ││ braille curves, one colour per run          │
-//  │ ● bottleneck-2   │└─────────────────────────────────────────────┘
-//  │ ○ bottleneck-3   │┌ bottleneck-2 ───────────────────────────────┐
-//  └──────────────────┘│ status, steps, final/best, model, optimizer │
-//   keys                                                            
+//  ┌ Runs 3/3 ───────┐┌ loss (log)  ema 0.60 ─────────────┐
+//  │>● mlp     12:00 ││ overlaid braille curves, one colour │
+//  │ ● cnn     12:05 ││ per selected run                    │
+//  └─────────────────┘└─────────────────────────────────────┘
+//  ┌ mlp  20261202-120000-mlp  finished ─────────────────────┐
+//  │ steps, final and best figures, model, optimizer, script  │
+//  └─────────────────────────────────────────────────────────┘
+//   keys
+// Keys and state live here too (no ncurses), so --snapshot --keys can test them.
+// The braille canvas is plot.c's, shared with the dashboard's loss plot.
 #include "dash.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
+#include <strings.h>
 
-typedef struct runs_view {
-    dash_run *runs;
-    int n;
-    int *order, norder;        // shown runs: pinned first, then by start; filtered
-    int hi;                    // highlighted, index into order
-    int metric;                // 0 loss, 1 test loss, 2 accuracy
-    int log_user;              // -1 automatic
-    int log_now;               // what the chart shows (set when drawn)
-    int ema_idx;
-    char filter[64];
-    int filtering, quit;
-} runs_view;
+#define NUM(buf, v, w) repl_dash_fmt_num(buf, sizeof buf, v, w)
 
-static const char *const metric_name[] = {"loss", "test loss", "accuracy"};
+static const double ema_levels[] = {0, 0.6, 0.8, 0.9, 0.95, 0.99};
+#define EMA_N ((int)(sizeof ema_levels / sizeof *ema_levels))
+static const char *const metric_names[DASH_METRIC_COUNT] = {"loss", "test loss", "accuracy", "learning rate"};
 
-static void reorder(runs_view *v)
+static const double *metric_col(const dash_run *r, int m)
 {
-    v->norder = 0;
-    for (int pass = 0; pass < 2; pass++)
-        for (int i = 0; i < v->n; i++) {
-            dash_run *r = &v->runs[i];
-            if ((pass == 0) != (r->pinned != 0)) continue;
-            if (v->filter[0] && !strstr(r->name, v->filter) && !strstr(r->folder, v->filter)) continue;
-            v->order[v->norder++] = i;
-        }
-    if (v->hi >= v->norder) v->hi = v->norder ? v->norder - 1 : 0;
+    return m == DASH_METRIC_LOSS ? r->loss : m == DASH_METRIC_TEST_LOSS ? r->test_loss
+                                       : m == DASH_METRIC_ACC            ? r->acc
+                                                                         : r->lr;
 }
 
-static dash_run *highlighted(runs_view *v) { return v->norder ? &v->runs[v->order[v->hi]] : NULL; }
+static int metric_present(const dash_runs *rs, int m)
+{
+    for (int i = 0; i < rs->n; i++) {
+        const double *c = metric_col(&rs->v[i], m);
+        for (int k = 0; k < rs->v[i].n; k++)
+            if (!isnan(c[k])) return 1;
+    }
+    return 0;
+}
 
-static void key(runs_view *v, int k)
+// ---- state and keys -----------------------------------------------------------------
+
+static void rebuild_vis(dash_runs_view *v)
+{
+    int keep = v->nvis > 0 && v->hl < v->nvis ? v->vis[v->hl] : -1;
+    v->nvis = 0;
+    for (int pass = 0; pass < 2; pass++)      // pinned first, then in start order
+        for (int i = 0; i < v->runs->n; i++) {
+            const dash_run *r = &v->runs->v[i];
+            if ((pass == 0) != (v->pinned[i] != 0)) continue;
+            if (v->filter[0] && !strcasestr(r->folder, v->filter) && !strcasestr(r->name, v->filter)) continue;
+            v->vis[v->nvis++] = i;
+        }
+    v->hl = 0;
+    for (int k = 0; k < v->nvis; k++)
+        if (v->vis[k] == keep) v->hl = k;
+}
+
+// Colours: each run's hash, moved on to the next free one when an earlier run
+// (in start order) has it, so up to DASH_RUN_COLOURS runs never share one.
+static void assign_colours(dash_runs_view *v)
+{
+    int used[DASH_RUN_COLOURS] = {0}, nused = 0;
+    for (int i = 0; i < v->runs->n; i++) {
+        int c = repl_runs_colour_hash(v->runs->v[i].folder);
+        if (nused < DASH_RUN_COLOURS) {
+            while (used[c]) c = (c + 1) % DASH_RUN_COLOURS;
+            used[c] = 1;
+            nused++;
+        }
+        v->colour[i] = c;
+    }
+}
+
+int repl_runs_view_init(dash_runs_view *v, dash_runs *runs)
+{
+    memset(v, 0, sizeof *v);
+    v->runs = runs;
+    size_t n = runs->n ? (size_t)runs->n : 1;
+    v->selected = calloc(n, 1);
+    v->pinned = calloc(n, 1);
+    v->colour = calloc(n, sizeof *v->colour);
+    v->vis = calloc(n, sizeof *v->vis);
+    if (!v->selected || !v->pinned || !v->colour || !v->vis) {
+        repl_runs_view_free(v);
+        return -1;
+    }
+    // the newest runs start selected, as many as there are colours
+    for (int i = runs->n - 1, k = 0; i >= 0 && k < DASH_RUN_COLOURS; i--, k++) v->selected[i] = 1;
+    assign_colours(v);
+    for (int m = 0; m < DASH_METRIC_COUNT; m++) v->log_mode[m] = -1;
+    v->ema_idx = 1;                      // 0.6, TensorBoard's default
+    v->metric = DASH_METRIC_LOSS;
+    rebuild_vis(v);
+    v->hl = v->nvis > 0 ? v->nvis - 1 : 0;   // the newest run
+    return 0;
+}
+
+void repl_runs_view_free(dash_runs_view *v)
+{
+    free(v->selected);
+    free(v->pinned);
+    free(v->colour);
+    free(v->vis);
+    memset(v, 0, sizeof *v);
+}
+
+// Log scale when the metric's raw values over the selected runs span > 2 decades.
+static int auto_log(const dash_runs_view *v, int m)
+{
+    double lo = INFINITY, hi = 0;
+    for (int i = 0; i < v->runs->n; i++) {
+        if (!v->selected[i]) continue;
+        const double *c = metric_col(&v->runs->v[i], m);
+        for (int k = 0; k < v->runs->v[i].n; k++)
+            if (isfinite(c[k]) && c[k] > 0) {
+                if (c[k] < lo) lo = c[k];
+                if (c[k] > hi) hi = c[k];
+            }
+    }
+    return hi > 0 && hi / lo > 100;
+}
+
+static int is_log(const dash_runs_view *v, int m) { return v->log_mode[m] >= 0 ? v->log_mode[m] : auto_log(v, m); }
+
+void repl_runs_view_key(dash_runs_view *v, int key)
 {
     if (v->filtering) {
-        size_t l = strlen(v->filter);
-        if (k == '\n' || k == '\r' || k == 27) v->filtering = 0;
-        else if ((k == 127 || k == 8 || k == 263) && l) v->filter[l - 1] = 0;
-        else if (k >= 32 && k < 127 && l + 1 < sizeof v->filter) { v->filter[l] = (char)k; v->filter[l + 1] = 0; }
-        reorder(v);
+        size_t n = strlen(v->filter);
+        if (key == '\n' || key == '\r') v->filtering = 0;
+        else if (key == DASH_KEY_ESC) {
+            v->filtering = 0;
+            v->filter[0] = 0;
+        } else if (key == DASH_KEY_BACKSPACE || key == 127 || key == 8) {
+            if (n) v->filter[n - 1] = 0;
+        } else if (key >= 32 && key < 127 && n + 1 < sizeof v->filter) {
+            v->filter[n] = (char)key;
+            v->filter[n + 1] = 0;
+        }
+        rebuild_vis(v);
         return;
     }
-    dash_run *r = highlighted(v);
-    switch (k) {
+    int cur = v->nvis ? v->vis[v->hl] : -1;
+    switch (key) {
     case 'q': case 'Q': v->quit = 1; break;
-    case 'j': case 258: if (v->hi + 1 < v->norder) v->hi++; break;      // 258: KEY_DOWN
-    case 'k': case 259: if (v->hi > 0) v->hi--; break;                  // 259: KEY_UP
-    case ' ': if (r) r->selected = !r->selected; break;
-    case 'a': for (int i = 0; i < v->n; i++) v->runs[i].selected = 1; break;
-    case 'p': case 'P':
-        if (r) {
-            r->pinned = !r->pinned;
-            int idx = (int)(r - v->runs);
-            reorder(v);
-            for (int i = 0; i < v->norder; i++) if (v->order[i] == idx) v->hi = i;
+    case 'j': case DASH_KEY_DOWN: if (v->hl + 1 < v->nvis) v->hl++; break;
+    case 'k': case DASH_KEY_UP: if (v->hl > 0) v->hl--; break;
+    case DASH_KEY_PGDN: v->hl = v->hl + 10 < v->nvis ? v->hl + 10 : (v->nvis ? v->nvis - 1 : 0); break;
+    case DASH_KEY_PGUP: v->hl = v->hl > 10 ? v->hl - 10 : 0; break;
+    case 'g': case DASH_KEY_HOME: v->hl = 0; break;
+    case 'G': case DASH_KEY_END: v->hl = v->nvis ? v->nvis - 1 : 0; break;
+    case ' ': if (cur >= 0) v->selected[cur] = !v->selected[cur]; break;
+    case 'a': {                          // all visible on, or all off when all are on
+        int all = 1;
+        for (int k = 0; k < v->nvis; k++) all &= v->selected[v->vis[k]];
+        for (int k = 0; k < v->nvis; k++) v->selected[v->vis[k]] = !all;
+        break;
+    }
+    case 'p':
+        if (cur >= 0) {
+            v->pinned[cur] = !v->pinned[cur];
+            if (v->pinned[cur]) v->selected[cur] = 1;
+            rebuild_vis(v);
         }
         break;
-    case '\t': v->metric = (v->metric + 1) % 3; break;
-    case 'l': case 'L': v->log_user = !v->log_now; break;
-    case '+': case '=': if (v->ema_idx < repl_dash_ema_nlevels - 1) v->ema_idx++; break;
+    case 'l': v->log_mode[v->metric] = !is_log(v, v->metric); break;
+    case '+': case '=': if (v->ema_idx + 1 < EMA_N) v->ema_idx++; break;
     case '-': case '_': if (v->ema_idx > 0) v->ema_idx--; break;
-    case '/': v->filtering = 1; v->filter[0] = 0; reorder(v); break;
+    case '/': v->filtering = 1; break;
+    case DASH_KEY_ESC: v->filter[0] = 0; rebuild_vis(v); break;
+    case '\t':
+        for (int k = 1; k <= DASH_METRIC_COUNT; k++) {
+            int m = (v->metric + k) % DASH_METRIC_COUNT;
+            if (metric_present(v->runs, m)) { v->metric = m; break; }
+        }
+        break;
     default: break;
     }
 }
 
-static double value_of(const dash_run *r, int i, int metric) { return r->pts[(size_t)i * 4 + 1 + metric]; }
+// ---- plots: the braille canvas of plot.c, shared with the dashboard's loss panel ----
 
-static void draw_list(runs_view *v, dash_grid *g, int x, int y, int w, int h)
+static int plottable(const dash_axis *a, double v) { return isfinite(v) && !(a->log && v <= 0); }
+
+// TensorBoard's smoothing: an EMA debiased by the weight so far, so it starts at the data.
+static void smooth(const double *in, int n, double ema, double *out)
 {
-    char title[96];
-    snprintf(title, sizeof title, "Runs (%d)%s%s", v->norder, v->filter[0] || v->filtering ? "  /" : "", v->filter);
-    repl_dash_box(g, x, y, w, h, title);
-    int ih = h - 2, first = v->hi >= ih ? v->hi - ih + 1 : 0;
-    for (int k = first; k < v->norder && k - first < ih; k++) {
-        dash_run *r = &v->runs[v->order[k]];
-        int ry = y + 1 + k - first, col = x + 1;
-        if (k == v->hi) repl_dash_put(g, col, ry, L'▸', DASH_A_TITLE);
-        repl_dash_put(g, col + 1, ry, r->selected ? L'●' : L'○', DASH_A_RUN0 + r->color);
-        repl_dash_put(g, col + 2, ry, r->pinned ? L'*' : L' ', DASH_A_DIM);
-        int st = r->err[0] ? DASH_A_WARN : !strcmp(r->status, "finished") ? DASH_A_DIM : DASH_A_WARN;
-        // "12:39 name" (runs of one script share a name; the time tells them apart)
-        char label[128];
-        if (w >= 40) snprintf(label, sizeof label, "%.5s %s", strlen(r->start) >= 16 ? r->start + 11 : "", r->name);
-        else snprintf(label, sizeof label, "%s", r->name);
-        int nw = w - 2 - 3 - 10;
-        repl_dash_text(g, col + 3, ry, nw, k == v->hi ? DASH_A_TITLE : DASH_A_NONE, label);
-        repl_dash_text(g, x + w - 10, ry, 9, st, r->err[0] ? "! error" : r->status);
+    double m = 0, wsum = 0;
+    for (int i = 0; i < n; i++) {
+        out[i] = NAN;
+        if (!isfinite(in[i])) continue;
+        m = ema * m + (1 - ema) * in[i];
+        wsum = ema * wsum + (1 - ema);
+        out[i] = m / wsum;
     }
-    if (v->norder == 0) repl_dash_text(g, x + 2, y + 1, w - 3, DASH_A_DIM, "no run matches");
 }
 
-static void draw_chart(runs_view *v, dash_grid *g, int x, int y, int w, int h)
+// ---- panels ----------------------------------------------------------------------------
+
+static int run_attr(const dash_runs_view *v, int i) { return DASH_A_RUN0 + v->colour[i]; }
+
+// "HH:MM" or "MM-DD HH:MM" of a run's start (meta, else the folder's time stamp).
+static void short_time(const dash_run *r, char *out, size_t n, int with_date)
 {
-    double ema = repl_dash_ema_levels[v->ema_idx];
-    // the axis covers every selected run; log when the metric spans > 2 decades
-    double lo = INFINITY, hi = -INFINITY, xlo = INFINITY, xhi = -INFINITY;
+    const char *s = r->start, *f = r->folder;
+    if (s && strlen(s) >= 16)
+        snprintf(out, n, with_date ? "%.5s %.5s" : "%.0s%.5s", s + 5, s + 11);
+    else if (strlen(f) >= 15 && f[8] == '-')
+        snprintf(out, n, with_date ? "%.2s-%.2s %.2s:%.2s" : "%.0s%.0s%.2s:%.2s", f + 4, f + 6, f + 9, f + 11);
+    else snprintf(out, n, "%s", "");
+}
+
+static void draw_list(dash_runs_view *v, dash_grid *g, int x, int y, int w, int h)
+{
+    char title[96], t[32];
     int nsel = 0;
-    for (int k = 0; k < v->norder; k++) {
-        dash_run *r = &v->runs[v->order[k]];
-        if (!r->selected) continue;
-        nsel++;
-        for (int i = 0; i < r->n; i++) {
-            double val = value_of(r, i, v->metric);
-            if (!isfinite(val)) continue;
-            if (val > 0 && val < lo) lo = val;
-            if (val > hi) hi = val;
-            if (r->pts[(size_t)i * 4] < xlo) xlo = r->pts[(size_t)i * 4];
-            if (r->pts[(size_t)i * 4] > xhi) xhi = r->pts[(size_t)i * 4];
-        }
-    }
-    int logax = v->log_user >= 0 ? v->log_user : (lo > 0 && hi / lo > 100);
-    v->log_now = logax;
-    char title[128], a[32];
-    snprintf(title, sizeof title, "%s%s  ema %.2f  %d run%s", metric_name[v->metric], logax ? " (log)" : "", ema, nsel,
-             nsel == 1 ? "" : "s");
+    for (int i = 0; i < v->runs->n; i++) nsel += v->selected[i];
+    if (v->filter[0] || v->filtering)
+        snprintf(title, sizeof title, "Runs %d/%d /%s%s", v->nvis, v->runs->n, v->filter, v->filtering ? "_" : "");
+    else snprintf(title, sizeof title, "Runs %d sel %d", v->runs->n, nsel);
     repl_dash_box(g, x, y, w, h, title);
-    int ix = x + 1, iy = y + 1, iw = w - 2, ih = h - 2, lab = 8;
-    int pw = iw - lab - 1, ph = ih - 2;
-    if (pw < 4 || ph < 2) return;
-    if (!(xhi >= xlo)) {
-        repl_dash_textf(g, ix + 1, iy, iw - 1, DASH_A_DIM, "no %s logged in the selected runs (tab: next metric)",
-                        metric_name[v->metric]);
+    int ix = x + 1, iy = y + 1, iw = w - 2, ih = h - 2;
+    if (iw < 6 || ih < 1) return;
+    if (v->nvis == 0) {
+        repl_dash_text(g, ix + 1, iy, iw - 1, DASH_A_DIM, v->runs->n ? "no run matches" : "no runs");
         return;
     }
-    dash_axis ya = {INFINITY, -INFINITY, logax};
-    double *xs = NULL, *ys = NULL;
-    int cap = 0;
-    // smoothed series first (the axis follows what is drawn)
-    for (int pass = 0; pass < 2; pass++) {
-        dash_canvas c = {pw, ph, NULL, NULL};
-        if (pass == 1) {
-            if (ya.lo > ya.hi) { ya.lo = 0; ya.hi = 1; }
-            if (ya.hi - ya.lo < 1e-12) { ya.lo -= 0.5; ya.hi += 0.5; }
-            c.bits = calloc((size_t)pw * ph, 1);
-            c.attr = calloc((size_t)pw * ph, 1);
-            if (!c.bits || !c.attr) { free(c.bits); free(c.attr); break; }
-        }
-        // the highlighted run last, so its colour wins where curves cross
-        for (int k = v->norder - 1; k >= -1; k--) {
-            int idx = k >= 0 ? v->order[k] : (v->norder ? v->order[v->hi] : -1);
-            if (idx < 0 || (k >= 0 && k == v->hi)) continue;
-            dash_run *r = &v->runs[idx];
-            if (!r->selected) continue;
-            if (r->n > cap) {
-                cap = r->n;
-                double *nx = realloc(xs, (size_t)cap * sizeof *xs), *ny = nx ? realloc(ys, (size_t)cap * sizeof *ys) : NULL;
-                if (!nx || !ny) { free(nx ? nx : xs); free(ny ? ny : ys); xs = ys = NULL; cap = 0; break; }
-                xs = nx;
-                ys = ny;
-            }
-            int m = 0;
-            double e = 0, wsum = 0;
-            for (int i = 0; i < r->n; i++) {
-                double val = value_of(r, i, v->metric);
-                if (!isfinite(val)) continue;
-                e = ema * e + (1 - ema) * val;       // TensorBoard's debiased EMA
-                wsum = ema * wsum + (1 - ema);
-                xs[m] = r->pts[(size_t)i * 4];
-                ys[m++] = e / wsum;
-            }
-            if (pass == 0) for (int i = 0; i < m; i++) repl_dash_axis_grow(&ya, ys[i]);
-            else repl_dash_plot_series(&c, xs, ys, m, xlo, xhi, &ya, DASH_A_RUN0 + r->color);
-        }
-        if (pass == 1) {
-            repl_dash_canvas_blit(&c, g, ix + lab + 1, iy);
-            free(c.bits);
-            free(c.attr);
+    if (v->hl < v->top) v->top = v->hl;
+    if (v->hl >= v->top + ih) v->top = v->hl - ih + 1;
+    if (v->top > v->nvis - ih) v->top = v->nvis - ih > 0 ? v->nvis - ih : 0;
+    int tw = iw >= 30 ? 11 : iw >= 18 ? 5 : 0;     // the start time, when there is room
+    for (int r = 0; r < ih && v->top + r < v->nvis; r++) {
+        int k = v->top + r, i = v->vis[k], ry = iy + r;
+        const dash_run *run = &v->runs->v[i];
+        int hl = k == v->hl;
+        repl_dash_put(g, ix, ry, hl ? L'>' : L' ', DASH_A_TITLE);
+        repl_dash_put(g, ix + 1, ry, v->selected[i] ? L'●' : L'○', v->selected[i] ? run_attr(v, i) : DASH_A_DIM);
+        repl_dash_put(g, ix + 2, ry, v->pinned[i] ? L'^' : run->error ? L'!' : L' ',
+                      run->error && !v->pinned[i] ? DASH_A_WARN : DASH_A_TITLE);
+        int nw = iw - 3 - (tw ? tw + 1 : 0);
+        repl_dash_text(g, ix + 3, ry, nw, hl ? DASH_A_TITLE : v->selected[i] ? run_attr(v, i) : DASH_A_NONE,
+                       run->name);
+        if (tw) {
+            short_time(run, t, sizeof t, tw >= 11);
+            repl_dash_text(g, ix + iw - tw, ry, tw, DASH_A_DIM, t);
         }
     }
-    free(xs);
-    free(ys);
-    for (int r = 0; r < ph; r++) repl_dash_put(g, ix + lab, iy + r, L'│', DASH_A_DIM);
-    int nt = ph >= 8 ? 5 : ph >= 3 ? 3 : 2;
-    for (int k = 0; k < nt; k++) {
-        int r = (int)lround((double)k * (ph - 1) / (nt - 1));
-        double f = ya.hi - (double)r / (ph - 1) * (ya.hi - ya.lo);
-        repl_dash_fmt_num(a, sizeof a, ya.log ? pow(10, f) : f, lab - 1);
-        repl_dash_text(g, ix + lab - 1 - (int)strlen(a), iy + r, lab, DASH_A_NONE, a);
-        repl_dash_put(g, ix + lab, iy + r, L'┤', DASH_A_DIM);
-    }
-    repl_dash_put(g, ix + lab, iy + ph, L'└', DASH_A_DIM);
-    for (int q = 0; q < pw; q++) repl_dash_put(g, ix + lab + 1 + q, iy + ph, L'─', DASH_A_DIM);
-    repl_dash_textf(g, ix + lab + 1, iy + ph + 1, 12, DASH_A_DIM, "%.0f", xlo);
-    char b[32];
-    snprintf(b, sizeof b, "step %.0f", xhi);
-    repl_dash_text(g, ix + iw - (int)strlen(b), iy + ph + 1, (int)strlen(b), DASH_A_DIM, b);
 }
 
-static void draw_summary(runs_view *v, dash_grid *g, int x, int y, int w, int h)
+static void draw_chart(dash_runs_view *v, dash_grid *g, int m, int x, int y, int w, int h)
 {
-    dash_run *r = highlighted(v);
-    repl_dash_box(g, x, y, w, h, r ? r->name : "Run");
-    if (!r) return;
-    int ix = x + 1, iy = y + 1, iw = w - 2, ih = h - 2, row = 0;
-    char a[32], b[32], c[32];
-    if (row < ih) repl_dash_textf(g, ix, iy + row++, iw, DASH_A_NONE, "%s  %.0f steps  started %s  %s", r->status, r->steps,
-                                  r->start[0] ? r->start : "?", r->folder);
-    if (row < ih)
-        repl_dash_textf(g, ix, iy + row++, iw, DASH_A_NONE, "loss final %s  best %s   accuracy best %s",
-                        repl_dash_fmt_num(a, sizeof a, r->final_loss, 9), repl_dash_fmt_num(b, sizeof b, r->best_loss, 9),
-                        isnan(r->best_acc) ? "-" : repl_dash_fmt_num(c, sizeof c, r->best_acc, 9));
-    if (row < ih && r->model[0])
-        repl_dash_textf(g, ix, iy + row++, iw, DASH_A_NONE, "model %s, %.0f params", r->model, r->params);
-    if (row < ih && r->optimizer[0]) repl_dash_textf(g, ix, iy + row++, iw, DASH_A_NONE, "%s", r->optimizer);
-    if (row < ih && r->script[0]) repl_dash_textf(g, ix, iy + row++, iw, DASH_A_DIM, "script %s", r->script);
-    if (row < ih && r->err[0]) repl_dash_text(g, ix, iy + row++, iw, DASH_A_WARN, r->err);
+    char title[96], a[32];
+    double ema = ema_levels[v->ema_idx];
+    int lg = is_log(v, m);
+    snprintf(title, sizeof title, "%s%s  ema %.2f%s", metric_names[m], lg ? " (log)" : "", ema,
+             m == v->metric ? "" : "");
+    repl_dash_box(g, x, y, w, h, title);
+    int ix = x + 1, iy = y + 1, iw = w - 2, ih = h - 2, lab = 7;
+    int pw = iw - lab - 1, ph = ih - 1;
+    if (pw < 4 || ph < 1) return;
+
+    // the selected runs, drawn bottom to top: others, pinned, then the highlighted one
+    int *order = malloc((size_t)v->runs->n * sizeof *order), no = 0;
+    if (!order) return;
+    int cur = v->nvis ? v->vis[v->hl] : -1;
+    for (int pass = 0; pass < 3; pass++)
+        for (int i = 0; i < v->runs->n; i++) {
+            if (!v->selected[i] || v->runs->v[i].n == 0) continue;
+            int p = i == cur ? 2 : v->pinned[i] ? 1 : 0;
+            if (p == pass) order[no++] = i;
+        }
+    dash_axis ya = {INFINITY, -INFINITY, lg};
+    double xlo = INFINITY, xhi = -INFINITY;
+    int maxn = 0;
+    for (int k = 0; k < no; k++)
+        if (v->runs->v[order[k]].n > maxn) maxn = v->runs->v[order[k]].n;
+    double *sm = malloc((size_t)(maxn ? maxn : 1) * sizeof *sm);
+    if (!sm) { free(order); return; }
+    int any = 0;
+    for (int k = 0; k < no; k++) {   // the axes fit the curves as drawn (smoothed)
+        const dash_run *r = &v->runs->v[order[k]];
+        smooth(metric_col(r, m), r->n, ema, sm);
+        for (int q = 0; q < r->n; q++) {
+            if (!plottable(&ya, sm[q])) continue;
+            double f = repl_dash_axis_f(&ya, sm[q]);
+            if (f < ya.lo) ya.lo = f;
+            if (f > ya.hi) ya.hi = f;
+            if (r->step[q] < xlo) xlo = r->step[q];
+            if (r->step[q] > xhi) xhi = r->step[q];
+            any = 1;
+        }
+    }
+    if (!any) {
+        repl_dash_text(g, ix + 1, iy, iw - 1, DASH_A_DIM,
+                       no ? "no values in the selected runs" : "no run selected (space selects)");
+        free(sm);
+        free(order);
+        return;
+    }
+    if (ya.hi - ya.lo < 1e-12) {
+        double d = ya.log ? 0.5 : (fabs(ya.hi) > 0 ? fabs(ya.hi) * 0.1 : 1);
+        ya.lo -= d;
+        ya.hi += d;
+    }
+    dash_canvas c = {pw, ph, calloc((size_t)pw * ph, 1), calloc((size_t)pw * ph, 1)};
+    if (c.bits && c.attr) {
+        for (int k = 0; k < no; k++) {
+            const dash_run *r = &v->runs->v[order[k]];
+            smooth(metric_col(r, m), r->n, ema, sm);
+            repl_dash_plot_series(&c, r->step, sm, r->n, xlo, xhi, &ya, run_attr(v, order[k]));
+        }
+        int px = ix + lab + 1;
+        for (int r = 0; r < ph; r++)
+            for (int q = 0; q < pw; q++) {
+                int i = r * pw + q;
+                if (c.bits[i]) repl_dash_put(g, px + q, iy + r, 0x2800 + c.bits[i], c.attr[i]);
+            }
+        int nt = ph >= 8 ? 5 : ph >= 3 ? 3 : ph;
+        for (int r = 0; r < ph; r++) repl_dash_put(g, ix + lab, iy + r, L'│', DASH_A_DIM);
+        for (int k = 0; k < nt; k++) {
+            int r = nt > 1 ? (int)lround((double)k * (ph - 1) / (nt - 1)) : 0;
+            double f = ya.hi - (ph > 1 ? (double)r / (ph - 1) : 0) * (ya.hi - ya.lo);
+            double val = ya.log ? pow(10, f) : f;
+            int len = (int)strlen(NUM(a, val, lab));
+            repl_dash_text(g, ix + lab - len, iy + r, lab, DASH_A_NONE, a);
+            repl_dash_put(g, ix + lab, iy + r, L'┤', DASH_A_DIM);
+        }
+        int ay = iy + ph;
+        repl_dash_put(g, ix + lab, ay, L'└', DASH_A_DIM);
+        for (int q = 0; q < pw; q++) repl_dash_put(g, px + q, ay, L'─', DASH_A_DIM);
+        repl_dash_textf(g, px, ay, pw / 2, DASH_A_DIM, "%.0f", xlo);
+        char b[40];
+        snprintf(b, sizeof b, "step %.0f", xhi);
+        int bl = (int)strlen(b);
+        if (bl < pw / 2) repl_dash_text(g, px + pw - bl, ay, bl, DASH_A_DIM, b);
+    }
+    free(c.bits);
+    free(c.attr);
+    free(sm);
+    free(order);
 }
 
-static void render(runs_view *v, dash_grid *g)
+static void draw_summary(dash_runs_view *v, dash_grid *g, int x, int y, int w, int h)
+{
+    if (v->nvis == 0) {
+        repl_dash_box(g, x, y, w, h, "Run");
+        return;
+    }
+    int i = v->vis[v->hl];
+    const dash_run *r = &v->runs->v[i];
+    char title[160], a[32], b[32], c[32], d[32], line[512];
+    snprintf(title, sizeof title, "  %s  %s  %s", r->name, r->folder, r->status ? r->status : "-");
+    repl_dash_box(g, x, y, w, h, title);
+    repl_dash_put(g, x + 2, y, L'●', run_attr(v, i));
+    int ix = x + 2, iy = y + 1, iw = w - 4, ih = h - 2, row = 0;
+    if (iw < 4 || ih < 1) return;
+    dash_run_stats st;
+    repl_runs_stats(r, &st);
+    const char *lines[8];
+    char buf[8][512];
+    int nl = 0;
+    // the error first: it is why the figures may be short
+    if (r->error) {
+        size_t e = strcspn(r->error, "\n");
+        snprintf(buf[nl], sizeof buf[nl], "! %.*s", (int)e, r->error);
+        lines[nl] = buf[nl];
+        nl++;
+    }
+    int n = snprintf(line, sizeof line, "steps %s  final loss %s", NUM(a, st.steps, 10), NUM(b, st.final_loss, 9));
+    if (!isnan(st.final_test_loss)) n += snprintf(line + n, sizeof line - n, "  test %s", NUM(a, st.final_test_loss, 9));
+    if (!isnan(st.final_acc)) n += snprintf(line + n, sizeof line - n, "  acc %s", NUM(a, st.final_acc, 9));
+    if (!isnan(st.final_lr)) snprintf(line + n, sizeof line - n, "  lr %s", NUM(a, st.final_lr, 9));
+    snprintf(buf[nl], sizeof buf[nl], "%s", line);
+    lines[nl] = buf[nl];
+    nl++;
+    n = snprintf(line, sizeof line, "best loss %s", NUM(a, st.best_loss, 9));
+    if (!isnan(st.best_loss_step)) n += snprintf(line + n, sizeof line - n, " @%s", NUM(b, st.best_loss_step, 10));
+    if (!isnan(st.best_acc)) {
+        n += snprintf(line + n, sizeof line - n, "  best acc %s", NUM(c, st.best_acc, 9));
+        if (!isnan(st.best_acc_step)) snprintf(line + n, sizeof line - n, " @%s", NUM(d, st.best_acc_step, 10));
+    }
+    snprintf(buf[nl], sizeof buf[nl], "%s", line);
+    lines[nl] = buf[nl];
+    nl++;
+    n = snprintf(line, sizeof line, "model %s", r->model_name ? r->model_name : "-");
+    if (!isnan(r->model_params)) n += snprintf(line + n, sizeof line - n, " (%.0f params)", r->model_params);
+    n += snprintf(line + n, sizeof line - n, "  device %s", r->device ? r->device : "-");
+    if (!isnan(r->seed)) snprintf(line + n, sizeof line - n, "  seed %.0f", r->seed);
+    snprintf(buf[nl], sizeof buf[nl], "%s", line);
+    lines[nl] = buf[nl];
+    nl++;
+    snprintf(buf[nl], sizeof buf[nl], "%s", r->optimizer ? r->optimizer : "optimizer -");
+    lines[nl] = buf[nl];
+    nl++;
+    snprintf(buf[nl], sizeof buf[nl], "script %s%s%s  started %s", r->script ? r->script : "-", r->args ? " " : "",
+             r->args ? r->args : "", r->start ? r->start : "-");
+    lines[nl] = buf[nl];
+    nl++;
+    for (int k = 0; k < nl && row < ih; k++, row++)
+        repl_dash_text(g, ix, iy + row, iw, k == 0 && r->error ? DASH_A_WARN : DASH_A_NONE, lines[k]);
+}
+
+static void draw_keys(dash_runs_view *v, dash_grid *g, int y)
+{
+    if (v->filtering) {
+        repl_dash_textf(g, 0, y, g->w, DASH_A_TITLE, " filter: %s_   (enter keeps, esc clears)", v->filter);
+        return;
+    }
+    static const char *const full =
+        " j/k move  space select  a all  p pin  l log  +/- smooth  / filter  tab metric  q quit";
+    static const char *const brief = " jk move  spc sel  p pin  l log  +- ema  / find  tab  q quit";
+    repl_dash_text(g, 0, y, g->w, DASH_A_DIM, (int)strlen(full) <= g->w ? full : brief);
+}
+
+void repl_runs_view_render(dash_runs_view *v, dash_grid *g)
 {
     repl_dash_grid_clear(g);
     int W = g->w, H = g->h;
-    if (W < 60 || H < 12) {
-        repl_dash_textf(g, 0, 0, W, DASH_A_WARN, "the runs workspace needs 60x12; this terminal is %dx%d", W, H);
+    if (W < DASH_RUNS_MIN_W || H < DASH_RUNS_MIN_H) {
+        char msg[96];
+        snprintf(msg, sizeof msg, "terminal %dx%d is too small: runs needs %dx%d (q quits)", W, H, DASH_RUNS_MIN_W,
+                 DASH_RUNS_MIN_H);
+        int len = (int)strlen(msg), x = len < W ? (W - len) / 2 : 0;
+        for (int k = 0, y = H / 2; k * W < len && y < H; k++, y++)   // wraps on a very narrow screen
+            repl_dash_text(g, k ? 0 : x, y, W, DASH_A_WARN, msg + k * W);
         return;
     }
-    int lw = W >= 120 ? 40 : 30, sh = H >= 30 ? 8 : 6;
-    draw_list(v, g, 0, 0, lw, H - 1);
-    draw_chart(v, g, lw, 0, W - lw, H - 1 - sh);
-    draw_summary(v, g, lw, H - 1 - sh, W - lw, sh);
-    const char *keys = v->filtering ? "type to filter, Enter: done"
-                                    : "j/k move  space select  p pin  tab metric  l log  +/- smooth  / filter  q quit";
-    repl_dash_text(g, 1, H - 1, W - 2, DASH_A_DIM, keys);
-}
-
-static void print_list(const dash_run *runs, int n, FILE *f)
-{
-    fprintf(f, "%-34s %-17s %8s %11s %11s %8s  %s\n", "run", "date", "steps", "final loss", "best loss", "best acc", "status");
-    for (int i = 0; i < n; i++) {
-        const dash_run *r = &runs[i];
-        char a[32], b[32], c[32], date[20] = "?";
-        if (strlen(r->start) >= 16) snprintf(date, sizeof date, "%.10s %.5s", r->start, r->start + 11);
-        fprintf(f, "%-34.34s %-17s %8.0f %11s %11s %8s  %s\n", r->folder, date, r->steps,
-                repl_dash_fmt_num(a, sizeof a, r->final_loss, 11), repl_dash_fmt_num(b, sizeof b, r->best_loss, 11),
-                isnan(r->best_acc) ? "-" : repl_dash_fmt_num(c, sizeof c, r->best_acc, 8), r->status);
-    }
-}
-
-static void print_grid(const dash_grid *g, int attrs)
-{
-    size_t len;
-    char *txt = repl_dash_grid_utf8(g, &len);
-    if (txt) fwrite(txt, 1, len, stdout);
-    if (txt && len && txt[len - 1] != '\n') putchar('\n');
-    free(txt);
-    if (!attrs) return;
-    // one character per cell: its colour attribute (0-9, a-z), '.' for none
-    puts("-- attributes --");
-    for (int y = 0; y < g->h; y++) {
-        for (int x = 0; x < g->w; x++) {
-            int a = g->attr[y * g->w + x];
-            putchar(a == 0 ? '.' : a < 10 ? '0' + a : 'a' + a - 10);
+    int sum_h = H >= 34 ? 8 : H >= 20 ? 6 : 4;   // box around 6, 4 or 2 summary lines
+    int top = H - 1 - sum_h;
+    int lw = W >= 120 ? 36 : W >= 100 ? 32 : W * 3 / 10 < 24 ? 24 : W * 3 / 10;
+    draw_list(v, g, 0, 0, lw, top);
+    // one chart for the chosen metric; a second one below when the room allows it
+    int second = -1;
+    if (top >= 24)
+        for (int k = 1; k < DASH_METRIC_COUNT && second < 0; k++) {
+            int m = (v->metric + k) % DASH_METRIC_COUNT;
+            if (m != DASH_METRIC_LR && metric_present(v->runs, m)) second = m;
         }
-        putchar('\n');
+    if (second >= 0) {
+        int h1 = top / 2 + top % 2;
+        draw_chart(v, g, v->metric, lw, 0, W - lw, h1);
+        draw_chart(v, g, second, lw, h1, W - lw, top - h1);
+    } else {
+        draw_chart(v, g, v->metric, lw, 0, W - lw, top);
     }
-}
-
-static void interactive(runs_view *v)
-{
-    int ascii = 0;
-    if (repl_dash_term_open(&ascii) != 0) return;
-    dash_grid g = {0};
-    g.ascii = ascii;
-    repl_dash_term_raw(1);
-    while (!v->quit) {
-        int w, h;
-        repl_dash_term_size(&w, &h);
-        if (repl_dash_grid_resize(&g, w, h) != 0) break;
-        render(v, &g);
-        repl_dash_term_draw(&g);
-        int k = repl_dash_term_key(500);
-        if (k == 3) break;                          // Ctrl-C
-        while (k != -1 && !v->quit) {
-            if (k != DASH_KEY_RESIZE) key(v, k);
-            k = repl_dash_term_key(0);
-        }
-    }
-    repl_dash_term_raw(0);
-    repl_dash_term_close();
-    repl_dash_capture_release_tty();
-    repl_dash_grid_free(&g);
-}
-
-int repl_runs_main(int argc, char **argv)
-{
-    const char *root = getenv("NNLAB_RUNS");
-    if (!root || !*root || !strcmp(root, "none") || !strcmp(root, "off")) root = "runs";
-    int sw = 0, shh = 0, attrs = 0, all = 0;
-    const char *keys = NULL;
-    char **pats = calloc((size_t)argc + 1, sizeof *pats);
-    int npats = 0;
-    if (!pats) return 1;
-    for (int i = 0; i < argc; i++) {
-        if (!strcmp(argv[i], "--snapshot") && i + 1 < argc) {
-            if (sscanf(argv[++i], "%dx%d", &sw, &shh) != 2 || sw < 1 || shh < 1 || sw > 1000 || shh > 1000) {
-                fprintf(stderr, "nnlab runs: --snapshot WxH, e.g. 120x40 (got %s)\n", argv[i]);
-                free(pats);
-                return 2;
-            }
-        } else if (!strcmp(argv[i], "--keys") && i + 1 < argc) keys = argv[++i];
-        else if (!strcmp(argv[i], "--attrs")) attrs = 1;
-        else if (!strcmp(argv[i], "--all")) all = 1;
-        else if (argv[i][0] == '-') {
-            fprintf(stderr, "nnlab runs: unknown option %s\n"
-                            "usage: nnlab runs [--all | NAME...] [--snapshot WxH [--attrs]] [--keys KEYS]\n", argv[i]);
-            free(pats);
-            return 2;
-        } else pats[npats++] = argv[i];
-    }
-    dash_run *runs;
-    int n;
-    char why[600];
-    if (repl_runs_load(root, pats, npats, &runs, &n, why, sizeof why) != 0) {
-        fprintf(stderr, "nnlab runs: %s\n", why);
-        free(pats);
-        return 1;
-    }
-    free(pats);
-    for (int i = 0; i < n; i++)
-        if (runs[i].err[0]) fprintf(stderr, "nnlab runs: %s\n", runs[i].err);
-    int status = 0;
-    if (n == 0) fprintf(stderr, "nnlab runs: no run in %s matches\n", root);
-    else if (!sw && !(all || npats) ) print_list(runs, n, stdout);
-    else {
-        runs_view v = {.runs = runs, .n = n, .log_user = -1, .ema_idx = 2};
-        v.order = calloc((size_t)n, sizeof *v.order);
-        if (!v.order) status = 1;
-        else {
-            reorder(&v);
-            // --keys: as if typed (\t for tab); drawn once first, as the terminal would be
-            dash_grid g0 = {0};
-            if (keys && repl_dash_grid_resize(&g0, sw ? sw : 100, sw ? shh : 30) == 0) render(&v, &g0);
-            repl_dash_grid_free(&g0);
-            for (const char *k = keys; k && *k; k++) key(&v, *k == '\\' && k[1] == 't' ? (k++, '\t') : (unsigned char)*k);
-            if (sw) {
-                dash_grid g = {0};
-                g.ascii = 0;
-                if (repl_dash_grid_resize(&g, sw, shh) == 0) {
-                    render(&v, &g);
-                    print_grid(&g, attrs);
-                }
-                repl_dash_grid_free(&g);
-            } else if (repl_dash_term_usable()) interactive(&v);
-            else print_list(runs, n, stdout);
-            free(v.order);
-        }
-    }
-    repl_runs_free(runs, n);
-    return status;
+    draw_summary(v, g, 0, top, W, sum_h);
+    draw_keys(v, g, H - 1);
 }

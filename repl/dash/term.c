@@ -51,11 +51,13 @@ int repl_dash_term_open(int *ascii)
             [DASH_A_ACC] = COLOR_GREEN, [DASH_A_WARN] = COLOR_RED, [DASH_A_DIM] = COLOR_BLUE,
             [DASH_A_HEAT0] = COLOR_BLUE, [DASH_A_HEAT0 + 1] = COLOR_BLUE, [DASH_A_HEAT0 + 2] = COLOR_CYAN,
             [DASH_A_HEAT0 + 3] = COLOR_YELLOW, [DASH_A_HEAT0 + 4] = COLOR_RED,
-            [DASH_A_RUN0] = COLOR_CYAN, [DASH_A_RUN0 + 1] = COLOR_YELLOW, [DASH_A_RUN0 + 2] = COLOR_GREEN,
-            [DASH_A_RUN0 + 3] = COLOR_MAGENTA, [DASH_A_RUN0 + 4] = COLOR_RED, [DASH_A_RUN0 + 5] = COLOR_BLUE,
-            [DASH_A_RUN0 + 6] = COLOR_WHITE, [DASH_A_RUN0 + 7] = COLOR_CYAN,
         };
         for (int a = 1; a < DASH_A_COUNT; a++) init_pair((short)a, fg[a], -1);
+        // the runs workspace: one colour per run; the eighth needs a 16/256-colour terminal
+        static const short run_fg[DASH_RUN_COLOURS] = {COLOR_CYAN, COLOR_YELLOW, COLOR_MAGENTA, COLOR_GREEN,
+                                                       COLOR_RED, COLOR_BLUE, COLOR_WHITE, 8 + COLOR_YELLOW};
+        for (int k = 0; k < DASH_RUN_COLOURS; k++)
+            init_pair((short)(DASH_A_RUN0 + k), k == 7 && COLORS < 16 ? COLOR_WHITE : run_fg[k], -1);
     }
     is_open = 1;
     return 0;
@@ -95,7 +97,7 @@ void repl_dash_term_size(int *w, int *h)
 static attr_t attr_of(int a)
 {
     attr_t r = has_colors() && a ? COLOR_PAIR(a) : A_NORMAL;
-    if (a == DASH_A_TITLE || a == DASH_A_WARN || a == DASH_A_RUN0 + 7) r |= A_BOLD;
+    if (a == DASH_A_TITLE || a == DASH_A_WARN) r |= A_BOLD;
     if (a == DASH_A_DIM && !has_colors()) r |= A_DIM;
     return r;
 }
@@ -148,5 +150,21 @@ void repl_dash_term_raw(int on)
     else {
         noraw();
         cbreak();
+    }
+}
+
+int repl_dash_term_key_portable(int timeout_ms)
+{
+    int k = repl_dash_term_key(timeout_ms);
+    switch (k) {
+    case KEY_UP: return DASH_KEY_UP;
+    case KEY_DOWN: return DASH_KEY_DOWN;
+    case KEY_PPAGE: return DASH_KEY_PGUP;
+    case KEY_NPAGE: return DASH_KEY_PGDN;
+    case KEY_HOME: return DASH_KEY_HOME;
+    case KEY_END: return DASH_KEY_END;
+    case KEY_BACKSPACE: return DASH_KEY_BACKSPACE;
+    case KEY_ENTER: return '\n';
+    default: return k;
     }
 }

@@ -17,6 +17,13 @@ T() { tmux -L "$sock" -f "$tmp/tmux.conf" "$@"; }
 trap 'T kill-server 2>/dev/null; rm -rf "$tmp"' EXIT INT TERM
 printf 'set -g default-terminal screen\nset -g status off\n' > "$tmp/tmux.conf"
 unset TMUX
+# A session that outlives the tests' own: tmux exits with its last session, and a test
+# that kills "main" and starts it again then races the dying server ("server exited
+# unexpectedly" on a busy machine). Started a few times: the first start can race too.
+for _try in 1 2 3; do
+  T new-session -d -s keeper "sleep 86400" 2>/dev/null && break
+  sleep 0.5
+done
 
 n=0
 ok() {
