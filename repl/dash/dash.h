@@ -210,6 +210,8 @@ int repl_dash_dot_x(double step, double xlo, double xhi, int dw);
 void repl_dash_plot_series(dash_canvas *c, const double *xs, const double *ys, int n, double xlo, double xhi,
                            const dash_axis *ya, int attr);
 void repl_dash_canvas_blit(const dash_canvas *c, dash_grid *g, int x, int y);
+int repl_dash_plot_yaxis(dash_grid *g, int x, int y, int lab, int ph, const dash_axis *ya);
+int repl_dash_tick_row(int k, int n, int ph);
 
 // ---- render.c ----
 void repl_dash_render(dash_state *s, dash_grid *g);

@@ -4,6 +4,7 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 void repl_dash_canvas_dot(dash_canvas *c, int dx, int dy, int attr)
 {
@@ -69,4 +70,24 @@ void repl_dash_canvas_blit(const dash_canvas *c, dash_grid *g, int x, int y)
             int i = r * c->w + q;
             if (c->bits[i]) repl_dash_put(g, x + q, y + r, 0x2800 + c->bits[i], c->attr[i]);
         }
+}
+
+// The y axis of a plot whose canvas starts at column x + lab + 1: a rule at x + lab and
+// up to five labels to its left, evenly spaced in value (in log10 on a log axis).
+// Returns how many ticks; tick k sits on row repl_dash_tick_row(k, n, ph).
+int repl_dash_tick_row(int k, int n, int ph) { return n > 1 ? (int)lround((double)k * (ph - 1) / (n - 1)) : 0; }
+
+int repl_dash_plot_yaxis(dash_grid *g, int x, int y, int lab, int ph, const dash_axis *ya)
+{
+    char a[32];
+    int nt = ph >= 8 ? 5 : ph >= 3 ? 3 : ph;
+    for (int r = 0; r < ph; r++) repl_dash_put(g, x + lab, y + r, L'│', DASH_A_DIM);
+    for (int k = 0; k < nt; k++) {
+        int r = repl_dash_tick_row(k, nt, ph);
+        double f = ya->hi - (ph > 1 ? (double)r / (ph - 1) : 0) * (ya->hi - ya->lo);
+        int len = (int)strlen(repl_dash_fmt_num(a, sizeof a, ya->log ? pow(10, f) : f, lab));
+        repl_dash_text(g, x + lab - len, y + r, lab, DASH_A_NONE, a);
+        repl_dash_put(g, x + lab, y + r, L'┤', DASH_A_DIM);
+    }
+    return nt;
 }

@@ -94,25 +94,12 @@ static void draw_loss(dash_state *s, dash_grid *g, int x, int y, int w, int h)
             if (have_test) repl_dash_plot_series(&c, xs, te, n, xlo, xhi, &ya, DASH_A_TEST);
             repl_dash_plot_series(&c, xs, tr, n, xlo, xhi, &ya, DASH_A_TRAIN);
             int px = ix + lab + 1;
-            for (int r = 0; r < ph; r++)
-                for (int q = 0; q < pw; q++) {
-                    int i = r * pw + q;
-                    if (c.bits[i]) repl_dash_put(g, px + q, iy + r, 0x2800 + c.bits[i], c.attr[i]);
-                }
-            // y ticks: top, bottom and evenly between (in log10 space when log)
-            int nt = ph >= 8 ? 5 : ph >= 3 ? 3 : ph;
-            for (int r = 0; r < ph; r++) repl_dash_put(g, ix + lab, iy + r, L'│', DASH_A_DIM);
-            for (int k = 0; k < nt; k++) {
-                int r = nt > 1 ? (int)lround((double)k * (ph - 1) / (nt - 1)) : 0;
-                double f = ya.hi - (ph > 1 ? (double)r / (ph - 1) : 0) * (ya.hi - ya.lo);
-                double v = ya.log ? pow(10, f) : f;
-                int len = (int)strlen(NUM(a, v, lab));
-                repl_dash_text(g, ix + lab - len, iy + r, lab, DASH_A_NONE, a);
-                repl_dash_put(g, ix + lab, iy + r, L'┤', DASH_A_DIM);
-                if (have_acc) {
-                    double av = amax * (ph > 1 ? 1 - (double)r / (ph - 1) : 1);
-                    repl_dash_textf(g, px + pw + 1, iy + r, right - 1, DASH_A_ACC, "%.*f", amax > 1 ? 0 : 2, av);
-                }
+            repl_dash_canvas_blit(&c, g, px, iy);
+            int nt = repl_dash_plot_yaxis(g, ix, iy, lab, ph, &ya);
+            for (int k = 0; k < nt && have_acc; k++) {      // the accuracy's own axis, right
+                int r = repl_dash_tick_row(k, nt, ph);
+                double av = amax * (ph > 1 ? 1 - (double)r / (ph - 1) : 1);
+                repl_dash_textf(g, px + pw + 1, iy + r, right - 1, DASH_A_ACC, "%.*f", amax > 1 ? 0 : 2, av);
             }
             // x axis: epoch ticks where the epoch changes, first and last step below
             int ay = iy + ph, dw = pw * 2 - 1;

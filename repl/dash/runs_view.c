@@ -252,7 +252,7 @@ static void draw_list(dash_runs_view *v, dash_grid *g, int x, int y, int w, int 
 
 static void draw_chart(dash_runs_view *v, dash_grid *g, int m, int x, int y, int w, int h)
 {
-    char title[96], a[32];
+    char title[96];
     double ema = ema_levels[v->ema_idx];
     int lg = is_log(v, m);
     snprintf(title, sizeof title, "%s%s  ema %.2f%s", metric_names[m], lg ? " (log)" : "", ema,
@@ -313,21 +313,8 @@ static void draw_chart(dash_runs_view *v, dash_grid *g, int m, int x, int y, int
             repl_dash_plot_series(&c, r->step, sm, r->n, xlo, xhi, &ya, run_attr(v, order[k]));
         }
         int px = ix + lab + 1;
-        for (int r = 0; r < ph; r++)
-            for (int q = 0; q < pw; q++) {
-                int i = r * pw + q;
-                if (c.bits[i]) repl_dash_put(g, px + q, iy + r, 0x2800 + c.bits[i], c.attr[i]);
-            }
-        int nt = ph >= 8 ? 5 : ph >= 3 ? 3 : ph;
-        for (int r = 0; r < ph; r++) repl_dash_put(g, ix + lab, iy + r, L'│', DASH_A_DIM);
-        for (int k = 0; k < nt; k++) {
-            int r = nt > 1 ? (int)lround((double)k * (ph - 1) / (nt - 1)) : 0;
-            double f = ya.hi - (ph > 1 ? (double)r / (ph - 1) : 0) * (ya.hi - ya.lo);
-            double val = ya.log ? pow(10, f) : f;
-            int len = (int)strlen(NUM(a, val, lab));
-            repl_dash_text(g, ix + lab - len, iy + r, lab, DASH_A_NONE, a);
-            repl_dash_put(g, ix + lab, iy + r, L'┤', DASH_A_DIM);
-        }
+        repl_dash_canvas_blit(&c, g, px, iy);
+        repl_dash_plot_yaxis(g, ix, iy, lab, ph, &ya);
         int ay = iy + ph;
         repl_dash_put(g, ix + lab, ay, L'└', DASH_A_DIM);
         for (int q = 0; q < pw; q++) repl_dash_put(g, px + q, ay, L'─', DASH_A_DIM);
