@@ -7,6 +7,7 @@
 cd "$(dirname "$0")/../.." || exit 1
 . tests/e2e/lib/tmux.sh
 export NNLAB_RUNS="$tmp/runs"
+T set-environment -g NNLAB_RUNS "$NNLAB_RUNS"   # the tmux server started before this line
 json_ok() { perl -MJSON::PP -e 'local $/; my $t = <STDIN>; for (split /\n/, $t) { decode_json($_) } 1' < "$1" 2>/dev/null; }
 before() { awk -v a="$2" -v b="$3" 'index($0, a) && !x { x = NR } index($0, b) && !y { y = NR } END { exit !(x && y && x < y) }' "$1"; }
 
