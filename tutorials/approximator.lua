@@ -45,9 +45,12 @@ lin_loss = fit(linear_only, 1500)
 print(string.format("params %d   MLP with tanh: MSE %.5f   same layers without tanh: MSE %.4f",
                     (mlp:num_params()), mlp_loss, lin_loss))
 ]]
-lesson:check(mlp:num_params() == 1153, "the MLP has 1153 parameters")
-lesson:check(mlp_loss < 0.01, "the tanh MLP fits the curve (MSE < 0.01)")
-lesson:check(lin_loss > 0.1, "without activations it stays a straight line (MSE > 0.1)")
+lesson:check(mlp:num_params() == 1153, {en = "the MLP has 1153 parameters",
+             ko = "MLP의 파라미터는 1153개다"})
+lesson:check(mlp_loss < 0.01, {en = "the tanh MLP fits the curve (MSE < 0.01)",
+             ko = "tanh MLP가 곡선을 맞춘다 (MSE < 0.01)"})
+lesson:check(lin_loss > 0.1, {en = "without activations it stays a straight line (MSE > 0.1)",
+             ko = "활성화 함수가 없으면 직선에 머문다 (MSE > 0.1)"})
 
 lesson:code[[
 print("   x     target    MLP")

@@ -47,7 +47,8 @@ mlp = nn.Sequential(nn.Linear(784, 128), nn.ReLU(), nn.Linear(128, 10))
 nn.summary(mlp, {64, 784})
 mlp_acc = fit(mlp, 1e-3)
 ]]
-lesson:check(mlp:num_params() == 101770, "the MLP has 101,770 parameters")
+lesson:check(mlp:num_params() == 101770, {en = "the MLP has 101,770 parameters",
+             ko = "MLP의 파라미터는 101,770개다"})
 lesson:check(mlp_acc > 0.6, string.format("the MLP is well above chance (0.1): test acc %.3f > 0.6", mlp_acc))
 
 lesson:say{
@@ -78,7 +79,8 @@ cnn_acc = fit(cnn, 2e-3)
 ]]
 local pool2
 for _, r in ipairs(summary.rows) do if r.name == "7" then pool2 = r.shape end end
-lesson:check(pool2 and table.concat(pool2, ",") == "64,32,7,7", "after two conv+pool stages: [64,32,7,7]")
+lesson:check(pool2 and table.concat(pool2, ",") == "64,32,7,7", {en = "after two conv+pool stages: [64,32,7,7]",
+             ko = "합성곱+풀링 두 단계를 지나면 [64,32,7,7]"})
 lesson:check(cnn_acc > 0.6, string.format("the CNN is well above chance: test acc %.3f > 0.6", cnn_acc))
 
 lesson:say{

@@ -45,7 +45,8 @@ for _, np in ipairs{{"W1", W1}, {"b1", b1}, {"W2", W2}, {"b2", b2}} do
   max_diff = math.max(max_diff, d)
 end
 ]]
-lesson:check(max_diff < 1e-5, "hand-written gradients match autograd for all four parameters")
+lesson:check(max_diff < 1e-5, {en = "hand-written gradients match autograd for all four parameters",
+             ko = "손으로 쓴 기울기가 파라미터 네 개 모두에서 autograd와 일치한다"})
 
 -- the PyTorch -> nnlab map, shown in both languages
 local MAP = [[
@@ -89,7 +90,8 @@ last = nn.mse_loss(mine(x), y):item()
 print(mine)
 print(string.format("loss %.3f -> %.3f", first, last))
 ]]
-lesson:check(last < first / 2, "a Lua-defined module trains with optim.Adam like any built-in")
+lesson:check(last < first / 2, {en = "a Lua-defined module trains with optim.Adam like any built-in",
+             ko = "Lua로 정의한 모듈도 내장 모듈처럼 optim.Adam으로 학습된다"})
 
 lesson:say{
   en = [[Reading list to go on with (onboarding 10): backpropagation (Rumelhart, Hinton, Williams 1986), Adam (Kingma & Ba 2014), dropout (Srivastava et al. 2014), batch normalization (Ioffe & Szegedy 2015), ResNet (He et al. 2015), Attention Is All You Need (Vaswani et al. 2017), ViT (Dosovitskiy et al. 2020).]],

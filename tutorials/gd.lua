@@ -33,9 +33,12 @@ for _, lr in ipairs{0.01, 0.1, 0.5, 0.9, 1.1} do
   print(string.format("lr %-5g  w after 20 steps = %10.4f", lr, descend(lr, 20)))
 end
 ]]
-lesson:check(math.abs(descend(0.1, 1) - 0.6) < 1e-12, "one step from 0 with lr 0.1 lands on 0.6")
-lesson:check(math.abs(descend(0.1, 100) - 3) < 1e-6, "lr 0.1 converges to the minimum w = 3")
-lesson:check(math.abs(descend(1.1, 20) - 3) > 10, "lr 1.1 diverges: each step overshoots by more than it corrects")
+lesson:check(math.abs(descend(0.1, 1) - 0.6) < 1e-12, {en = "one step from 0 with lr 0.1 lands on 0.6",
+             ko = "0에서 lr 0.1로 한 스텝 가면 0.6에 닿는다"})
+lesson:check(math.abs(descend(0.1, 100) - 3) < 1e-6, {en = "lr 0.1 converges to the minimum w = 3",
+             ko = "lr 0.1은 최솟점 w = 3으로 수렴한다"})
+lesson:check(math.abs(descend(1.1, 20) - 3) > 10, {en = "lr 1.1 diverges: each step overshoots by more than it corrects",
+             ko = "lr 1.1은 발산한다: 스텝마다 바로잡는 것보다 더 많이 지나친다"})
 
 lesson:say{
   en = [[The learning rate is the whole story here: too small crawls (0.01), 0.5 jumps straight to the answer (1 - 2·0.5 = 0), 0.9 overshoots back and forth but still shrinks, above 1 the error grows every step.
@@ -56,7 +59,8 @@ for step = 1, 50 do
 end
 print("autograd gradient descent: w =", w:item())
 ]]
-lesson:check(math.abs(w:item() - 3) < 1e-3, "autograd finds the same minimum, w ≈ 3")
+lesson:check(math.abs(w:item() - 3) < 1e-3, {en = "autograd finds the same minimum, w ≈ 3",
+             ko = "autograd도 같은 최솟점 w ≈ 3을 찾는다"})
 
 lesson:say{
   en = [[Questions to think about: what happens with two minima? What if f is flat in one direction and steep in another (next lesson)? Why do we zero the gradient each step?]],

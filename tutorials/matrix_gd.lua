@@ -39,7 +39,8 @@ print("learned W:"); print(W)
 hand_err = (W - W_true):abs():max():item()
 print("max |W - W_true| =", hand_err)
 ]]
-lesson:check(hand_err < 0.02, "the hand-derived matrix gradient recovers W_true")
+lesson:check(hand_err < 0.02, {en = "the hand-derived matrix gradient recovers W_true",
+             ko = "손으로 유도한 행렬 기울기로 W_true를 되찾는다"})
 
 lesson:code[[
 Wa = tensor.zeros(3, 2):requires_grad(true)
@@ -49,7 +50,8 @@ local by_hand = X:t():matmul(X:matmul(tensor.zeros(3, 2)) - Y) * (2 / 200)
 grad_diff = (Wa.grad - by_hand):abs():max():item()
 print("autograd vs hand gradient, max difference:", grad_diff)
 ]]
-lesson:check(grad_diff < 1e-5, "autograd's dLoss/dW equals Xᵀ(P - Y)·2/(N·2)")
+lesson:check(grad_diff < 1e-5, {en = "autograd's dLoss/dW equals Xᵀ(P - Y)·2/(N·2)",
+             ko = "autograd의 dLoss/dW는 Xᵀ(P - Y)·2/(N·2)와 같다"})
 
 lesson:say{
   en = [[Keywords: Jacobian, chain rule, "the gradient has the shape of the parameter". Question: the loss surface here is a bowl; how does its shape (XᵀX) decide the largest learning rate that still converges?]],

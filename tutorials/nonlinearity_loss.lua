@@ -28,8 +28,10 @@ acc_linear, acc_relu = train_classifier(deep_linear), train_classifier(with_relu
 print(string.format("fraction inside %.3f   3 linear layers: acc %.3f   with ReLU: acc %.3f",
                     inside, acc_linear, acc_relu))
 ]]
-lesson:check(acc_linear < 0.75, "three linear layers do little better than always answering 'outside'")
-lesson:check(acc_relu > 0.95, "with ReLU between them the network learns the circle (acc > 0.95)")
+lesson:check(acc_linear < 0.75, {en = "three linear layers do little better than always answering 'outside'",
+             ko = "선형 층 세 개는 늘 '바깥'이라고 답하는 것보다 별로 낫지 않다"})
+lesson:check(acc_relu > 0.95, {en = "with ReLU between them the network learns the circle (acc > 0.95)",
+             ko = "사이에 ReLU를 넣으면 네트워크가 원을 배운다 (정확도 > 0.95)"})
 
 lesson:say{
   en = [[Now the loss. For classification we could push sigmoid(logit) towards the 0/1 target with MSE, or use cross-entropy, -log p(correct class). The difference shows when the model is confidently WRONG: what gradient reaches the logit?]],
@@ -53,8 +55,10 @@ nn.bce_with_logits(z, tensor.tensor({1})):backward()
 g_ce = z.grad:item()
 print(string.format("dL/dz  MSE on sigmoid: %.5f   cross-entropy: %.5f   ratio %.0f", g_mse, g_ce, g_ce / g_mse))
 ]]
-lesson:check(math.abs(g_ce) > 100 * math.abs(g_mse), "cross-entropy's gradient is over 100x larger when confidently wrong")
-lesson:check(math.abs(g_ce + 0.999) < 1e-3, "and equals p - 1 ≈ -0.999")
+lesson:check(math.abs(g_ce) > 100 * math.abs(g_mse), {en = "cross-entropy's gradient is over 100x larger when confidently wrong",
+             ko = "자신 있게 틀렸을 때 교차 엔트로피의 기울기가 100배 넘게 크다"})
+lesson:check(math.abs(g_ce + 0.999) < 1e-3, {en = "and equals p - 1 ≈ -0.999",
+             ko = "그리고 그 값은 p - 1 ≈ -0.999다"})
 
 lesson:say{
   en = [[Rule of thumb: regression -> MSE (or L1); classification -> cross-entropy on raw logits (nn.cross_entropy applies log-softmax itself, in a numerically safe way). Keywords: saturation, vanishing gradients, ReLU vs sigmoid/tanh, maximum likelihood.]],

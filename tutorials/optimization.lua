@@ -44,9 +44,12 @@ for _, o in ipairs{
   print(string.format("%-14s  f after 100 steps = %12.6g   at (%.4g, %.4g)", o[1], f, p[1], p[2]))
 end
 ]==]
-lesson:check(results["SGD lr 0.011"] > 1e3, "SGD with lr above 0.01 diverges along the steep direction")
-lesson:check(results["momentum 0.9"] < results["SGD lr 0.009"] / 100, "momentum gets 100x lower than plain SGD with the same lr")
-lesson:check(results["Adam lr 0.5"] < results["SGD lr 0.009"], "Adam beats plain SGD here")
+lesson:check(results["SGD lr 0.011"] > 1e3, {en = "SGD with lr above 0.01 diverges along the steep direction",
+             ko = "lr이 0.01을 넘는 SGD는 가파른 방향으로 발산한다"})
+lesson:check(results["momentum 0.9"] < results["SGD lr 0.009"] / 100, {en = "momentum gets 100x lower than plain SGD with the same lr",
+             ko = "모멘텀은 같은 lr의 일반 SGD보다 100배 낮은 loss에 이른다"})
+lesson:check(results["Adam lr 0.5"] < results["SGD lr 0.009"], {en = "Adam beats plain SGD here",
+             ko = "여기서는 Adam이 일반 SGD를 이긴다"})
 
 lesson:say{
   en = [[No optimizer wins everywhere: Adam is the usual default for transformers, SGD with momentum is still common for CNNs (often generalising slightly better), and the learning rate and its schedule matter more than the choice between them.

@@ -13,7 +13,7 @@ MLP 784-256-10을 Fashion-MNIST 이미지 300장만으로 학습하고, 다른 1
 }
 
 lesson:code[[
-train, test = data.fashion_mnist{limit = 300, test_limit = 1000}
+trainset, testset = data.fashion_mnist{limit = 300, test_limit = 1000}
 function accuracy(model, set)
   model:eval()
   local acc = tensor.no_grad(function() return model(set.x):argmax(2):eq(set.y):mean():item() end)
@@ -34,14 +34,14 @@ function experiment(name, dropout, wd)
   local opt = optim.AdamW(model, {lr = 1e-3, weight_decay = wd})
   local loss
   for epoch = 1, 40 do
-    for xb, yb in data.loader(train.x, train.y, {batch_size = 50, shuffle = true, seed = epoch}) do
+    for xb, yb in data.loader(trainset.x, trainset.y, {batch_size = 50, shuffle = true, seed = epoch}) do
       opt:zero_grad()
       loss = nn.cross_entropy(model(xb), yb)
       loss:backward()
       opt:step()
     end
   end
-  local r = {train = accuracy(model, train), test = accuracy(model, test), norm = weight_norm(model)}
+  local r = {train = accuracy(model, trainset), test = accuracy(model, testset), norm = weight_norm(model)}
   print(string.format("%-22s train acc %.3f   test acc %.3f   gap %.3f   |weights| %.1f",
                       name, r.train, r.test, r.train - r.test, r.norm))
   return r
@@ -50,10 +50,14 @@ plain = experiment("no regularization", 0, 0)
 decay = experiment("weight decay 0.5", 0, 0.5)
 drop = experiment("dropout 0.5", 0.5, 0)
 ]]
-lesson:check(plain.train > 0.98, "without regularization the 300 training images are memorised (train acc > 0.98)")
-lesson:check(plain.train - plain.test > 0.1, "and test accuracy is more than 10 points lower: overfitting")
-lesson:check(decay.norm < plain.norm, "weight decay keeps the weights smaller")
-lesson:check(decay.test > 0.6 and drop.test > 0.6, "the regularized models still generalise (test acc > 0.6)")
+lesson:check(plain.train > 0.98, {en = "without regularization the 300 training images are memorised (train acc > 0.98)",
+             ko = "규제가 없으면 학습 이미지 300장을 외워 버린다 (학습 정확도 > 0.98)"})
+lesson:check(plain.train - plain.test > 0.1, {en = "and test accuracy is more than 10 points lower: overfitting",
+             ko = "그리고 테스트 정확도가 10%p 넘게 낮다: 과적합"})
+lesson:check(decay.norm < plain.norm, {en = "weight decay keeps the weights smaller",
+             ko = "weight decay는 가중치를 더 작게 유지한다"})
+lesson:check(decay.test > 0.6 and drop.test > 0.6, {en = "the regularized models still generalise (test acc > 0.6)",
+             ko = "규제한 모델도 여전히 일반화한다 (테스트 정확도 > 0.6)"})
 
 lesson:say{
   en = [[Compare the gaps. With 300 images and one seed, differences of a point or two in test accuracy are noise; try other seeds before believing them. The most effective regularizer of all is more data: change limit = 300 to 3000 and watch the gap shrink.

@@ -31,8 +31,10 @@ for _, step in ipairs{{"tokens", tokens}, {"drop CLS", patches}, {"as image", im
   print(string.format("%-16s %s", step[1], tostring(step[2]:shape())))
 end
 ]]
-lesson:check(img:shape() == tensor.empty(2, 768, 14, 14, {device = "meta"}):shape(), "tokens become [B,C,H,W] = [2,768,14,14]")
-lesson:check(out:shape() == tokens:shape(), "and come back as [B,HW+1,C] = [2,197,768]")
+lesson:check(img:shape() == tensor.empty(2, 768, 14, 14, {device = "meta"}):shape(), {en = "tokens become [B,C,H,W] = [2,768,14,14]",
+             ko = "토큰이 [B,C,H,W] = [2,768,14,14]가 된다"})
+lesson:check(out:shape() == tokens:shape(), {en = "and come back as [B,HW+1,C] = [2,197,768]",
+             ko = "그리고 [B,HW+1,C] = [2,197,768]로 돌아온다"})
 
 lesson:say{
   en = [[Why permute and not just reshape [B,HW,C] to [B,C,H,W]? Reshape keeps the memory order, so it would scramble channels and positions together. permute moves the dims; contiguous then copies into the new order, which the convolution reads fastest.
@@ -111,7 +113,7 @@ lesson:say{
 }
 
 lesson:code[[
-train, test = data.fashion_mnist{limit = N_TRAIN, test_limit = N_TEST}
+trainset, testset = data.fashion_mnist{limit = N_TRAIN, test_limit = N_TEST}
 nn.summary(TinyViT(true), {64, 784})
 
 function fit(use_conv)
@@ -120,7 +122,7 @@ function fit(use_conv)
   local opt = optim.AdamW(model, {lr = 3e-3})
   local first, last
   for epoch = 1, EPOCHS do
-    for xb, yb in data.loader(train.x, train.y, {batch_size = 64, shuffle = true, seed = epoch}) do
+    for xb, yb in data.loader(trainset.x, trainset.y, {batch_size = 64, shuffle = true, seed = epoch}) do
       opt:zero_grad()
       local loss = nn.cross_entropy(model(xb), yb)
       loss:backward()
@@ -131,7 +133,7 @@ function fit(use_conv)
   end
   model:eval()
   local acc = tensor.no_grad(function()
-    return model(test.x):argmax(2):eq(test.y):mean():item()
+    return model(testset.x):argmax(2):eq(testset.y):mean():item()
   end)
   return {first = first, last = last, acc = acc, params = (model:num_params())}
 end

@@ -33,8 +33,10 @@ ref = nn.F.xca(q:view(1, 1, N, c), k:view(1, 1, N, c), v:view(1, 1, N, c), tenso
 xca_err = (ref:view(N, c) - out):abs():max():item()
 print("matches nn.F.xca (the op inside nn.XCA): max difference", xca_err)
 ]]
-lesson:check(A:shape() == tensor.empty(4, 4):shape(), "the XCA map is c x c = [4,4]")
-lesson:check(xca_err < 1e-5, "the hand-written XCA equals nn.F.xca")
+lesson:check(A:shape() == tensor.empty(4, 4):shape(), {en = "the XCA map is c x c = [4,4]",
+             ko = "XCA 맵은 c x c = [4,4]다"})
+lesson:check(xca_err < 1e-5, {en = "the hand-written XCA equals nn.F.xca",
+             ko = "손으로 쓴 XCA가 nn.F.xca와 같다"})
 
 lesson:say{
   en = [[Memory, measured on the meta device (no allocation, so N = 50176, a 224x224 image at one token per pixel, is safe to ask about): the peak bytes of one forward pass of nn.MultiheadAttention(64, 4) and nn.XCA(64, 4) on [1, N, 64].]],
@@ -65,7 +67,8 @@ lesson:check(r_x > 3.5 and r_x < 4.5, string.format(
   "XCA memory grows linearly: 4x the tokens -> %.2fx the bytes", r_x))
 lesson:check(r_a > 14 and r_a < 17, string.format(
   "self-attention memory grows quadratically: 4x the tokens -> %.2fx the bytes", r_a))
-lesson:check(mem[50176].mha > 40e9, "self-attention over 50176 tokens needs > 40 GB even for one image")
+lesson:check(mem[50176].mha > 40e9, {en = "self-attention over 50176 tokens needs > 40 GB even for one image",
+             ko = "토큰 50176개의 셀프 어텐션은 이미지 한 장에도 40 GB가 넘게 든다"})
 
 local quick = lesson:quick()
 _G.TIME_NS = quick and {8, 16, 64, 256, 1024} or {8, 16, 64, 256, 1024, 2048, 4096}
@@ -98,8 +101,10 @@ end
 print("measured crossover: XCA is faster from N =", crossover)
 ]]
 local last = times[#times]
-lesson:check(last.ma > last.mx, "at the largest N, self-attention needs more mult-adds than XCA")
-lesson:check(crossover ~= nil, "XCA becomes faster than self-attention within the measured range")
+lesson:check(last.ma > last.mx, {en = "at the largest N, self-attention needs more mult-adds than XCA",
+             ko = "가장 큰 N에서 셀프 어텐션의 mult-add가 XCA보다 많다"})
+lesson:check(crossover ~= nil, {en = "XCA becomes faster than self-attention within the measured range",
+             ko = "잰 범위 안에서 XCA가 셀프 어텐션보다 빨라진다"})
 
 lesson:say{
   en = [[In mult-adds the crossover is where N² c passes N c², i.e. N > c = d/heads: almost immediately. (Both models also pay the same q, k, v and output projections, which grow with N·d² and dominate at small N.) In measured time the crossover depends on the machine, which is why we measure.
@@ -137,7 +142,9 @@ mixed = lpi(tokens, 14, 14)
 print("LPI:", tokens:shape(), "->", mixed:shape(), " params", (lpi:num_params()),
       " depthwise conv params", (lpi.conv1:num_params()))
 ]]
-lesson:check(mixed:shape() == tokens:shape(), "LPI keeps the token shape [2,196,64]")
-lesson:check(lpi.conv1:num_params() == 640, "a depthwise 3x3 conv over 64 channels has 640 parameters")
+lesson:check(mixed:shape() == tokens:shape(), {en = "LPI keeps the token shape [2,196,64]",
+             ko = "LPI는 토큰 모양 [2,196,64]를 유지한다"})
+lesson:check(lpi.conv1:num_params() == 640, {en = "a depthwise 3x3 conv over 64 channels has 640 parameters",
+             ko = "채널 64개에 대한 depthwise 3x3 합성곱의 파라미터는 640개다"})
 
 lesson:finish()
