@@ -85,8 +85,8 @@ Before believing it, a careful experimenter asks: what was this number BEFORE tr
 
 lesson:predict{
   question = {en = "Before any training, will the minimum already be ordered 8 > 32 > 128? (yes/no)",
-              ko = "학습 전에도 최솟값이 이미 8 > 32 > 128 순서일까요? (yes/no)"},
-  answer = "yes",
+              ko = "학습 전에도 최솟값이 이미 8 > 32 > 128 순서일까요? (예/아니오)"},
+  answer = {en = "yes", ko = "예"},
   explain = {en = "Linear(32,C) draws every weight from the same U(-1/√32, 1/√32) whatever C is. The rows are equally spread, but a wider layer has far more pairs, and the smallest of 8128 random distances is smaller than the smallest of 28.",
              ko = "Linear(32,C)는 C와 상관없이 모든 가중치를 같은 U(-1/√32, 1/√32)에서 뽑습니다. 행들의 퍼짐은 같지만 넓은 층에는 쌍이 훨씬 많고, 무작위 거리 8128개의 최솟값은 28개의 최솟값보다 작습니다."},
 }

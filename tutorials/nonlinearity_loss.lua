@@ -42,6 +42,14 @@ lesson:predict{
   question = {en = "Target 1, logit z = -7 (p = sigmoid(-7) ≈ 0.0009). Cross-entropy gradient dL/dz = p - 1. MSE gradient dL/dz = 2(p - 1)·p(1 - p). Which is larger in size, and by about how much?",
               ko = "목표 1, logit z = -7 (p = sigmoid(-7) ≈ 0.0009). 교차 엔트로피 기울기 dL/dz = p - 1. MSE 기울기 dL/dz = 2(p - 1)·p(1 - p). 어느 쪽이 얼마나 더 클까요?"},
   answer = {en = "cross-entropy, about 550x", ko = "교차 엔트로피, 약 550배"},
+  -- right: it names cross-entropy; a factor, if given, between 300 and 1000
+  accept = function(given)
+    local g = given:lower()
+    local names = g:find("cross") or g:find("ce") or g:find("교차") or g:find("크로스")
+    local n = g:match("%d[%d,]*")
+    n = n and tonumber((n:gsub(",", "")))
+    return names ~= nil and (n == nil or (n >= 300 and n <= 1000))
+  end,
   explain = {en = "CE: |p - 1| ≈ 0.999. MSE: 2·0.999·0.0009·0.999 ≈ 0.0018. The sigmoid's flat tail multiplies MSE's gradient by p(1-p) ≈ 0.0009: the more wrong the model, the less it learns.",
              ko = "CE: |p - 1| ≈ 0.999. MSE: 2·0.999·0.0009·0.999 ≈ 0.0018. 시그모이드의 평평한 꼬리가 MSE 기울기에 p(1-p) ≈ 0.0009를 곱합니다: 많이 틀릴수록 덜 배웁니다."},
 }
