@@ -30,19 +30,26 @@ function fit(model, steps)
     loss = nn.mse_loss(model(x), y)
     loss:backward()
     opt:step()
-    if USE_DASH and dash.log{step = step, loss = loss:item()} == "quit" then break end
+    if USE_DASH and dash.log{step = step,
+                             loss = loss:item()} == "quit" then break end
   end
   return loss:item()
 end
 
 tensor.manual_seed(0)
-mlp = nn.Sequential(nn.Linear(1, 32), nn.Tanh(), nn.Linear(32, 32), nn.Tanh(), nn.Linear(32, 1))
-linear_only = nn.Sequential(nn.Linear(1, 32), nn.Linear(32, 32), nn.Linear(32, 1))
-if USE_DASH then dash.open(); dash.watch("hidden", mlp[3].weight, {init = mlp[3].weight:detach():clone()}) end
+mlp = nn.Sequential(nn.Linear(1, 32), nn.Tanh(), nn.Linear(32, 32),
+                    nn.Tanh(), nn.Linear(32, 1))
+linear_only = nn.Sequential(nn.Linear(1, 32), nn.Linear(32, 32),
+                            nn.Linear(32, 1))
+if USE_DASH then
+  dash.open()
+  local W = mlp[3].weight
+  dash.watch("hidden", W, {init = W:detach():clone()})
+end
 mlp_loss = fit(mlp, 1500)
 if USE_DASH then dash.close() end
 lin_loss = fit(linear_only, 1500)
-print(string.format("params %d   MLP with tanh: MSE %.5f   same layers without tanh: MSE %.4f",
+print(string.format("params %d  with tanh: MSE %.5f  without: MSE %.4f",
                     (mlp:num_params()), mlp_loss, lin_loss))
 ]]
 lesson:check(mlp:num_params() == 1153, {en = "the MLP has 1153 parameters",
@@ -57,7 +64,8 @@ print("   x     target    MLP")
 tensor.no_grad(function()
   local p = mlp(x)
   for i = 1, 200, 25 do
-    print(string.format("%5.2f   %6.3f   %6.3f", x[i]:item(), y[i]:item(), p[i]:item()))
+    print(string.format("%5.2f   %6.3f   %6.3f", x[i]:item(), y[i]:item(),
+                        p[i]:item()))
   end
 end)
 ]]

@@ -17,21 +17,27 @@ The measure: the middle weight has C rows of 32 numbers. For every pair of rows 
 }
 
 lesson:code[[
-function closest_pair(W)              -- W [C,32] -> min mean|Wi-Wj| over i<j, and i, j
+-- W [C,32] -> min mean|Wi-Wj| over i<j, and i, j || W [C,32] -> i<j 쌍 중 mean|Wi-Wj| 최솟값과 i, j
+function closest_pair(W)
   local C = W:size(1)
-  local d = (W:unsqueeze(2) - W:unsqueeze(1)):abs():mean(3)    -- [C,C,32] -> [C,C]
+  -- [C,C,32] -> [C,C]
+  local d = (W:unsqueeze(2) - W:unsqueeze(1)):abs():mean(3)
   local idx = tensor.arange(1, C + 1)
-  d = d + idx:view(C, 1):ge(idx:view(1, C)) * 1e9                -- hide i >= j
+  -- hide i >= j || i >= j는 가림
+  d = d + idx:view(C, 1):ge(idx:view(1, C)) * 1e9
   local k = d:reshape(C * C):argmin():item()
   return d:reshape(C * C):min():item(), (k - 1) // C + 1, (k - 1) % C + 1
 end
 
 function run_bottleneck(C, seed, epochs)
   tensor.manual_seed(seed)
-  local model = nn.Sequential(nn.Linear(1, 32), nn.Linear(32, C), nn.Linear(C, 1))
-  local x = tensor.arange(0, 100):view(100, 1)                   -- inputs 0..99, targets the same
+  local model = nn.Sequential(nn.Linear(1, 32), nn.Linear(32, C),
+                              nn.Linear(C, 1))
+  -- inputs 0..99, targets the same || 입력 0..99, 목표도 같음
+  local x = tensor.arange(0, 100):view(100, 1)
   local w0 = model[2].weight:detach():clone()
-  local init = closest_pair(w0)                                  -- the control: before training || 대조군: 학습 전
+  -- the control: before training || 대조군: 학습 전
+  local init = closest_pair(w0)
   local opt = optim.Adam(model, {lr = 1e-3})
   local loss
   for epoch = 1, epochs or 100 do
@@ -42,9 +48,10 @@ function run_bottleneck(C, seed, epochs)
   end
   local w = model[2].weight:detach()
   local trained, i, j = closest_pair(w)
-  local moved = (w - w0):abs():mean():item() / w0:abs():mean():item()   -- mean|ΔW2| / mean|W2|
-  return {loss = loss:item(), trained = trained, init = init, i = i, j = j, model = model,
-          moved = moved}
+  -- mean|ΔW2| / mean|W2|
+  local moved = (w - w0):abs():mean():item() / w0:abs():mean():item()
+  return {loss = loss:item(), trained = trained, init = init, i = i, j = j,
+          model = model, moved = moved}
 end
 ]]
 
@@ -62,7 +69,8 @@ print(" C    final loss   min mean|Wi-Wj|   closest rows")
 for _, C in ipairs{8, 32, 128} do
   local r = run_bottleneck(C, 10000)
   results[C] = r
-  print(string.format("%3d   %10.4f   %15.4f   %d,%d", C, r.loss, r.trained, r.i, r.j))
+  print(string.format("%3d   %10.4f   %15.4f   %d,%d", C, r.loss, r.trained,
+                      r.i, r.j))
 end
 ]]
 
@@ -95,7 +103,8 @@ lesson:code[[
 print(" C   pairs   at init   trained   change   mean|ΔW2|/mean|W2|")
 for _, C in ipairs{8, 32, 128} do
   local r = results[C]
-  print(string.format("%3d  %5d   %7.4f   %7.4f   %+.4f   %17.0f%%", C, C * (C - 1) // 2,
+  print(string.format("%3d  %5d   %7.4f   %7.4f   %+.4f   %17.0f%%", C,
+                      C * (C - 1) // 2,
                       r.init, r.trained, r.trained - r.init, 100 * r.moved))
 end
 ]]
@@ -126,7 +135,8 @@ for _, C in ipairs{8, 32, 128} do
     si, st = si + r.init, st + r.trained
   end
   means[C] = {init = si / NSEEDS, trained = st / NSEEDS}
-  print(string.format("%3d   %12.4f   %12.4f", C, means[C].init, means[C].trained))
+  print(string.format("%3d   %12.4f   %12.4f", C, means[C].init,
+                      means[C].trained))
 end
 ]]
 
@@ -162,11 +172,14 @@ local m = results[8].model
 local W1, b1 = m[1].weight:detach(), m[1].bias:detach()
 local W2, b2 = m[2].weight:detach(), m[2].bias:detach()
 local W3, b3 = m[3].weight:detach(), m[3].bias:detach()
-a = W3:matmul(W2):matmul(W1):item()                                   -- [1,8][8,32][32,1]
+-- [1,8][8,32][32,1]
+a = W3:matmul(W2):matmul(W1):item()
 b = (W3:matmul(W2:matmul(b1:view(32, 1)) + b2:view(8, 1)) + b3):item()
 print(string.format("C=8 model:  y = %.4f * x + %.4f", a, b))
 local x = tensor.arange(0, 100):view(100, 1)
-collapse_err = tensor.no_grad(function() return (m(x) - (x * a + b)):abs():max():item() end)
+collapse_err = tensor.no_grad(function()
+  return (m(x) - (x * a + b)):abs():max():item()
+end)
 print("max |model(x) - (a*x + b)| over x = 0..99:", collapse_err)
 ]]
 
@@ -182,18 +195,21 @@ if L.use_dash() then
   }
   lesson:code([[
 tensor.manual_seed(10000)
-local model = nn.Sequential(nn.Linear(1, 32), nn.Linear(32, 32), nn.Linear(32, 1))
+local model = nn.Sequential(nn.Linear(1, 32), nn.Linear(32, 32),
+                            nn.Linear(32, 1))
 local x = tensor.arange(0, 100):view(100, 1)
 local opt = optim.Adam(model, {lr = 1e-3})
-dash.open()               -- from here on the dashboard watches the training by itself
+-- from here on the dashboard watches the training by itself || 이제부터 대시보드가 학습을 스스로 지켜봅니다
+dash.open()
 for step = 1, 3000 do
   opt:zero_grad()
   local loss = nn.mse_loss(model(x), x)
   loss:backward()
   opt:step()
-  if step % 5 == 0 then os.execute("sleep 0.01") end        -- slow enough to watch
+  -- slow enough to watch || 눈으로 따라갈 수 있게 천천히
+  if step % 5 == 0 then os.execute("sleep 0.01") end
 end
-dash.close()              -- the finished run stays on screen until q
+dash.close()              -- the finished run stays on screen until q || 끝난 실행은 q를 누를 때까지 화면에 남습니다
 ]], {no_wait = true})
 end
 

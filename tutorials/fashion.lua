@@ -19,10 +19,11 @@ lesson:say{
 
 -- the shown code carries this run's numbers, so it can be typed at a fresh prompt
 lesson:code(([[
-N_TRAIN, N_TEST, EPOCHS = @SIZES  -- this run (all: 60000, 10000, 3) || 이번 실행 (전체: 60000, 10000, 3)
+N_TRAIN, N_TEST, EPOCHS = @SIZES  -- this run (all: 60000, 10000, 3) || 이번 실행 (전체 60000, 10000, 3)
 SHOW_DASH = @DASH        -- a dashboard only on a terminal || 대시보드는 터미널에서만
 trainset, testset = data.fashion_mnist{limit = N_TRAIN, test_limit = N_TEST}
-print("train", trainset.x:shape(), trainset.y:shape(), " test", testset.x:shape())
+print("train", trainset.x:shape(), trainset.y:shape(), " test",
+      testset.x:shape())
 
 -- train{} runs the whole loop; with dashboard = true the dashboard || train{}이 루프 전체를 돌리고, dashboard = true면 대시보드가
 -- watches it; q, y stops it and fit goes on with what was learned || 지켜봅니다. q, y로 멈추면 배운 데까지로 계속합니다
@@ -32,7 +33,8 @@ function fit(model, lr)
         loss = nn.cross_entropy, opt = optim.Adam(model, {lr = lr}),
         epochs = EPOCHS, batch_size = 64, seed = 1,
         test = {x = testset.x, y = testset.y}, dashboard = SHOW_DASH}
-  return tensor.no_grad(function()         -- test accuracy, however far it got || 어디까지 학습했든 테스트 정확도
+  -- test accuracy, however far it got || 어디까지 학습했든 테스트 정확도
+  return tensor.no_grad(function()
     return model(testset.x):argmax(2):eq(testset.y):mean():item()
   end)
 end
@@ -73,10 +75,13 @@ lesson:predict{
 lesson:code[[
 Reshape = nn.Module:extend("Reshape")
 function Reshape:init(...) self.sizes = {...} end
-function Reshape:forward(x) return x:view(x:size(1), table.unpack(self.sizes)) end
+function Reshape:forward(x)
+  return x:view(x:size(1), table.unpack(self.sizes))
+end
 
 cnn = nn.Sequential(
-  Reshape(1, 28, 28),                                   -- [B,784] -> [B,1,28,28]
+  -- [B,784] -> [B,1,28,28]
+  Reshape(1, 28, 28),
   nn.Conv2d(1, 16, 3, {padding = 1}), nn.ReLU(), nn.MaxPool2d(2),
   nn.Conv2d(16, 32, 3, {padding = 1}), nn.ReLU(), nn.MaxPool2d(2),
   nn.Flatten(), nn.Linear(32 * 7 * 7, 10))

@@ -30,14 +30,17 @@ x_meta = tensor.randn(1, 65536, 64, {device = "meta"})
 local m0 = tensor.memory_estimate().meta
 W_big = tensor.empty(65536 * 64, 8, {device = "meta"}):requires_grad(true)
 local w_bytes = tensor.memory_estimate().meta - m0
-local y = x_meta:flatten(2):matmul(W_big)           -- [1,4194304] x [4194304,8] -> [1,8]
-print("route 1:", x_meta:shape(), "-> flatten", x_meta:flatten(2):shape(), "-> matmul ->", y:shape())
+-- [1,4194304] x [4194304,8] -> [1,8]
+local y = x_meta:flatten(2):matmul(W_big)
+print("route 1: " .. tut.shape(x_meta) .. " -> flatten "
+      .. tut.shape(x_meta:flatten(2)) .. " -> matmul " .. tut.shape(y))
 y:sum():backward()
 optim.Adam({W_big}, {lr = 1e-3}):step()
 route1_bytes = tensor.memory_estimate().meta - m0
-print(string.format("params %s   weight %.1f MB   weight+grad+Adam(m,v) %.1f MB",
+print(string.format("params %s   weight %.1f MB   +grad+Adam(m,v) %.1f MB",
                     W_big:numel(), w_bytes / 1e6, route1_bytes / 1e6))
-print(string.format("one such head in each of 12 transformer blocks: %.1f GB", 12 * route1_bytes / 1e9))
+print(string.format("one such head in each of 12 blocks: %.1f GB",
+                    12 * route1_bytes / 1e9))
 ]]
 lesson:check(W_big:numel() == 33554432, {en = "route 1 has 33,554,432 weights",
              ko = "방법 1의 가중치는 33,554,432개다"})
@@ -51,12 +54,15 @@ lesson:say{
 
 lesson:code[[
 tensor.manual_seed(0)
-x = tensor.randn(1, 65536, 64)                      -- real numbers this time: 16.8 MB
+-- real numbers this time: 16.8 MB || 이번엔 진짜 숫자: 16.8 MB
+x = tensor.randn(1, 65536, 64)
 lin = nn.Linear(64, 8, {bias = false})
-h = lin(x)                                          -- [1,65536,64] x [8,64]ᵀ -> [1,65536,8]
-print("Linear(64,8) on the last dim:", x:shape(), "->", h:shape(),
-      " params", (lin:num_params()))
-g = x[1]:t():matmul(h[1])                           -- [64,65536] x [65536,8] -> [64,8]
+-- [1,65536,64] x [8,64]ᵀ -> [1,65536,8]
+h = lin(x)
+print("Linear(64,8) on the last dim: " .. tut.shape(x) .. " -> "
+      .. tut.shape(h) .. ", params " .. lin:num_params())
+-- [64,65536] x [65536,8] -> [64,8]
+g = x[1]:t():matmul(h[1])
 print("the post's route: xᵀ h ->", g:shape(), "-> argmax over dim 1 ->",
       g:argmax(1):shape())
 ]]
@@ -73,11 +79,14 @@ lesson:say{
 
 lesson:code[[
 head = nn.Linear(64, 8)
-pooled = x:mean(2)                                  -- [1,65536,64] -> [1,64]
+-- [1,65536,64] -> [1,64]
+pooled = x:mean(2)
 out3 = head(pooled)                                 -- [1,64] -> [1,8]
-print("route 3:", x:shape(), "-> mean over tokens", pooled:shape(), "-> Linear ->", out3:shape(),
-      " params", (head:num_params()))
-print(string.format("route 1 has %.0fx more weights than Linear(64,8)", 33554432 / 512))
+print("route 3: " .. tut.shape(x) .. " -> mean over tokens "
+      .. tut.shape(pooled) .. " -> Linear " .. tut.shape(out3)
+      .. ", params " .. head:num_params())
+print(string.format("route 1 has %.0fx more weights than Linear(64,8)",
+                    33554432 / 512))
 ]]
 lesson:check(out3:shape() == tensor.empty(1, 8):shape() and head:num_params() == 520, {en = "route 3 gives [1,8] with 520 params",
              ko = "방법 3은 파라미터 520개로 [1,8]을 낸다"})
@@ -102,11 +111,13 @@ Function: they are DIFFERENT FUNCTIONS, not the same computation made cheaper. R
 lesson:code[[
 -- mult-adds of each route, counted by nn.summary || 방법마다 mult-add 수, nn.summary가 셉니다
 ma_lin = nn.summary(lin, {1, 65536, 64}, {print = false}).mult_adds
-ma_xth = 64 * 65536 * 8                             -- xᵀ h: [64,65536] x [65536,8]
+-- xᵀ h: [64,65536] x [65536,8]
+ma_xth = 64 * 65536 * 8
 print("route 1 (flatten x W_big):  ", tut.int(65536 * 64 * 8))
 print("route 2 (Linear, then xᵀ h):", tut.int(ma_lin), "+", tut.int(ma_xth))
 ma_head = nn.summary(head, {1, 64}, {print = false}).mult_adds
-print("route 3 (mean, then Linear):", tut.int(ma_head), "+ 4,194,304 adds for the mean")
+print("route 3 (mean, then Linear):", tut.int(ma_head),
+      "+ 4,194,304 adds for the mean")
 ]]
 lesson:check(ma_lin == 33554432, {en = "Linear(64,8) over 65536 tokens costs 33,554,432 mult-adds, like route 1",
              ko = "토큰 65536개에 대한 Linear(64,8)도 방법 1처럼 mult-add 33,554,432번"})
@@ -118,7 +129,8 @@ diff3 = (head(shuffled:mean(2)) - out3):abs():max():item()
 print("route 3, tokens reversed: max change", diff3)
 g_rev = shuffled[1]:t():matmul(lin(shuffled)[1])  -- route 2, reversed || 뒤집은 토큰에 방법 2
 diff2 = (g_rev - g):abs():max():item()
-rel2 = diff2 / g:abs():max():item()                 -- relative to the largest entry
+-- relative to the largest entry || 가장 큰 원소에 대한 비율
+rel2 = diff2 / g:abs():max():item()
 print("route 2, tokens reversed: relative change", rel2)
 -- route 1, a real weight on 16 tokens: the opposite || 방법 1, 토큰 16개에 진짜 가중치: 반대 결과
 local xs = tensor.randn(1, 16, 64)

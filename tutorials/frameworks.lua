@@ -26,7 +26,7 @@ x, y = tensor.randn(16, 4), tensor.randn(16, 3)
 net = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3))
 W1, b1, W2, b2 = net[1].weight, net[1].bias, net[3].weight, net[3].bias
 
--- by hand
+-- by hand || 손으로
 pre = x:matmul(W1:detach():t()) + b1:detach()             -- [16,8]
 h = pre:relu()
 out = h:matmul(W2:detach():t()) + b2:detach()             -- [16,3]
@@ -41,29 +41,29 @@ max_diff = 0
 for _, np in ipairs{{"W1", W1}, {"b1", b1}, {"W2", W2}, {"b2", b2}} do
   local name, p = np[1], np[2]
   local d = (p.grad - hand[name]):abs():max():item()
-  print(string.format("%-3s %-8s hand vs autograd: max difference %.2e", name, tostring(p:shape()), d))
+  print(string.format("%-3s %-8s hand vs autograd: max difference %.2e",
+                      name, tostring(p:shape()), d))
   max_diff = math.max(max_diff, d)
 end
 ]]
 lesson:check(max_diff < 1e-5, {en = "hand-written gradients match autograd for all four parameters",
              ko = "손으로 쓴 기울기가 파라미터 네 개 모두에서 autograd와 일치한다"})
 
--- the PyTorch -> nnlab map, shown in both languages
-local MAP = [[
-
-| PyTorch                              | nnlab                                        |
-| torch.randn(2, 3)                    | tensor.randn(2, 3)                           |
-| x @ w, x.T                           | x:matmul(w), x:t()                           |
-| x.sum(dim=0), x.view(-1, 4)          | x:sum(1), x:view(-1, 4)                      |
-| nn.Linear(4, 8)                      | nn.Linear(4, 8)                              |
-| class Net(nn.Module): forward(...)   | Net = nn.Module:extend("Net"); Net:forward   |
-| F.cross_entropy(logits, y)  (y 0..9) | nn.cross_entropy(logits, y)  (y 1..10)       |
-| torch.optim.Adam(m.parameters())     | optim.Adam(model, {lr = 1e-3})               |
-| opt.zero_grad(); loss.backward()     | opt:zero_grad(); loss:backward()             |
-| with torch.no_grad(): ...            | tensor.no_grad(function() ... end)           |
-| torch.manual_seed(0)                 | tensor.manual_seed(0)                        |
-| x.to("cuda"), device="meta"          | x:cuda(), {device = "meta"}                  |
-| torchinfo.summary(m, (64, 784))      | nn.summary(m, {64, 784})                     |]]
+-- the PyTorch -> nnlab map (its own paragraph: lines that start with spaces stay as they are)
+local MAP = "\n\n" .. [[
+  PyTorch                           nnlab
+  torch.randn(2, 3)                 tensor.randn(2, 3)
+  x @ w, x.T                        x:matmul(w), x:t()
+  x.sum(dim=0), x.view(-1, 4)       x:sum(1), x:view(-1, 4)
+  nn.Linear(4, 8)                   nn.Linear(4, 8)
+  class Net(nn.Module): forward     Net = nn.Module:extend("Net"); Net:forward
+  F.cross_entropy(z, y), y 0..9     nn.cross_entropy(z, y), y 1..10
+  torch.optim.Adam(m.parameters())  optim.Adam(model, {lr = 1e-3})
+  opt.zero_grad(); loss.backward()  opt:zero_grad(); loss:backward()
+  with torch.no_grad(): ...         tensor.no_grad(function() ... end)
+  torch.manual_seed(0)              tensor.manual_seed(0)
+  x.to("cuda"), device="meta"       x:cuda(), {device = "meta"}
+  torchinfo.summary(m, (64, 784))   nn.summary(m, {64, 784})]]
 
 lesson:say{
   en = [[Ten lines for two layers, and every new layer type needs its own. Autograd records the ops as they run and replays them backwards, so you only write the forward pass. nnlab works like PyTorch; most code translates line by line. Note that Lua counts dims and classes from 1.]] .. MAP,
@@ -71,9 +71,11 @@ lesson:say{
 }
 
 lesson:code[[
-Net = nn.Module:extend("Net")                 -- a module defined in Lua trains like a built-in one
+-- a module defined in Lua trains like a built-in one || Lua로 정의한 모듈도 내장 모듈처럼 학습됩니다
+Net = nn.Module:extend("Net")
 function Net:init()
-  self.fc1 = nn.Linear(4, 8)                  -- one field per line: fields register in order
+  -- one field per line: fields register in order || 한 줄에 필드 하나: 필드는 순서대로 등록됩니다
+  self.fc1 = nn.Linear(4, 8)
   self.fc2 = nn.Linear(8, 3)
 end
 function Net:forward(x) return self.fc2(self.fc1(x):relu()) end

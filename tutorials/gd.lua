@@ -24,13 +24,14 @@ lesson:code[[
 function descend(lr, steps)
   local w = 0
   for step = 1, steps do
-    local grad = 2 * (w - 3)          -- f'(w), worked out by hand
+    local grad = 2 * (w - 3)          -- f'(w), worked out by hand || 손으로 구한 f'(w)
     w = w - lr * grad
   end
   return w
 end
 for _, lr in ipairs{0.01, 0.1, 0.5, 0.9, 1.1} do
-  print(string.format("lr %-5g  w after 20 steps = %10.4f", lr, descend(lr, 20)))
+  print(string.format("lr %-5g  w after 20 steps = %10.4f", lr,
+                      descend(lr, 20)))
 end
 ]]
 lesson:check(math.abs(descend(0.1, 1) - 0.6) < 1e-12, {en = "one step from 0 with lr 0.1 lands on 0.6",

@@ -26,13 +26,15 @@ lesson:predict{
 
 lesson:code[[
 tensor.manual_seed(0)
-W_true = tensor.tensor({{1, -2}, {0.5, 3}, {-1, 0}})           -- [3,2], what we hope to find
+-- [3,2], what we hope to find || [3,2], 찾고 싶은 값
+W_true = tensor.tensor({{1, -2}, {0.5, 3}, {-1, 0}})
 X = tensor.randn(100, 3)
-Y = X:matmul(W_true) + tensor.randn(100, 2) * 0.01               -- a little noise
+-- a little noise || 약간의 잡음
+Y = X:matmul(W_true) + tensor.randn(100, 2) * 0.01
 W = tensor.zeros(3, 2)
 for step = 1, 200 do
   local P = X:matmul(W)
-  local grad = X:t():matmul(P - Y) * (2 / (100 * 2))             -- by hand
+  local grad = X:t():matmul(P - Y) * (2 / (100 * 2))             -- by hand || 손으로
   W = W - grad * 0.5
 end
 print("learned W:"); print(W)

@@ -11,7 +11,8 @@ lesson:say{
 lesson:code[[
 tensor.manual_seed(0)
 pts = tensor.rand(1000, 2) * 2 - 1
-labels = pts:pow(2):sum(2):gt(0.36) + 1          -- 1 inside, 2 outside (1-based classes)
+-- 1 inside, 2 outside (1-based classes) || 1은 안, 2는 바깥 (클래스는 1부터)
+labels = pts:pow(2):sum(2):gt(0.36) + 1
 function train_classifier(model)
   local opt = optim.Adam(model, {lr = 1e-2})
   for step = 1, 300 do
@@ -19,13 +20,18 @@ function train_classifier(model)
     nn.cross_entropy(model(pts), labels):backward()
     opt:step()
   end
-  return tensor.no_grad(function() return model(pts):argmax(2):eq(labels):mean():item() end)
+  return tensor.no_grad(function()
+    return model(pts):argmax(2):eq(labels):mean():item()
+  end)
 end
-deep_linear = nn.Sequential(nn.Linear(2, 32), nn.Linear(32, 32), nn.Linear(32, 2))
-with_relu = nn.Sequential(nn.Linear(2, 32), nn.ReLU(), nn.Linear(32, 32), nn.ReLU(), nn.Linear(32, 2))
+deep_linear = nn.Sequential(nn.Linear(2, 32), nn.Linear(32, 32),
+                            nn.Linear(32, 2))
+with_relu = nn.Sequential(nn.Linear(2, 32), nn.ReLU(), nn.Linear(32, 32),
+                          nn.ReLU(), nn.Linear(32, 2))
 inside = (labels:eq(1)):mean():item()
-acc_linear, acc_relu = train_classifier(deep_linear), train_classifier(with_relu)
-print(string.format("fraction inside %.3f   3 linear layers: acc %.3f   with ReLU: acc %.3f",
+acc_linear = train_classifier(deep_linear)
+acc_relu = train_classifier(with_relu)
+print(string.format("inside %.3f  3 linear layers: acc %.3f  ReLU: %.3f",
                     inside, acc_linear, acc_relu))
 ]]
 lesson:check(acc_linear < 0.75, {en = "three linear layers do little better than always answering 'outside'",
@@ -61,7 +67,8 @@ g_mse = z.grad:item()
 z:zero_grad()
 nn.bce_with_logits(z, tensor.tensor({1})):backward()
 g_ce = z.grad:item()
-print(string.format("dL/dz  MSE on sigmoid: %.5f   cross-entropy: %.5f   ratio %.0f", g_mse, g_ce, g_ce / g_mse))
+print(string.format("dL/dz  MSE(sigmoid) %.5f  CE %.5f  ratio %.0f",
+                    g_mse, g_ce, g_ce / g_mse))
 ]]
 lesson:check(math.abs(g_ce) > 100 * math.abs(g_mse), {en = "cross-entropy's gradient is over 100x larger when confidently wrong",
              ko = "자신 있게 틀렸을 때 교차 엔트로피의 기울기가 100배 넘게 크다"})

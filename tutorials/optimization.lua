@@ -36,12 +36,15 @@ results = {}
 for _, o in ipairs{
   {"SGD lr 0.009", function(ps) return optim.SGD(ps, {lr = 0.009}) end},
   {"SGD lr 0.011", function(ps) return optim.SGD(ps, {lr = 0.011}) end},
-  {"momentum 0.9", function(ps) return optim.SGD(ps, {lr = 0.009, momentum = 0.9}) end},
+  {"momentum 0.9", function(ps)
+    return optim.SGD(ps, {lr = 0.009, momentum = 0.9})
+  end},
   {"Adam lr 0.5", function(ps) return optim.Adam(ps, {lr = 0.5}) end},
 } do
   local f, p = run(o[2], 100)
   results[o[1]] = f
-  print(string.format("%-14s  f after 100 steps = %12.6g   at (%.4g, %.4g)", o[1], f, p[1], p[2]))
+  print(string.format("%-14s f after 100 steps %12.6g  at (%.4g, %.4g)",
+                      o[1], f, p[1], p[2]))
 end
 ]==]
 lesson:check(results["SGD lr 0.011"] > 1e3, {en = "SGD with lr above 0.01 diverges along the steep direction",

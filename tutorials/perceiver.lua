@@ -11,11 +11,13 @@ lesson:say{
 lesson:code[[
 B = 8
 images = tensor.empty(B, 3, 224, 224, {device = "meta"})
-pixels = images:view(B, 3, 224 * 224)                       -- [8,3,50176]: a view, no copy
+-- [8,3,50176]: a view, no copy || [8,3,50176]: 복사 없는 뷰
+pixels = images:view(B, 3, 224 * 224)
 tokens = pixels:transpose(2, 3)                             -- [8,50176,3]
 collectgarbage()
 local base = tensor.memory_estimate().meta
-scores = tokens:matmul(tokens:transpose(2, 3))              -- [8,50176,50176]
+-- [8,50176,50176]
+scores = tokens:matmul(tokens:transpose(2, 3))
 self_bytes = tensor.memory_estimate().meta - base
 print("pixels", pixels:shape(), " attention map", scores:shape(),
       string.format(" %.1f GB", self_bytes / 1e9))
@@ -39,15 +41,18 @@ lesson:predict{
 }
 
 lesson:code[[
-cross = nn.CrossAttention(64, 1024, 1, {device = "meta"})   -- d = 64, 1024 latents, 1 head
-inputs = tensor.empty(B, 50176, 64, {device = "meta"})      -- pixels embedded to d = 64
+-- d = 64, 1024 latents, 1 head || d = 64, 잠재 벡터 1024개, 헤드 1개
+cross = nn.CrossAttention(64, 1024, 1, {device = "meta"})
+-- pixels embedded to d = 64 || 픽셀을 d = 64로 임베딩
+inputs = tensor.empty(B, 50176, 64, {device = "meta"})
 collectgarbage()
 local base = tensor.memory_estimate().meta
 tensor.reset_peak()
 latents_out = tensor.no_grad(function() return cross(inputs) end)
 cross_peak = tensor.memory_estimate().meta_peak - base
-print("cross-attention:", inputs:shape(), "->", latents_out:shape(),
-      string.format(" peak %.1f GB (forward)", cross_peak / 1e9))
+print(string.format("cross-attention: %s -> %s, peak %.1f GB (forward)",
+                    tut.shape(inputs), tut.shape(latents_out),
+                    cross_peak / 1e9))
 ]]
 lesson:check(latents_out:shape() == tensor.empty(8, 1024, 64, {device = "meta"}):shape(),
              {en = "1024 latents of d = 64 come out: [8,1024,64]",
@@ -74,12 +79,16 @@ lesson:predict{
 lesson:code[[
 H = 224
 local lin = tensor.linspace(-1, 1, H)
-coords = tensor.stack({lin:view(H, 1):expand(H, H), lin:view(1, H):expand(H, H)}, 3):reshape(H * H, 2)
-pos = nn.fourier_features(coords, 64, 224)                  -- [50176,2] -> [50176,258]
-image = tensor.rand(1, 3, H, H)                             -- one real image-sized input
+local rows, cols = lin:view(H, 1):expand(H, H), lin:view(1, H):expand(H, H)
+coords = tensor.stack({rows, cols}, 3):reshape(H * H, 2)
+-- [50176,2] -> [50176,258]
+pos = nn.fourier_features(coords, 64, 224)
+-- one real image-sized input || 이미지 크기의 진짜 입력 하나
+image = tensor.rand(1, 3, H, H)
 rgb = image:view(1, 3, H * H):transpose(2, 3)               -- [1,50176,3]
 features = tensor.cat({rgb, pos:unsqueeze(1)}, 3)           -- [1,50176,261]
-print("coords", coords:shape(), " fourier", pos:shape(), " with RGB", features:shape())
+print("coords " .. tut.shape(coords) .. "  fourier " .. tut.shape(pos)
+      .. "  with RGB " .. tut.shape(features))
 ]]
 lesson:check(pos:size(2) == 4 * 64 + 2 and features:size(3) == 4 * 64 + 5, {en = "4·bands+2 = 258 and 4·bands+5 = 261 channels",
              ko = "채널 수는 4·bands+2 = 258, 4·bands+5 = 261"})
@@ -90,7 +99,8 @@ function bands_of(n, max_freq, spacing)
   if spacing == "log" then                          -- evenly on a log scale || 로그 눈금에서 고르게
     return tensor.linspace(0, math.log(max_freq / 2), n):exp()
   end
-  return tensor.linspace(1, max_freq / 2, n)        -- evenly: the released code || 고르게: 공개 코드
+  -- evenly: the released code || 고르게: 공개 코드
+  return tensor.linspace(1, max_freq / 2, n)
 end
 -- the layout of nn.fourier_features: [sin, cos, x] || nn.fourier_features와 같은 배치
 function fourier(x, n, max_freq, spacing)
@@ -102,16 +112,17 @@ end
 lin_f, log_f = bands_of(64, 224, "linear"), bands_of(64, 224, "log")
 for _, r in ipairs{{"linear", lin_f}, {"log", log_f}} do
   local f = r[2]
-  print(string.format("%-7s f_1..f_4 = %.2f %.2f %.2f %.2f ... f_64 = %.1f", r[1],
-                      f[1]:item(), f[2]:item(), f[3]:item(), f[4]:item(), f[64]:item()))
+  print(string.format("%-7s f_1..f_4 = %.2f %.2f %.2f %.2f ... f_64 = %.1f",
+                      r[1], f[1]:item(), f[2]:item(), f[3]:item(),
+                      f[4]:item(), f[64]:item()))
 end
 low_lin = lin_f:lt(8):sum():item()   -- below 8 periods per image || 이미지당 8주기 미만
 low_log = log_f:lt(8):sum():item()
 print("bands below f = 8:  linear", low_lin, "  log-linear", low_log)
 ff_err = (fourier(coords, 64, 224, "linear") - pos):abs():max():item()
 pos_log = fourier(coords, 64, 224, "log")
-print("linear vs nn.fourier_features: max difference", ff_err,
-      "  log-linear:", pos_log:shape())
+print("linear vs nn.fourier_features: max difference", ff_err)
+print("log-linear features:", pos_log:shape())
 ]]
 lesson:check(ff_err < 1e-4, {en = "nn.fourier_features spaces its bands linearly (our linear version matches it)",
              ko = "nn.fourier_features는 선형 간격이다 (직접 쓴 선형 버전과 일치한다)"})
@@ -132,14 +143,18 @@ lesson:say{
 lesson:code[[
 Block = nn.Module:extend("PerceiverBlock")
 function Block:init(d, heads)
-  self.norm_q, self.norm_kv, self.cross = nn.LayerNorm(d), nn.LayerNorm(d), nn.MultiheadAttention(d, 1)
-  self.norm_s, self.self_attn = nn.LayerNorm(d), nn.MultiheadAttention(d, heads)
+  self.norm_q, self.norm_kv = nn.LayerNorm(d), nn.LayerNorm(d)
+  self.cross = nn.MultiheadAttention(d, 1)
+  self.norm_s = nn.LayerNorm(d)
+  self.self_attn = nn.MultiheadAttention(d, heads)
 end
 function Block:forward(lat, x)
   local kv = self.norm_kv(x)
-  lat = lat + self.cross(self.norm_q(lat), kv, kv)          -- latents query the input: N x M
+  -- latents query the input: N x M || 잠재 배열이 입력에 질의: N x M
+  lat = lat + self.cross(self.norm_q(lat), kv, kv)
   local h = self.norm_s(lat)
-  return lat + self.self_attn(h, h, h)                      -- latents among themselves: N x N
+  -- latents among themselves: N x N || 잠재 배열끼리: N x N
+  return lat + self.self_attn(h, h, h)
 end
 
 Perceiver = nn.Module:extend("Perceiver")
@@ -151,19 +166,25 @@ function Perceiver:init(d, n_latents, repeats, share)
   for r = 1, repeats do self.blocks[r] = share and shared or Block(d, 4) end
   self.head = nn.Linear(d, 10)
 end
-function Perceiver:forward(feats)                           -- feats [B,M,261]
+-- feats [B,M,261]
+function Perceiver:forward(feats)
   local x = self.embed(feats)
-  local lat = self.latents:unsqueeze(1):expand(x:size(1), self.latents:size(1), self.latents:size(2))
+  local n, d = self.latents:size(1), self.latents:size(2)
+  local lat = self.latents:unsqueeze(1):expand(x:size(1), n, d)
   for _, blk in ipairs(self.blocks) do lat = blk(lat, x) end
   return self.head(lat:mean(2))
 end
 
 shared_model = Perceiver(64, 32, 8, true)
 separate_model = Perceiver(64, 32, 8, false)
-n_shared, n_separate = shared_model:num_params(), separate_model:num_params()
-print("8 repeats, shared weights:", tut.int(n_shared), "  separate weights:", tut.int(n_separate))
-small = features:narrow(2, 1, 4096)                         -- 4096 of the pixels, to run it for real here
-print("forward:", small:shape(), "->", tensor.no_grad(function() return shared_model(small) end):shape())
+n_shared = shared_model:num_params()
+n_separate = separate_model:num_params()
+print("8 repeats, shared weights:", tut.int(n_shared),
+      "  separate weights:", tut.int(n_separate))
+-- 4096 of the pixels, to run it for real here || 여기서 실제로 돌려 보려고 픽셀 4096개만
+small = features:narrow(2, 1, 4096)
+print("forward:", small:shape(), "->",
+      tensor.no_grad(function() return shared_model(small) end):shape())
 ]]
 local blk = separate_model.blocks[1]:num_params()
 lesson:check(n_separate - n_shared == 7 * blk, {en = "unsharing adds exactly 7 more copies of one block's parameters",

@@ -16,13 +16,17 @@ lesson:code[[
 trainset, testset = data.fashion_mnist{limit = 300, test_limit = 1000}
 function accuracy(model, set)
   model:eval()
-  local acc = tensor.no_grad(function() return model(set.x):argmax(2):eq(set.y):mean():item() end)
+  local acc = tensor.no_grad(function()
+    return model(set.x):argmax(2):eq(set.y):mean():item()
+  end)
   model:train()
   return acc
 end
 function weight_norm(model)
   local s = 0
-  for _, p in model:named_parameters() do s = s + (p:detach() ^ 2):sum():item() end
+  for _, p in model:named_parameters() do
+    s = s + (p:detach() ^ 2):sum():item()
+  end
   return math.sqrt(s)
 end
 function experiment(name, dropout, wd)
@@ -34,15 +38,18 @@ function experiment(name, dropout, wd)
   local opt = optim.AdamW(model, {lr = 1e-3, weight_decay = wd})
   local loss
   for epoch = 1, 40 do
-    for xb, yb in data.loader(trainset.x, trainset.y, {batch_size = 50, shuffle = true, seed = epoch}) do
+    local batches = data.loader(trainset.x, trainset.y,
+                      {batch_size = 50, shuffle = true, seed = epoch})
+    for xb, yb in batches do
       opt:zero_grad()
       loss = nn.cross_entropy(model(xb), yb)
       loss:backward()
       opt:step()
     end
   end
-  local r = {train = accuracy(model, trainset), test = accuracy(model, testset), norm = weight_norm(model)}
-  print(string.format("%-22s train acc %.3f   test acc %.3f   gap %.3f   |weights| %.1f",
+  local r = {train = accuracy(model, trainset),
+             test = accuracy(model, testset), norm = weight_norm(model)}
+  print(string.format("%-20s train %.3f  test %.3f  gap %.3f  |W| %.1f",
                       name, r.train, r.test, r.train - r.test, r.norm))
   return r
 end

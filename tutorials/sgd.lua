@@ -24,20 +24,24 @@ Y = X:matmul(w_true) + tensor.randn(2000, 1) * 0.1
 loader = data.loader(X, Y, {batch_size = 32, shuffle = true, seed = 1})
 print(loader)
 
-function run_sgd(batch_size, epochs, lr)   -- not `train`: that name is nnlab's train{} || `train`이 아닌 이름: train{}은 nnlab의 함수
+-- not `train`: that name is nnlab's train{} || `train`이 아닌 이름: train{}은 nnlab의 함수
+function run_sgd(batch_size, epochs, lr)
   tensor.manual_seed(1)
   local model = nn.Linear(10, 1)
   local opt = optim.SGD(model, {lr = lr})
   local updates = 0
   for epoch = 1, epochs do
-    for xb, yb in data.loader(X, Y, {batch_size = batch_size, shuffle = true, seed = epoch}) do
+    for xb, yb in data.loader(X, Y, {batch_size = batch_size,
+                                     shuffle = true, seed = epoch}) do
       opt:zero_grad()
       nn.mse_loss(model(xb), yb):backward()
       opt:step()
       updates = updates + 1
     end
   end
-  local loss = tensor.no_grad(function() return nn.mse_loss(model(X), Y):item() end)
+  local loss = tensor.no_grad(function()
+    return nn.mse_loss(model(X), Y):item()
+  end)
   return loss, updates
 end
 

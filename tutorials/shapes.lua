@@ -9,9 +9,10 @@ lesson:say{
 }
 
 lesson:code[[
-x = tensor.arange(0, 6):view(2, 3)      -- 0..5 as 2 rows of 3
+x = tensor.arange(0, 6):view(2, 3)      -- 0..5 as 2 rows of 3 || 0..5를 3개씩 2행으로
 print(x)
-print("shape", x:shape(), "dims", x:dim(), "numel", x:numel(), "size of dim -1", x:size(-1))
+print("shape", x:shape(), "dims", x:dim(), "numel", x:numel(),
+      "size of dim -1", x:size(-1))
 ]]
 lesson:check(x:size(1) == 2 and x:size(2) == 3 and x:numel() == 6, {en = "x is [2,3] with 6 numbers",
              ko = "x는 숫자 6개를 담은 [2,3]이다"})
@@ -22,12 +23,12 @@ lesson:say{
 }
 
 lesson:code[[
-row = x[2]                 -- the second row, a view [3]
+row = x[2]                 -- the second row, a view [3] || 두 번째 행, 뷰 [3]
 row:fill(9)
-print(x)                   -- x changed too
-xt = x:t()                 -- transpose: [3,2], still the same storage
+print(x)                   -- x changed too || x도 바뀌었습니다
+xt = x:t()                 -- transpose: [3,2], still the same storage || 전치: [3,2], 저장공간은 그대로
 print("xt", xt:shape(), "contiguous?", xt:is_contiguous())
-c = xt:contiguous()        -- this one copies, into row-major order
+c = xt:contiguous()        -- this one copies, into row-major order || 이건 행 우선 순서로 복사합니다
 c:fill(0)
 print("x after filling the copy:", x:sum():item())
 ]]
@@ -49,7 +50,8 @@ a = tensor.ones(4, 1, 3)
 b = tensor.arange(0, 5):view(5, 1)
 s = a + b
 print("a", a:shape(), "+ b", b:shape(), "->", s:shape())
-print("s[1]:select(2, 1) =", s[1]:select(2, 1))  -- column 1 of s[1]: b added to 1 || s[1]의 1열: 1에 b를 더한 값
+-- column 1 of s[1]: b added to 1 || s[1]의 1열: 1에 b를 더한 값
+print("s[1]:select(2, 1) =", s[1]:select(2, 1))
 ]]
 lesson:check(s:shape() == tensor.empty(4, 5, 3):shape(), {en = "[4,1,3] + [5,1] -> [4,5,3]",
              ko = "[4,1,3] + [5,1] -> [4,5,3]"})
@@ -69,8 +71,10 @@ meta 장치에는 모양만 있고 숫자는 없습니다: 메모리를 할당�
 
 lesson:code[[
 sys.shapes(true)
-h = nn.Linear(64, 8)(tensor.randn(1, 65536, 64))   -- one line: the layer and its weight
-s8 = h:sum(2)                                      -- your own ops: one line each
+-- one line: the layer and its weight || 한 줄: 레이어와 그 가중치
+h = nn.Linear(64, 8)(tensor.randn(1, 65536, 64))
+-- your own ops: one line each || 직접 쓴 연산: 하나에 한 줄씩
+s8 = h:sum(2)
 sys.shapes(false)
 ]]
 lesson:check(s8:shape() == tensor.empty(1, 8):shape(), {en = "summing [1,65536,8] over dim 2 gives [1,8]",
@@ -111,8 +115,10 @@ lesson:say{
 
 lesson:code[[
 a, b = tensor.randn(2, 3), tensor.randn(4, 5)
-ok, err = pcall(tensor.matmul, a, b)      -- calls tensor.matmul(a, b), catching the error || tensor.matmul(a, b)를 부르고 오류를 잡습니다
-print(ok, err)
+-- calls tensor.matmul(a, b), catching the error || tensor.matmul(a, b)를 부르고 오류를 잡습니다
+ok, err = pcall(tensor.matmul, a, b)
+print(ok)
+print(err)
 ]]
 lesson:check(not ok and tostring(err):find("matmul") ~= nil, {en = "matmul [2,3] x [4,5] fails and names the op",
              ko = "matmul [2,3] x [4,5]는 실패하고 연산 이름을 알려 준다"})

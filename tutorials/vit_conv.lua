@@ -18,15 +18,20 @@ lesson:predict{
 
 lesson:code[[
 B, H, W, C = 2, 14, 14, 768
-tokens = tensor.randn(B, H * W + 1, C, {device = "meta"})      -- meta: shapes only, no memory
-cls     = tokens:narrow(2, 1, 1)                      -- [B,1,C]   the CLS token
+-- meta: shapes only, no memory || meta: 모양만, 메모리는 없음
+tokens = tensor.randn(B, H * W + 1, C, {device = "meta"})
+-- [B,1,C]   the CLS token || [B,1,C]   CLS 토큰
+cls     = tokens:narrow(2, 1, 1)
 patches = tokens:narrow(2, 2, H * W)                  -- [B,HW,C]
-img     = patches:reshape(B, H, W, C):permute(1, 4, 2, 3):contiguous()   -- [B,C,H,W]
+-- [B,C,H,W]
+img     = patches:reshape(B, H, W, C):permute(1, 4, 2, 3):contiguous()
 conv    = nn.Conv2d(C, C, 3, {padding = 1, device = "meta"})
-y       = conv(img)                                   -- [B,C,H,W], same size thanks to padding 1
+-- [B,C,H,W], same size thanks to padding 1 || [B,C,H,W], padding 1 덕분에 크기 그대로
+y       = conv(img)
 back    = y:permute(1, 3, 4, 2):reshape(B, H * W, C)  -- [B,HW,C]
 out     = tensor.cat({cls, back}, 2)                  -- [B,HW+1,C]
-for _, step in ipairs{{"tokens", tokens}, {"drop CLS", patches}, {"as image", img}, {"conv", y},
+for _, step in ipairs{{"tokens", tokens}, {"drop CLS", patches},
+                      {"as image", img}, {"conv", y},
                       {"back to tokens", back}, {"concat CLS", out}} do
   print(string.format("%-16s %s", step[1], tostring(step[2]:shape())))
 end
@@ -89,41 +94,56 @@ lesson:say{
 }
 
 lesson:code[[
-ConvBlock = nn.Module:extend("ConvBlock")         -- tokens -> conv (+ FC shortcut) -> tokens
+-- tokens -> conv (+ FC shortcut) -> tokens || 토큰 -> 합성곱 (+ FC 지름길) -> 토큰
+ConvBlock = nn.Module:extend("ConvBlock")
 function ConvBlock:init(C, H, W)
   self.C, self.H, self.W = C, H, W
   self.conv = nn.Conv2d(C, C, 3, {padding = 1})
-  self.fc = nn.Linear(H * W, H * W)              -- mixes positions: the FC+Conv shortcut
+  -- mixes positions: the FC+Conv shortcut || 위치를 섞음: FC+Conv 지름길
+  self.fc = nn.Linear(H * W, H * W)
 end
 function ConvBlock:forward(t)
   local B, C, H, W = t:size(1), self.C, self.H, self.W
-  local cls, p = t:narrow(2, 1, 1), t:narrow(2, 2, H * W)                 -- [B,1,C], [B,HW,C]
-  local img = p:reshape(B, H, W, C):permute(1, 4, 2, 3):contiguous()     -- [B,C,H,W]
-  local fc = self.fc(p:permute(1, 3, 2)):reshape(B, C, H, W)             -- [B,C,HW] -> [B,C,H,W]
-  local y = (self.conv(img):gelu() + fc):permute(1, 3, 4, 2):reshape(B, H * W, C)
-  return tensor.cat({cls, p + y}, 2)                                     -- residual, CLS back on
+  -- [B,1,C], [B,HW,C]
+  local cls, p = t:narrow(2, 1, 1), t:narrow(2, 2, H * W)
+  -- [B,C,H,W]
+  local img = p:reshape(B, H, W, C):permute(1, 4, 2, 3):contiguous()
+  -- [B,C,HW] -> [B,C,H,W]
+  local fc = self.fc(p:permute(1, 3, 2)):reshape(B, C, H, W)
+  local y = (self.conv(img):gelu() + fc):permute(1, 3, 4, 2)
+  y = y:reshape(B, H * W, C)
+  -- residual, CLS back on || 잔차 연결, CLS를 다시 붙임
+  return tensor.cat({cls, p + y}, 2)
 end
 
 TinyViT = nn.Module:extend("TinyViT")
 function TinyViT:init(use_conv)
   local C = 32
-  self.patch = nn.Conv2d(1, C, 4, {stride = 4})             -- [B,1,28,28] -> [B,C,7,7]
+  -- [B,1,28,28] -> [B,C,7,7]
+  self.patch = nn.Conv2d(1, C, 4, {stride = 4})
   self.cls = (tensor.randn(1, 1, C) * 0.02):requires_grad(true)
-  self.pos = nn.pos_sincos_2d(7, 7, C):unsqueeze(1)         -- fixed [1,49,C]
+  -- fixed [1,49,C] || 고정 [1,49,C]
+  self.pos = nn.pos_sincos_2d(7, 7, C):unsqueeze(1)
   self.ln1, self.attn = nn.LayerNorm(C), nn.MultiheadAttention(C, 4)
-  self.ln2, self.mlp = nn.LayerNorm(C), nn.Sequential(nn.Linear(C, 2 * C), nn.GELU(), nn.Linear(2 * C, C))
+  self.ln2 = nn.LayerNorm(C)
+  self.mlp = nn.Sequential(nn.Linear(C, 2 * C), nn.GELU(),
+                           nn.Linear(2 * C, C))
   if use_conv then self.convblock = ConvBlock(C, 7, 7) end
   self.norm, self.head = nn.LayerNorm(C), nn.Linear(C, 10)
 end
 function TinyViT:forward(x)                                 -- x [B,784]
   local B = x:size(1)
-  local p = self.patch(x:view(B, 1, 28, 28)):flatten(3):transpose(2, 3) + self.pos   -- [B,49,C]
-  local t = tensor.cat({self.cls:expand(B, 1, 32), p}, 2)                              -- [B,50,C]
+  -- [B,49,C]
+  local p = self.patch(x:view(B, 1, 28, 28)):flatten(3):transpose(2, 3)
+  p = p + self.pos
+  -- [B,50,C]
+  local t = tensor.cat({self.cls:expand(B, 1, 32), p}, 2)
   local h = self.ln1(t)
   t = t + self.attn(h, h, h)
   t = t + self.mlp(self.ln2(t))
   if self.convblock then t = self.convblock(t) end
-  return self.head(self.norm(t:select(2, 1)))               -- the CLS token -> [B,10]
+  -- the CLS token -> [B,10] || CLS 토큰 -> [B,10]
+  return self.head(self.norm(t:select(2, 1)))
 end
 ]]
 
@@ -146,7 +166,9 @@ function fit(use_conv)
   local opt = optim.AdamW(model, {lr = 3e-3})
   local first, last
   for epoch = 1, EPOCHS do
-    for xb, yb in data.loader(trainset.x, trainset.y, {batch_size = 64, shuffle = true, seed = epoch}) do
+    local batches = data.loader(trainset.x, trainset.y,
+                      {batch_size = 64, shuffle = true, seed = epoch})
+    for xb, yb in batches do
       opt:zero_grad()
       local loss = nn.cross_entropy(model(xb), yb)
       loss:backward()
@@ -159,14 +181,16 @@ function fit(use_conv)
   local acc = tensor.no_grad(function()
     return model(testset.x):argmax(2):eq(testset.y):mean():item()
   end)
-  return {first = first, last = last, acc = acc, params = (model:num_params())}
+  return {first = first, last = last, acc = acc,
+          params = (model:num_params())}
 end
 
 vit_plain = fit(false)
 vit_conv = fit(true)
 print("                 params   first loss   last loss   test acc")
 for _, r in ipairs{{"ViT", vit_plain}, {"ViT + conv", vit_conv}} do
-  print(string.format("%-12s %10d   %10.3f   %9.3f   %8.3f", r[1], r[2].params, r[2].first, r[2].last, r[2].acc))
+  print(string.format("%-12s %10d   %10.3f   %9.3f   %8.3f", r[1],
+                      r[2].params, r[2].first, r[2].last, r[2].acc))
 end
 ]]
 

@@ -19,7 +19,8 @@ lesson:say{
 
 lesson:code[[
 tensor.manual_seed(0)
-K = tensor.randn(196, 16)                         -- N = 196 tokens, c = 16 channels || 토큰 196개, 채널 16개
+-- N = 196 tokens, c = 16 channels || 토큰 196개, 채널 16개
+K = tensor.randn(196, 16)
 gram, cov = K:matmul(K:t()), K:t():matmul(K)      -- [196,196] and [16,16] || [196,196]과 [16,16]
 function trace(A) return (A * tensor.eye(A:size(1))):sum():item() end
 -- equal traces of A, A², A³: the same non-zero eigenvalues || 대각합이 같으면 0 아닌 고윳값이 같다
@@ -29,14 +30,16 @@ for p = 1, 3 do
   for _ = 2, p do G, C = G:matmul(gram), C:matmul(cov) end
   local tg, tc = trace(G), trace(C)
   trace_err = math.max(trace_err, math.abs(tg - tc) / tc)
-  print(string.format("trace of power %d:  N x N %.6g   c x c %.6g", p, tg, tc))
+  print(string.format("trace of power %d:  N x N %.6g   c x c %.6g", p, tg,
+                      tc))
 end
-v = tensor.ones(16, 1)                            -- power iteration on the small one || 작은 쪽에 거듭제곱법
+-- power iteration on the small one || 작은 쪽에 거듭제곱법
+v = tensor.ones(16, 1)
 for _ = 1, 300 do v = cov:matmul(v); v = v / v:norm() end
 lambda = v:t():matmul(cov):matmul(v):item()
 u = K:matmul(v); u = u / u:norm()                 -- mapped to token space || 토큰 공간으로 옮김
 eig_err = (gram:matmul(u) - u * lambda):abs():max():item() / lambda
-print(string.format("top eigenvalue %.4f; K v is an eigenvector of K Kᵀ (error %.1e)",
+print(string.format("top eigenvalue %.4f; K v: eigenvector (error %.1e)",
                     lambda, eig_err))
 ]]
 lesson:check(trace_err < 1e-4 and eig_err < 1e-4,
@@ -53,14 +56,20 @@ lesson:predict{
 
 lesson:code[[
 tensor.manual_seed(0)
-N, c = 10, 4                                      -- one head, written out by hand
+-- one head, written out by hand || 헤드 하나를 손으로 풀어 씀
+N, c = 10, 4
 q, k, v = tensor.randn(N, c), tensor.randn(N, c), tensor.randn(N, c)
-function l2_tokens(t) return t / (t ^ 2):sum(1, true):sqrt() end   -- unit length along N
-tau = 1.5                                         -- the learnable temperature
-A = (l2_tokens(q):t():matmul(l2_tokens(k)) * tau):softmax(2)        -- [c,N]x[N,c] -> [c,c]
-out = v:matmul(A:t())                             -- [N,c]: each token's channels remixed by A
+-- unit length along N || N 방향으로 길이 1
+function l2_tokens(t) return t / (t ^ 2):sum(1, true):sqrt() end
+-- the learnable temperature || 학습되는 온도
+tau = 1.5
+-- [c,N]x[N,c] -> [c,c]
+A = (l2_tokens(q):t():matmul(l2_tokens(k)) * tau):softmax(2)
+-- [N,c]: each token's channels remixed by A || [N,c]: 토큰마다 채널을 A로 다시 섞음
+out = v:matmul(A:t())
 print("attention map", A:shape(), " output", out:shape())
-ref = nn.F.xca(q:view(1, 1, N, c), k:view(1, 1, N, c), v:view(1, 1, N, c), tensor.full({1, 1, 1}, tau))
+ref = nn.F.xca(q:view(1, 1, N, c), k:view(1, 1, N, c), v:view(1, 1, N, c),
+               tensor.full({1, 1, 1}, tau))
 xca_err = (ref:view(N, c) - out):abs():max():item()
 print("matches nn.F.xca (the op inside nn.XCA): max difference", xca_err)
 ]]
@@ -88,8 +97,10 @@ meta_xca = nn.XCA(64, 4, {device = "meta"})
 mem = {}
 print("      N     self-attention          XCA")
 for _, N in ipairs{196, 784, 3136, 12544, 50176} do
-  mem[N] = {mha = peak_bytes(meta_mha, N, 64), xca = peak_bytes(meta_xca, N, 64)}
-  print(string.format("%7d   %16s   %10s", N, tut.bytes(mem[N].mha), tut.bytes(mem[N].xca)))
+  mem[N] = {mha = peak_bytes(meta_mha, N, 64),
+            xca = peak_bytes(meta_xca, N, 64)}
+  print(string.format("%7d   %16s   %10s", N, tut.bytes(mem[N].mha),
+                      tut.bytes(mem[N].xca)))
 end
 ]]
 local r_x = mem[50176].xca / mem[12544].xca
@@ -109,8 +120,10 @@ lesson:say{
 }
 
 lesson:code[[
-function attention_qfirst(q, k, v)                -- q scaled first, as PyTorch does || PyTorch처럼 q를 먼저 스케일
-  local scores = (q * (1 / math.sqrt(q:size(-1)))):matmul(k:transpose(-2, -1))
+-- q scaled first, as PyTorch does || PyTorch처럼 q를 먼저 스케일
+function attention_qfirst(q, k, v)
+  local qs = q * (1 / math.sqrt(q:size(-1)))
+  local scores = qs:matmul(k:transpose(-2, -1))
   return scores:softmax(-1):matmul(v)             -- two N x N maps alive || N x N 맵 두 개
 end
 local N, h, c = 50176, 4, 16
@@ -121,8 +134,8 @@ tensor.reset_peak()
 tensor.no_grad(function() return attention_qfirst(q, q, q) end)
 qfirst_peak = tensor.memory_estimate().meta_peak - base
 map_bytes = h * N * N * 4
-print(string.format("one map %s; q-first peak %s = %.2f maps; nn.MultiheadAttention %.2f maps",
-                    tut.bytes(map_bytes), tut.bytes(qfirst_peak), qfirst_peak / map_bytes,
+print(string.format("one map %s; q first: peak %.2f maps; nnlab: %.2f maps",
+                    tut.bytes(map_bytes), qfirst_peak / map_bytes,
                     mem[50176].mha / map_bytes))
 ]]
 lesson:check(qfirst_peak < 2.1 * map_bytes and mem[50176].mha > 2.9 * map_bytes,
@@ -146,15 +159,20 @@ print("      N   self-attn ms     XCA ms    mult-adds attn / XCA")
 for _, N in ipairs(TIME_NS) do
   local x = tensor.randn(1, N, 64)
   local reps = math.max(1, 1024 // N)
-  local function t(m) return tut.time(function() tensor.no_grad(function() for _ = 1, reps do m(x) end end) end) / reps end
-  t(cpu_mha); t(cpu_xca)                                        -- warm up
+  local function t(m)
+    local function run() for _ = 1, reps do m(x) end end
+    return tut.time(tensor.no_grad, run) / reps
+  end
+  t(cpu_mha); t(cpu_xca)                                        -- warm up || 예열
   local ta, tx = t(cpu_mha), t(cpu_xca)
   local ma = nn.summary(cpu_mha, {1, N, 64}, {print = false}).mult_adds
   local mx = nn.summary(cpu_xca, {1, N, 64}, {print = false}).mult_adds
   times[#times + 1] = {N = N, attn = ta, xca = tx, ma = ma, mx = mx}
-  print(string.format("%7d   %12.2f   %8.2f    %s / %s", N, ta * 1e3, tx * 1e3, tut.int(ma), tut.int(mx)))
+  print(string.format("%7d   %12.2f   %8.2f    %s / %s", N, ta * 1e3,
+                      tx * 1e3, tut.int(ma), tut.int(mx)))
 end
-for i = #times, 1, -1 do                        -- smallest N from which XCA stays faster
+-- smallest N from which XCA stays faster || XCA가 계속 더 빠른 가장 작은 N
+for i = #times, 1, -1 do
   if times[i].attn > times[i].xca then crossover = times[i].N else break end
 end
 print("measured crossover: XCA is faster from N =", crossover)
@@ -193,17 +211,21 @@ function LPI:init(C)
   self.bn = nn.BatchNorm2d(C)
   self.conv2 = nn.Conv2d(C, C, 3, {padding = 1, groups = C})
 end
-function LPI:forward(x, H, W)                       -- x [B,N,C] with N = H·W
+-- x [B,N,C] with N = H·W || x [B,N,C], N = H·W
+function LPI:forward(x, H, W)
   local B, N, C = x:size(1), x:size(2), x:size(3)
   local img = x:transpose(2, 3):reshape(B, C, H, W) -- [B,C,H,W]
   local y = self.conv2(self.bn(self.conv1(img)):gelu())
-  return y:reshape(B, C, N):transpose(2, 3)         -- back to [B,N,C]
+  return y:reshape(B, C, N):transpose(2, 3)         -- back to [B,N,C] || [B,N,C]로 되돌림
 end
 lpi = LPI(64)
-tokens = tensor.randn(2, 14 * 14, 64) + nn.pos_sincos_2d(14, 14, 64)   -- [2,196,64] + [196,64]
+-- [2,196,64] + [196,64]
+tokens = tensor.randn(2, 14 * 14, 64) + nn.pos_sincos_2d(14, 14, 64)
 mixed = lpi(tokens, 14, 14)
-print("LPI:", tokens:shape(), "->", mixed:shape(), " params", (lpi:num_params()),
-      " depthwise conv params", (lpi.conv1:num_params()))
+print("LPI: " .. tut.shape(tokens) .. " -> " .. tut.shape(mixed)
+      .. ", params "
+      .. lpi:num_params() .. ", of which one depthwise conv "
+      .. lpi.conv1:num_params())
 ]]
 lesson:check(mixed:shape() == tokens:shape(), {en = "LPI keeps the token shape [2,196,64]",
              ko = "LPI는 토큰 모양 [2,196,64]를 유지한다"})
@@ -221,9 +243,10 @@ function XCiTBlock:init(d, heads)
   self.ln1, self.xca = nn.LayerNorm(d), nn.XCA(d, heads)
   self.ln2, self.lpi = nn.LayerNorm(d), LPI(d)
   self.ln3 = nn.LayerNorm(d)
-  self.ffn = nn.Sequential(nn.Linear(d, 4 * d), nn.GELU(), nn.Linear(4 * d, d))
+  self.ffn = nn.Sequential(nn.Linear(d, 4 * d), nn.GELU(),
+                           nn.Linear(4 * d, d))
 end
-function XCiTBlock:forward(x, H, W)                 -- x [B,N,d], N = H·W
+function XCiTBlock:forward(x, H, W)                 -- x [B,N,d], N = H·W || x [B,N,d], N = H·W
   x = x + self.xca(self.ln1(x))                     -- channels mix || 채널끼리 섞기
   x = x + self.lpi(self.ln2(x), H, W)               -- neighbours mix || 이웃 토큰끼리 섞기
   return x + self.ffn(self.ln3(x))                  -- each token alone || 토큰마다 따로
@@ -232,10 +255,13 @@ blk = XCiTBlock(384, 8)
 xt = tensor.randn(2, 196, 384) + nn.pos_sincos_2d(14, 14, 384)
 yt = blk(xt, 14, 14)
 blk_params = blk:num_params()
-print("XCiT block:", xt:shape(), "->", yt:shape(), " params", tut.int(blk_params))
-print("  of which XCA", tut.int(blk.xca:num_params()), " LPI", tut.int(blk.lpi:num_params()),
+print("XCiT block:", xt:shape(), "->", yt:shape(), " params",
+      tut.int(blk_params))
+print("  of which XCA", tut.int(blk.xca:num_params()), " LPI",
+      tut.int(blk.lpi:num_params()),
       " FFN", tut.int(blk.ffn:num_params()))
-big = blk(tensor.randn(1, 28 * 28, 384) + nn.pos_sincos_2d(28, 28, 384), 28, 28)
+local x28 = tensor.randn(1, 28 * 28, 384) + nn.pos_sincos_2d(28, 28, 384)
+big = blk(x28, 28, 28)
 print("the same block on a 28 x 28 grid:", big:shape())
 ]]
 lesson:check(yt:shape() == xt:shape() and big:size(2) == 784,
