@@ -1,4 +1,4 @@
--- bottleneck: do narrow layers keep fewer duplicate units? an experiment and its control
+-- bottleneck: do narrow layers keep fewer duplicates? + control
 local L = dofile((arg and arg[0] and arg[0]:match("(.*/)") or "tutorials/") .. "lib/lesson.lua")
 local lesson = L.new{name = "bottleneck", title = {en = "do narrow layers keep fewer duplicate units?",
                                                    ko = "좁은 층은 중복된 유닛을 덜 남길까?"}}

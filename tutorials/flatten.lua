@@ -1,4 +1,4 @@
--- flatten: [1,65536,64] to 8 outputs, three ways; what each costs and what each computes
+-- flatten: [1,65536,64] to 8 outputs, three ways, honestly
 local L = dofile((arg and arg[0] and arg[0]:match("(.*/)") or "tutorials/") .. "lib/lesson.lua")
 local lesson = L.new{name = "flatten", title = {en = "matching dimensions: [1,65536,64] -> 8 outputs",
                                                 ko = "차원 맞추기: [1,65536,64] -> 출력 8개"}}

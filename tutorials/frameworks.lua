@@ -1,4 +1,4 @@
--- frameworks: onboarding 8-9, hand-written backprop vs autograd, and how PyTorch maps to nnlab
+-- frameworks: onboarding 8-9, backprop by hand vs autograd
 local L = dofile((arg and arg[0] and arg[0]:match("(.*/)") or "tutorials/") .. "lib/lesson.lua")
 local lesson = L.new{name = "frameworks", title = {en = "onboarding 8-9: what a framework does for you",
                                                    ko = "온보딩 8-9: 프레임워크가 해 주는 일"}}
@@ -96,7 +96,7 @@ lesson:check(last < first / 2, {en = "a Lua-defined module trains with optim.Ada
              ko = "Lua로 정의한 모듈도 내장 모듈처럼 optim.Adam으로 학습된다"})
 
 lesson:say{
-  en = [[Reading list to go on with (onboarding 10): backpropagation (Rumelhart, Hinton, Williams 1986), Adam (Kingma & Ba 2014), dropout (Srivastava et al. 2014), batch normalization (Ioffe & Szegedy 2015), ResNet (He et al. 2015), Attention Is All You Need (Vaswani et al. 2017), ViT (Dosovitskiy et al. 2020).]],
-  ko = [[이어서 읽을 목록 (온보딩 10): 역전파 (Rumelhart, Hinton, Williams 1986), Adam (Kingma & Ba 2014), dropout (Srivastava 외 2014), 배치 정규화 (Ioffe & Szegedy 2015), ResNet (He 외 2015), Attention Is All You Need (Vaswani 외 2017), ViT (Dosovitskiy 외 2020).]],
+  en = [[Next, onboarding 10: the papers lesson (nnlab tutorial papers) runs seven landmark results, from vanishing gradients to ViT patches, each predicted first and then measured.]],
+  ko = [[다음은 온보딩 10: papers 레슨 (nnlab tutorial papers)에서 기울기 소실부터 ViT 패치까지 기념비적인 결과 일곱 가지를, 먼저 예측하고 직접 재 봅니다.]],
 }
 lesson:finish()

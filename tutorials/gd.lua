@@ -1,4 +1,4 @@
--- gd: onboarding 1, gradient descent by hand on one number
+-- gd: onboarding 1, gradient descent by hand
 local L = dofile((arg and arg[0] and arg[0]:match("(.*/)") or "tutorials/") .. "lib/lesson.lua")
 local lesson = L.new{name = "gd", title = {en = "onboarding 1: gradient descent by hand",
                                            ko = "온보딩 1: 손으로 하는 경사 하강법"}}

@@ -1,4 +1,4 @@
--- matrix_gd: onboarding 2, gradient descent on a weight matrix (linear regression)
+-- matrix_gd: onboarding 2, gradient descent on a matrix
 local L = dofile((arg and arg[0] and arg[0]:match("(.*/)") or "tutorials/") .. "lib/lesson.lua")
 local lesson = L.new{name = "matrix_gd", title = {en = "onboarding 2: gradient descent on a matrix",
                                                   ko = "온보딩 2: 행렬에 대한 경사 하강법"}}

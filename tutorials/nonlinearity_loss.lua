@@ -1,11 +1,11 @@
--- nonlinearity_loss: onboarding 7, stacked linear layers collapse; MSE vs cross-entropy
+-- nonlinearity_loss: onboarding 7, nonlinearity; MSE vs cross-entropy
 local L = dofile((arg and arg[0] and arg[0]:match("(.*/)") or "tutorials/") .. "lib/lesson.lua")
 local lesson = L.new{name = "nonlinearity_loss", title = {en = "onboarding 7: nonlinearity and the loss",
                                                           ko = "온보딩 7: 비선형성과 손실 함수"}}
 
 lesson:say{
   en = [[Two linear layers in a row are one linear layer: W2(W1 x + b1) + b2 = (W2 W1) x + (W2 b1 + b2). However many you stack, without a nonlinearity in between the network can only draw straight boundaries. The task below needs a curved one: points in the square [-1,1]², class 1 inside the circle of radius 0.6, class 2 outside.]],
-  ko = [[선형 층 두 개를 이어도 선형 층 하나입니다: W2(W1 x + b1) + b2 = (W2 W1) x + (W2 b1 + b2). 몇 개를 쌓든 사이에 비선형성이 없으면 네트워크는 직선 경계만 그릴 수 있습니다. 아래 문제는 곡선 경계가 필요합니다: [-1,1]² 정사각형의 점들, 반지름 0.6 원 안은 클래스 1, 밖은 클래스 2.]],
+  ko = [[선형 층 두 개를 이어도 선형 층 하나입니다: W2(W1 x + b1) + b2 = (W2 W1) x + (W2 b1 + b2). 층 사이에 비선형성이 없다면, 층을 몇 개 쌓아도 네트워크는 직선 경계밖에 그리지 못합니다. 아래 문제는 곡선 경계가 필요합니다: [-1,1]² 정사각형의 점들, 반지름 0.6 원 안은 클래스 1, 밖은 클래스 2.]],
 }
 
 lesson:code[[
@@ -41,7 +41,7 @@ lesson:check(acc_relu > 0.95, {en = "with ReLU between them the network learns t
 
 lesson:say{
   en = [[Now the loss. For classification we could push sigmoid(logit) towards the 0/1 target with MSE, or use cross-entropy, -log p(correct class). The difference shows when the model is confidently WRONG: what gradient reaches the logit?]],
-  ko = [[이제 손실 함수. 분류에서 sigmoid(logit)을 MSE로 0/1 목표에 밀어붙일 수도 있고, 교차 엔트로피 -log p(정답 클래스)를 쓸 수도 있습니다. 차이는 모델이 자신 있게 "틀렸을" 때 드러납니다: logit에 도달하는 기울기는 얼마일까요?]],
+  ko = [[이제 손실 함수를 봅시다. 분류에서는 sigmoid(logit)을 MSE로 0/1 목표에 밀어붙일 수도 있고, 교차 엔트로피 -log p(정답 클래스)를 쓸 수도 있습니다. 차이는 모델이 자신 있게 "틀렸을" 때 드러납니다: logit으로 전달되는 기울기는 얼마일까요?]],
 }
 
 lesson:predict{

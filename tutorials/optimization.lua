@@ -1,4 +1,4 @@
--- optimization: onboarding 5, SGD vs momentum vs Adam on a narrow valley
+-- optimization: onboarding 5, SGD vs momentum vs Adam
 local L = dofile((arg and arg[0] and arg[0]:match("(.*/)") or "tutorials/") .. "lib/lesson.lua")
 local lesson = L.new{name = "optimization", title = {en = "onboarding 5: SGD, momentum and Adam",
                                                      ko = "온보딩 5: SGD, 모멘텀, Adam"}}

@@ -1,4 +1,4 @@
--- perceiver: attention over 50176 pixels with learned latents, Fourier features and weight sharing
+-- perceiver: attention over 50176 pixels with latents
 local L = dofile((arg and arg[0] and arg[0]:match("(.*/)") or "tutorials/") .. "lib/lesson.lua")
 local lesson = L.new{name = "perceiver", title = {en = "attention on inputs too large for self-attention",
                                                   ko = "셀프 어텐션으로 감당 못 할 만큼 큰 입력 다루기"}}

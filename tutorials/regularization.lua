@@ -1,4 +1,4 @@
--- regularization: onboarding 6, overfit a small set; weight decay and dropout; train vs test
+-- regularization: onboarding 6, weight decay and dropout
 local L = dofile((arg and arg[0] and arg[0]:match("(.*/)") or "tutorials/") .. "lib/lesson.lua")
 local lesson = L.new{name = "regularization", title = {en = "onboarding 6: overfitting and regularization",
                                                        ko = "온보딩 6: 과적합과 규제"}}

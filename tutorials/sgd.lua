@@ -1,4 +1,4 @@
--- sgd: onboarding 3, stochastic gradient descent: mini-batches, epochs and noise
+-- sgd: onboarding 3, stochastic gradient descent
 local L = dofile((arg and arg[0] and arg[0]:match("(.*/)") or "tutorials/") .. "lib/lesson.lua")
 local lesson = L.new{name = "sgd", title = {en = "onboarding 3: stochastic gradient descent",
                                             ko = "온보딩 3: 확률적 경사 하강법"}}

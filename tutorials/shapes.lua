@@ -1,4 +1,4 @@
--- shapes: tensors, views vs copies, broadcasting, :shapes on, and the meta device
+-- shapes: tensors, views, broadcasting, the meta device
 local L = dofile((arg and arg[0] and arg[0]:match("(.*/)") or "tutorials/") .. "lib/lesson.lua")
 local lesson = L.new{name = "shapes", title = {en = "tensors, views, broadcasting and the meta device",
                                                ko = "텐서, 뷰, 브로드캐스팅, meta 장치"}}

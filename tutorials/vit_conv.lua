@@ -1,4 +1,4 @@
--- vit_conv: reshaping ViT tokens for a convolution, the FC+Conv shortcut, a tiny ViT on Fashion-MNIST
+-- vit_conv: convolution inside a ViT, the FC+Conv shortcut
 local L = dofile((arg and arg[0] and arg[0]:match("(.*/)") or "tutorials/") .. "lib/lesson.lua")
 local lesson = L.new{name = "vit_conv", title = {en = "adding convolution to a ViT",
                                                  ko = "ViT에 합성곱 더하기"}}

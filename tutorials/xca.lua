@@ -1,4 +1,4 @@
--- xca: cross-covariance attention; N x N vs d x d maps, time and memory as N grows, the LPI block
+-- xca: cross-covariance attention (XCiT), N x N vs d x d
 local L = dofile((arg and arg[0] and arg[0]:match("(.*/)") or "tutorials/") .. "lib/lesson.lua")
 local lesson = L.new{name = "xca", title = {en = "cross-covariance attention (XCiT)",
                                             ko = "교차 공분산 어텐션 (XCiT)"}}
