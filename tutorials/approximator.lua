@@ -5,7 +5,7 @@ local lesson = L.new{name = "approximator", title = {en = "onboarding 4: the net
 
 lesson:say{
   en = [[A neural network is a flexible function with knobs. With one hidden layer and enough units it can approximate any reasonable 1-D curve (the universal approximation theorem), as long as there is a nonlinearity between the layers. We fit y = sin(2x) + 0.3x on [-3, 3].]],
-  ko = [[신경망은 손잡이가 달린 유연한 함수입니다. 층 사이에 비선형성이 있기만 하면, 은닉층 하나에 유닛이 충분하면 웬만한 1차원 곡선을 근사할 수 있습니다 (보편 근사 정리). [-3, 3]에서 y = sin(2x) + 0.3x를 맞춰 봅시다.]],
+  ko = [[신경망은 손잡이가 달린 유연한 함수입니다. 층 사이에 비선형성이 있고 은닉층 하나에 유닛이 충분하다면, 웬만한 1차원 곡선은 근사할 수 있습니다 (보편 근사 정리). [-3, 3]에서 y = sin(2x) + 0.3x를 맞춰 봅시다.]],
 }
 
 lesson:predict{

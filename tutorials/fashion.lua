@@ -97,6 +97,6 @@ lesson:check(cnn_acc > 0.6, {en = string.format("the CNN is well above chance: t
 
 lesson:say{
   en = [[With all the data and 3 epochs, our run (nnlab, seed 0) reached 0.865 for the MLP and 0.892 for this CNN; after each epoch the MLP scored 0.841, 0.847, 0.865 and the CNN 0.868, 0.882, 0.892. Test accuracy still moves by about a point from epoch to epoch, so expect the MLP near 0.85-0.87 and the CNN near 0.88-0.90 (run it without --check to see; the CNN takes about two minutes on two CPU cores). Next steps: add BatchNorm2d after each conv, try dropout, or move it to the GPU with cnn:cuda() and xb:cuda().]],
-  ko = [[전체 데이터로 3 에폭 학습했을 때 (nnlab, 시드 0) MLP는 0.865, 이 CNN은 0.892가 나왔습니다. 에폭마다 재 보면 MLP는 0.841, 0.847, 0.865, CNN은 0.868, 0.882, 0.892였습니다. 테스트 정확도는 에폭마다 1%p쯤 오르내리므로 MLP는 0.85-0.87, CNN은 0.88-0.90 정도를 기대하면 됩니다 (--check 없이 실행해 보세요. CPU 코어 두 개로 CNN은 2분쯤 걸립니다). 다음 단계: 합성곱마다 뒤에 BatchNorm2d 넣기, dropout 시도, 또는 cnn:cuda()와 xb:cuda()로 GPU에 올리기.]],
+  ko = [[전체 데이터로 3 에폭 학습했을 때 (nnlab, 시드 0) MLP는 0.865, 이 CNN은 0.892가 나왔습니다. 에폭마다 재 보면 MLP는 0.841, 0.847, 0.865, CNN은 0.868, 0.882, 0.892였습니다. 테스트 정확도는 에폭마다 1%p쯤 오르내리므로 MLP는 0.85-0.87, CNN은 0.88-0.90 정도를 기대하면 됩니다 (--check 없이 실행해 보세요. CPU 코어 두 개로 CNN은 2분쯤 걸립니다). 다음 단계: 합성곱 뒤마다 BatchNorm2d 넣기, dropout 시도, 또는 cnn:cuda()와 xb:cuda()로 GPU에 올리기.]],
 }
 lesson:finish()

@@ -67,7 +67,7 @@ local MAP = "\n\n" .. [[
 
 lesson:say{
   en = [[Ten lines for two layers, and every new layer type needs its own. Autograd records the ops as they run and replays them backwards, so you only write the forward pass. nnlab works like PyTorch; most code translates line by line. Note that Lua counts dims and classes from 1.]] .. MAP,
-  ko = [[층 두 개에 열 줄, 새 층 종류마다 또 써야 합니다. autograd는 연산이 실행될 때 기록하고 거꾸로 재생하므로 순전파만 쓰면 됩니다. nnlab은 PyTorch처럼 동작해서 대부분의 코드를 한 줄씩 옮길 수 있습니다. Lua는 차원과 클래스를 1부터 센다는 점에 주의하세요.]] .. MAP,
+  ko = [[층 두 개에 코드 열 줄이고, 새로운 종류의 층마다 또 써야 합니다. autograd는 연산을 실행하면서 기록해 두었다가 거꾸로 되짚으므로, 순전파만 쓰면 됩니다. nnlab은 PyTorch처럼 동작해서 대부분의 코드를 한 줄씩 옮길 수 있습니다. Lua는 차원과 클래스를 1부터 센다는 점에 주의하세요.]] .. MAP,
 }
 
 lesson:code[[

@@ -7,7 +7,7 @@ lesson:say{
   en = [[Training a network means: pick numbers (weights) that make a loss small. Gradient descent does it with one rule. The gradient f'(w) says which way f goes up, so step the other way: w <- w - lr · f'(w).
 
 Take f(w) = (w - 3)². Its minimum is at w = 3 and f'(w) = 2(w - 3).]],
-  ko = [[네트워크를 학습한다는 것은 loss를 작게 만드는 숫자(가중치)를 고르는 것입니다. 경사 하강법은 규칙 하나로 이를 합니다. 기울기 f'(w)는 f가 올라가는 방향을 알려 주므로 반대쪽으로 한 걸음: w <- w - lr · f'(w).
+  ko = [[네트워크를 학습한다는 것은 loss를 작게 만드는 숫자(가중치)를 고르는 것입니다. 경사 하강법은 규칙 하나로 이 일을 합니다. 기울기 f'(w)는 f가 올라가는 방향을 알려 주므로 반대쪽으로 한 걸음: w <- w - lr · f'(w).
 
 f(w) = (w - 3)²를 봅시다. 최솟값은 w = 3이고 f'(w) = 2(w - 3)입니다.]],
 }

@@ -9,7 +9,7 @@ lesson:say{
     dLoss/dW = (2 / (N·2)) · Xᵀ (P - Y)        [3,N] x [N,2] -> [3,2]
 
 Checking the shapes is a good way to get such formulas right: the gradient must have W's shape, and only Xᵀ (P - Y) fits.]],
-  ko = [[같은 규칙을 숫자 여러 개에 한꺼번에. 데이터 X [N, 3], 목표 Y [N, 2], 가중치 W [3, 2]: 예측 P = X W, loss = mean((P - Y)²). 행렬 전체에 대한 기울기는 다시 W와 같은 모양의 행렬입니다:
+  ko = [[같은 규칙을 여러 숫자에 한꺼번에 적용해 봅시다. 데이터 X [N, 3], 목표 Y [N, 2], 가중치 W [3, 2]: 예측 P = X W, loss = mean((P - Y)²). 행렬 전체에 대한 기울기는 다시 W와 같은 모양의 행렬입니다:
 
     dLoss/dW = (2 / (N·2)) · Xᵀ (P - Y)        [3,N] x [N,2] -> [3,2]
 

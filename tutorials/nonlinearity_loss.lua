@@ -77,6 +77,6 @@ lesson:check(math.abs(g_ce + 0.999) < 1e-3, {en = "and equals p - 1 ≈ -0.999",
 
 lesson:say{
   en = [[Rule of thumb: regression -> MSE (or L1); classification -> cross-entropy on raw logits (nn.cross_entropy applies log-softmax itself, in a numerically safe way). Keywords: saturation, vanishing gradients, ReLU vs sigmoid/tanh, maximum likelihood.]],
-  ko = [[경험칙: 회귀 -> MSE (또는 L1); 분류 -> 원시 logit에 교차 엔트로피 (nn.cross_entropy는 log-softmax를 수치적으로 안전하게 직접 적용합니다). 키워드: 포화, 기울기 소실, ReLU vs sigmoid/tanh, 최대 우도.]],
+  ko = [[경험칙: 회귀 -> MSE (또는 L1), 분류 -> 원시 logit에 교차 엔트로피 (nn.cross_entropy는 log-softmax를 수치적으로 안전하게 직접 적용합니다). 키워드: 포화, 기울기 소실, ReLU vs sigmoid/tanh, 최대 우도.]],
 }
 lesson:finish()

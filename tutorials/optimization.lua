@@ -9,7 +9,7 @@ lesson:say{
 Momentum keeps a running sum of past gradients: the zig-zag across the valley cancels out and the steady push along it adds up. Adam divides each coordinate's step by a running size of its gradient, so steep and flat directions get similar step sizes.]],
   ko = [[실제 loss 곡면은 둥근 그릇인 경우가 드뭅니다. 좁은 골짜기를 봅시다: f(a, b) = a² + 100·b², 가로(b)로는 가파르고 세로(a)로는 평평합니다. 보통의 경사 하강법은 가파른 방향에서 발산하지 않도록 학습률을 2/200 = 0.01 아래로 둬야 하고, 그렇게 작은 스텝으로는 평평한 방향을 기어갑니다.
 
-모멘텀은 지난 기울기들의 누적합을 유지합니다: 골짜기를 가로지르는 지그재그는 상쇄되고 골짜기를 따라가는 꾸준한 밀기는 쌓입니다. Adam은 좌표마다 기울기의 이동 크기로 스텝을 나누어, 가파른 방향과 평평한 방향이 비슷한 스텝을 받게 합니다.]],
+모멘텀은 지난 기울기들의 누적합을 유지합니다: 골짜기를 가로지르는 지그재그는 상쇄되고 골짜기를 따라가는 꾸준한 밀기는 쌓입니다. Adam은 좌표마다 기울기 크기의 이동 평균으로 스텝을 나누어, 가파른 방향과 평평한 방향이 비슷한 스텝을 받게 합니다.]],
 }
 
 lesson:predict{
@@ -17,7 +17,7 @@ lesson:predict{
               ko = "lr 0.009의 보통 GD, a = 10에서 시작: a는 스텝마다 (1 - 2·0.009)배가 됩니다. 100 스텝 뒤 a는 대략?"},
   answer = 1.6,
   explain = {en = "10 · 0.982¹⁰⁰ ≈ 10 · 0.162 ≈ 1.6: still far from 0, while b (factor 1 - 200·0.009 = -0.8) is long done.",
-             ko = "10 · 0.982¹⁰⁰ ≈ 10 · 0.162 ≈ 1.6: 아직 0에서 멀고, b (배율 1 - 200·0.009 = -0.8)는 진작 끝났습니다."},
+             ko = "10 · 0.982¹⁰⁰ ≈ 10 · 0.162 ≈ 1.6: 아직 0에서 멀고, b (배율 1 - 200·0.009 = -0.8)는 이미 수렴했습니다."},
 }
 
 lesson:code[==[

@@ -5,7 +5,7 @@ local lesson = L.new{name = "perceiver", title = {en = "attention on inputs too 
 
 lesson:say{
   en = [[The Perceiver feeds raw pixels to attention, with no patches and no convolution: an ImageNet image [B, 3, 224, 224] becomes [B, 3, 50176], M = 50176 "tokens" of 3 channels. Self-attention over them would be an M x M map. Let us first ask the meta device what that costs.]],
-  ko = [[Perceiver는 패치도 합성곱도 없이 원시 픽셀을 어텐션에 넣습니다: ImageNet 이미지 [B, 3, 224, 224]가 [B, 3, 50176], 즉 채널 3개짜리 "토큰" M = 50176개가 됩니다. 이들에 대한 셀프 어텐션은 M x M 맵입니다. 먼저 meta 장치에 그 비용을 물어봅시다.]],
+  ko = [[Perceiver는 패치도 합성곱도 없이 픽셀 값을 그대로 어텐션에 넣습니다: ImageNet 이미지 [B, 3, 224, 224]가 [B, 3, 50176], 즉 채널 3개짜리 "토큰" M = 50176개가 됩니다. 이들에 대한 셀프 어텐션은 M x M 맵입니다. 먼저 meta 장치에 그 비용을 물어봅시다.]],
 }
 
 lesson:code[[

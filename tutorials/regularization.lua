@@ -7,7 +7,7 @@ lesson:say{
   en = [[A big network can memorise a small training set: training accuracy reaches 100% while accuracy on new data stays much lower. The gap between the two is overfitting. Regularization trades a little training fit for better generalisation: weight decay pulls weights towards 0, dropout randomly zeroes units during training so no unit can rely on one particular partner.
 
 We train an MLP 784-256-10 on only 300 Fashion-MNIST images and test on 1000 others.]],
-  ko = [[큰 네트워크는 작은 학습 세트를 외워 버릴 수 있습니다: 학습 정확도는 100%가 되는데 새 데이터에서의 정확도는 훨씬 낮습니다. 그 차이가 과적합입니다. 규제는 학습 데이터에 대한 맞춤을 조금 양보하고 일반화를 얻습니다: weight decay는 가중치를 0 쪽으로 당기고, dropout은 학습 중 유닛을 무작위로 0으로 만들어 어떤 유닛도 특정 짝에 기대지 못하게 합니다.
+  ko = [[큰 네트워크는 작은 학습 세트를 외워 버릴 수 있습니다: 학습 정확도는 100%가 되는데 새 데이터에서의 정확도는 훨씬 낮습니다. 그 차이가 과적합입니다. 규제는 학습 데이터에 조금 덜 맞추는 대신 일반화를 얻습니다: weight decay는 가중치를 0 쪽으로 당기고, dropout은 학습 중 유닛을 무작위로 0으로 만들어 어떤 유닛도 특정 짝에 기대지 못하게 합니다.
 
 MLP 784-256-10을 Fashion-MNIST 이미지 300장만으로 학습하고, 다른 1000장으로 테스트합니다.]],
 }
@@ -70,7 +70,7 @@ lesson:say{
   en = [[Compare the gaps. With 300 images and one seed, differences of a point or two in test accuracy are noise; try other seeds before believing them. The most effective regularizer of all is more data: change limit = 300 to 3000 and watch the gap shrink.
 
 Keywords: bias-variance, early stopping, data augmentation, L2 vs decoupled weight decay (Adam vs AdamW), model:eval() (dropout is off at test time).]],
-  ko = [[차이(gap)를 비교해 보세요. 이미지 300장과 시드 하나로는 테스트 정확도 1-2점 차이는 잡음입니다; 믿기 전에 다른 시드로 해 보세요. 가장 효과적인 규제는 데이터를 늘리는 것입니다: limit = 300을 3000으로 바꾸고 차이가 줄어드는 것을 보세요.
+  ko = [[차이(gap)를 비교해 보세요. 이미지 300장과 시드 하나로는 테스트 정확도 1-2%p 차이는 잡음입니다. 믿기 전에 다른 시드로 해 보세요. 가장 효과적인 규제는 데이터를 늘리는 것입니다: limit = 300을 3000으로 바꾸고 차이가 줄어드는 것을 보세요.
 
 키워드: 편향-분산, 조기 종료, 데이터 증강, L2와 분리된 weight decay (Adam vs AdamW), model:eval() (테스트 때는 dropout이 꺼짐).]],
 }

@@ -85,7 +85,7 @@ lesson:predict{
               ko = "float32 어텐션 행렬 [8, 50176, 50176]은 몇 GB일까요?"},
   answer = "80.6",
   explain = {en = "8 · 50176² · 4 bytes = 80,564,191,232 bytes ≈ 80.6 GB (GB = 10⁹ bytes, as GPU spec sheets count). An \"80 GB\" card has 80 GiB = 85.9 GB: this one matrix takes 94% of it, before q, the softmax or any gradient.",
-             ko = "8 · 50176² · 4 바이트 = 80,564,191,232 바이트 ≈ 80.6 GB (GPU 사양표처럼 GB = 10⁹ 바이트). \"80 GB\" 카드는 80 GiB = 85.9 GB이니, 이 행렬 하나가 q도, softmax도, 기울기도 없이 94%를 차지합니다."},
+             ko = "8 · 50176² · 4 바이트 = 80,564,191,232 바이트 ≈ 80.6 GB (GPU 사양표처럼 GB = 10⁹ 바이트). \"80 GB\" 카드는 80 GiB = 85.9 GB이니, q도 softmax도 기울기도 빼고 이 행렬 하나만으로 94%를 차지합니다."},
 }
 
 lesson:code[[
@@ -110,7 +110,7 @@ lesson:check(attn_bytes < 80 * 2 ^ 30 and attn_bytes > 0.9 * 80 * 2 ^ 30,
 
 lesson:say{
   en = [[A shape mistake reads like a teacher in nnlab: the op, both shapes and the bad dim. Errors are values you can catch with pcall:]],
-  ko = [[nnlab의 모양 오류는 선생님처럼 읽힙니다: 연산, 두 모양, 문제가 된 차원. 오류는 pcall로 잡을 수 있는 값입니다:]],
+  ko = [[nnlab의 모양 오류 메시지는 선생님이 설명해 주듯 읽힙니다: 연산, 두 모양, 문제가 된 차원. 오류는 pcall로 잡을 수 있는 값입니다:]],
 }
 
 lesson:code[[
