@@ -256,7 +256,7 @@ lesson:say{
 lesson:predict{
   question = {en = "A 224x224 RGB image in 16x16 patches: how many tokens, and how many numbers in each flattened patch?",
               ko = "224x224 RGB 이미지를 16x16 패치로 자르면 토큰은 몇 개이고, 펼친 패치 하나에는 숫자가 몇 개일까요?"},
-  answer = "196 and 768",
+  answer = {en = "196 and 768", ko = "196개와 768개"},
   explain = {en = "(224/16)² = 14² = 196 patches, each 3·16·16 = 768 numbers. ViT-B/16 keeps that width: its tokens have 768 channels.",
              ko = "(224/16)² = 14² = 196개의 패치, 각각 3·16·16 = 768개의 숫자. ViT-B/16은 이 폭을 그대로 써서, 토큰의 채널이 768개입니다."},
 }

@@ -156,7 +156,9 @@ lesson:say{
                      N_TRAIN, EPOCHS, N_TEST, quick and " (작은 부분집합: --check 모드)" or ""),
 }
 
-lesson:code[[
+-- the shown code carries this run's sizes, so it can be typed at a fresh prompt
+lesson:code(([[
+N_TRAIN, N_TEST, EPOCHS = @SIZES  -- this run (full: 10000, 2000, 3) || 이번 실행 (전체 10000, 2000, 3)
 trainset, testset = data.fashion_mnist{limit = N_TRAIN, test_limit = N_TEST}
 nn.summary(TinyViT(true), {64, 784})
 
@@ -192,7 +194,7 @@ for _, r in ipairs{{"ViT", vit_plain}, {"ViT + conv", vit_conv}} do
   print(string.format("%-12s %10d   %10.3f   %9.3f   %8.3f", r[1],
                       r[2].params, r[2].first, r[2].last, r[2].acc))
 end
-]]
+]]):gsub("@SIZES", string.format("%d, %d, %d", N_TRAIN, N_TEST, EPOCHS)), nil)
 
 lesson:check(vit_plain.last < vit_plain.first and vit_conv.last < vit_conv.first,
              {en = "training reduces the loss for both models", ko = "두 모델 모두 학습으로 loss가 줄어든다"})

@@ -49,7 +49,7 @@ lesson:check(trace_err < 1e-4 and eig_err < 1e-4,
 lesson:predict{
   question = {en = "N = 3136 tokens (56x56), 4 heads of c = 16 channels. How many numbers in one head's attention map, for self-attention and for XCA?",
               ko = "토큰 N = 3136 (56x56), 채널 c = 16짜리 헤드 4개. 헤드 하나의 어텐션 맵에 숫자가 몇 개일까요? 셀프 어텐션과 XCA 각각."},
-  answer = "9834496 and 256",
+  answer = {en = "9834496 and 256", ko = "9834496개와 256개"},
   explain = {en = "Self-attention: N² = 3136² = 9,834,496. XCA: c² = 16² = 256, and it stays 256 at any N.",
              ko = "셀프 어텐션: N² = 3136² = 9,834,496. XCA: c² = 16² = 256이고, N이 얼마든 256입니다."},
 }
