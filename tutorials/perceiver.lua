@@ -21,15 +21,23 @@ scores = tokens:matmul(tokens:transpose(2, 3))
 self_bytes = tensor.memory_estimate().meta - base
 print("pixels", pixels:shape(), " attention map", scores:shape(),
       string.format(" %.1f GB", self_bytes / 1e9))
+probs = scores:softmax(3)                   -- a second map || 두 번째 맵
+two_maps = tensor.memory_estimate().meta - base
+print(string.format("with its softmax: %.1f GB (an H200 has 141 GB)",
+                    two_maps / 1e9))
 ]]
 lesson:check(pixels:size(3) == 50176, {en = "224·224 = 50176 pixels per channel",
              ko = "채널마다 픽셀 224·224 = 50176개"})
 lesson:check(self_bytes >= 8 * 50176 * 50176 * 4, {en = "the self-attention map alone needs >= 80.6 GB at B = 8",
              ko = "B = 8이면 셀프 어텐션 맵 하나에만 80.6 GB 이상이 든다"})
 
+lesson:check(two_maps >= 2 * self_bytes and two_maps > 141e9,
+             {en = "the map and its softmax take 161 GB: more than an H200's 141 GB",
+              ko = "맵과 그 softmax가 161 GB: H200의 141 GB보다 크다"})
+
 lesson:say{
-  en = [[That is one map. The softmax writes a second one of the same size and training needs a third for its gradient: about 3 x 80.6 = 242 GB for one attention layer, beyond even an H200 (141 GB), and an "80 GB" card (80 GiB = 85.9e9 bytes) cannot hold two. The map grows with the batch and with the fourth power of the image side. The fix: a small learned LATENT array of N = 1024 vectors asks the questions (queries) and the pixels only answer (keys and values). Cross-attention is then N x M, not M x M: O(M·N) instead of O(M²). After that a deep transformer works on the latents alone, O(N²), independent of the image size.]],
-  ko = [[이것은 맵 하나입니다. softmax가 같은 크기의 맵을 하나 더 쓰고, 학습에는 그 기울기를 담을 세 번째가 필요합니다: 어텐션 층 하나에 약 3 x 80.6 = 242 GB로, H200 (141 GB)에도 들어가지 않으며 "80 GB" 카드 (80 GiB = 85.9e9 바이트)에는 두 개도 못 담습니다. 맵은 배치에 비례하고, 이미지 한 변의 네제곱으로 커집니다. 해결책: 학습되는 작은 잠재(LATENT) 배열, N = 1024개의 벡터가 질문(query)을 하고 픽셀은 대답(key, value)만 합니다. 그러면 교차 어텐션은 M x M이 아니라 N x M: O(M²) 대신 O(M·N). 그 뒤 깊은 트랜스포머는 잠재 배열만 다루므로 O(N²)이고 이미지 크기와 무관합니다.]],
+  en = [[One map is 80.6 GB; with the softmax's map of the same size it is 161 GB, and training needs a third for the gradient: about 3 x 80.6 = 242 GB for one attention layer. An H200 (141 GB) cannot hold two of them, nor can an "80 GB" card (80 GiB = 85.9e9 bytes) hold even one with room to spare. The map grows with the batch and with the fourth power of the image side. The fix: a small learned LATENT array of N = 1024 vectors asks the questions (queries) and the pixels only answer (keys and values). Cross-attention is then N x M, not M x M: O(M·N) instead of O(M²). After that a deep transformer works on the latents alone, O(N²), independent of the image size.]],
+  ko = [[맵 하나가 80.6 GB이고, 같은 크기의 softmax 맵까지 더하면 161 GB입니다. 학습에는 기울기를 담을 세 번째도 필요해서 어텐션 층 하나에 약 3 x 80.6 = 242 GB가 듭니다. H200 (141 GB)에는 맵 두 개도 들어가지 않고, "80 GB" 카드 (80 GiB = 85.9e9 바이트)는 하나만 담아도 남는 자리가 거의 없습니다. 맵은 배치에 비례하고, 이미지 한 변의 네제곱으로 커집니다. 해결책: 학습되는 작은 잠재(LATENT) 배열, N = 1024개의 벡터가 질문(query)을 하고 픽셀은 대답(key, value)만 합니다. 그러면 교차 어텐션은 M x M이 아니라 N x M: O(M²) 대신 O(M·N). 그 뒤 깊은 트랜스포머는 잠재 배열만 다루므로 O(N²)이고 이미지 크기와 무관합니다.]],
 }
 
 lesson:predict{

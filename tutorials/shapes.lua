@@ -120,7 +120,7 @@ ok, err = pcall(tensor.matmul, a, b)
 print(ok)
 print(err)
 ]]
-lesson:check(not ok and tostring(err):find("matmul") ~= nil, {en = "matmul [2,3] x [4,5] fails and names the op",
-             ko = "matmul [2,3] x [4,5]는 실패하고 연산 이름을 알려 준다"})
+lesson:check(not ok and tostring(err):find("^matmul: %[2,3%] x %[4,5%]") ~= nil, {en = "matmul [2,3] x [4,5] fails; the message starts with the op and both shapes",
+             ko = "matmul [2,3] x [4,5]는 실패하고, 메시지는 연산 이름과 두 모양으로 시작한다"})
 
 lesson:finish()
