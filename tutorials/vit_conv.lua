@@ -62,7 +62,7 @@ The reported experiments cut ViT-B/16 to its first 6 layers and added blocks; on
 More conv layers hurt, and 2x2 kernels were worse than 3x3. With the FC shortcut the six conv blocks no longer hurt (0.97, against 0.8031 without it), and training was smoother. Whether they HELPED is another question: 0.97 against 0.9678 for the 6 ViT layers alone is a 0.2-point gap between two single runs, well within what another seed could change.]],
   ko = [[왜 [B,HW,C]를 그냥 [B,C,H,W]로 reshape하지 않고 permute할까요? reshape은 메모리 순서를 유지하므로 채널과 위치가 뒤섞입니다. permute는 차원을 옮기고, contiguous는 새 순서대로 복사해서 합성곱이 가장 빨리 읽을 수 있게 합니다.
 
-패치 하나는 합성곱 입력의 노드 하나입니다: 패치 임베딩을 거치면 ViT-B/16의 16x16 패치 하나하나가 합성곱이 보는 [B,C,14,14] 이미지의 "픽셀" 하나가 됩니다. 그러니 커널 크기를 패치 크기에 맞출 필요가 없습니다. 3x3 커널은 이미 이웃한 3x3개의 패치를 섞습니다. 2x2 커널은 2x2 패치에 "맞춘" 것이 아니라, 이웃을 덜 볼 뿐입니다.
+패치 하나는 합성곱 입력의 노드 하나입니다: 패치 임베딩을 거치면 ViT-B/16의 16x16 패치 하나하나가 합성곱이 보는 [B,C,14,14] 이미지의 "픽셀" 하나가 됩니다. 그러니 커널 크기를 패치 크기에 맞출 필요가 없습니다. 3x3 커널은 이미 이웃한 3x3 = 9개의 패치를 섞습니다. 2x2 커널은 2x2 패치에 "맞춘" 것이 아니라, 이웃을 덜 볼 뿐입니다.
 
 FC+Conv 지름길은 ResNet의 지름길(shortcut)에서 왔습니다: 합성곱들을 돌아가는 두 번째 경로를 만들어 그 출력에 더하면, 정보와 기울기가 모든 합성곱을 거치지 않아도 됩니다. 여기서는 그 경로가 HW 위치들에 대한 Linear입니다: [B,HW,C] -> [B,C,HW]로 permute하고, Linear(HW, HW) (모든 위치를 섞는 전역 필터 같은 것)를 적용한 뒤, [B,C,H,W]로 reshape해서 합성곱 출력에 더합니다.
 
@@ -90,7 +90,7 @@ lesson:predict{
 
 lesson:say{
   en = [[Now a tiny version you can train in seconds: Fashion-MNIST 28x28, 4x4 patches -> 7x7 = 49 tokens + CLS, C = 32, one transformer block, then optionally one conv block with the FC shortcut, then a classifier on the CLS token.]],
-  ko = [[이제 몇 초 만에 학습되는 작은 버전: Fashion-MNIST 28x28, 4x4 패치 -> 7x7 = 49 토큰 + CLS, C = 32, 트랜스포머 블록 하나, 선택적으로 FC 지름길이 있는 conv 블록 하나, 마지막으로 CLS 토큰에 붙인 분류기.]],
+  ko = [[이제 몇 초면 학습되는 작은 버전을 만듭니다: Fashion-MNIST 28x28, 4x4 패치 -> 7x7 = 49 토큰 + CLS, C = 32, 트랜스포머 블록 하나, 선택적으로 FC 지름길이 있는 conv 블록 하나, 마지막으로 CLS 토큰에 붙인 분류기.]],
 }
 
 lesson:code[[

@@ -9,7 +9,7 @@ lesson:say{
 XCA (from XCiT) transposes the question: instead of "which tokens look alike", ask "which channels vary together across the tokens". Kᵀ Q is d x d per head, whatever N is, so cost and memory grow linearly with N. Two details keep it stable: q and k are L2-normalised along the token dimension, and a learnable temperature per head scales the d x d map before the softmax.]],
   ko = [[셀프 어텐션은 모든 토큰을 모든 토큰과 비교합니다: Q Kᵀ는 N x N입니다. 이미지 한 변을 두 배로 하면 N은 4배, 어텐션 맵은 16배가 됩니다. 이것이 ViT가 받을 수 있는 해상도를 제한합니다.
 
-XCiT가 제안한 XCA는 질문을 뒤집습니다: "어떤 토큰끼리 닮았나" 대신 "어떤 채널들이 토큰 전체에 걸쳐 함께 변하나"를 묻습니다. Kᵀ Q는 N과 상관없이 헤드마다 d x d이므로 비용과 메모리가 N에 선형으로 늘어납니다. 안정화 장치 두 가지: q와 k를 토큰 차원을 따라 L2 정규화하고, 헤드마다 학습되는 온도(temperature)로 d x d 맵을 softmax 전에 스케일합니다.]],
+XCiT가 제안한 XCA는 질문을 뒤집습니다: "어떤 토큰끼리 닮았나" 대신 "어떤 채널들이 토큰 전체에 걸쳐 함께 변하나"를 묻습니다. Kᵀ Q는 N과 상관없이 헤드마다 d x d이므로 비용과 메모리가 N에 선형으로 늘어납니다. 안정화 장치는 두 가지입니다: q와 k를 토큰 차원을 따라 L2 정규화하고, 헤드마다 학습되는 온도(temperature)로 d x d 맵을 softmax 전에 스케일합니다.]],
 }
 
 lesson:say{
@@ -80,7 +80,7 @@ lesson:check(xca_err < 1e-5, {en = "the hand-written XCA equals nn.F.xca",
 
 lesson:say{
   en = [[Memory, measured on the meta device (no allocation, so N = 50176, a 224x224 image at one token per pixel, is safe to ask about): the peak bytes of one forward pass of nn.MultiheadAttention(64, 4) and nn.XCA(64, 4) on [1, N, 64].]],
-  ko = [[메모리를 meta 장치에서 잽니다 (할당하지 않으므로 N = 50176, 즉 224x224 이미지를 픽셀마다 토큰 하나로 만든 경우도 안전하게 물어볼 수 있습니다): [1, N, 64]에 대한 nn.MultiheadAttention(64, 4)와 nn.XCA(64, 4) 순전파 한 번의 최대 바이트.]],
+  ko = [[메모리를 meta 장치에서 잽니다 (할당하지 않으므로 N = 50176, 즉 224x224 이미지를 픽셀마다 토큰 하나로 만든 경우도 안전하게 물어볼 수 있습니다): [1, N, 64]에 대한 nn.MultiheadAttention(64, 4)와 nn.XCA(64, 4)가 순전파 한 번에 쓰는 최대 바이트를 봅니다.]],
 }
 
 lesson:code[[
@@ -147,8 +147,8 @@ _G.TIME_NS = quick and {8, 16, 64, 256, 1024} or {8, 16, 64, 256, 1024, 2048, 40
 lesson:say{
   en = [[Time, measured for real on this CPU (forward pass only, d = 64, 4 heads)]] ..
        (quick and [[; --check mode stops at N = 1024 to stay fast.]] or "."),
-  ko = [[시간, 이 CPU에서 실제로 잽니다 (순전파만, d = 64, 헤드 4개)]] ..
-       (quick and [[; --check 모드는 빨리 끝나도록 N = 1024에서 멈춥니다.]] or "."),
+  ko = [[시간은 이 CPU에서 실제로 잽니다 (순전파만, d = 64, 헤드 4개)]] ..
+       (quick and [[. --check 모드에서는 빨리 끝나도록 N = 1024에서 멈춥니다.]] or "."),
 }
 
 lesson:code[[
@@ -189,7 +189,7 @@ lesson:say{
 XCA mixes channels but never lets neighbouring tokens talk. XCiT adds a Local Patch Interaction (LPI) block for that: a depthwise 3x3 convolution (one filter per channel, groups = C), BatchNorm, GELU, and a second depthwise convolution, applied to the tokens laid out as an image. Then a point-wise FFN. Each of the three parts sits behind a LayerNorm and inside a residual connection.
 
 Positions come from fixed 2-D sin-cos encodings, computed from (row, column) at any size. Learned position embeddings would be a problem here: they are a table with one row per token position, fixed when the model is trained. XCA itself works at any N, so a larger test image is exactly what it is for, but a learned table would then have to be interpolated to the new grid, giving position codes the model never saw in training.]],
-  ko = [[mult-add로 보면 교차점은 N² c가 N c²를 넘는 곳, 즉 N > c = d/heads입니다: 거의 바로입니다. (두 모델 모두 같은 q, k, v와 출력 투영을 계산하는데, 이것은 N·d²로 커지고 N이 작을 때는 이것이 대부분입니다.) 실제 시간의 교차점은 기계마다 다르므로 재어 봐야 합니다.
+  ko = [[mult-add로 보면 교차점은 N² c가 N c²를 넘는 곳, 즉 N > c = d/heads인 곳이니 거의 처음부터입니다. (두 모델 모두 같은 q, k, v와 출력 투영을 계산하는데, 이것은 N·d²로 커지고 N이 작을 때는 이것이 대부분입니다.) 실제 시간의 교차점은 기계마다 다르므로 재어 봐야 합니다.
 
 XCA는 채널을 섞을 뿐, 이웃한 토큰 사이에는 정보가 오가지 않습니다. 그래서 XCiT는 LPI (Local Patch Interaction) 블록을 더합니다: 토큰을 이미지 모양으로 펼쳐 놓고 depthwise 3x3 합성곱 (채널마다 필터 하나, groups = C), BatchNorm, GELU, 두 번째 depthwise 합성곱을 차례로 적용합니다. 그다음은 토큰마다 따로 적용하는(point-wise) FFN입니다. 세 부분 모두 앞에 LayerNorm이 있고, 잔차 연결로 감싸여 있습니다.
 
