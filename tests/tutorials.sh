@@ -3,7 +3,8 @@
 # per lesson with its time). A lesson passes when it exits 0: each one asserts its own
 # expectations and exits non-zero with the failed check's message. NNLAB=path overrides
 # ./nnlab; TUTORIAL_LANG=ko runs them in Korean. A lesson over LIMIT seconds (30) fails:
-# each must stay quick enough to run at every `make test`.
+# each must stay quick enough to run at every `make test`. A lesson that prints a line
+# wider than 80 columns fails too.
 cd "$(dirname "$0")/.." || exit 1
 NNLAB=${NNLAB:-./nnlab}
 LIMIT=${LIMIT:-30}
@@ -25,7 +26,15 @@ for f in "$@"; do
   rc=$?
   secs=$(echo "$(now) $t0" | awk '{printf "%.1f", $1 - $2}')
   slow=$(echo "$secs $LIMIT" | awk '{print ($1 > $2)}')
-  if [ $rc -eq 0 ] && [ "$slow" = 0 ]; then
+  # lines wider than the 80-column terminal (display width: Hangul takes two columns;
+  # nn.summary's own "Forward peak measured on meta" line is nnlab's, not the lesson's)
+  wide=$(perl -CSD -MText::Tabs -ne 'chomp; $_ = expand($_); next if /^Forward peak measured on meta/;
+    my $w = length($_) + (() = /[\x{1100}-\x{115F}\x{2E80}-\x{A4CF}\x{AC00}-\x{D7A3}\x{F900}-\x{FAFF}\x{FF00}-\x{FF60}]/g);
+    print "$.: $_\n" if $w > 80' "$tmp")
+  if [ $rc -eq 0 ] && [ "$slow" = 0 ] && [ -n "$wide" ]; then
+    echo "not ok $n - $name prints lines wider than 80 columns"
+    echo "$wide" | head -n 5 | sed 's/^/# /'
+  elif [ $rc -eq 0 ] && [ "$slow" = 0 ]; then
     checks=$(grep -c '^  ok - ' "$tmp")
     echo "ok $n - $name ($checks checks, ${secs} s)"
   elif [ $rc -eq 0 ]; then

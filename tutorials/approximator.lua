@@ -5,7 +5,7 @@ local lesson = L.new{name = "approximator", title = {en = "onboarding 4: the net
 
 lesson:say{
   en = [[A neural network is a flexible function with knobs. With one hidden layer and enough units it can approximate any reasonable 1-D curve (the universal approximation theorem), as long as there is a nonlinearity between the layers. We fit y = sin(2x) + 0.3x on [-3, 3].]],
-  ko = [[신경망은 손잡이가 달린 유연한 함수입니다. 층 사이에 비선형성이 있기만 하면, 은닉층 하나에 유닛이 충분하면 웬만한 1차원 곡선을 근사할 수 있습니다 (보편 근사 정리). [-3, 3]에서 y = sin(2x) + 0.3x를 맞춰 봅시다.]],
+  ko = [[신경망은 손잡이가 달린 유연한 함수입니다. 층 사이에 비선형성이 있고 은닉층 하나에 유닛이 충분하다면, 웬만한 1차원 곡선은 근사할 수 있습니다 (보편 근사 정리). [-3, 3]에서 y = sin(2x) + 0.3x를 맞춰 봅시다.]],
 }
 
 lesson:predict{
@@ -30,31 +30,42 @@ function fit(model, steps)
     loss = nn.mse_loss(model(x), y)
     loss:backward()
     opt:step()
-    if USE_DASH and dash.log{step = step, loss = loss:item()} == "quit" then break end
+    if USE_DASH and dash.log{step = step,
+                             loss = loss:item()} == "quit" then break end
   end
   return loss:item()
 end
 
 tensor.manual_seed(0)
-mlp = nn.Sequential(nn.Linear(1, 32), nn.Tanh(), nn.Linear(32, 32), nn.Tanh(), nn.Linear(32, 1))
-linear_only = nn.Sequential(nn.Linear(1, 32), nn.Linear(32, 32), nn.Linear(32, 1))
-if USE_DASH then dash.open(); dash.watch("hidden", mlp[3].weight, {init = mlp[3].weight:detach():clone()}) end
+mlp = nn.Sequential(nn.Linear(1, 32), nn.Tanh(), nn.Linear(32, 32),
+                    nn.Tanh(), nn.Linear(32, 1))
+linear_only = nn.Sequential(nn.Linear(1, 32), nn.Linear(32, 32),
+                            nn.Linear(32, 1))
+if USE_DASH then
+  dash.open()
+  local W = mlp[3].weight
+  dash.watch("hidden", W, {init = W:detach():clone()})
+end
 mlp_loss = fit(mlp, 1500)
 if USE_DASH then dash.close() end
 lin_loss = fit(linear_only, 1500)
-print(string.format("params %d   MLP with tanh: MSE %.5f   same layers without tanh: MSE %.4f",
+print(string.format("params %d  with tanh: MSE %.5f  without: MSE %.4f",
                     (mlp:num_params()), mlp_loss, lin_loss))
 ]]
-lesson:check(mlp:num_params() == 1153, "the MLP has 1153 parameters")
-lesson:check(mlp_loss < 0.01, "the tanh MLP fits the curve (MSE < 0.01)")
-lesson:check(lin_loss > 0.1, "without activations it stays a straight line (MSE > 0.1)")
+lesson:check(mlp:num_params() == 1153, {en = "the MLP has 1153 parameters",
+             ko = "MLP의 파라미터는 1153개다"})
+lesson:check(mlp_loss < 0.01, {en = "the tanh MLP fits the curve (MSE < 0.01)",
+             ko = "tanh MLP가 곡선을 맞춘다 (MSE < 0.01)"})
+lesson:check(lin_loss > 0.1, {en = "without activations it stays a straight line (MSE > 0.1)",
+             ko = "활성화 함수가 없으면 직선에 머문다 (MSE > 0.1)"})
 
 lesson:code[[
 print("   x     target    MLP")
 tensor.no_grad(function()
   local p = mlp(x)
   for i = 1, 200, 25 do
-    print(string.format("%5.2f   %6.3f   %6.3f", x[i]:item(), y[i]:item(), p[i]:item()))
+    print(string.format("%5.2f   %6.3f   %6.3f", x[i]:item(), y[i]:item(),
+                        p[i]:item()))
   end
 end)
 ]]

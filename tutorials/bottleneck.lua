@@ -1,4 +1,4 @@
--- bottleneck: do narrow layers keep fewer duplicate units? an experiment and its control
+-- bottleneck: do narrow layers keep fewer duplicates? + control
 local L = dofile((arg and arg[0] and arg[0]:match("(.*/)") or "tutorials/") .. "lib/lesson.lua")
 local lesson = L.new{name = "bottleneck", title = {en = "do narrow layers keep fewer duplicate units?",
                                                    ko = "좁은 층은 중복된 유닛을 덜 남길까?"}}
@@ -13,24 +13,31 @@ The measure: the middle weight has C rows of 32 numbers. For every pair of rows 
 
 가장 작은 모델로 "중복" 쪽을 시험해 봅니다: Linear(1,32) -> Linear(32,C) -> Linear(C,1), 활성화 함수 없음, x = 0..99에 대해 y = x를 학습. Adam, lr 1e-3, 전체 배치 100 에폭, MSE, 매 실행 전 시드 10000. C = 8 (병목), 32 (같은 폭), 128 (넓음).
 
-측정값: 가운데 가중치는 32개짜리 행이 C개입니다. 모든 행 쌍 i<j에 대해 mean|W_i - W_j|를 구하고 그 최솟값을 봅니다. 가장 닮은 두 유닛이 얼마나 가까운지를 뜻하며, 작을수록 중복이 많다는 뜻입니다.]],
+측정값: 가운데 가중치는 32개짜리 행이 C개입니다. 모든 행 쌍 i<j에 대해 mean|W_i - W_j|를 구하고 그 최솟값을 봅니다. 이 값은 가장 닮은 두 유닛이 얼마나 가까운지를 나타내고, 작을수록 중복이 많다는 뜻입니다.]],
 }
 
 lesson:code[[
-function closest_pair(W)              -- W [C,32] -> min mean|Wi-Wj| over i<j, and i, j
+-- W [C,32] -> min mean|Wi-Wj| over i<j, and i, j || W [C,32] -> i<j 쌍 중 mean|Wi-Wj| 최솟값과 i, j
+function closest_pair(W)
   local C = W:size(1)
-  local d = (W:unsqueeze(2) - W:unsqueeze(1)):abs():mean(3)    -- [C,C,32] -> [C,C]
+  -- [C,C,32] -> [C,C]
+  local d = (W:unsqueeze(2) - W:unsqueeze(1)):abs():mean(3)
   local idx = tensor.arange(1, C + 1)
-  d = d + idx:view(C, 1):ge(idx:view(1, C)) * 1e9                -- hide i >= j
+  -- hide i >= j || i >= j는 가림
+  d = d + idx:view(C, 1):ge(idx:view(1, C)) * 1e9
   local k = d:reshape(C * C):argmin():item()
   return d:reshape(C * C):min():item(), (k - 1) // C + 1, (k - 1) % C + 1
 end
 
 function run_bottleneck(C, seed, epochs)
   tensor.manual_seed(seed)
-  local model = nn.Sequential(nn.Linear(1, 32), nn.Linear(32, C), nn.Linear(C, 1))
-  local x = tensor.arange(0, 100):view(100, 1)                   -- inputs 0..99, targets the same
-  local init = closest_pair(model[2].weight:detach())            -- the control: before training
+  local model = nn.Sequential(nn.Linear(1, 32), nn.Linear(32, C),
+                              nn.Linear(C, 1))
+  -- inputs 0..99, targets the same || 입력 0..99, 목표도 같음
+  local x = tensor.arange(0, 100):view(100, 1)
+  local w0 = model[2].weight:detach():clone()
+  -- the control: before training || 대조군: 학습 전
+  local init = closest_pair(w0)
   local opt = optim.Adam(model, {lr = 1e-3})
   local loss
   for epoch = 1, epochs or 100 do
@@ -39,8 +46,12 @@ function run_bottleneck(C, seed, epochs)
     loss:backward()
     opt:step()
   end
-  local trained, i, j = closest_pair(model[2].weight:detach())
-  return {loss = loss:item(), trained = trained, init = init, i = i, j = j, model = model}
+  local w = model[2].weight:detach()
+  local trained, i, j = closest_pair(w)
+  -- mean|ΔW2| / mean|W2|
+  local moved = (w - w0):abs():mean():item() / w0:abs():mean():item()
+  return {loss = loss:item(), trained = trained, init = init, i = i, j = j,
+          model = model, moved = moved}
 end
 ]]
 
@@ -58,7 +69,8 @@ print(" C    final loss   min mean|Wi-Wj|   closest rows")
 for _, C in ipairs{8, 32, 128} do
   local r = run_bottleneck(C, 10000)
   results[C] = r
-  print(string.format("%3d   %10.4f   %15.4f   %d,%d", C, r.loss, r.trained, r.i, r.j))
+  print(string.format("%3d   %10.4f   %15.4f   %d,%d", C, r.loss, r.trained,
+                      r.i, r.j))
 end
 ]]
 
@@ -81,21 +93,27 @@ Before believing it, a careful experimenter asks: what was this number BEFORE tr
 
 lesson:predict{
   question = {en = "Before any training, will the minimum already be ordered 8 > 32 > 128? (yes/no)",
-              ko = "학습 전에도 최솟값이 이미 8 > 32 > 128 순서일까요? (yes/no)"},
-  answer = "yes",
+              ko = "학습 전에도 최솟값이 이미 8 > 32 > 128 순서일까요? (예/아니오)"},
+  answer = {en = "yes", ko = "예"},
   explain = {en = "Linear(32,C) draws every weight from the same U(-1/√32, 1/√32) whatever C is. The rows are equally spread, but a wider layer has far more pairs, and the smallest of 8128 random distances is smaller than the smallest of 28.",
              ko = "Linear(32,C)는 C와 상관없이 모든 가중치를 같은 U(-1/√32, 1/√32)에서 뽑습니다. 행들의 퍼짐은 같지만 넓은 층에는 쌍이 훨씬 많고, 무작위 거리 8128개의 최솟값은 28개의 최솟값보다 작습니다."},
 }
 
 lesson:code[[
-print(" C   pairs   at init   after training   change")
+print(" C   pairs   at init   trained   change   mean|ΔW2|/mean|W2|")
 for _, C in ipairs{8, 32, 128} do
   local r = results[C]
-  print(string.format("%3d  %5d   %7.4f   %14.4f   %+.4f", C, C * (C - 1) // 2, r.init, r.trained,
-                      r.trained - r.init))
+  print(string.format("%3d  %5d   %7.4f   %7.4f   %+.4f   %17.0f%%", C,
+                      C * (C - 1) // 2,
+                      r.init, r.trained, r.trained - r.init, 100 * r.moved))
 end
 ]]
 
+lesson:check(r[8].moved > 0.2 and math.abs(r[8].trained - r[8].init) < 0.05 * r[8].init,
+             {en = string.format("for C = 8 the weights move (mean|ΔW2| = %.0f%% of mean|W2|), the closest pair by %.1f%%",
+                                 100 * r[8].moved, 100 * math.abs(r[8].trained - r[8].init) / r[8].init),
+              ko = string.format("C = 8에서 가중치는 움직이지만 (mean|ΔW2| = mean|W2|의 %.0f%%), 가장 가까운 쌍은 %.1f%%만 변한다",
+                                 100 * r[8].moved, 100 * math.abs(r[8].trained - r[8].init) / r[8].init)})
 lesson:check(r[8].init > r[32].init and r[32].init > r[128].init,
              {en = "the same ordering 8 > 32 > 128 is there at initialisation, before any training",
               ko = "같은 순서 8 > 32 > 128이 초기화 시점, 학습 전에 이미 있다"})
@@ -117,7 +135,8 @@ for _, C in ipairs{8, 32, 128} do
     si, st = si + r.init, st + r.trained
   end
   means[C] = {init = si / NSEEDS, trained = st / NSEEDS}
-  print(string.format("%3d   %12.4f   %12.4f", C, means[C].init, means[C].trained))
+  print(string.format("%3d   %12.4f   %12.4f", C, means[C].init,
+                      means[C].trained))
 end
 ]]
 
@@ -136,12 +155,12 @@ lesson:check(maxchange < 0.15, {en = string.format(
   "학습은 평균 통계를 최대 %.0f%%만 바꾼다 (15%% 미만): 순서는 처음부터 있었다", 100 * maxchange)})
 
 lesson:say{
-  en = [[The ordering comes from counting, not from learning: 28, 496 and 8128 pairs of rows drawn from the same distribution. Training 100 epochs barely moves the weights (Adam with lr 1e-3 changes each weight by at most about 0.1 in total, and this problem needs far less).
+  en = [[The ordering comes from counting, not from learning: 28, 496 and 8128 pairs of rows drawn from the same distribution. Training does move the weights: for C = 8 the mean change |ΔW2| is about half of the mean |W2| (53% here; PyTorch gives about 40%). But it moves the rows together: with no activations the gradient of W2 is W3ᵀ·v, one vector v scaled per row, and Adam, which divides each gradient by its own running size, gives every row whose W3 entry has the same sign almost the same step. So the distance of the closest pair barely changes (a few per cent).
 
 What would really test "narrow layers keep fewer duplicates"? Compare each width with its own control (trained minus init, as above), use a statistic that does not depend on the number of pairs (the mean distance, or the distance to the nearest neighbour averaged over rows), train long enough that the weights move far from their initial values, and use many seeds.
 
 One more thing about this model: with no activation between the layers, the three layers are ONE linear map. y = W3(W2(W1 x + b1) + b2) + b3 = a·x + b with a = W3·W2·W1 and b = W3·(W2·b1 + b2) + b3. Width cannot matter to what it computes.]],
-  ko = [[순서는 학습이 아니라 세기(counting)에서 나옵니다: 같은 분포에서 뽑은 행 쌍이 28, 496, 8128개입니다. 100 에폭 학습은 가중치를 거의 움직이지 않습니다 (lr 1e-3의 Adam은 가중치 하나를 통틀어 최대 약 0.1 정도만 바꾸고, 이 문제는 그보다 훨씬 적게 필요합니다).
+  ko = [[이 순서는 학습이 아니라 개수에서 나옵니다: 같은 분포에서 뽑은 행 쌍이 각각 28개, 496개, 8128개입니다. 학습이 가중치를 움직이지 않는 것은 아닙니다: C = 8에서 평균 변화량 |ΔW2|는 평균 |W2|의 절반쯤입니다 (여기서는 53%, PyTorch로는 약 40%). 하지만 행들은 함께 움직입니다. 활성화 함수가 없으니 W2의 기울기는 W3ᵀ·v, 즉 벡터 하나(v)를 행마다 다르게 스케일한 것입니다. Adam은 기울기를 각자의 이동 평균 크기로 나누므로, W3 값의 부호가 같은 행들은 거의 같은 만큼 움직입니다. 그래서 가장 가까운 쌍 사이의 거리는 거의 변하지 않습니다 (몇 % 정도).
 
 "좁은 층은 중복을 덜 남긴다"를 제대로 시험하려면? 각 폭을 자기 대조군과 비교하고 (위처럼 학습 후 - 학습 전), 쌍의 개수에 좌우되지 않는 통계를 쓰고 (평균 거리, 또는 행마다 가장 가까운 이웃까지의 거리의 평균), 가중치가 초기값에서 충분히 멀어질 만큼 오래 학습하고, 시드를 많이 써야 합니다.
 
@@ -153,11 +172,14 @@ local m = results[8].model
 local W1, b1 = m[1].weight:detach(), m[1].bias:detach()
 local W2, b2 = m[2].weight:detach(), m[2].bias:detach()
 local W3, b3 = m[3].weight:detach(), m[3].bias:detach()
-a = W3:matmul(W2):matmul(W1):item()                                   -- [1,8][8,32][32,1]
+-- [1,8][8,32][32,1]
+a = W3:matmul(W2):matmul(W1):item()
 b = (W3:matmul(W2:matmul(b1:view(32, 1)) + b2:view(8, 1)) + b3):item()
 print(string.format("C=8 model:  y = %.4f * x + %.4f", a, b))
 local x = tensor.arange(0, 100):view(100, 1)
-collapse_err = tensor.no_grad(function() return (m(x) - (x * a + b)):abs():max():item() end)
+collapse_err = tensor.no_grad(function()
+  return (m(x) - (x * a + b)):abs():max():item()
+end)
 print("max |model(x) - (a*x + b)| over x = 0..99:", collapse_err)
 ]]
 
@@ -173,18 +195,21 @@ if L.use_dash() then
   }
   lesson:code([[
 tensor.manual_seed(10000)
-local model = nn.Sequential(nn.Linear(1, 32), nn.Linear(32, 32), nn.Linear(32, 1))
+local model = nn.Sequential(nn.Linear(1, 32), nn.Linear(32, 32),
+                            nn.Linear(32, 1))
 local x = tensor.arange(0, 100):view(100, 1)
 local opt = optim.Adam(model, {lr = 1e-3})
-dash.open()               -- from here on the dashboard watches the training by itself
+-- from here on the dashboard watches the training by itself || 이제부터 대시보드가 학습을 스스로 지켜봅니다
+dash.open()
 for step = 1, 3000 do
   opt:zero_grad()
   local loss = nn.mse_loss(model(x), x)
   loss:backward()
   opt:step()
-  if step % 5 == 0 then os.execute("sleep 0.01") end        -- slow enough to watch
+  -- slow enough to watch || 눈으로 따라갈 수 있게 천천히
+  if step % 5 == 0 then os.execute("sleep 0.01") end
 end
-dash.close()              -- the finished run stays on screen until q
+dash.close()              -- the finished run stays on screen until q || 끝난 실행은 q를 누를 때까지 화면에 남습니다
 ]], {no_wait = true})
 end
 

@@ -1,4 +1,4 @@
--- frameworks: onboarding 8-9, hand-written backprop vs autograd, and how PyTorch maps to nnlab
+-- frameworks: onboarding 8-9, backprop by hand vs autograd
 local L = dofile((arg and arg[0] and arg[0]:match("(.*/)") or "tutorials/") .. "lib/lesson.lua")
 local lesson = L.new{name = "frameworks", title = {en = "onboarding 8-9: what a framework does for you",
                                                    ko = "온보딩 8-9: 프레임워크가 해 주는 일"}}
@@ -26,7 +26,7 @@ x, y = tensor.randn(16, 4), tensor.randn(16, 3)
 net = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3))
 W1, b1, W2, b2 = net[1].weight, net[1].bias, net[3].weight, net[3].bias
 
--- by hand
+-- by hand || 손으로
 pre = x:matmul(W1:detach():t()) + b1:detach()             -- [16,8]
 h = pre:relu()
 out = h:matmul(W2:detach():t()) + b2:detach()             -- [16,3]
@@ -41,38 +41,41 @@ max_diff = 0
 for _, np in ipairs{{"W1", W1}, {"b1", b1}, {"W2", W2}, {"b2", b2}} do
   local name, p = np[1], np[2]
   local d = (p.grad - hand[name]):abs():max():item()
-  print(string.format("%-3s %-8s hand vs autograd: max difference %.2e", name, tostring(p:shape()), d))
+  print(string.format("%-3s %-8s hand vs autograd: max difference %.2e",
+                      name, tostring(p:shape()), d))
   max_diff = math.max(max_diff, d)
 end
 ]]
-lesson:check(max_diff < 1e-5, "hand-written gradients match autograd for all four parameters")
+lesson:check(max_diff < 1e-5, {en = "hand-written gradients match autograd for all four parameters",
+             ko = "손으로 쓴 기울기가 파라미터 네 개 모두에서 autograd와 일치한다"})
 
--- the PyTorch -> nnlab map, shown in both languages
-local MAP = [[
-
-| PyTorch                              | nnlab                                        |
-| torch.randn(2, 3)                    | tensor.randn(2, 3)                           |
-| x @ w, x.T                           | x:matmul(w), x:t()                           |
-| x.sum(dim=0), x.view(-1, 4)          | x:sum(1), x:view(-1, 4)                      |
-| nn.Linear(4, 8)                      | nn.Linear(4, 8)                              |
-| class Net(nn.Module): forward(...)   | Net = nn.Module:extend("Net"); Net:forward   |
-| F.cross_entropy(logits, y)  (y 0..9) | nn.cross_entropy(logits, y)  (y 1..10)       |
-| torch.optim.Adam(m.parameters())     | optim.Adam(model, {lr = 1e-3})               |
-| opt.zero_grad(); loss.backward()     | opt:zero_grad(); loss:backward()             |
-| with torch.no_grad(): ...            | tensor.no_grad(function() ... end)           |
-| torch.manual_seed(0)                 | tensor.manual_seed(0)                        |
-| x.to("cuda"), device="meta"          | x:cuda(), {device = "meta"}                  |
-| torchinfo.summary(m, (64, 784))      | nn.summary(m, {64, 784})                     |]]
+-- the PyTorch -> nnlab map (its own paragraph: lines that start with spaces stay as they are)
+local MAP = "\n\n" .. [[
+  PyTorch                           nnlab
+  torch.randn(2, 3)                 tensor.randn(2, 3)
+  x @ w, x.T                        x:matmul(w), x:t()
+  x.sum(dim=0), x.view(-1, 4)       x:sum(1), x:view(-1, 4)
+  nn.Linear(4, 8)                   nn.Linear(4, 8)
+  class Net(nn.Module): forward     Net = nn.Module:extend("Net"); Net:forward
+  F.cross_entropy(z, y), y 0..9     nn.cross_entropy(z, y), y 1..10
+  torch.optim.Adam(m.parameters())  optim.Adam(model, {lr = 1e-3})
+  opt.zero_grad(); loss.backward()  opt:zero_grad(); loss:backward()
+  with torch.no_grad(): ...         tensor.no_grad(function() ... end)
+  torch.manual_seed(0)              tensor.manual_seed(0)
+  x.to("cuda"), device="meta"       x:cuda(), {device = "meta"}
+  torchinfo.summary(m, (64, 784))   nn.summary(m, {64, 784})]]
 
 lesson:say{
   en = [[Ten lines for two layers, and every new layer type needs its own. Autograd records the ops as they run and replays them backwards, so you only write the forward pass. nnlab works like PyTorch; most code translates line by line. Note that Lua counts dims and classes from 1.]] .. MAP,
-  ko = [[층 두 개에 열 줄, 새 층 종류마다 또 써야 합니다. autograd는 연산이 실행될 때 기록하고 거꾸로 재생하므로 순전파만 쓰면 됩니다. nnlab은 PyTorch처럼 동작해서 대부분의 코드를 한 줄씩 옮길 수 있습니다. Lua는 차원과 클래스를 1부터 센다는 점에 주의하세요.]] .. MAP,
+  ko = [[층 두 개에 코드 열 줄이고, 새로운 종류의 층마다 또 써야 합니다. autograd는 연산을 실행하면서 기록해 두었다가 거꾸로 되짚으므로, 순전파만 쓰면 됩니다. nnlab은 PyTorch처럼 동작해서 대부분의 코드를 한 줄씩 옮길 수 있습니다. Lua는 차원과 클래스를 1부터 센다는 점에 주의하세요.]] .. MAP,
 }
 
 lesson:code[[
-Net = nn.Module:extend("Net")                 -- a module defined in Lua trains like a built-in one
+-- a module defined in Lua trains like a built-in one || Lua로 정의한 모듈도 내장 모듈처럼 학습됩니다
+Net = nn.Module:extend("Net")
 function Net:init()
-  self.fc1 = nn.Linear(4, 8)                  -- one field per line: fields register in order
+  -- one field per line: fields register in order || 한 줄에 필드 하나: 필드는 순서대로 등록됩니다
+  self.fc1 = nn.Linear(4, 8)
   self.fc2 = nn.Linear(8, 3)
 end
 function Net:forward(x) return self.fc2(self.fc1(x):relu()) end
@@ -89,10 +92,11 @@ last = nn.mse_loss(mine(x), y):item()
 print(mine)
 print(string.format("loss %.3f -> %.3f", first, last))
 ]]
-lesson:check(last < first / 2, "a Lua-defined module trains with optim.Adam like any built-in")
+lesson:check(last < first / 2, {en = "a Lua-defined module trains with optim.Adam like any built-in",
+             ko = "Lua로 정의한 모듈도 내장 모듈처럼 optim.Adam으로 학습된다"})
 
 lesson:say{
-  en = [[Reading list to go on with (onboarding 10): backpropagation (Rumelhart, Hinton, Williams 1986), Adam (Kingma & Ba 2014), dropout (Srivastava et al. 2014), batch normalization (Ioffe & Szegedy 2015), ResNet (He et al. 2015), Attention Is All You Need (Vaswani et al. 2017), ViT (Dosovitskiy et al. 2020).]],
-  ko = [[이어서 읽을 목록 (온보딩 10): 역전파 (Rumelhart, Hinton, Williams 1986), Adam (Kingma & Ba 2014), dropout (Srivastava 외 2014), 배치 정규화 (Ioffe & Szegedy 2015), ResNet (He 외 2015), Attention Is All You Need (Vaswani 외 2017), ViT (Dosovitskiy 외 2020).]],
+  en = [[Next, onboarding 10: the papers lesson (nnlab tutorial papers) runs seven landmark results, from vanishing gradients to ViT patches, each predicted first and then measured.]],
+  ko = [[다음은 온보딩 10: papers 레슨 (nnlab tutorial papers)에서 기울기 소실부터 ViT 패치까지 기념비적인 결과 일곱 가지를, 먼저 예측하고 직접 재 봅니다.]],
 }
 lesson:finish()

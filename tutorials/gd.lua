@@ -1,4 +1,4 @@
--- gd: onboarding 1, gradient descent by hand on one number
+-- gd: onboarding 1, gradient descent by hand
 local L = dofile((arg and arg[0] and arg[0]:match("(.*/)") or "tutorials/") .. "lib/lesson.lua")
 local lesson = L.new{name = "gd", title = {en = "onboarding 1: gradient descent by hand",
                                            ko = "온보딩 1: 손으로 하는 경사 하강법"}}
@@ -7,7 +7,7 @@ lesson:say{
   en = [[Training a network means: pick numbers (weights) that make a loss small. Gradient descent does it with one rule. The gradient f'(w) says which way f goes up, so step the other way: w <- w - lr · f'(w).
 
 Take f(w) = (w - 3)². Its minimum is at w = 3 and f'(w) = 2(w - 3).]],
-  ko = [[네트워크를 학습한다는 것은 loss를 작게 만드는 숫자(가중치)를 고르는 것입니다. 경사 하강법은 규칙 하나로 이를 합니다. 기울기 f'(w)는 f가 올라가는 방향을 알려 주므로 반대쪽으로 한 걸음: w <- w - lr · f'(w).
+  ko = [[네트워크를 학습한다는 것은 loss를 작게 만드는 숫자(가중치)를 고르는 것입니다. 경사 하강법은 규칙 하나로 이 일을 합니다. 기울기 f'(w)는 f가 올라가는 방향을 알려 주므로 반대쪽으로 한 걸음: w <- w - lr · f'(w).
 
 f(w) = (w - 3)²를 봅시다. 최솟값은 w = 3이고 f'(w) = 2(w - 3)입니다.]],
 }
@@ -24,18 +24,22 @@ lesson:code[[
 function descend(lr, steps)
   local w = 0
   for step = 1, steps do
-    local grad = 2 * (w - 3)          -- f'(w), worked out by hand
+    local grad = 2 * (w - 3)          -- f'(w), worked out by hand || 손으로 구한 f'(w)
     w = w - lr * grad
   end
   return w
 end
 for _, lr in ipairs{0.01, 0.1, 0.5, 0.9, 1.1} do
-  print(string.format("lr %-5g  w after 20 steps = %10.4f", lr, descend(lr, 20)))
+  print(string.format("lr %-5g  w after 20 steps = %10.4f", lr,
+                      descend(lr, 20)))
 end
 ]]
-lesson:check(math.abs(descend(0.1, 1) - 0.6) < 1e-12, "one step from 0 with lr 0.1 lands on 0.6")
-lesson:check(math.abs(descend(0.1, 100) - 3) < 1e-6, "lr 0.1 converges to the minimum w = 3")
-lesson:check(math.abs(descend(1.1, 20) - 3) > 10, "lr 1.1 diverges: each step overshoots by more than it corrects")
+lesson:check(math.abs(descend(0.1, 1) - 0.6) < 1e-12, {en = "one step from 0 with lr 0.1 lands on 0.6",
+             ko = "0에서 lr 0.1로 한 스텝 가면 0.6에 닿는다"})
+lesson:check(math.abs(descend(0.1, 100) - 3) < 1e-6, {en = "lr 0.1 converges to the minimum w = 3",
+             ko = "lr 0.1은 최솟점 w = 3으로 수렴한다"})
+lesson:check(math.abs(descend(1.1, 20) - 3) > 10, {en = "lr 1.1 diverges: each step overshoots by more than it corrects",
+             ko = "lr 1.1은 발산한다: 스텝마다 바로잡는 것보다 더 많이 지나친다"})
 
 lesson:say{
   en = [[The learning rate is the whole story here: too small crawls (0.01), 0.5 jumps straight to the answer (1 - 2·0.5 = 0), 0.9 overshoots back and forth but still shrinks, above 1 the error grows every step.
@@ -56,7 +60,8 @@ for step = 1, 50 do
 end
 print("autograd gradient descent: w =", w:item())
 ]]
-lesson:check(math.abs(w:item() - 3) < 1e-3, "autograd finds the same minimum, w ≈ 3")
+lesson:check(math.abs(w:item() - 3) < 1e-3, {en = "autograd finds the same minimum, w ≈ 3",
+             ko = "autograd도 같은 최솟점 w ≈ 3을 찾는다"})
 
 lesson:say{
   en = [[Questions to think about: what happens with two minima? What if f is flat in one direction and steep in another (next lesson)? Why do we zero the gradient each step?]],

@@ -1,4 +1,4 @@
--- matrix_gd: onboarding 2, gradient descent on a weight matrix (linear regression)
+-- matrix_gd: onboarding 2, gradient descent on a matrix
 local L = dofile((arg and arg[0] and arg[0]:match("(.*/)") or "tutorials/") .. "lib/lesson.lua")
 local lesson = L.new{name = "matrix_gd", title = {en = "onboarding 2: gradient descent on a matrix",
                                                   ko = "온보딩 2: 행렬에 대한 경사 하강법"}}
@@ -9,7 +9,7 @@ lesson:say{
     dLoss/dW = (2 / (N·2)) · Xᵀ (P - Y)        [3,N] x [N,2] -> [3,2]
 
 Checking the shapes is a good way to get such formulas right: the gradient must have W's shape, and only Xᵀ (P - Y) fits.]],
-  ko = [[같은 규칙을 숫자 여러 개에 한꺼번에. 데이터 X [N, 3], 목표 Y [N, 2], 가중치 W [3, 2]: 예측 P = X W, loss = mean((P - Y)²). 행렬 전체에 대한 기울기는 다시 W와 같은 모양의 행렬입니다:
+  ko = [[같은 규칙을 여러 숫자에 한꺼번에 적용해 봅시다. 데이터 X [N, 3], 목표 Y [N, 2], 가중치 W [3, 2]: 예측 P = X W, loss = mean((P - Y)²). 행렬 전체에 대한 기울기는 다시 W와 같은 모양의 행렬입니다:
 
     dLoss/dW = (2 / (N·2)) · Xᵀ (P - Y)        [3,N] x [N,2] -> [3,2]
 
@@ -26,20 +26,23 @@ lesson:predict{
 
 lesson:code[[
 tensor.manual_seed(0)
-W_true = tensor.tensor({{1, -2}, {0.5, 3}, {-1, 0}})           -- [3,2], what we hope to find
+-- [3,2], what we hope to find || [3,2], 찾고 싶은 값
+W_true = tensor.tensor({{1, -2}, {0.5, 3}, {-1, 0}})
 X = tensor.randn(100, 3)
-Y = X:matmul(W_true) + tensor.randn(100, 2) * 0.01               -- a little noise
+-- a little noise || 약간의 잡음
+Y = X:matmul(W_true) + tensor.randn(100, 2) * 0.01
 W = tensor.zeros(3, 2)
 for step = 1, 200 do
   local P = X:matmul(W)
-  local grad = X:t():matmul(P - Y) * (2 / (100 * 2))             -- by hand
+  local grad = X:t():matmul(P - Y) * (2 / (100 * 2))             -- by hand || 손으로
   W = W - grad * 0.5
 end
 print("learned W:"); print(W)
 hand_err = (W - W_true):abs():max():item()
 print("max |W - W_true| =", hand_err)
 ]]
-lesson:check(hand_err < 0.02, "the hand-derived matrix gradient recovers W_true")
+lesson:check(hand_err < 0.02, {en = "the hand-derived matrix gradient recovers W_true",
+             ko = "손으로 유도한 행렬 기울기로 W_true를 되찾는다"})
 
 lesson:code[[
 Wa = tensor.zeros(3, 2):requires_grad(true)
@@ -49,7 +52,8 @@ local by_hand = X:t():matmul(X:matmul(tensor.zeros(3, 2)) - Y) * (2 / 200)
 grad_diff = (Wa.grad - by_hand):abs():max():item()
 print("autograd vs hand gradient, max difference:", grad_diff)
 ]]
-lesson:check(grad_diff < 1e-5, "autograd's dLoss/dW equals Xᵀ(P - Y)·2/(N·2)")
+lesson:check(grad_diff < 1e-5, {en = "autograd's dLoss/dW equals Xᵀ(P - Y)·2/(N·2)",
+             ko = "autograd의 dLoss/dW는 Xᵀ(P - Y)·2/(N·2)와 같다"})
 
 lesson:say{
   en = [[Keywords: Jacobian, chain rule, "the gradient has the shape of the parameter". Question: the loss surface here is a bowl; how does its shape (XᵀX) decide the largest learning rate that still converges?]],

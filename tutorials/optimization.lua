@@ -1,4 +1,4 @@
--- optimization: onboarding 5, SGD vs momentum vs Adam on a narrow valley
+-- optimization: onboarding 5, SGD vs momentum vs Adam
 local L = dofile((arg and arg[0] and arg[0]:match("(.*/)") or "tutorials/") .. "lib/lesson.lua")
 local lesson = L.new{name = "optimization", title = {en = "onboarding 5: SGD, momentum and Adam",
                                                      ko = "온보딩 5: SGD, 모멘텀, Adam"}}
@@ -9,7 +9,7 @@ lesson:say{
 Momentum keeps a running sum of past gradients: the zig-zag across the valley cancels out and the steady push along it adds up. Adam divides each coordinate's step by a running size of its gradient, so steep and flat directions get similar step sizes.]],
   ko = [[실제 loss 곡면은 둥근 그릇인 경우가 드뭅니다. 좁은 골짜기를 봅시다: f(a, b) = a² + 100·b², 가로(b)로는 가파르고 세로(a)로는 평평합니다. 보통의 경사 하강법은 가파른 방향에서 발산하지 않도록 학습률을 2/200 = 0.01 아래로 둬야 하고, 그렇게 작은 스텝으로는 평평한 방향을 기어갑니다.
 
-모멘텀은 지난 기울기들의 누적합을 유지합니다: 골짜기를 가로지르는 지그재그는 상쇄되고 골짜기를 따라가는 꾸준한 밀기는 쌓입니다. Adam은 좌표마다 기울기의 이동 크기로 스텝을 나누어, 가파른 방향과 평평한 방향이 비슷한 스텝을 받게 합니다.]],
+모멘텀은 지난 기울기들의 누적합을 유지합니다: 골짜기를 가로지르는 지그재그는 상쇄되고 골짜기를 따라가는 꾸준한 밀기는 쌓입니다. Adam은 좌표마다 기울기 크기의 이동 평균으로 스텝을 나누어, 가파른 방향과 평평한 방향이 비슷한 스텝을 받게 합니다.]],
 }
 
 lesson:predict{
@@ -17,7 +17,7 @@ lesson:predict{
               ko = "lr 0.009의 보통 GD, a = 10에서 시작: a는 스텝마다 (1 - 2·0.009)배가 됩니다. 100 스텝 뒤 a는 대략?"},
   answer = 1.6,
   explain = {en = "10 · 0.982¹⁰⁰ ≈ 10 · 0.162 ≈ 1.6: still far from 0, while b (factor 1 - 200·0.009 = -0.8) is long done.",
-             ko = "10 · 0.982¹⁰⁰ ≈ 10 · 0.162 ≈ 1.6: 아직 0에서 멀고, b (배율 1 - 200·0.009 = -0.8)는 진작 끝났습니다."},
+             ko = "10 · 0.982¹⁰⁰ ≈ 10 · 0.162 ≈ 1.6: 아직 0에서 멀고, b (배율 1 - 200·0.009 = -0.8)는 이미 수렴했습니다."},
 }
 
 lesson:code[==[
@@ -36,17 +36,23 @@ results = {}
 for _, o in ipairs{
   {"SGD lr 0.009", function(ps) return optim.SGD(ps, {lr = 0.009}) end},
   {"SGD lr 0.011", function(ps) return optim.SGD(ps, {lr = 0.011}) end},
-  {"momentum 0.9", function(ps) return optim.SGD(ps, {lr = 0.009, momentum = 0.9}) end},
+  {"momentum 0.9", function(ps)
+    return optim.SGD(ps, {lr = 0.009, momentum = 0.9})
+  end},
   {"Adam lr 0.5", function(ps) return optim.Adam(ps, {lr = 0.5}) end},
 } do
   local f, p = run(o[2], 100)
   results[o[1]] = f
-  print(string.format("%-14s  f after 100 steps = %12.6g   at (%.4g, %.4g)", o[1], f, p[1], p[2]))
+  print(string.format("%-14s f after 100 steps %12.6g  at (%.4g, %.4g)",
+                      o[1], f, p[1], p[2]))
 end
 ]==]
-lesson:check(results["SGD lr 0.011"] > 1e3, "SGD with lr above 0.01 diverges along the steep direction")
-lesson:check(results["momentum 0.9"] < results["SGD lr 0.009"] / 100, "momentum gets 100x lower than plain SGD with the same lr")
-lesson:check(results["Adam lr 0.5"] < results["SGD lr 0.009"], "Adam beats plain SGD here")
+lesson:check(results["SGD lr 0.011"] > 1e3, {en = "SGD with lr above 0.01 diverges along the steep direction",
+             ko = "lr이 0.01을 넘는 SGD는 가파른 방향으로 발산한다"})
+lesson:check(results["momentum 0.9"] < results["SGD lr 0.009"] / 100, {en = "momentum gets 100x lower than plain SGD with the same lr",
+             ko = "모멘텀은 같은 lr의 일반 SGD보다 100배 낮은 loss에 이른다"})
+lesson:check(results["Adam lr 0.5"] < results["SGD lr 0.009"], {en = "Adam beats plain SGD here",
+             ko = "여기서는 Adam이 일반 SGD를 이긴다"})
 
 lesson:say{
   en = [[No optimizer wins everywhere: Adam is the usual default for transformers, SGD with momentum is still common for CNNs (often generalising slightly better), and the learning rate and its schedule matter more than the choice between them.

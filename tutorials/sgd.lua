@@ -1,4 +1,4 @@
--- sgd: onboarding 3, stochastic gradient descent: mini-batches, epochs and noise
+-- sgd: onboarding 3, stochastic gradient descent
 local L = dofile((arg and arg[0] and arg[0]:match("(.*/)") or "tutorials/") .. "lib/lesson.lua")
 local lesson = L.new{name = "sgd", title = {en = "onboarding 3: stochastic gradient descent",
                                             ko = "온보딩 3: 확률적 경사 하강법"}}
@@ -24,31 +24,37 @@ Y = X:matmul(w_true) + tensor.randn(2000, 1) * 0.1
 loader = data.loader(X, Y, {batch_size = 32, shuffle = true, seed = 1})
 print(loader)
 
-function train(batch_size, epochs, lr)
+-- not `train`: that name is nnlab's train{} || `train`이 아닌 이름: train{}은 nnlab의 함수
+function run_sgd(batch_size, epochs, lr)
   tensor.manual_seed(1)
   local model = nn.Linear(10, 1)
   local opt = optim.SGD(model, {lr = lr})
   local updates = 0
   for epoch = 1, epochs do
-    for xb, yb in data.loader(X, Y, {batch_size = batch_size, shuffle = true, seed = epoch}) do
+    for xb, yb in data.loader(X, Y, {batch_size = batch_size,
+                                     shuffle = true, seed = epoch}) do
       opt:zero_grad()
       nn.mse_loss(model(xb), yb):backward()
       opt:step()
       updates = updates + 1
     end
   end
-  local loss = tensor.no_grad(function() return nn.mse_loss(model(X), Y):item() end)
+  local loss = tensor.no_grad(function()
+    return nn.mse_loss(model(X), Y):item()
+  end)
   return loss, updates
 end
 
 print("            updates   loss on all data after 3 epochs")
-full_loss, full_updates = train(2000, 3, 0.1)
+full_loss, full_updates = run_sgd(2000, 3, 0.1)
 print(string.format("full batch  %7d   %.4f", full_updates, full_loss))
-sgd_loss, sgd_updates = train(32, 3, 0.1)
+sgd_loss, sgd_updates = run_sgd(32, 3, 0.1)
 print(string.format("batch 32    %7d   %.4f", sgd_updates, sgd_loss))
 ]]
-lesson:check(#loader == 63, "the loader makes 63 batches per epoch")
-lesson:check(sgd_loss < full_loss / 10, "in the same 3 epochs, mini-batch SGD gets a loss 10x lower than full batch")
+lesson:check(#loader == 63, {en = "the loader makes 63 batches per epoch",
+             ko = "로더는 에폭마다 배치 63개를 만든다"})
+lesson:check(sgd_loss < full_loss / 10, {en = "in the same 3 epochs, mini-batch SGD gets a loss 10x lower than full batch",
+             ko = "같은 3 에폭에서 미니배치 SGD의 loss가 전체 배치보다 10배 낮다"})
 
 lesson:say{
   en = [[Same compute (3 passes over the data), 189 small steps beat 3 exact ones by a wide margin. The price is noise: near the minimum, mini-batch gradients keep pointing in slightly different directions, so SGD jitters around it unless the learning rate decays.

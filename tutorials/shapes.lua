@@ -1,4 +1,4 @@
--- shapes: tensors, views vs copies, broadcasting, :shapes on, and the meta device
+-- shapes: tensors, views, broadcasting, the meta device
 local L = dofile((arg and arg[0] and arg[0]:match("(.*/)") or "tutorials/") .. "lib/lesson.lua")
 local lesson = L.new{name = "shapes", title = {en = "tensors, views, broadcasting and the meta device",
                                                ko = "텐서, 뷰, 브로드캐스팅, meta 장치"}}
@@ -9,11 +9,13 @@ lesson:say{
 }
 
 lesson:code[[
-x = tensor.arange(0, 6):view(2, 3)      -- 0..5 as 2 rows of 3
+x = tensor.arange(0, 6):view(2, 3)      -- 0..5 as 2 rows of 3 || 0..5를 3개씩 2행으로
 print(x)
-print("shape", x:shape(), "dims", x:dim(), "numel", x:numel(), "size of dim -1", x:size(-1))
+print("shape", x:shape(), "dims", x:dim(), "numel", x:numel(),
+      "size of dim -1", x:size(-1))
 ]]
-lesson:check(x:size(1) == 2 and x:size(2) == 3 and x:numel() == 6, "x is [2,3] with 6 numbers")
+lesson:check(x:size(1) == 2 and x:size(2) == 3 and x:numel() == 6, {en = "x is [2,3] with 6 numbers",
+             ko = "x는 숫자 6개를 담은 [2,3]이다"})
 
 lesson:say{
   en = [[view, reshape, transpose, permute, narrow and indexing do not copy: they make a new VIEW (new sizes and strides) of the same storage. Writing through a view changes the original.]],
@@ -21,17 +23,19 @@ lesson:say{
 }
 
 lesson:code[[
-row = x[2]                 -- the second row, a view [3]
+row = x[2]                 -- the second row, a view [3] || 두 번째 행, 뷰 [3]
 row:fill(9)
-print(x)                   -- x changed too
-xt = x:t()                 -- transpose: [3,2], still the same storage
+print(x)                   -- x changed too || x도 바뀌었습니다
+xt = x:t()                 -- transpose: [3,2], still the same storage || 전치: [3,2], 저장공간은 그대로
 print("xt", xt:shape(), "contiguous?", xt:is_contiguous())
-c = xt:contiguous()        -- this one copies, into row-major order
+c = xt:contiguous()        -- this one copies, into row-major order || 이건 행 우선 순서로 복사합니다
 c:fill(0)
 print("x after filling the copy:", x:sum():item())
 ]]
-lesson:check(x:sum():item() == 0 + 1 + 2 + 27, "filling a view changed x; filling a copy did not")
-lesson:check(not xt:is_contiguous(), "a transpose is a non-contiguous view")
+lesson:check(x:sum():item() == 0 + 1 + 2 + 27, {en = "filling a view changed x; filling a copy did not",
+             ko = "뷰를 채우면 x가 바뀌고, 복사본을 채우면 바뀌지 않는다"})
+lesson:check(not xt:is_contiguous(), {en = "a transpose is a non-contiguous view",
+             ko = "전치는 연속적이지 않은(non-contiguous) 뷰다"})
 
 lesson:predict{
   question = {en = "a = [4,1,3], b = [5,1]: what shape is a + b? (broadcasting lines up dims from the right)",
@@ -46,9 +50,11 @@ a = tensor.ones(4, 1, 3)
 b = tensor.arange(0, 5):view(5, 1)
 s = a + b
 print("a", a:shape(), "+ b", b:shape(), "->", s:shape())
-print("s[1][:,1] =", s[1]:select(2, 1))     -- each row got b's value added
+-- column 1 of s[1]: b added to 1 || s[1]의 1열: 1에 b를 더한 값
+print("s[1]:select(2, 1) =", s[1]:select(2, 1))
 ]]
-lesson:check(s:shape() == tensor.empty(4, 5, 3):shape(), "[4,1,3] + [5,1] -> [4,5,3]")
+lesson:check(s:shape() == tensor.empty(4, 5, 3):shape(), {en = "[4,1,3] + [5,1] -> [4,5,3]",
+             ko = "[4,1,3] + [5,1] -> [4,5,3]"})
 
 lesson:say{
   en = [[At the prompt, ":shapes on" prints every op with its input and output shapes (in a
@@ -65,40 +71,56 @@ meta 장치에는 모양만 있고 숫자는 없습니다: 메모리를 할당�
 
 lesson:code[[
 sys.shapes(true)
-h = nn.Linear(64, 8)(tensor.randn(1, 65536, 64))   -- one line: the layer and its weight
-s8 = h:sum(2)                                      -- your own ops: one line each
+-- one line: the layer and its weight || 한 줄: 레이어와 그 가중치
+h = nn.Linear(64, 8)(tensor.randn(1, 65536, 64))
+-- your own ops: one line each || 직접 쓴 연산: 하나에 한 줄씩
+s8 = h:sum(2)
 sys.shapes(false)
 ]]
-lesson:check(s8:shape() == tensor.empty(1, 8):shape(), "summing [1,65536,8] over dim 2 gives [1,8]")
+lesson:check(s8:shape() == tensor.empty(1, 8):shape(), {en = "summing [1,65536,8] over dim 2 gives [1,8]",
+             ko = "[1,65536,8]을 2번 차원으로 더하면 [1,8]"})
 
 lesson:predict{
   question = {en = "A float32 attention matrix [8, 50176, 50176]: how many GB?",
               ko = "float32 어텐션 행렬 [8, 50176, 50176]은 몇 GB일까요?"},
   answer = "80.6",
-  explain = {en = "8 · 50176² · 4 bytes = 80,564,191,232 bytes ≈ 80.6 GB: one 80 GB GPU cannot even hold it.",
-             ko = "8 · 50176² · 4 바이트 = 80,564,191,232 바이트 ≈ 80.6 GB: 80 GB GPU 한 장에 담기지도 않습니다."},
+  explain = {en = "8 · 50176² · 4 bytes = 80,564,191,232 bytes ≈ 80.6 GB (GB = 10⁹ bytes, as GPU spec sheets count). An \"80 GB\" card has 80 GiB = 85.9 GB: this one matrix takes 94% of it, before q, the softmax or any gradient.",
+             ko = "8 · 50176² · 4 바이트 = 80,564,191,232 바이트 ≈ 80.6 GB (GPU 사양표처럼 GB = 10⁹ 바이트). \"80 GB\" 카드는 80 GiB = 85.9 GB이니, q도 softmax도 기울기도 빼고 이 행렬 하나만으로 94%를 차지합니다."},
 }
 
 lesson:code[[
 before = tensor.memory_estimate().meta
 q = tensor.randn(8, 50176, 64, {device = "meta"})
+q_bytes = tensor.memory_estimate().meta - before
 attn = q:matmul(q:transpose(2, 3))          -- [8,50176,64] x [8,64,50176]
 print(attn, attn:shape())
 meta_bytes = tensor.memory_estimate().meta - before
-print(string.format("meta says a real run would hold %.1f GB", meta_bytes / 1e9))
+attn_bytes = meta_bytes - q_bytes
+print(string.format("attention %.1f GB + q %.1f GB = %.1f GB held",
+                    attn_bytes / 1e9, q_bytes / 1e9, meta_bytes / 1e9))
 ]]
-lesson:check(attn:shape() == tensor.empty(8, 50176, 50176, {device = "meta"}):shape(), "the shape is [8,50176,50176]")
-lesson:check(meta_bytes >= 8 * 50176 * 50176 * 4, "meta accounts >= 80.6 GB for q and the attention matrix")
+lesson:check(attn:shape() == tensor.empty(8, 50176, 50176, {device = "meta"}):shape(), {en = "the shape is [8,50176,50176]",
+             ko = "모양은 [8,50176,50176]"})
+lesson:check(attn_bytes == 8 * 50176 * 50176 * 4,
+             {en = "meta counts the attention matrix at 80,564,191,232 bytes (80.6 GB), q on top",
+              ko = "meta는 어텐션 행렬을 80,564,191,232 바이트(80.6 GB)로 세고, q는 따로 더한다"})
+lesson:check(attn_bytes < 80 * 2 ^ 30 and attn_bytes > 0.9 * 80 * 2 ^ 30,
+             {en = "it fits an \"80 GB\" card (85.9e9 bytes), but takes over 90% of it",
+              ko = "\"80 GB\" 카드(85.9e9 바이트)에 들어가긴 하지만 90% 넘게 차지한다"})
 
 lesson:say{
   en = [[A shape mistake reads like a teacher in nnlab: the op, both shapes and the bad dim. Errors are values you can catch with pcall:]],
-  ko = [[nnlab의 모양 오류는 선생님처럼 읽힙니다: 연산, 두 모양, 문제가 된 차원. 오류는 pcall로 잡을 수 있는 값입니다:]],
+  ko = [[nnlab의 모양 오류 메시지는 선생님이 설명해 주듯 읽힙니다: 연산, 두 모양, 문제가 된 차원. 오류는 pcall로 잡을 수 있는 값입니다:]],
 }
 
 lesson:code[[
-ok, err = pcall(function() return tensor.randn(2, 3):matmul(tensor.randn(4, 5)) end)
-print(ok, err)
+a, b = tensor.randn(2, 3), tensor.randn(4, 5)
+-- calls tensor.matmul(a, b), catching the error || tensor.matmul(a, b)를 부르고 오류를 잡습니다
+ok, err = pcall(tensor.matmul, a, b)
+print(ok)
+print(err)
 ]]
-lesson:check(not ok and tostring(err):find("matmul") ~= nil, "matmul [2,3] x [4,5] fails and names the op")
+lesson:check(not ok and tostring(err):find("^matmul: %[2,3%] x %[4,5%]") ~= nil, {en = "matmul [2,3] x [4,5] fails; the message starts with the op and both shapes",
+             ko = "matmul [2,3] x [4,5]는 실패하고, 메시지는 연산 이름과 두 모양으로 시작한다"})
 
 lesson:finish()

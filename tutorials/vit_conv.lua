@@ -1,4 +1,4 @@
--- vit_conv: reshaping ViT tokens for a convolution, the FC+Conv shortcut, a tiny ViT on Fashion-MNIST
+-- vit_conv: convolution inside a ViT, the FC+Conv shortcut
 local L = dofile((arg and arg[0] and arg[0]:match("(.*/)") or "tutorials/") .. "lib/lesson.lua")
 local lesson = L.new{name = "vit_conv", title = {en = "adding convolution to a ViT",
                                                  ko = "ViT에 합성곱 더하기"}}
@@ -18,86 +18,132 @@ lesson:predict{
 
 lesson:code[[
 B, H, W, C = 2, 14, 14, 768
-tokens = tensor.randn(B, H * W + 1, C, {device = "meta"})      -- meta: shapes only, no memory
-cls     = tokens:narrow(2, 1, 1)                      -- [B,1,C]   the CLS token
+-- meta: shapes only, no memory || meta: 모양만, 메모리는 없음
+tokens = tensor.randn(B, H * W + 1, C, {device = "meta"})
+-- [B,1,C]   the CLS token || [B,1,C]   CLS 토큰
+cls     = tokens:narrow(2, 1, 1)
 patches = tokens:narrow(2, 2, H * W)                  -- [B,HW,C]
-img     = patches:reshape(B, H, W, C):permute(1, 4, 2, 3):contiguous()   -- [B,C,H,W]
+-- [B,C,H,W]
+img     = patches:reshape(B, H, W, C):permute(1, 4, 2, 3):contiguous()
 conv    = nn.Conv2d(C, C, 3, {padding = 1, device = "meta"})
-y       = conv(img)                                   -- [B,C,H,W], same size thanks to padding 1
+-- [B,C,H,W], same size thanks to padding 1 || [B,C,H,W], padding 1 덕분에 크기 그대로
+y       = conv(img)
 back    = y:permute(1, 3, 4, 2):reshape(B, H * W, C)  -- [B,HW,C]
 out     = tensor.cat({cls, back}, 2)                  -- [B,HW+1,C]
-for _, step in ipairs{{"tokens", tokens}, {"drop CLS", patches}, {"as image", img}, {"conv", y},
+for _, step in ipairs{{"tokens", tokens}, {"drop CLS", patches},
+                      {"as image", img}, {"conv", y},
                       {"back to tokens", back}, {"concat CLS", out}} do
   print(string.format("%-16s %s", step[1], tostring(step[2]:shape())))
 end
 ]]
-lesson:check(img:shape() == tensor.empty(2, 768, 14, 14, {device = "meta"}):shape(), "tokens become [B,C,H,W] = [2,768,14,14]")
-lesson:check(out:shape() == tokens:shape(), "and come back as [B,HW+1,C] = [2,197,768]")
+lesson:check(img:shape() == tensor.empty(2, 768, 14, 14, {device = "meta"}):shape(), {en = "tokens become [B,C,H,W] = [2,768,14,14]",
+             ko = "토큰이 [B,C,H,W] = [2,768,14,14]가 된다"})
+lesson:check(out:shape() == tokens:shape(), {en = "and come back as [B,HW+1,C] = [2,197,768]",
+             ko = "그리고 [B,HW+1,C] = [2,197,768]로 돌아온다"})
 
 lesson:say{
   en = [[Why permute and not just reshape [B,HW,C] to [B,C,H,W]? Reshape keeps the memory order, so it would scramble channels and positions together. permute moves the dims; contiguous then copies into the new order, which the convolution reads fastest.
 
-The FC+Conv shortcut: permute [B,HW,C] -> [B,C,HW], a Linear over the HW positions (mixing all positions, like a global filter), reshape to [B,C,H,W] and add it to the conv output. In the reported experiments (ViT-B/16 cut to 6 layers plus extra blocks, days of GPU time each) this is what helped:
+A patch is one node of the conv's input: after the patch embedding, each 16x16 patch of ViT-B/16 is a single "pixel" of the [B,C,14,14] image the convolution sees. So the kernel size need not match the patch size. A 3x3 kernel already mixes 3x3 neighbouring patches; a 2x2 kernel does not "match" a 2x2 patch, it just sees fewer neighbours.
 
-    6 ViT layers only            0.9678     6 ViT + 4 conv            0.9011
-    6 ViT + 6 conv               0.8031     6 ViT + 5 conv, 2x2 kernel 0.8608
-    6 ViT + 6 FC                 0.9499     6 ViT + 6 (FC+Conv)       0.97
-    full ViT-B/16                0.988
+The FC+Conv shortcut comes from ResNet's shortcut: a second path around the convolutions, added to their output, so information and gradients need not pass through every conv. Here the path is a Linear over the HW positions: permute [B,HW,C] -> [B,C,HW], Linear(HW, HW) (it mixes all positions, like a global filter), reshape to [B,C,H,W] and add it to the conv output.
 
-More conv layers hurt; a 2x2 kernel (matching the 2x2 patch) was worse; the FC+Conv shortcut recovered accuracy and smoothed training.]],
+The reported experiments cut ViT-B/16 to its first 6 layers and added blocks; one run each, 13 to 21 hours of GPU time per run:
+
+    6 ViT layers only              0.9678
+    6 ViT + 4 conv                 0.9011
+    6 ViT + 5 conv, 3x3 kernels    0.8921
+    6 ViT + 5 conv, 2x2 kernels    0.8608
+    6 ViT + 6 conv                 0.8031
+    6 ViT + 6 FC                   0.9499
+    6 ViT + 6 (FC+Conv)            0.97
+    full ViT-B/16 (12 layers)      0.988
+
+More conv layers hurt, and 2x2 kernels were worse than 3x3. With the FC shortcut the six conv blocks no longer hurt (0.97, against 0.8031 without it), and training was smoother. Whether they HELPED is another question: 0.97 against 0.9678 for the 6 ViT layers alone is a 0.2-point gap between two single runs, well within what another seed could change.]],
   ko = [[왜 [B,HW,C]를 그냥 [B,C,H,W]로 reshape하지 않고 permute할까요? reshape은 메모리 순서를 유지하므로 채널과 위치가 뒤섞입니다. permute는 차원을 옮기고, contiguous는 새 순서대로 복사해서 합성곱이 가장 빨리 읽을 수 있게 합니다.
 
-FC+Conv 지름길: [B,HW,C] -> [B,C,HW]로 permute, HW 위치들에 대해 Linear (모든 위치를 섞는 전역 필터 같은 것), [B,C,H,W]로 reshape해서 합성곱 출력에 더합니다. 보고된 실험 (ViT-B/16을 6층으로 자르고 블록을 추가, 각각 GPU로 며칠)에서 도움이 된 것은 이것이었습니다:
+패치 하나는 합성곱 입력의 노드 하나입니다: 패치 임베딩을 거치면 ViT-B/16의 16x16 패치 하나하나가 합성곱이 보는 [B,C,14,14] 이미지의 "픽셀" 하나가 됩니다. 그러니 커널 크기를 패치 크기에 맞출 필요가 없습니다. 3x3 커널은 이미 이웃한 3x3 = 9개의 패치를 섞습니다. 2x2 커널은 2x2 패치에 "맞춘" 것이 아니라, 이웃을 덜 볼 뿐입니다.
 
-    ViT 6층만                    0.9678     ViT 6 + conv 4            0.9011
-    ViT 6 + conv 6               0.8031     ViT 6 + conv 5, 2x2 커널  0.8608
-    ViT 6 + FC 6                 0.9499     ViT 6 + (FC+Conv) 6       0.97
-    ViT-B/16 전체                0.988
+FC+Conv 지름길은 ResNet의 지름길(shortcut)에서 왔습니다: 합성곱들을 돌아가는 두 번째 경로를 만들어 그 출력에 더하면, 정보와 기울기가 모든 합성곱을 거치지 않아도 됩니다. 여기서는 그 경로가 HW 위치들에 대한 Linear입니다: [B,HW,C] -> [B,C,HW]로 permute하고, Linear(HW, HW) (모든 위치를 섞는 전역 필터 같은 것)를 적용한 뒤, [B,C,H,W]로 reshape해서 합성곱 출력에 더합니다.
 
-conv 층을 늘릴수록 나빠졌고, 2x2 패치에 맞춘 2x2 커널은 더 나빴으며, FC+Conv 지름길이 정확도를 되찾고 학습을 안정시켰습니다.]],
+보고된 실험은 ViT-B/16을 앞쪽 6층만 남기고 블록을 덧붙였습니다. 설정마다 한 번씩, 한 번에 GPU 13~21시간이 들었습니다:
+
+    ViT 6층만                      0.9678
+    ViT 6층 + conv 4               0.9011
+    ViT 6층 + conv 5, 3x3 커널     0.8921
+    ViT 6층 + conv 5, 2x2 커널     0.8608
+    ViT 6층 + conv 6               0.8031
+    ViT 6층 + FC 6                 0.9499
+    ViT 6층 + (FC+Conv) 6          0.97
+    ViT-B/16 전체 (12층)           0.988
+
+conv 층이 늘수록 나빠졌고, 2x2 커널은 3x3보다 나빴습니다. FC 지름길을 붙이자 conv 블록 여섯 개가 더는 해가 되지 않았고 (지름길 없이 0.8031, 있으면 0.97), 학습도 더 매끄러웠습니다. 하지만 "도움이 됐는지"는 다른 문제입니다: 0.97과 ViT 6층만의 0.9678은 한 번씩 돌린 두 실행 사이의 0.2%p 차이로, 시드만 바꿔도 달라질 수 있는 범위입니다.]],
+}
+
+lesson:predict{
+  question = {en = "In ViT-B/16, a 3x3 conv on the [B,C,14,14] token image: how many pixels of the 224x224 image does one output see, per side?",
+              ko = "ViT-B/16에서 토큰 이미지 [B,C,14,14]에 3x3 합성곱을 하면, 출력 하나가 224x224 이미지의 몇 픽셀을 보나요? (한 변 기준)"},
+  answer = 48,
+  explain = {en = "Each node is one 16x16 patch, so 3 nodes are 3·16 = 48 pixels: a 48x48 window of the image.",
+             ko = "노드 하나가 16x16 패치 하나이므로 노드 3개는 3·16 = 48 픽셀: 이미지의 48x48 영역입니다."},
 }
 
 lesson:say{
   en = [[Now a tiny version you can train in seconds: Fashion-MNIST 28x28, 4x4 patches -> 7x7 = 49 tokens + CLS, C = 32, one transformer block, then optionally one conv block with the FC shortcut, then a classifier on the CLS token.]],
-  ko = [[이제 몇 초 만에 학습되는 작은 버전: Fashion-MNIST 28x28, 4x4 패치 -> 7x7 = 49 토큰 + CLS, C = 32, 트랜스포머 블록 하나, 선택적으로 FC 지름길이 있는 conv 블록 하나, 그리고 CLS 토큰 위의 분류기.]],
+  ko = [[이제 몇 초면 학습되는 작은 버전을 만듭니다: Fashion-MNIST 28x28, 4x4 패치 -> 7x7 = 49 토큰 + CLS, C = 32, 트랜스포머 블록 하나, 선택적으로 FC 지름길이 있는 conv 블록 하나, 마지막으로 CLS 토큰에 붙인 분류기.]],
 }
 
 lesson:code[[
-ConvBlock = nn.Module:extend("ConvBlock")         -- tokens -> conv (+ FC shortcut) -> tokens
+-- tokens -> conv (+ FC shortcut) -> tokens || 토큰 -> 합성곱 (+ FC 지름길) -> 토큰
+ConvBlock = nn.Module:extend("ConvBlock")
 function ConvBlock:init(C, H, W)
   self.C, self.H, self.W = C, H, W
   self.conv = nn.Conv2d(C, C, 3, {padding = 1})
-  self.fc = nn.Linear(H * W, H * W)              -- mixes positions: the FC+Conv shortcut
+  -- mixes positions: the FC+Conv shortcut || 위치를 섞음: FC+Conv 지름길
+  self.fc = nn.Linear(H * W, H * W)
 end
 function ConvBlock:forward(t)
   local B, C, H, W = t:size(1), self.C, self.H, self.W
-  local cls, p = t:narrow(2, 1, 1), t:narrow(2, 2, H * W)                 -- [B,1,C], [B,HW,C]
-  local img = p:reshape(B, H, W, C):permute(1, 4, 2, 3):contiguous()     -- [B,C,H,W]
-  local fc = self.fc(p:permute(1, 3, 2)):reshape(B, C, H, W)             -- [B,C,HW] -> [B,C,H,W]
-  local y = (self.conv(img):gelu() + fc):permute(1, 3, 4, 2):reshape(B, H * W, C)
-  return tensor.cat({cls, p + y}, 2)                                     -- residual, CLS back on
+  -- [B,1,C], [B,HW,C]
+  local cls, p = t:narrow(2, 1, 1), t:narrow(2, 2, H * W)
+  -- [B,C,H,W]
+  local img = p:reshape(B, H, W, C):permute(1, 4, 2, 3):contiguous()
+  -- [B,C,HW] -> [B,C,H,W]
+  local fc = self.fc(p:permute(1, 3, 2)):reshape(B, C, H, W)
+  local y = (self.conv(img):gelu() + fc):permute(1, 3, 4, 2)
+  y = y:reshape(B, H * W, C)
+  -- residual, CLS back on || 잔차 연결, CLS를 다시 붙임
+  return tensor.cat({cls, p + y}, 2)
 end
 
 TinyViT = nn.Module:extend("TinyViT")
 function TinyViT:init(use_conv)
   local C = 32
-  self.patch = nn.Conv2d(1, C, 4, {stride = 4})             -- [B,1,28,28] -> [B,C,7,7]
+  -- [B,1,28,28] -> [B,C,7,7]
+  self.patch = nn.Conv2d(1, C, 4, {stride = 4})
   self.cls = (tensor.randn(1, 1, C) * 0.02):requires_grad(true)
-  self.pos = nn.pos_sincos_2d(7, 7, C):unsqueeze(1)         -- fixed [1,49,C]
+  -- fixed [1,49,C] || 고정 [1,49,C]
+  self.pos = nn.pos_sincos_2d(7, 7, C):unsqueeze(1)
   self.ln1, self.attn = nn.LayerNorm(C), nn.MultiheadAttention(C, 4)
-  self.ln2, self.mlp = nn.LayerNorm(C), nn.Sequential(nn.Linear(C, 2 * C), nn.GELU(), nn.Linear(2 * C, C))
+  self.ln2 = nn.LayerNorm(C)
+  self.mlp = nn.Sequential(nn.Linear(C, 2 * C), nn.GELU(),
+                           nn.Linear(2 * C, C))
   if use_conv then self.convblock = ConvBlock(C, 7, 7) end
   self.norm, self.head = nn.LayerNorm(C), nn.Linear(C, 10)
 end
 function TinyViT:forward(x)                                 -- x [B,784]
   local B = x:size(1)
-  local p = self.patch(x:view(B, 1, 28, 28)):flatten(3):transpose(2, 3) + self.pos   -- [B,49,C]
-  local t = tensor.cat({self.cls:expand(B, 1, 32), p}, 2)                              -- [B,50,C]
+  -- [B,49,C]
+  local p = self.patch(x:view(B, 1, 28, 28)):flatten(3):transpose(2, 3)
+  p = p + self.pos
+  -- [B,50,C]
+  local t = tensor.cat({self.cls:expand(B, 1, 32), p}, 2)
   local h = self.ln1(t)
   t = t + self.attn(h, h, h)
   t = t + self.mlp(self.ln2(t))
   if self.convblock then t = self.convblock(t) end
-  return self.head(self.norm(t:select(2, 1)))               -- the CLS token -> [B,10]
+  -- the CLS token -> [B,10] || CLS 토큰 -> [B,10]
+  return self.head(self.norm(t:select(2, 1)))
 end
 ]]
 
@@ -110,8 +156,10 @@ lesson:say{
                      N_TRAIN, EPOCHS, N_TEST, quick and " (작은 부분집합: --check 모드)" or ""),
 }
 
-lesson:code[[
-train, test = data.fashion_mnist{limit = N_TRAIN, test_limit = N_TEST}
+-- the shown code carries this run's sizes, so it can be typed at a fresh prompt
+lesson:code(([[
+N_TRAIN, N_TEST, EPOCHS = @SIZES  -- this run (full: 10000, 2000, 3) || 이번 실행 (전체 10000, 2000, 3)
+trainset, testset = data.fashion_mnist{limit = N_TRAIN, test_limit = N_TEST}
 nn.summary(TinyViT(true), {64, 784})
 
 function fit(use_conv)
@@ -120,7 +168,9 @@ function fit(use_conv)
   local opt = optim.AdamW(model, {lr = 3e-3})
   local first, last
   for epoch = 1, EPOCHS do
-    for xb, yb in data.loader(train.x, train.y, {batch_size = 64, shuffle = true, seed = epoch}) do
+    local batches = data.loader(trainset.x, trainset.y,
+                      {batch_size = 64, shuffle = true, seed = epoch})
+    for xb, yb in batches do
       opt:zero_grad()
       local loss = nn.cross_entropy(model(xb), yb)
       loss:backward()
@@ -131,18 +181,20 @@ function fit(use_conv)
   end
   model:eval()
   local acc = tensor.no_grad(function()
-    return model(test.x):argmax(2):eq(test.y):mean():item()
+    return model(testset.x):argmax(2):eq(testset.y):mean():item()
   end)
-  return {first = first, last = last, acc = acc, params = (model:num_params())}
+  return {first = first, last = last, acc = acc,
+          params = (model:num_params())}
 end
 
 vit_plain = fit(false)
 vit_conv = fit(true)
 print("                 params   first loss   last loss   test acc")
 for _, r in ipairs{{"ViT", vit_plain}, {"ViT + conv", vit_conv}} do
-  print(string.format("%-12s %10d   %10.3f   %9.3f   %8.3f", r[1], r[2].params, r[2].first, r[2].last, r[2].acc))
+  print(string.format("%-12s %10d   %10.3f   %9.3f   %8.3f", r[1],
+                      r[2].params, r[2].first, r[2].last, r[2].acc))
 end
-]]
+]]):gsub("@SIZES", string.format("%d, %d, %d", N_TRAIN, N_TEST, EPOCHS)), nil)
 
 lesson:check(vit_plain.last < vit_plain.first and vit_conv.last < vit_conv.first,
              {en = "training reduces the loss for both models", ko = "두 모델 모두 학습으로 loss가 줄어든다"})

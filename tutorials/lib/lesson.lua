@@ -151,6 +151,25 @@ local function wait_enter(prompt)
   if line == nil then L.interactive = false end   -- stdin closed: run on without pauses
 end
 
+-- A shown code line's comment may be written in both languages, "-- English || 한국어":
+-- the learner sees the half for the current language (Lua ignores the whole comment).
+function L.comment_text(line)
+  local code, en, ko = line:match("^(.-%-%-%s*)(.-)%s*||%s*(.*)$")
+  if not code then return line end
+  return code .. (L.lang == "ko" and ko or en)
+end
+
+-- Prints `text` wrapped to the terminal: the first line after `first`, the rest after
+-- `rest` (the indent), so that no line is wider than 80 columns.
+local function print_hanging(first, text, rest, colour)
+  local body = wrap(text, 79 - width(first))
+  local n = 0
+  for line in (body .. "\n"):gmatch("(.-)\n") do
+    n = n + 1
+    print(style(colour, (n == 1 and first or rest) .. line))
+  end
+end
+
 local Lesson = {}
 Lesson.__index = Lesson
 
@@ -187,7 +206,7 @@ function Lesson:code(src, opts)
   self.step = self.step + 1
   src = src:gsub("^\n+", ""):gsub("%s+$", "")
   if self.after_check then print(); self.after_check = false end
-  for line in (src .. "\n"):gmatch("(.-)\n") do print(style("36", "  > " .. line)) end
+  for line in (src .. "\n"):gmatch("(.-)\n") do print(style("36", "  > " .. L.comment_text(line))) end
   local fn, err = load(src, "=" .. self.name .. ":code" .. self.step, "t", _G)
   if not fn then error(self.name .. ": code block " .. self.step .. " does not compile: " .. err, 0) end
   local stop = type(dash) == "table" and dash.STOP
@@ -208,13 +227,82 @@ function Lesson:code(src, opts)
   return table.unpack(res, 2, res.n)
 end
 
-local function same_answer(given, answer)
-  given = given:gsub("^%s+", ""):gsub("%s+$", "")
-  local ng = tonumber((given:gsub(",", "")))
-  local na = tonumber((tostring(answer):gsub(",", "")))
-  if ng and na then return math.abs(ng - na) <= 1e-6 * math.max(1, math.abs(na)) end
-  local norm = function(s) return tostring(s):lower():gsub("[%s,%[%]]", "") end
-  return norm(given) == norm(answer)
+-- The numbers in a text, read two ways: commas as thousands separators where they sit
+-- between groups of three digits ("33,554,432" -> 33554432), and commas as list
+-- separators ("3,2" -> 3 2). Returns both lists (they are equal when no comma is ambiguous).
+local function numbers_in(s)
+  local function scan(t)
+    local out = {}
+    local i = 1
+    while true do                    -- a number: digits, an optional fraction and exponent
+      local a, b = t:find("%-?%d*%.?%d+", i)
+      if not a then break end
+      local e1, e2 = t:find("^[eE][-+]?%d+", b + 1)
+      local n = t:sub(a, e2 or b)
+      out[#out + 1] = {v = tonumber(n), text = n}
+      i = (e2 or b) + 1
+    end
+    return out
+  end
+  local grouped = s
+  repeat
+    local before = grouped
+    grouped = grouped:gsub("(%d),(%d%d%d)%f[^%d]", "%1%2")
+  until grouped == before
+  return scan(grouped), scan(s)
+end
+
+local function same_list(g, a)
+  if #g ~= #a or #a == 0 then return false end
+  for i = 1, #a do
+    local av, gv = a[i].v, g[i].v
+    -- an answer written with decimals accepts what rounds to it ("80.6" takes 80.56)
+    local decimals = a[i].text:match("%.(%d+)$")
+    local tol = decimals and 0.5 * 10 ^ -#decimals + 1e-12 or 1e-9 * math.max(1, math.abs(av))
+    if math.abs(gv - av) > tol then return false end
+  end
+  return true
+end
+
+-- yes and no in both languages
+local YES = {yes = true, y = true, ["예"] = true, ["네"] = true, ["응"] = true, ["그렇다"] = true,
+             ["그래요"] = true, ["맞다"] = true, ["맞아요"] = true, ["맞습니다"] = true}
+local NO = {no = true, n = true, ["아니오"] = true, ["아니요"] = true, ["아니"] = true,
+            ["아뇨"] = true, ["아니다"] = true, ["아닙니다"] = true}
+
+-- Does the learner's `given` match `answer` (a number, a string, or {en=, ko=}, whose
+-- two versions are both accepted)? Numbers are compared as numbers, words around them
+-- ignored ("63 updates", "63번", "1.6 GB"); shapes and lists number by number ("3,2" for
+-- [3,2]); yes/no in English or Korean (예, 아니오). accept(given) -> bool adds more.
+function L.same_answer(given, answer, accept)
+  given = tostring(given):gsub("^%s+", ""):gsub("%s+$", "")
+  if given == "" then return false end
+  if accept and accept(given) then return true end
+  local answers = {}
+  if type(answer) == "table" then
+    for _, k in ipairs{"en", "ko"} do if answer[k] then answers[#answers + 1] = tostring(answer[k]) end end
+  else
+    answers[1] = tostring(answer)
+  end
+  local norm = function(s) return (s:lower():gsub("[%s,%[%]%.!?]", "")) end
+  local g1, g2 = numbers_in(given)
+  for _, a in ipairs(answers) do
+    local ka = norm(a)
+    if YES[ka] or NO[ka] then
+      local kg = norm(given)
+      if (YES[ka] and YES[kg]) or (NO[ka] and NO[kg]) then return true end
+    else
+      local a1, a2 = numbers_in(a)
+      if #a1 > 0 then
+        if same_list(g1, a1) or same_list(g2, a2) or same_list(g1, a2) or same_list(g2, a1) then
+          return true
+        end
+      elseif norm(given) == ka then
+        return true
+      end
+    end
+  end
+  return false
 end
 
 -- Asks (interactive) or states (check mode) a question, then shows the answer and why.
@@ -223,19 +311,19 @@ function Lesson:predict(p)
   local q, a, why = L.text(p.question), p.answer, L.text(p.explain)
   if type(a) == "table" and not tensor.is_tensor(a) and (a.en or a.ko) then a = L.text(a) end
   local ask = L.lang == "ko" and "예측" or "Predict"
-  print(style("33", ask .. ": " .. q))
+  print_hanging(ask .. ": ", q, string.rep(" ", width(ask) + 2), "33")
   if L.interactive then
     io.write(L.lang == "ko" and "  당신의 답> " or "  your answer> ")
     io.flush()
     local given = io.read("l")
     if given == nil then L.interactive = false
     elseif given ~= "" then
-      local right = same_answer(given, a)
+      local right = L.same_answer(given, p.answer, p.accept)
       print(right and (L.lang == "ko" and "  맞았습니다!" or "  Right!")
                   or (L.lang == "ko" and "  아쉽네요." or "  Not quite."))
     end
   end
-  print(style("32", (L.lang == "ko" and "  답: " or "  Answer: ") .. tostring(a)))
+  print_hanging(L.lang == "ko" and "  답: " or "  Answer: ", tostring(a), "    ", "32")
   if why ~= "" then print((wrap(why, 74):gsub("([^\n]+)", "    %1"))) end
   print()
 end
@@ -245,13 +333,32 @@ function Lesson:check(cond, what)
   self.checks = self.checks + 1
   what = L.text(what)
   if not cond then
+    if L.interactive then
+      -- a learner who stopped training early, or changed the code, goes on with the lesson
+      print_hanging("  not ok - ", what, "           ", "33")
+      self.after_check = true
+      return
+    end
     error(string.format("%s: check %d failed: %s", self.name, self.checks, what), 0)
   end
-  print(style("32", "  ok - " .. what))
+  print_hanging("  ok - ", what, "       ", "32")
   self.after_check = true
 end
 
+-- nnlab's own globals, which a lesson's code must not replace: the learner goes on
+-- using them at the prompt (a lesson that defined `function train` broke train{}).
+local BUILTINS = {}
+for _, k in ipairs{"tensor", "nn", "optim", "data", "dash", "sys", "train", "help"} do
+  if _G[k] ~= nil then BUILTINS[k] = _G[k] end
+end
+
 function Lesson:finish()
+  for k, v in pairs(BUILTINS) do
+    if _G[k] ~= v then
+      error(string.format("%s: the lesson replaced nnlab's global `%s`; give its own a new name",
+                          self.name, k), 0)
+    end
+  end
   local dt = L.now() - self.t0
   if self.after_check then print() end
   print(style("1", string.format(
