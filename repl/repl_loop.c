@@ -105,7 +105,10 @@ int repl_eval(repl_session *s, const char *code, const char *chunkname)
         return 1;
     }
     double t0 = repl_now_ms();
+    const char *prev_chunk = repl_current_chunk;
+    repl_current_chunk = code[0] == '=' ? code + 1 : code;
     int status = repl_call(s, 0, LUA_MULTRET);
+    repl_current_chunk = prev_chunk;
     double ms = repl_now_ms() - t0;
     if (status == LUA_OK) {
         if (!quiet) repl_show_values(L, top + 1, lua_gettop(L) - top);

@@ -61,6 +61,32 @@ int repl_is_dash_stop(lua_State *L, int idx)
     return is;
 }
 
+const char *repl_current_chunk;   // the chunk repl_eval runs: hints read the learner's line
+
+// hints.explain(msg, chunk) (repl/lua/hints.lua): a raw Lua error ("attempt to call a nil
+// value (field 'randm')", a.sum(2)) rewritten as what to type instead; msg when it has none.
+// Runs while the stack is as the error left it, and never raises itself.
+static const char *explain(lua_State *L, const char *msg)
+{
+    int top = lua_gettop(L);
+    if (!lua_checkstack(L, 8)) return msg;
+    luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+    if (lua_getfield(L, -1, "hints") != LUA_TTABLE || lua_getfield(L, -1, "explain") != LUA_TFUNCTION) {
+        lua_settop(L, top);
+        return msg;
+    }
+    lua_pushstring(L, msg);
+    if (repl_current_chunk) lua_pushstring(L, repl_current_chunk);
+    else lua_pushnil(L);
+    if (lua_pcall(L, 2, 1, 0) == LUA_OK && lua_type(L, -1) == LUA_TSTRING) {
+        lua_replace(L, top + 1);           // stays on the stack: the handler's result is built from it
+        lua_settop(L, top + 1);
+        return lua_tostring(L, -1);
+    }
+    lua_settop(L, top);
+    return msg;
+}
+
 static int message_handler(lua_State *L)
 {
     if (repl_is_dash_stop(L, 1)) return 1;      // stays itself: the caller tells it apart
@@ -75,6 +101,7 @@ static int message_handler(lua_State *L)
         luaL_traceback(L, L, msg, 1);
         return 1;
     }
+    msg = explain(L, msg);
     luaL_Buffer b;
     luaL_buffinit(L, &b);
     msg = strip_internal(msg);

@@ -339,9 +339,17 @@ end
 function Module:mult_adds(out, ...) return 0 end
 
 -- ---- helpers for built-ins ----------------------------------------------------------
+local hints = require("hints")
+
+-- "got the string "10"; write 10 without quotes" for a number in quotes
+local function got(v)
+  local fix = type(v) == "string" and tonumber(v) and ("; write " .. v .. " without quotes") or ""
+  return hints.describe(v) .. fix
+end
+
 local function check_count(what, v, min)
   if type(v) ~= "number" or v % 1 ~= 0 or v < (min or 1) then
-    error(string.format("%s: expected an integer >= %d, got %s", what, min or 1, tostring(v)), 3)
+    error(string.format("%s: expected an integer >= %d, got %s", what, min or 1, got(v)), 3)
   end
   return v
 end
@@ -353,7 +361,8 @@ local function check_c_int(what, v, min)
   if type(v) ~= "number" or v % 1 ~= 0 or v < min or v > C_INT_MAX then
     -- level 4: past init and Module:new (nn.Conv2d(...) tail-calls new), at the learner's line
     error(string.format("%s: expected an integer in %d..%d, got %s", what, min, C_INT_MAX,
-                        math.type(v) == "float" and v % 1 == 0 and string.format("%.0f", v) or tostring(v)), 4)
+                        math.type(v) == "float" and v % 1 == 0 and string.format("%.0f", v)
+                        or type(v) == "number" and tostring(v) or got(v)), 4)
   end
   return math.tointeger(v)
 end
