@@ -76,6 +76,7 @@ static void run_file(repl_session *s, const char *path)
 {
     lua_State *L = s->L;
     if (luaL_loadfile(L, path) != LUA_OK) {
+        repl_explain_syntax_error(L, NULL, path);
         repl_report_error(s);
         return;
     }

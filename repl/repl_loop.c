@@ -100,6 +100,7 @@ int repl_eval(repl_session *s, const char *code, const char *chunkname)
     int top = lua_gettop(L), expr;
     int quiet = ends_with_semicolon(code);
     if (load_chunk(L, code, chunkname, &expr) != LUA_OK) {
+        repl_explain_syntax_error(L, code[0] == '=' ? code + 1 : code, NULL);
         repl_report_error(s);
         s->failed = 1;
         return 1;
@@ -160,11 +161,16 @@ static char *read_tty(const char *prompt, int *cancelled)
         if (errno != EINTR) { rl_callback_handler_remove(); break; }
         if (resized) { resized = 0; rl_resize_terminal(); }
         if (repl_interrupt_take()) {
+            // the line as typed stays on screen with ^C after it, and is dropped
+            // (readline's cleanup leaves the cursor at column 0, where ^C overwrote
+            // the prompt: "^Clab> half typed")
+            char *typed = strdup(rl_line_buffer ? rl_line_buffer : "");
             rl_free_line_state();
             rl_callback_sigcleanup();
             rl_replace_line("", 0);
             rl_callback_handler_remove();
-            fputs("^C\n", stdout);
+            printf("\r\033[K%s%s^C\n", prompt, typed ? typed : "");
+            free(typed);
             fflush(stdout);
             *cancelled = 1;
             break;
@@ -236,24 +242,47 @@ static int handle_special(repl_session *s, const char *line)
     return 0;
 }
 
+static int is_blank(const char *line)
+{
+    while (isspace((unsigned char)*line)) line++;
+    return *line == 0;
+}
+
+// Whether an incomplete chunk is open only because of a long string or comment, where
+// empty lines are content.
+static int in_long_bracket(lua_State *L, const char *code)
+{
+    int top = lua_gettop(L);
+    int in = luaL_loadbuffer(L, code, strlen(code), "=stdin") == LUA_ERRSYNTAX &&
+             (strstr(lua_tostring(L, -1), "unfinished long") != NULL);
+    lua_settop(L, top);
+    return in;
+}
+
 int repl_loop(repl_session *s)
 {
     char *chunk = NULL;
+    int blanks = 0;   // empty lines in a row inside an unfinished chunk
     while (!s->quit) {
         int cancelled = 0;
         if (s->interactive) repl_suspend_dash(s->L);   // a dashboard left open keeps its data
         char *line = s->interactive ? read_tty(chunk ? PROMPT_MORE : PROMPT, &cancelled)
                                     : read_pipe();
-        if (cancelled) { free(chunk); chunk = NULL; continue; }
+        if (cancelled) { free(chunk); chunk = NULL; blanks = 0; continue; }
         if (!line) break;
         if (!chunk) {
             if (handle_special(s, line)) { free(line); continue; }
             chunk = line;
+            blanks = 0;
         } else {
+            blanks = is_blank(line) ? blanks + 1 : 0;
             chunk = append_line(chunk, line);
             free(line);
         }
-        if (is_incomplete(s->L, chunk)) continue;
+        // at a terminal a second empty line ends an unfinished chunk with its error
+        // (`x:sum` then Enter, Enter), except inside a long string or comment
+        if (is_incomplete(s->L, chunk) && !(s->interactive && blanks >= 2 && !in_long_bracket(s->L, chunk)))
+            continue;
         if (s->interactive) history_add_chunk(chunk);
         repl_eval(s, chunk, "=stdin");
         free(chunk);

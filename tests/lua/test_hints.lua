@@ -102,6 +102,27 @@ else
   says('a:sum("a")', 'error: x:sum: argument #1 must be a number, got the string "a"', "a string for a dim")
   says('a:sum(true)', 'error: x:sum: argument #1 must be a number, got the boolean true', "a boolean for a dim")
   says('a + "x"', 'error: tensor.add (a + b): expected tensors or numbers, got a tensor [2,3] and the string "x"', 'a + "x"')
+  -- habits from other languages at compile time
+  says("b = a @ a", "error: syntax error: Lua has no @ operator: write a:matmul(a) for a @ a (or tensor.matmul(a, a))",
+       "a @ a -> use a:matmul(a)")
+  says("b = (a + 1) @ a:t()", "write (a + 1):matmul(a:t()) for (a + 1) @ a:t()", "@ between expressions")
+  says("a:sum", "error: a:sum is a method: call it with parentheses, a:sum()", "a method named but not called")
+  do   -- a script file: the line is read from the file
+    local path = os.tmpname() .. ".lua"
+    local f = assert(io.open(path, "w"))
+    f:write("local a = 1\nlocal y = w @ x\n")
+    f:close()
+    local pipe = io.popen(exe .. " " .. path .. " 2>&1")
+    local out = pipe:read("a")
+    pipe:close()
+    os.remove(path)
+    t.ok(out:find(path .. ":2: syntax error: Lua has no @ operator: write w:matmul(x) for w @ x", 1, true),
+         "@ in a script names its line and operands", out)
+  end
+  -- ?name and help("name") suggest too
+  says("?randm", "no help for 'randm'; did you mean tensor.randn?", "?randm -> tensor.randn")
+  says("?tranpose", "no help for 'tranpose'; did you mean x:transpose?", "?tranpose -> x:transpose")
+  says('help("optim.adam")', "no help for 'optim.adam'; did you mean optim.Adam?", "help(\"optim.adam\")")
   -- nothing breaks
   says("a:sum(0)", "error: tensor.sum: dim 0 is out of range", "shape errors stay as they were")
   says("error('oops')", "error: oops", "a plain error stays as it was")
