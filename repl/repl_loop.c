@@ -94,6 +94,22 @@ static void log_chunk(repl_session *s, const char *code, int expr, int quiet)
     lua_pop(L, 1);
 }
 
+// `nn.Relu` typed alone shows nil; say which name was meant (hints.nil_note)
+static void nil_note(lua_State *L, const char *code)
+{
+    int top = lua_gettop(L);
+    luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+    if (lua_getfield(L, -1, "hints") == LUA_TTABLE && lua_getfield(L, -1, "nil_note") == LUA_TFUNCTION) {
+        lua_pushstring(L, code[0] == '=' ? code + 1 : code);
+        if (lua_pcall(L, 1, 1, 0) == LUA_OK && lua_type(L, -1) == LUA_TSTRING) {
+            fflush(stdout);
+            fprintf(stderr, "note: %s\n", lua_tostring(L, -1));
+            fflush(stderr);
+        }
+    }
+    lua_settop(L, top);
+}
+
 int repl_eval(repl_session *s, const char *code, const char *chunkname)
 {
     lua_State *L = s->L;
@@ -112,7 +128,9 @@ int repl_eval(repl_session *s, const char *code, const char *chunkname)
     repl_current_chunk = prev_chunk;
     double ms = repl_now_ms() - t0;
     if (status == LUA_OK) {
+        int one_nil = expr && lua_gettop(L) == top + 1 && lua_isnil(L, -1);
         if (!quiet) repl_show_values(L, top + 1, lua_gettop(L) - top);
+        if (!quiet && one_nil) nil_note(L, code);
         lua_settop(L, top);
         log_chunk(s, code, expr, quiet);
     }

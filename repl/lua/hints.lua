@@ -317,6 +317,19 @@ local function bad_argument(msg, fr)
   end
 end
 
+-- nil_note(code): typed `nn.Relu` (an expression that is a missing field of a library or
+-- value) -> "nn has no Relu; did you mean nn.ReLU?", else nil
+function M.nil_note(code)
+  local path, sep, key = code:match("^%s*([%a_][%w_%.]*)([%.:])([%a_][%w_]*)%s*$")
+  if not path then return nil end
+  local ok, v = resolve(nil, path)
+  if not ok or v == nil then return nil end
+  local names = M.names_of(v)
+  local hint = M.did_you_mean(key, names, path .. sep)
+  if hint == "" then return nil end
+  return string.format("%s has no %s%s", path, key, hint)
+end
+
 function M.explain(msg, chunk)
   if type(msg) ~= "string" or msg:find("interrupted$") then return nil end
   local fr, user = frames()

@@ -123,6 +123,10 @@ else
   says("?randm", "no help for 'randm'; did you mean tensor.randn?", "?randm -> tensor.randn")
   says("?tranpose", "no help for 'tranpose'; did you mean x:transpose?", "?tranpose -> x:transpose")
   says('help("optim.adam")', "no help for 'optim.adam'; did you mean optim.Adam?", "help(\"optim.adam\")")
+  -- a missing field typed alone shows nil and a note
+  says("nn.Relu", "note: nn has no Relu; did you mean nn.ReLU?", "nn.Relu alone: nil and the name meant")
+  says("a:tranpose", "a:tranpose is a method: call it with parentheses, a:tranpose()", "a misspelt method uncalled: the syntax hint")
+  says("x = 1\nnn.ReLU", "a module class", "an existing field shows as before")
   -- nothing breaks
   says("a:sum(0)", "error: tensor.sum: dim 0 is out of range", "shape errors stay as they were")
   says("error('oops')", "error: oops", "a plain error stays as it was")
