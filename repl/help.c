@@ -291,7 +291,15 @@ static int help_call(lua_State *L)
     } else if (repl_test_tensor(L, 2)) {
         printf("a tensor; its methods (x:NAME(...)):\n");
         list_namespace("x");
+    } else if (lua_type(L, 2) == LUA_TTABLE && (lua_pushliteral(L, "_keys"), lua_rawget(L, 2)) == LUA_TTABLE &&
+               lua_getfield(L, 2, "_help") == LUA_TFUNCTION) {
+        // a module instance: its class, layers, parameters and forward signature (Module:_help)
+        lua_pushvalue(L, 2);
+        if (lua_pcall(L, 1, 1, 0) == LUA_OK && lua_type(L, -1) == LUA_TSTRING) printf("%s\n", lua_tostring(L, -1));
+        else printf("a module (help(nn.Module) lists its methods)\n");
+        lua_settop(L, 2);
     } else {
+        lua_settop(L, 2);
         push_value_name(L, 2);
         if (lua_isstring(L, -1)) show_name(lua_tostring(L, -1));
         else printf("no help for this %s; try help() or ?name\n", luaL_typename(L, 2));

@@ -34,6 +34,14 @@ wait_for "x:matmul(" 5
 ok $? "x:mat<Tab> completes the method x:matmul("
 T send-keys -t main C-u
 
+typed "tm = nn.Linear(2, 2)"
+T send-keys -t main -l "tm:"
+T send-keys -t main Tab
+wait_for "tm:zero_grad" 5 && grep -qF "tm:parameters" "$tmp/screen" && ! grep -qE "tm:(extend|new|init)( |$)" "$tmp/screen"
+ok $? "m:<Tab> lists a module's methods without the class internals extend, new, init"
+T send-keys -t main C-u
+T send-keys -t main C-l
+
 typed "for i = 1, 3 do"
 typed "  io.write('loop', i, ' ')"
 typed "end"

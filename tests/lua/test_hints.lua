@@ -45,6 +45,21 @@ t.errors_like(function() nn.Linear(10, 2.5) end, "out: expected an integer >= 1,
 t.errors_like(function() nn.Conv2d(1, 2, 3, {stride = "2"}) end, 'stride: expected an integer in 1%.%.%d+, got the string "2"',
   "a stride in quotes")
 
+-- ---- the REPL nits: one value from num_params, the summary's units, help(module) ------------------
+do
+  local net = nn.Sequential(nn.Linear(4, 16), nn.ReLU(), nn.Linear(16, 1))
+  t.eq(select("#", net:num_params()), 1, "num_params returns one value (it printed 97 97)")
+  t.eq(net:num_params(), 97, "num_params counts 97")
+  local s = nn.summary(net, {2, 4}, {print = false})
+  t.eq(tostring(s), "[summary: 97 params (97 trainable), 160 mult-adds, 948 B]",
+       "the summary's one-line form uses the table's units (not 0.00 MB)")
+  local big = nn.summary(nn.Linear(100, 100), {1, 100}, {print = false})
+  t.ok(tostring(big):find("41.60 KB]", 1, true), "KB in the one-line form", tostring(big))
+  t.ok(net:_help():find("a module: Sequential (nn.Sequential, see help(nn.Sequential)), 97 parameters", 1, true)
+       and net:_help():find("call it: y = m(x)", 1, true) and net:_help():find("3.weight  [1,16]", 1, true),
+       "help(module) text: class, layers, parameters, forward signature", net:_help())
+end
+
 -- ---- at the prompt: piped nnlab, the message handler's rewrite ------------------------------------
 local exe = "./nnlab"
 if not io.open(exe, "rb") and arg and arg[-1] then exe = arg[-1] end
@@ -127,6 +142,11 @@ else
   says("nn.Relu", "note: nn has no Relu; did you mean nn.ReLU?", "nn.Relu alone: nil and the name meant")
   says("a:tranpose", "a:tranpose is a method: call it with parentheses, a:tranpose()", "a misspelt method uncalled: the syntax hint")
   says("x = 1\nnn.ReLU", "a module class", "an existing field shows as before")
+  says('M = nn.Module:extend("MyNet"); function M:init() self.fc = nn.Linear(2, 2) end; '
+       .. 'function M:forward(x, mask) return self.fc(x) end; help(M())',
+       "a module: MyNet (your class), 6 parameters", "help(instance of your class) describes it")
+  says('M = nn.Module:extend("MyNet"); function M:forward(x, mask) return x end; help(M())',
+       "call it: y = m(x, mask)   (runs MyNet:forward(x, mask))", "help(module) shows forward's signature")
   -- nothing breaks
   says("a:sum(0)", "error: tensor.sum: dim 0 is out of range", "shape errors stay as they were")
   says("error('oops')", "error: oops", "a plain error stays as it was")
