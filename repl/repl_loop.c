@@ -79,6 +79,18 @@ static int is_incomplete(lua_State *L, const char *code)
     return incomplete;
 }
 
+// A chunk that is only a call of help or tutorials (what :save leaves out).
+static int is_help_call(const char *code)
+{
+    while (isspace((unsigned char)*code)) code++;
+    size_t n = strncmp(code, "help", 4) == 0 ? 4 : strncmp(code, "tutorials", 9) == 0 ? 9 : 0;
+    if (!n) return 0;
+    const char *p = code + n;
+    while (*p == ' ') p++;
+    if (*p != '(' && *p != '"' && *p != '\'' && *p != '{') return 0;
+    return !strchr(p, '\n') && !strchr(p, ';') && !strstr(p, "=");
+}
+
 // What :save writes for a chunk: statements as typed, a bare expression as print(...).
 static void log_chunk(repl_session *s, const char *code, int expr, int quiet)
 {
@@ -88,9 +100,11 @@ static void log_chunk(repl_session *s, const char *code, int expr, int quiet)
         expr = luaL_loadbuffer(L, code, strlen(code), "=stdin") != LUA_OK;
         lua_pop(L, 1);
     }
+    if (is_help_call(code)) return;   // help("matmul"), tutorials(): nothing to replay
     if (!expr) { repl_log_chunk(s, code); return; }
     if (quiet) return;
-    repl_log_chunk(s, lua_pushfstring(L, "print(%s\n)", code));   // \n: a trailing -- comment
+    // one line as typed, unless a -- comment would swallow the closing parenthesis
+    repl_log_chunk(s, lua_pushfstring(L, strstr(code, "--") ? "print(%s\n)" : "print(%s)", code));
     lua_pop(L, 1);
 }
 
