@@ -93,10 +93,22 @@ const char *repl_describe(lua_State *L, int idx) {
 // The op as the learner called it: "x:matmul" (argument numbers after self) or "tensor.exp".
 static const char *arg_function(lua_State *L, int *idx) {
     lua_Debug ar;
-    if (!lua_getstack(L, 0, &ar) || !lua_getinfo(L, "n", &ar) || !ar.name) return "tensor function";
+    if (!lua_getstack(L, 0, &ar) || !lua_getinfo(L, "nf", &ar) || !ar.name) return "tensor function";
+    int fn = lua_gettop(L);
     int method = strcmp(ar.namewhat, "method") == 0;
-    if (method) --*idx;
-    return lua_pushfstring(L, "%s%s", method ? "x:" : "tensor.", ar.name);
+    if (method) {
+        --*idx;
+        return lua_pushfstring(L, "x:%s", ar.name);
+    }
+    // which library it is in: tensor.exp, nn.F.linear (called from nn.lua's layers)
+    const char *lib = "";
+    if (lua_getglobal(L, "tensor") == LUA_TTABLE && lua_getfield(L, -1, ar.name) >= 0 && lua_rawequal(L, -1, fn))
+        lib = "tensor.";
+    else if (lua_getglobal(L, "nn") == LUA_TTABLE && lua_getfield(L, -1, "F") == LUA_TTABLE &&
+             lua_getfield(L, -1, ar.name) >= 0 && lua_rawequal(L, -1, fn))
+        lib = "nn.F.";
+    lua_settop(L, fn - 1);
+    return lua_pushfstring(L, "%s%s", lib, ar.name);
 }
 
 tensor *repl_check_tensor(lua_State *L, int idx) {

@@ -83,6 +83,8 @@ t.errors_like(function() return x:matmul(2.5) end, "got the number 2%.5", "a flo
 t.errors_like(function() return tensor.exp("x") end, 'tensor%.exp: argument 1 must be a tensor, got the string "x"', "exp of a string")
 t.errors_like(function() return tensor.exp(nn.Linear(2, 2)) end, "tensor%.exp: argument 1 must be a tensor, got a module nn%.Linear",
   "a module is named as one")
+t.errors_like(function() return nn.F.linear(x, nil) end, "nn%.F%.linear: argument 2 must be a tensor, got nil",
+  "a function of nn.F is named as nn.F.NAME")
 t.errors_like(function() return x.sum(2) end, "tensor%.sum: argument 1 must be a tensor, got the number 2",
   "x.sum(2) inside pcall: the type error (the prompt adds the colon hint)")
 t.errors_like(function() return x:sum("a") end, "number expected, got string", "sum with a string dim")
