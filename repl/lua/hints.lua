@@ -74,6 +74,7 @@ function M.closest(name, names)
   for _, cand in ipairs(names) do
     if type(cand) == "string" and cand ~= name then
       local d = cand == alias and 0 or (cand:lower() == lname and 0 or distance(lname, cand:lower()))
+      if d > 0 and (#name < 3 or #cand < 3) then d = 99 end   -- a.b is not a.t
       local key = d * 100 + math.abs(#cand - #name)
       if d <= math.max(1, math.min(3, #name // 3)) and (not best_key or key <= best_key) then
         if best_key and key < best_key then best = {} end
@@ -273,7 +274,19 @@ local function unknown_name(msg, fr, user, line)
       if r then recv = r end
     end
   end
+  if not recv and kind == "field" then return nil end   -- `a[1].y()`: Lua's message says as much
   local names = v ~= nil and M.names_of(v) or nil
+  if names then
+    for _, n in ipairs(names) do
+      if n == key then                 -- the field exists and is nil right now
+        if key == "grad" and tensor.is_tensor(v) then
+          return string.format("%s.grad is nil: a tensor has a gradient after backward() ran on a result of it, "
+                               .. "and only if it requires grad (%s:requires_grad(true))", recv or "x", recv or "x")
+        end
+        return nil
+      end
+    end
+  end
   if not names then           -- unknown receiver: what tensors and modules have
     names = M.names_of(tensor.zeros(0))
     if nn and nn.Module then for _, k in ipairs(M.names_of(nn.Module)) do names[#names + 1] = k end end
@@ -281,7 +294,7 @@ local function unknown_name(msg, fr, user, line)
   local label = (recv or (kind == "method" and "x" or "?")) .. sep .. key
   local hint = M.did_you_mean(key, names, (recv or (kind == "method" and "x" or "")) .. sep)
   local lib = v ~= nil and is_library(v)
-  local noun = what == "call" and "is not a function" or "is nil"
+  local noun = what == "call" and "is not a function" or "is nil, so it cannot be indexed"
   if kind == "method" and what == "call" then noun = "is not a method" end
   if hint == "" then
     if lib then hint = string.format(" (help(%s) lists what it has)", lib)

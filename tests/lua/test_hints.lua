@@ -147,6 +147,11 @@ else
        "a module: MyNet (your class), 6 parameters", "help(instance of your class) describes it")
   says('M = nn.Module:extend("MyNet"); function M:forward(x, mask) return x end; help(M())',
        "call it: y = m(x, mask)   (runs MyNet:forward(x, mask))", "help(module) shows forward's signature")
+  says("g = a.grad:sum()", "error: a.grad is nil: a tensor has a gradient after backward() ran on a result of it",
+       "x.grad before backward says why it is nil")
+  says("t = {}; t.x.y = 1", "error: t.x is nil, so it cannot be indexed", "indexing a missing field")
+  says("a[1].y()", "error: attempt to call a nil value (field 'y')", "no receiver as a name: Lua's message stays")
+  says("a.b.c()", "error: a.b is nil, so it cannot be indexed", "one-letter names are not guessed (a.b is not a.t)")
   -- nothing breaks
   says("a:sum(0)", "error: tensor.sum: dim 0 is out of range", "shape errors stay as they were")
   says("error('oops')", "error: oops", "a plain error stays as it was")
