@@ -103,6 +103,47 @@ static const char *nth_line(const char *text, int n, size_t *len)
     return text;
 }
 
+// Python's spellings that Lua writes differently: x += 1, !=, **, import, def.
+static int python_habit(const char *line, size_t len, char *out, size_t cap, int keep, const char *msg)
+{
+    char text[512];
+    snprintf(text, sizeof text, "%.*s", (int)(len < sizeof text - 1 ? len : sizeof text - 1), line);
+    const char *t = text;
+    while (*t == ' ' || *t == '\t') t++;
+    static const char *ops[] = {"+=", "-=", "*=", "/=", NULL};
+    for (int i = 0; ops[i]; i++) {
+        const char *at = strstr(t, ops[i]);
+        char near[16];
+        snprintf(near, sizeof near, "near '%c'", ops[i][0]);
+        if (!at || !strstr(msg, near)) continue;
+        char name[128];
+        operand(text, strlen(text), (size_t)(at - text), -1, name, sizeof name);
+        if (!*name) snprintf(name, sizeof name, "x");
+        snprintf(out, cap, "%.*ssyntax error: Lua has no %s: write %s = %s %c ...", keep, msg, ops[i], name, name,
+                 ops[i][0]);
+        return 1;
+    }
+    if (strstr(t, "!=") && strstr(msg, "near '!'")) {
+        snprintf(out, cap, "%.*ssyntax error: Lua writes 'not equal' as ~=, not !=", keep, msg);
+        return 1;
+    }
+    if (strstr(t, "**") && strstr(msg, "near '*'")) {
+        snprintf(out, cap, "%.*ssyntax error: Lua's power operator is ^ (x^2), not **", keep, msg);
+        return 1;
+    }
+    if (strncmp(t, "import ", 7) == 0 || strncmp(t, "from ", 5) == 0) {
+        snprintf(out, cap, "%.*ssyntax error: nothing to import: tensor, nn, optim and data are already there "
+                 "(require(\"name\") loads a Lua module)", keep, msg);
+        return 1;
+    }
+    if (strncmp(t, "def ", 4) == 0) {
+        snprintf(out, cap, "%.*ssyntax error: Lua defines functions with function NAME(args) ... end, not def",
+                 keep, msg);
+        return 1;
+    }
+    return 0;
+}
+
 // Rewrites the syntax error on top of the stack when it comes from another language's
 // habit: `a @ b` (PyTorch's matmul) or `x:sum` without parentheses. code: the chunk, or
 // NULL for the file path (its text is read).
@@ -146,6 +187,9 @@ void repl_explain_syntax_error(lua_State *L, const char *code, const char *path)
         else
             snprintf(out, sizeof out, "%.*ssyntax error: Lua has no @ operator: write a:matmul(b) for a @ b "
                      "(or tensor.matmul(a, b))", keep, msg);
+        lua_pushstring(L, out);
+        lua_replace(L, -2);
+    } else if (line && python_habit(line, len, out, sizeof out, keep, msg)) {
         lua_pushstring(L, out);
         lua_replace(L, -2);
     } else if (strstr(msg, "function arguments expected") && line) {

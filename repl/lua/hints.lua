@@ -62,7 +62,7 @@ M.aliases = {
   batchsize = "batch_size", bs = "batch_size", randint = "rand", mm = "matmul", dot = "matmul",
   bmm = "matmul", numpy = "tolist", unsqueeze_ = "unsqueeze", cross_entropy_loss = "cross_entropy",
   CrossEntropyLoss = "cross_entropy", MSELoss = "mse_loss", BCEWithLogitsLoss = "bce_with_logits",
-  torch = "tensor", concat = "cat", concatenate = "cat", zeros_like = "zeros", ones_like = "ones", shape_ = "shape",
+  torch = "tensor", len = "#", None = "nil", True = "true", False = "false", concat = "cat", concatenate = "cat", zeros_like = "zeros", ones_like = "ones", shape_ = "shape",
 }
 
 -- closest(name, names) -> list of the best names (one usually), or nil when none is close
@@ -256,6 +256,9 @@ local function unknown_name(msg, fr, user, line)
   if kind == "global" then
     local names = {}
     for k in pairs(_G) do if type(k) == "string" and k:sub(1, 1) ~= "_" then names[#names + 1] = k end end
+    local keyword = ({None = "nil", True = "true", False = "false"})[key]
+    if keyword then return string.format("%s is not defined: Lua writes it %s", key, keyword) end
+    if key == "len" then return "len is not defined: Lua's length operator is #: #t for a table, x:size(1) for a tensor" end
     local hint = M.did_you_mean(key, names)
     return string.format("%s is not defined%s", key, hint ~= "" and hint or
                          (what == "call" and " (it is nil: no function has that name)" or " (it is nil)"))

@@ -134,6 +134,15 @@ else
     t.ok(out:find(path .. ":2: syntax error: Lua has no @ operator: write w:matmul(x) for w @ x", 1, true),
          "@ in a script names its line and operands", out)
   end
+  -- Python's spellings
+  says("y = 1; y += 1", "error: syntax error: Lua has no +=: write y = y + ...", "y += 1")
+  says("if 1 != 2 then end", "error: syntax error: Lua writes 'not equal' as ~=, not !=", "!=")
+  says("y = 2 ** 3", "error: syntax error: Lua's power operator is ^ (x^2), not **", "**")
+  says("import torch", "error: syntax error: nothing to import: tensor, nn, optim and data are already there", "import")
+  says("def f(x): return x", "error: syntax error: Lua defines functions with function NAME(args) ... end", "def")
+  says("print(len({}))", "error: len is not defined: Lua's length operator is #", "len()")
+  says("y = None + 1", "error: attempt to perform arithmetic on a nil value (global 'None')", "None is just a nil global")
+  says("s = 'a += b'; print(s)", "a += b", "+= inside a string is left alone")
   -- ?name and help("name") suggest too
   says("?randm", "no help for 'randm'; did you mean tensor.randn?", "?randm -> tensor.randn")
   says("?tranpose", "no help for 'tranpose'; did you mean x:transpose?", "?tranpose -> x:transpose")
