@@ -150,16 +150,21 @@ function M.names_of(v)
 end
 
 -- ---- the learner's line ------------------------------------------------------------------
+local file_cache = {}        -- script path -> its text
 local function source_line(info, chunk)
   local src, n = info.source, info.currentline
   if not n or n < 1 then return nil end
   local text
   if (src == "=stdin" or src == "=(command line)") and chunk then text = chunk
   elseif src:sub(1, 1) == "@" then
-    local f = io.open(src:sub(2), "r")
-    if not f then return nil end
-    text = f:read("a")
-    f:close()
+    text = file_cache[src]
+    if not text then
+      local f = io.open(src:sub(2), "r")
+      if not f then return nil end
+      text = f:read("a") or ""
+      f:close()
+      file_cache[src] = text      -- a loop that catches errors reads the file once
+    end
   else return nil end
   local i = 0
   for line in (text .. "\n"):gmatch("([^\n]*)\n") do
@@ -368,6 +373,10 @@ function M.explain(msg, chunk)
   out = out or bad_argument(msg, fr)
   if out and not out:find("^[^ ]*:%d+: ") then
     local pos = msg:match("^([^ ]*:%d+: )")       -- keep the position the original had
+    if pos and pos:find("^repl/lua/") then pos = nil end   -- nnlab's own line says nothing
+    if not pos and user and fr[user].info.source:sub(1, 1) == "@" then   -- or name the script's line
+      pos = fr[user].info.short_src .. ":" .. fr[user].info.currentline .. ": "
+    end
     if pos then out = pos .. out end
   end
   return out

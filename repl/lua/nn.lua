@@ -5,6 +5,7 @@
 -- ("1.weight", "encoder.fc.weight") like PyTorch's registration order.
 local nn = nn or {}          -- repl_open_nn made the global with nn.F before loading us
 local F = assert(nn.F, "nn.lua: load through repl_open_nn (nn.F missing)")
+local hints = require("hints")
 
 local function is_tensor(v) return tensor.is_tensor(v) end
 
@@ -81,6 +82,14 @@ local function raise_at_caller(e)
   error(e, 0)
 end
 
+-- A forward's own mistakes (self.fc.forward(x), x:tranpose()) are explained where they
+-- happen, while the stack still shows them; the message then travels up as usual.
+local function explained(e)
+  if type(e) ~= "string" then return e end
+  local ok, h = pcall(hints.explain, e)
+  return ok and h or e
+end
+
 -- The summary (and anyone else) may set nn._hook to see every module call.
 function Module:__call(...)
   local hook = nn._hook
@@ -88,7 +97,7 @@ function Module:__call(...)
   local w = nn._watch          -- a dashboard notes each module's first input shape
   if w then w(self, ...) end
   if tensor.detect_anomaly() then return self:_call_named(...) end
-  local res = table.pack(pcall(self.forward, self, ...))
+  local res = table.pack(xpcall(self.forward, explained, self, ...))
   if not res[1] then raise_at_caller(res[2]) end
   return table.unpack(res, 2, res.n)
 end
@@ -100,7 +109,7 @@ function Module:_call_named(...)
   local name = tostring(self):match("^[^\n]*")
   nn._scope = name
   tensor._set_scope(name)
-  local res = table.pack(pcall(self.forward, self, ...))
+  local res = table.pack(xpcall(self.forward, explained, self, ...))
   nn._scope = outer
   tensor._set_scope(outer)
   if not res[1] then raise_at_caller(res[2]) end
@@ -369,8 +378,6 @@ end
 function Module:mult_adds(out, ...) return 0 end
 
 -- ---- helpers for built-ins ----------------------------------------------------------
-local hints = require("hints")
-
 -- "got the string "10"; write 10 without quotes" for a number in quotes
 local function got(v)
   local fix = type(v) == "string" and tonumber(v) and ("; write " .. v .. " without quotes") or ""

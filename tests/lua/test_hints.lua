@@ -143,6 +143,23 @@ else
   says("print(len({}))", "error: len is not defined: Lua's length operator is #", "len()")
   says("y = None + 1", "error: attempt to perform arithmetic on a nil value (global 'None')", "None is just a nil global")
   says("s = 'a += b'; print(s)", "a += b", "+= inside a string is left alone")
+  do   -- inside a module's forward: explained where it happened, at the script's line
+    local path = os.tmpname() .. ".lua"
+    local f = assert(io.open(path, "w"))
+    f:write('local Net = nn.Module:extend("Net")\n',
+            'function Net:init() self.fc = nn.Linear(3, 2) end\n',
+            'function Net:forward(x)\n',
+            '  return self.fc.forward(x) + 0\n',
+            'end\n',
+            'local y = Net()(tensor.ones(2, 3))\n')
+    f:close()
+    local pipe = io.popen(exe .. " " .. path .. " 2>&1")
+    local out = pipe:read("a")
+    pipe:close()
+    os.remove(path)
+    t.ok(out:find(path .. ":4: self.fc.forward(x): did you mean self.fc:forward(x)?", 1, true),
+         "self.fc.forward(x) inside forward: the hint names the forward's line", out)
+  end
   -- ?name and help("name") suggest too
   says("?randm", "no help for 'randm'; did you mean tensor.randn?", "?randm -> tensor.randn")
   says("?tranpose", "no help for 'tranpose'; did you mean x:transpose?", "?tranpose -> x:transpose")
