@@ -630,7 +630,7 @@ static int l_binary(lua_State *L) {
             fix = lua_pushfstring(L, "; write %s without quotes, or tonumber(\"%s\")", lua_tostring(L, num),
                                   lua_tostring(L, num));
         luaL_error(L, "tensor.%s%s%s%s: expected tensors or numbers, got %s and %s%s", op->name,
-                   sym ? " (a " : "", sym ? sym : "", sym ? " b)" : "", repl_describe(L, 1), repl_describe(L, 2), fix);
+                   sym ? "(a " : "", sym ? sym : "", sym ? " b)" : "", repl_describe(L, 1), repl_describe(L, 2), fix);
     }
     return repl_push_tensor(L, binary_ts(op, a ? a : b, (float)lua_tonumber(L, num), a == NULL));
 }

@@ -66,7 +66,9 @@ wait_for "nnlab> =x + 1" 5 && sleep 0.3 && cap && shows_after "nnlab> =x + 1" "2
 ok $? "variables survive the interrupt"
 
 T send-keys -t main -l "this line is dropped"
+wait_for "nnlab> this line is dropped" 5   # typed and shown before the Ctrl-C
 T send-keys -t main C-c
+wait_for "this line is dropped^C" 5
 typed "=x * 10"
 wait_for "nnlab> =x * 10" 5 && sleep 0.3 && cap && shows_after "nnlab> =x * 10" "10"
 ok $? "Ctrl-C at the prompt drops the line and gives a new prompt"
@@ -120,7 +122,7 @@ typed 'nn.Linear("10", 5)'
 wait_for 'error: nn.Linear(in, out): in: expected an integer >= 1, got the string "10"; write 10 without' 5
 ok $? 'nn.Linear("10", 5) says it got the string "10"'
 typed 'ht + "a"'
-wait_for 'error: tensor.add (a + b): expected tensors or numbers, got a tensor [2,2] and the string "a"' 5
+wait_for 'error: tensor.add(a + b): expected tensors or numbers, got a tensor [2,2] and the string "a"' 5
 ok $? 'x + "a" names the op and the string'
 
 T send-keys -t main C-l

@@ -72,10 +72,10 @@ t.errors_like(function() tensor.zeros(3):copy(tensor.zeros(4)) end, "copy: .*%[4
 -- wrong argument types ------------------------------------------------------------------------------
 -- (shown as Lua types with the value: "the string "a"", "a tensor [2,3]")
 t.errors_like(function() return x + "a" end,
-  'tensor%.add %(a %+ b%): expected tensors or numbers, got a tensor %[2,3%] and the string "a"$', "tensor + string")
+  'tensor%.add%(a %+ b%): expected tensors or numbers, got a tensor %[2,3%] and the string "a"$', "tensor + string")
 t.errors_like(function() return x * "2" end, 'got a tensor %[2,3%] and the string "2"; write 2 without quotes, or tonumber%("2"%)',
   "tensor * a number in quotes says to drop the quotes")
-t.errors_like(function() return {} * x end, "tensor%.mul %(a %* b%): expected tensors or numbers, got a table and a tensor %[2,3%]", "table * tensor")
+t.errors_like(function() return {} * x end, "tensor%.mul%(a %* b%): expected tensors or numbers, got a table and a tensor %[2,3%]", "table * tensor")
 t.errors_like(function() return x:eq(true) end, "tensor%.eq: expected tensors or numbers, got a tensor %[2,3%] and the boolean true", "eq with a boolean")
 t.errors_like(function() return x:matmul(3) end, "x:matmul: argument 1 must be a tensor, got the number 3", "matmul with a number")
 t.errors_like(function() return x:matmul() end, "x:matmul: argument 1 must be a tensor, got nothing", "matmul with nothing")

@@ -116,7 +116,7 @@ else
   -- argument types through luaL_check*
   says('a:sum("a")', 'error: x:sum: argument #1 must be a number, got the string "a"', "a string for a dim")
   says('a:sum(true)', 'error: x:sum: argument #1 must be a number, got the boolean true', "a boolean for a dim")
-  says('a + "x"', 'error: tensor.add (a + b): expected tensors or numbers, got a tensor [2,3] and the string "x"', 'a + "x"')
+  says('a + "x"', 'error: tensor.add(a + b): expected tensors or numbers, got a tensor [2,3] and the string "x"', 'a + "x"')
   -- habits from other languages at compile time
   says("b = a @ a", "error: syntax error: Lua has no @ operator: write a:matmul(a) for a @ a (or tensor.matmul(a, a))",
        "a @ a -> use a:matmul(a)")
