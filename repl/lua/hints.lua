@@ -9,6 +9,8 @@
 -- explain reads the stack as the error left it (it runs as, or inside, the message handler) and
 -- the learner's source line: the chunk typed at the prompt (chunk) or the script file.
 local M = {}
+-- the libraries as they were at start-up: a learner's `tensor = 5` must not break the hints
+local tensor = tensor
 
 -- ---- values and names -------------------------------------------------------------------
 function M.describe(v)
