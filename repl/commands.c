@@ -2,6 +2,7 @@
 // :trace, :save, :run, :runs, :quit) and the log of chunks that :save writes.
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "session.h"
 #include "dash/dash.h"
 
@@ -13,8 +14,10 @@ static const char *command_help =
     "  :device cpu|cuda|meta   where new tensors are created\n"
     "  :trace on|off       show error positions and Lua tracebacks\n"
     "  :save FILE.lua      write this session's working commands as a script\n"
-    "  :run FILE.lua       run a script here, keeping its globals\n"
-    "  :runs [RUN...]      compare training runs (no terminal: list them)\n"
+    "  :run FILE.lua|NAME  run a script (or the lesson NAME) here, keeping its globals
+"
+    "  :runs [RUN...]      compare training runs (no terminal: list them)
+"
     "  :quit               leave (Ctrl-D works too)\n"
     "  ?NAME               help for a function, e.g. ?matmul\n";
 
@@ -76,11 +79,34 @@ static void save_session(repl_session *s, const char *path)
 static void run_file(repl_session *s, const char *path)
 {
     lua_State *L = s->L;
+    // :run gd: not a file here, so a lesson by name (as `nnlab tutorial gd`)
+    char lesson[8192], why[512];
+    if (access(path, F_OK) != 0) {
+        if (repl_tutorial_path(path, lesson, sizeof lesson, why, sizeof why) != 0) {
+            fflush(stdout);
+            fprintf(stderr, "error: :run %s: no such file, and %s\n", path,
+                    strncmp(why, "no tutorial", 11) == 0 ? "no lesson by that name (tutorials() lists them)" : why);
+            fflush(stderr);
+            s->failed = 1;
+            return;
+        }
+        path = lesson;
+    }
     if (luaL_loadfile(L, path) != LUA_OK) {
+        repl_explain_syntax_error(L, NULL, path);
         repl_report_error(s);
         return;
     }
-    if (repl_call(s, 0, 0) != LUA_OK) return;
+    // the file sees arg[0] = its path, as under `nnlab FILE` (lessons find lib/ by it)
+    lua_getglobal(L, "arg");
+    lua_insert(L, -2);
+    lua_createtable(L, 0, 1);
+    lua_pushstring(L, path);
+    lua_rawseti(L, -2, 0);
+    lua_setglobal(L, "arg");
+    int rc = repl_call(s, 0, 0);
+    lua_setglobal(L, "arg");           // the previous arg back
+    if (rc != LUA_OK) return;
     lua_getglobal(L, "string");
     lua_getfield(L, -1, "format");
     lua_pushliteral(L, "dofile(%q)");

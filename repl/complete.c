@@ -57,6 +57,19 @@ static int is_name(const char *s)
     return 1;
 }
 
+// A module instance (a table with a _keys field) hides the class-building methods it
+// inherits: m:<Tab> offers forward, parameters, ... not extend, new, init.
+static int for_instance;
+static const char *class_only[] = {"extend", "new", "init", NULL};
+
+static int class_only_name(const char *k)
+{
+    if (!for_instance) return 0;
+    for (int i = 0; class_only[i]; i++)
+        if (strcmp(k, class_only[i]) == 0) return 1;
+    return 0;
+}
+
 // Collects into the table at `out` every name key of table t starting with
 // prefix (methods_only: functions only, for "x:"). Names starting with '_' are
 // internals (m._keys, nn._hook): offered only once the learner types the '_'.
@@ -70,7 +83,8 @@ static void collect(lua_State *L, int t, int out, const char *prefix, size_t ple
             int ok = strncmp(k, prefix, plen) == 0 && is_name(k) &&
                      (!methods_only || lua_type(L, -1) == LUA_TFUNCTION) &&
                      !(skip_meta && k[0] == '_' && k[1] == '_') &&
-                     !(k[0] == '_' && !(plen && prefix[0] == '_'));   // internals only when asked for
+                     !(k[0] == '_' && !(plen && prefix[0] == '_')) &&  // internals only when asked for
+                     !class_only_name(k);
             if (ok) {
                 lua_pushvalue(L, -2);
                 lua_pushvalue(L, -2);
@@ -150,7 +164,14 @@ static void lua_candidates(const char *text)
                 lua_setfield(L, out, keywords[i]);
             }
     } else if (push_path(L, text, cut - 1)) {
+        for_instance = 0;
+        if (lua_type(L, -1) == LUA_TTABLE) {
+            lua_pushliteral(L, "_keys");
+            for_instance = lua_rawget(L, -2) == LUA_TTABLE;   // an instance's own field
+            lua_pop(L, 1);
+        }
         collect_value(L, out, prefix, plen, methods_only);
+        for_instance = 0;
     }
     lua_settop(L, out);
 

@@ -3,6 +3,7 @@
 // by value. Lookups by value use a reverse map (function/table -> name) built
 // on the first call by walking tensor, nn, optim, data, dash, sys and the tensor
 // methods, so start-up pays nothing for help.
+#include <ctype.h>
 #include <string.h>
 #include "session.h"
 
@@ -44,6 +45,28 @@ static const repl_help_entry *find_entry(const char *name)
         }
     }
     return NULL;
+}
+
+// Damerau-Levenshtein distance, case ignored (names up to 63 characters)
+static int name_distance(const char *a, const char *b)
+{
+    int la = (int)strlen(a), lb = (int)strlen(b);
+    if (la > 63 || lb > 63) return 99;
+    int d[64][64];
+    for (int i = 0; i <= la; i++) d[i][0] = i;
+    for (int j = 0; j <= lb; j++) d[0][j] = j;
+    for (int i = 1; i <= la; i++)
+        for (int j = 1; j <= lb; j++) {
+            int ca = tolower((unsigned char)a[i - 1]), cb = tolower((unsigned char)b[j - 1]);
+            int v = d[i - 1][j - 1] + (ca != cb);
+            if (d[i - 1][j] + 1 < v) v = d[i - 1][j] + 1;
+            if (d[i][j - 1] + 1 < v) v = d[i][j - 1] + 1;
+            if (i > 1 && j > 1 && ca == tolower((unsigned char)b[j - 2]) && tolower((unsigned char)a[i - 2]) == cb &&
+                d[i - 2][j - 2] + 1 < v)
+                v = d[i - 2][j - 2] + 1;
+            d[i][j] = v;
+        }
+    return d[la][lb];
 }
 
 static void print_block(const char *text, const char *indent)
@@ -125,6 +148,27 @@ static int show_name(const char *name)
     }
     if (shown) return 1;
     printf("no help for '%s'", name);
+    // the closest names by edit distance: ?randm -> tensor.randn, ?Relu -> nn.ReLU
+    int best = 1 << 20;
+    size_t llen = strlen(last);
+    for (e = repl_help_entries; e->name && *last; e++) {
+        const char *lp = last_part(e->name);
+        int d = name_distance(last, lp);
+        int diff = (int)llen - (int)strlen(lp);
+        d = d * 100 + (diff < 0 ? -diff : diff);
+        if (d < best) best = d;
+    }
+    int limit = (int)(llen / 3 < 1 ? 1 : llen / 3 > 3 ? 3 : llen / 3);
+    if (best / 100 <= limit) {
+        int k = 0;
+        for (e = repl_help_entries; e->name && k < 3; e++) {
+            const char *lp = last_part(e->name);
+            int diff = (int)llen - (int)strlen(lp);
+            if (name_distance(last, lp) * 100 + (diff < 0 ? -diff : diff) == best)
+                printf("%s%s", k++ ? " or " : "; did you mean ", e->name);
+        }
+        if (k) printf("?");
+    }
     int similar = 0;
     for (e = repl_help_entries; e->name && similar < 8; e++)
         if (*last && strstr(e->name, last)) printf("%s%s", similar++ ? ", " : "; similar: ", e->name);
@@ -247,7 +291,15 @@ static int help_call(lua_State *L)
     } else if (repl_test_tensor(L, 2)) {
         printf("a tensor; its methods (x:NAME(...)):\n");
         list_namespace("x");
+    } else if (lua_type(L, 2) == LUA_TTABLE && (lua_pushliteral(L, "_keys"), lua_rawget(L, 2)) == LUA_TTABLE &&
+               lua_getfield(L, 2, "_help") == LUA_TFUNCTION) {
+        // a module instance: its class, layers, parameters and forward signature (Module:_help)
+        lua_pushvalue(L, 2);
+        if (lua_pcall(L, 1, 1, 0) == LUA_OK && lua_type(L, -1) == LUA_TSTRING) printf("%s\n", lua_tostring(L, -1));
+        else printf("a module (help(nn.Module) lists its methods)\n");
+        lua_settop(L, 2);
     } else {
+        lua_settop(L, 2);
         push_value_name(L, 2);
         if (lua_isstring(L, -1)) show_name(lua_tostring(L, -1));
         else printf("no help for this %s; try help() or ?name\n", luaL_typename(L, 2));

@@ -417,7 +417,7 @@ const repl_help_entry repl_help_entries[] = {
     {"nn.Module:eval", "m:eval() -> m", "Evaluation mode: no dropout, batch norm uses running stats.",
      "net:eval()"},
     {"nn.Module:zero_grad", "m:zero_grad()", "Clears the .grad of every parameter.", "net:zero_grad()"},
-    {"nn.Module:num_params", "m:num_params() -> total, trainable", "Counts parameters.",
+    {"nn.Module:num_params", "m:num_params() -> integer", "Counts parameters (tensors that require grad), each shared one once.",
      "nn.Linear(64, 8, {bias=false}):num_params()  -- 512"},
     {"nn.Module:to", "m:to(device) -> m", "Moves every parameter and buffer to a device.",
      "net:to(\"cuda\")"},

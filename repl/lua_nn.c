@@ -237,6 +237,9 @@ static void load_global(lua_State *L, const char *name) {
 }
 
 int repl_open_nn(lua_State *L) {
+    // hints.lua first: nn.lua and optim.lua word their errors with it (package.loaded.hints)
+    repl_require_embedded(L, "hints");
+    lua_pop(L, 1);
     // nn.lua reads nn.F while it loads, so the C half goes in first.
     lua_newtable(L);
     luaL_newlib(L, nn_f);

@@ -52,10 +52,76 @@ tensor *repl_test_tensor(lua_State *L, int idx) {
     return ud ? *ud : NULL;
 }
 
+const char *repl_describe(lua_State *L, int idx) {
+    idx = lua_absindex(L, idx);
+    tensor *t = repl_test_tensor(L, idx);
+    switch (lua_type(L, idx)) {
+    case LUA_TNONE: return lua_pushstring(L, "nothing");
+    case LUA_TNIL: return lua_pushstring(L, "nil");
+    case LUA_TBOOLEAN: return lua_pushfstring(L, "the boolean %s", lua_toboolean(L, idx) ? "true" : "false");
+    case LUA_TNUMBER:
+        if (lua_isinteger(L, idx)) return lua_pushfstring(L, "the number %I", lua_tointeger(L, idx));
+        return lua_pushfstring(L, "the number %f", lua_tonumber(L, idx));
+    case LUA_TSTRING: {
+        size_t n;
+        const char *str = lua_tolstring(L, idx, &n);
+        if (n > 40) return lua_pushfstring(L, "the string \"%.37s...\"", str);
+        return lua_pushfstring(L, "the string \"%s\"", str);
+    }
+    case LUA_TUSERDATA:
+        if (t) {
+            char shape[TENSOR_MAX_DIMS * 22 + 4];
+            return lua_pushfstring(L, "a tensor %s", tensor_shape_str(shape, sizeof shape, t));
+        }
+        break;
+    case LUA_TTABLE:
+        if (lua_getfield(L, idx, "_keys") != LUA_TNIL) {   // an nn module
+            lua_pop(L, 1);
+            if (luaL_getmetafield(L, idx, "__name") == LUA_TSTRING) {
+                const char *r = lua_pushfstring(L, "a module nn.%s", lua_tostring(L, -1));
+                lua_remove(L, -2);
+                return r;
+            }
+            return lua_pushstring(L, "a module");
+        }
+        lua_pop(L, 1);
+        break;
+    }
+    return lua_pushfstring(L, "a %s", luaL_typename(L, idx));
+}
+
+// The op as the learner called it: "x:matmul" (argument numbers after self) or "tensor.exp".
+static const char *arg_function(lua_State *L, int *idx) {
+    lua_Debug ar;
+    if (!lua_getstack(L, 0, &ar) || !lua_getinfo(L, "nf", &ar) || !ar.name) return "tensor function";
+    int fn = lua_gettop(L);
+    int method = strcmp(ar.namewhat, "method") == 0;
+    if (method) {
+        --*idx;
+        return lua_pushfstring(L, "x:%s", ar.name);
+    }
+    // which library it is in: tensor.exp, nn.F.linear (called from nn.lua's layers)
+    const char *lib = "";
+    if (lua_getglobal(L, "tensor") == LUA_TTABLE && lua_getfield(L, -1, ar.name) >= 0 && lua_rawequal(L, -1, fn))
+        lib = "tensor.";
+    else if (lua_getglobal(L, "nn") == LUA_TTABLE && lua_getfield(L, -1, "F") == LUA_TTABLE &&
+             lua_getfield(L, -1, ar.name) >= 0 && lua_rawequal(L, -1, fn))
+        lib = "nn.F.";
+    lua_settop(L, fn - 1);
+    return lua_pushfstring(L, "%s%s", lib, ar.name);
+}
+
 tensor *repl_check_tensor(lua_State *L, int idx) {
     tensor **ud = tensor_slot(L, idx);
     if (ud && !*ud) luaL_argerror(L, idx, "this tensor was already freed (its __gc metamethod was called)");
-    if (!ud) luaL_typeerror(L, idx, "tensor");
+    if (!ud) {
+        int n = idx;
+        const char *got = repl_describe(L, idx);     // before anything else is pushed
+        const char *fn = arg_function(L, &n);
+        if (n == 0) luaL_error(L, "%s: called on %s, not a tensor (write x:%s(...) with x a tensor)", fn, got,
+                               strchr(fn, ':') ? strchr(fn, ':') + 1 : fn);
+        luaL_error(L, "%s: argument %d must be a tensor, got %s", fn, n, got);
+    }
     return *ud;
 }
 
@@ -556,9 +622,16 @@ static int l_binary(lua_State *L) {
     tensor *a = repl_test_tensor(L, 1), *b = repl_test_tensor(L, 2);
     if (a && b) return repl_push_tensor(L, binary_tt(op, a, b));
     int num = a ? 2 : 1;
-    if (!(a || b) || lua_type(L, num) != LUA_TNUMBER)
-        luaL_error(L, "tensor.%s: expected tensors or numbers, got %s and %s", op->name,
-              luaL_typename(L, 1), luaL_typename(L, 2));
+    if (!(a || b) || lua_type(L, num) != LUA_TNUMBER) {
+        static const char *symbols[] = {"+", "-", "*", "/", "^"};
+        const char *sym = op - binary_ops <= BIN_POW ? symbols[op - binary_ops] : NULL;
+        const char *fix = "";
+        if (lua_type(L, num) == LUA_TSTRING && lua_isnumber(L, num))    // "2": a number in quotes
+            fix = lua_pushfstring(L, "; write %s without quotes, or tonumber(\"%s\")", lua_tostring(L, num),
+                                  lua_tostring(L, num));
+        luaL_error(L, "tensor.%s%s%s%s: expected tensors or numbers, got %s and %s%s", op->name,
+                   sym ? "(a " : "", sym ? sym : "", sym ? " b)" : "", repl_describe(L, 1), repl_describe(L, 2), fix);
+    }
     return repl_push_tensor(L, binary_ts(op, a ? a : b, (float)lua_tonumber(L, num), a == NULL));
 }
 

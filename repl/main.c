@@ -135,6 +135,7 @@ static int run_script(repl_session *s, const char *path, int argc, char **argv, 
     int status;
     s->keep_dash = dash;    // an error shows in the dashboard's log before it closes
     if (luaL_loadfile(L, path) != LUA_OK) {
+        repl_explain_syntax_error(L, NULL, path);
         repl_report_error(s);
         status = LUA_ERRFILE;
     } else {

@@ -14,6 +14,9 @@
 // ---- tensors as Lua values (lua_tensor.c) ----
 tensor *repl_check_tensor(lua_State *L, int idx);     // raises a Lua error if not a tensor
 tensor *repl_test_tensor(lua_State *L, int idx);      // NULL if not a tensor
+// Pushes the value at idx as a learner reads it ("the string \"10\"", "a tensor [2,3]",
+// "the number 2.5", "nil") and returns it.
+const char *repl_describe(lua_State *L, int idx);
 // Pushes t (taking over the caller's reference). If t is NULL, raises a Lua error
 // with tensor_last_error(). Tells the Lua GC about the bytes t holds.
 int repl_push_tensor(lua_State *L, tensor *t);

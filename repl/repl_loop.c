@@ -79,6 +79,18 @@ static int is_incomplete(lua_State *L, const char *code)
     return incomplete;
 }
 
+// A chunk that is only a call of help or tutorials (what :save leaves out).
+static int is_help_call(const char *code)
+{
+    while (isspace((unsigned char)*code)) code++;
+    size_t n = strncmp(code, "help", 4) == 0 ? 4 : strncmp(code, "tutorials", 9) == 0 ? 9 : 0;
+    if (!n) return 0;
+    const char *p = code + n;
+    while (*p == ' ') p++;
+    if (*p != '(' && *p != '"' && *p != '\'' && *p != '{') return 0;
+    return !strchr(p, '\n') && !strchr(p, ';') && !strstr(p, "=");
+}
+
 // What :save writes for a chunk: statements as typed, a bare expression as print(...).
 static void log_chunk(repl_session *s, const char *code, int expr, int quiet)
 {
@@ -88,10 +100,28 @@ static void log_chunk(repl_session *s, const char *code, int expr, int quiet)
         expr = luaL_loadbuffer(L, code, strlen(code), "=stdin") != LUA_OK;
         lua_pop(L, 1);
     }
+    if (is_help_call(code)) return;   // help("matmul"), tutorials(): nothing to replay
     if (!expr) { repl_log_chunk(s, code); return; }
     if (quiet) return;
-    repl_log_chunk(s, lua_pushfstring(L, "print(%s\n)", code));   // \n: a trailing -- comment
+    // one line as typed, unless a -- comment would swallow the closing parenthesis
+    repl_log_chunk(s, lua_pushfstring(L, strstr(code, "--") ? "print(%s\n)" : "print(%s)", code));
     lua_pop(L, 1);
+}
+
+// `nn.Relu` typed alone shows nil; say which name was meant (hints.nil_note)
+static void nil_note(lua_State *L, const char *code)
+{
+    int top = lua_gettop(L);
+    luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+    if (lua_getfield(L, -1, "hints") == LUA_TTABLE && lua_getfield(L, -1, "nil_note") == LUA_TFUNCTION) {
+        lua_pushstring(L, code[0] == '=' ? code + 1 : code);
+        if (lua_pcall(L, 1, 1, 0) == LUA_OK && lua_type(L, -1) == LUA_TSTRING) {
+            fflush(stdout);
+            fprintf(stderr, "note: %s\n", lua_tostring(L, -1));
+            fflush(stderr);
+        }
+    }
+    lua_settop(L, top);
 }
 
 int repl_eval(repl_session *s, const char *code, const char *chunkname)
@@ -100,15 +130,21 @@ int repl_eval(repl_session *s, const char *code, const char *chunkname)
     int top = lua_gettop(L), expr;
     int quiet = ends_with_semicolon(code);
     if (load_chunk(L, code, chunkname, &expr) != LUA_OK) {
+        repl_explain_syntax_error(L, code[0] == '=' ? code + 1 : code, NULL);
         repl_report_error(s);
         s->failed = 1;
         return 1;
     }
     double t0 = repl_now_ms();
+    const char *prev_chunk = repl_current_chunk;
+    repl_current_chunk = code[0] == '=' ? code + 1 : code;
     int status = repl_call(s, 0, LUA_MULTRET);
+    repl_current_chunk = prev_chunk;
     double ms = repl_now_ms() - t0;
     if (status == LUA_OK) {
+        int one_nil = expr && lua_gettop(L) == top + 1 && lua_isnil(L, -1);
         if (!quiet) repl_show_values(L, top + 1, lua_gettop(L) - top);
+        if (!quiet && one_nil) nil_note(L, code);
         lua_settop(L, top);
         log_chunk(s, code, expr, quiet);
     }
@@ -146,27 +182,43 @@ static char *read_tty(const char *prompt, int *cancelled)
     tty_line = NULL;
     rl_callback_handler_install(prompt, on_line);
     int fd = fileno(rl_instream ? rl_instream : stdin);
+    // Ctrl-C is looked at before every wait, with SIGINT blocked from the look until
+    // pselect waits: one that comes while readline handles a key is not left pending
+    // until the next key (typed text used to run on: "half typed=x * 10")
+    sigset_t block, orig;
+    sigemptyset(&block);
+    sigaddset(&block, SIGINT);
+    sigaddset(&block, SIGWINCH);
+    sigprocmask(SIG_BLOCK, &block, &orig);
     while (!tty_done) {
-        fd_set fds;
-        FD_ZERO(&fds);
-        FD_SET(fd, &fds);
-        if (select(fd + 1, &fds, NULL, NULL, NULL) >= 0) {
-            rl_callback_read_char();
-            continue;
-        }
-        if (errno != EINTR) { rl_callback_handler_remove(); break; }
         if (resized) { resized = 0; rl_resize_terminal(); }
         if (repl_interrupt_take()) {
+            // the line as typed stays on screen with ^C after it, and is dropped
+            // (readline's cleanup leaves the cursor at column 0, where ^C overwrote
+            // the prompt: "^Clab> half typed")
+            char *typed = strdup(rl_line_buffer ? rl_line_buffer : "");
             rl_free_line_state();
             rl_callback_sigcleanup();
             rl_replace_line("", 0);
             rl_callback_handler_remove();
-            fputs("^C\n", stdout);
+            printf("\r\033[K%s%s^C\n", prompt, typed ? typed : "");
+            free(typed);
             fflush(stdout);
             *cancelled = 1;
             break;
         }
+        fd_set fds;
+        FD_ZERO(&fds);
+        FD_SET(fd, &fds);
+        if (pselect(fd + 1, &fds, NULL, NULL, NULL, &orig) >= 0) {
+            sigprocmask(SIG_SETMASK, &orig, NULL);
+            rl_callback_read_char();
+            sigprocmask(SIG_BLOCK, &block, NULL);
+            continue;
+        }
+        if (errno != EINTR) { rl_callback_handler_remove(); break; }
     }
+    sigprocmask(SIG_SETMASK, &orig, NULL);
     sigaction(SIGWINCH, &old, NULL);
     return tty_line;
 }
@@ -233,24 +285,47 @@ static int handle_special(repl_session *s, const char *line)
     return 0;
 }
 
+static int is_blank(const char *line)
+{
+    while (isspace((unsigned char)*line)) line++;
+    return *line == 0;
+}
+
+// Whether an incomplete chunk is open only because of a long string or comment, where
+// empty lines are content.
+static int in_long_bracket(lua_State *L, const char *code)
+{
+    int top = lua_gettop(L);
+    int in = luaL_loadbuffer(L, code, strlen(code), "=stdin") == LUA_ERRSYNTAX &&
+             (strstr(lua_tostring(L, -1), "unfinished long") != NULL);
+    lua_settop(L, top);
+    return in;
+}
+
 int repl_loop(repl_session *s)
 {
     char *chunk = NULL;
+    int blanks = 0;   // empty lines in a row inside an unfinished chunk
     while (!s->quit) {
         int cancelled = 0;
         if (s->interactive) repl_suspend_dash(s->L);   // a dashboard left open keeps its data
         char *line = s->interactive ? read_tty(chunk ? PROMPT_MORE : PROMPT, &cancelled)
                                     : read_pipe();
-        if (cancelled) { free(chunk); chunk = NULL; continue; }
+        if (cancelled) { free(chunk); chunk = NULL; blanks = 0; continue; }
         if (!line) break;
         if (!chunk) {
             if (handle_special(s, line)) { free(line); continue; }
             chunk = line;
+            blanks = 0;
         } else {
+            blanks = is_blank(line) ? blanks + 1 : 0;
             chunk = append_line(chunk, line);
             free(line);
         }
-        if (is_incomplete(s->L, chunk)) continue;
+        // at a terminal a second empty line ends an unfinished chunk with its error
+        // (`x:sum` then Enter, Enter), except inside a long string or comment
+        if (is_incomplete(s->L, chunk) && !(s->interactive && blanks >= 2 && !in_long_bracket(s->L, chunk)))
+            continue;
         if (s->interactive) history_add_chunk(chunk);
         repl_eval(s, chunk, "=stdin");
         free(chunk);

@@ -1,5 +1,6 @@
 // run.c - protected calls for the REPL, scripts and -e, and how errors read.
 #include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -53,12 +54,196 @@ static const char *strip_internal(const char *msg)
     return (c[0] == ':' && c[1] == ' ') ? c + 2 : msg;
 }
 
+// ---- syntax errors that are habits from other languages ---------------------------------
+// The operand written just before (dir < 0) or after (dir > 0) position at in line: a name
+// with dots, or a parenthesised/bracketed group, copied into out ("" when none).
+static void operand(const char *line, size_t len, size_t at, int dir, char *out, size_t cap)
+{
+    size_t b, e;
+    if (dir < 0) {
+        e = at;
+        while (e > 0 && line[e - 1] == ' ') e--;
+        b = e;
+        int depth = 0;
+        while (b > 0) {
+            char c = line[b - 1];
+            if (c == ')' || c == ']') depth++;
+            else if ((c == '(' || c == '[') && depth > 0) depth--;
+            else if (depth == 0 && !(isalnum((unsigned char)c) || c == '_' || c == '.' || c == ':')) break;
+            b--;
+        }
+    } else {
+        b = at + 1;
+        while (b < len && line[b] == ' ') b++;
+        e = b;
+        int depth = 0;
+        while (e < len) {
+            char c = line[e];
+            if (c == '(' || c == '[') depth++;
+            else if ((c == ')' || c == ']') && depth > 0) depth--;
+            else if (depth == 0 && !(isalnum((unsigned char)c) || c == '_' || c == '.' || c == ':')) break;
+            e++;
+        }
+    }
+    size_t n = e > b ? e - b : 0;
+    if (n >= cap) n = 0;
+    memcpy(out, line + b, n);
+    out[n] = 0;
+}
+
+// The code of line n (1-based) of text, as a pointer and length.
+static const char *nth_line(const char *text, int n, size_t *len)
+{
+    for (int i = 1; text && i < n; i++) {
+        text = strchr(text, '\n');
+        if (text) text++;
+    }
+    if (!text) return NULL;
+    *len = strcspn(text, "\n");
+    return text;
+}
+
+// Python's spellings that Lua writes differently: x += 1, !=, **, import, def.
+static int python_habit(const char *line, size_t len, char *out, size_t cap, int keep, const char *msg)
+{
+    char text[512];
+    snprintf(text, sizeof text, "%.*s", (int)(len < sizeof text - 1 ? len : sizeof text - 1), line);
+    const char *t = text;
+    while (*t == ' ' || *t == '\t') t++;
+    static const char *ops[] = {"+=", "-=", "*=", "/=", NULL};
+    for (int i = 0; ops[i]; i++) {
+        const char *at = strstr(t, ops[i]);
+        char near[16];
+        snprintf(near, sizeof near, "near '%c'", ops[i][0]);
+        if (!at || !strstr(msg, near)) continue;
+        char name[128];
+        operand(text, strlen(text), (size_t)(at - text), -1, name, sizeof name);
+        if (!*name) snprintf(name, sizeof name, "x");
+        snprintf(out, cap, "%.*ssyntax error: Lua has no %s: write %s = %s %c ...", keep, msg, ops[i], name, name,
+                 ops[i][0]);
+        return 1;
+    }
+    if (strstr(t, "!=") && strstr(msg, "near '!'")) {
+        snprintf(out, cap, "%.*ssyntax error: Lua writes 'not equal' as ~=, not !=", keep, msg);
+        return 1;
+    }
+    if (strstr(t, "**") && strstr(msg, "near '*'")) {
+        snprintf(out, cap, "%.*ssyntax error: Lua's power operator is ^ (x^2), not **", keep, msg);
+        return 1;
+    }
+    if (strncmp(t, "import ", 7) == 0 || strncmp(t, "from ", 5) == 0) {
+        snprintf(out, cap, "%.*ssyntax error: nothing to import: tensor, nn, optim and data are already there "
+                 "(require(\"name\") loads a Lua module)", keep, msg);
+        return 1;
+    }
+    if (strncmp(t, "def ", 4) == 0) {
+        snprintf(out, cap, "%.*ssyntax error: Lua defines functions with function NAME(args) ... end, not def",
+                 keep, msg);
+        return 1;
+    }
+    return 0;
+}
+
+// Rewrites the syntax error on top of the stack when it comes from another language's
+// habit: `a @ b` (PyTorch's matmul) or `x:sum` without parentheses. code: the chunk, or
+// NULL for the file path (its text is read).
+void repl_explain_syntax_error(lua_State *L, const char *code, const char *path)
+{
+    const char *msg = lua_tostring(L, -1);
+    if (!msg) return;
+    int lineno = 1;
+    const char *p = strstr(msg, ":");
+    if (p && isdigit((unsigned char)p[1])) lineno = atoi(p + 1);
+    char *file = NULL;
+    if (!code && path) {
+        FILE *f = fopen(path, "rb");
+        if (f) {
+            fseek(f, 0, SEEK_END);
+            long n = ftell(f);
+            fseek(f, 0, SEEK_SET);
+            file = n >= 0 && n < (8 << 20) ? malloc((size_t)n + 1) : NULL;
+            if (file) file[fread(file, 1, (size_t)n, f)] = 0;
+            fclose(f);
+        }
+        code = file;
+    }
+    size_t len = 0;
+    const char *line = code ? nth_line(code, lineno, &len) : NULL;
+    // at <eof> after empty lines: the last line with something on it
+    while (line && lineno > 1 && strspn(line, " \t\r") >= len) line = nth_line(code, --lineno, &len);
+    const char *pos_end = strstr(msg, ": ");
+    int keep = pos_end && has_position(msg) ? (int)(pos_end - msg) + 2 : 0;
+    char out[1024];
+    if (strstr(msg, "near '@'")) {
+        char a[128] = "", b[128] = "";
+        const char *at = line ? memchr(line, '@', len) : NULL;
+        if (at) {
+            operand(line, len, (size_t)(at - line), -1, a, sizeof a);
+            operand(line, len, (size_t)(at - line), 1, b, sizeof b);
+        }
+        if (*a && *b)
+            snprintf(out, sizeof out, "%.*ssyntax error: Lua has no @ operator: write %s:matmul(%s) for %s @ %s "
+                     "(or tensor.matmul(%s, %s))", keep, msg, a, b, a, b, a, b);
+        else
+            snprintf(out, sizeof out, "%.*ssyntax error: Lua has no @ operator: write a:matmul(b) for a @ b "
+                     "(or tensor.matmul(a, b))", keep, msg);
+        lua_pushstring(L, out);
+        lua_replace(L, -2);
+    } else if (line && python_habit(line, len, out, sizeof out, keep, msg)) {
+        lua_pushstring(L, out);
+        lua_replace(L, -2);
+    } else if (strstr(msg, "function arguments expected") && line) {
+        // `x:sum` then Enter: a method named but not called
+        size_t n = len;
+        while (n > 0 && isspace((unsigned char)line[n - 1])) n--;
+        size_t b = n;
+        while (b > 0 && (isalnum((unsigned char)line[b - 1]) || line[b - 1] == '_' || line[b - 1] == '.' ||
+                         line[b - 1] == ':'))
+            b--;
+        const char *colon = memchr(line + b, ':', n - b);
+        if (colon && colon + 1 < line + n)
+            snprintf(out, sizeof out, "%.*s%.*s is a method: call it with parentheses, %.*s()", keep, msg,
+                     (int)(n - b), line + b, (int)(n - b), line + b);
+        else
+            snprintf(out, sizeof out, "%s (a method is called with parentheses: x:name(...))", msg);
+        lua_pushstring(L, out);
+        lua_replace(L, -2);
+    }
+    free(file);
+}
+
 int repl_is_dash_stop(lua_State *L, int idx)
 {
     if (lua_type(L, idx) != LUA_TTABLE) return 0;
     int is = lua_getfield(L, idx, "dash_stop") == LUA_TBOOLEAN && lua_toboolean(L, -1);
     lua_pop(L, 1);
     return is;
+}
+
+const char *repl_current_chunk;   // the chunk repl_eval runs: hints read the learner's line
+
+// hints.explain(msg, chunk) (repl/lua/hints.lua): a raw Lua error ("attempt to call a nil
+// value (field 'randm')", a.sum(2)) rewritten as what to type instead; msg when it has none.
+// Runs while the stack is as the error left it, and never raises itself.
+static const char *explain(lua_State *L, const char *msg)
+{
+    int top = lua_gettop(L);
+    if (!lua_checkstack(L, 8)) return msg;
+    luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+    if (lua_getfield(L, -1, "hints") != LUA_TTABLE || lua_getfield(L, -1, "explain") != LUA_TFUNCTION) {
+        lua_settop(L, top);
+        return msg;
+    }
+    lua_pushstring(L, msg);
+    if (repl_current_chunk) lua_pushstring(L, repl_current_chunk);
+    else lua_pushnil(L);
+    if (lua_pcall(L, 2, 1, 0) == LUA_OK && lua_type(L, -1) == LUA_TSTRING) {
+        lua_replace(L, top + 1);           // stays on the stack: the handler's result is built from it
+        lua_settop(L, top + 1);
+        return lua_tostring(L, -1);
+    }
+    lua_settop(L, top);
+    return msg;
 }
 
 static int message_handler(lua_State *L)
@@ -75,6 +260,7 @@ static int message_handler(lua_State *L)
         luaL_traceback(L, L, msg, 1);
         return 1;
     }
+    msg = explain(L, msg);
     luaL_Buffer b;
     luaL_buffinit(L, &b);
     msg = strip_internal(msg);

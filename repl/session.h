@@ -43,6 +43,11 @@ double repl_now_ms(void);
 // One complete chunk typed at the prompt (or -e): tries "return CODE" first and
 // prints the values unless the code ends with ';'. Returns 0 ok, 1 error.
 int repl_eval(repl_session *s, const char *code, const char *chunkname);
+// The chunk repl_eval is running (NULL otherwise): hints.explain reads the learner's line.
+extern const char *repl_current_chunk;
+// A syntax error on the stack from another language's habit (`a @ b`, `x:sum` uncalled)
+// rewritten to say what to write; code is the chunk, or NULL to read path.
+void repl_explain_syntax_error(lua_State *L, const char *code, const char *path);
 // Prompt (terminal) or chunk stream (piped stdin) until EOF or :quit; returns
 // the exit status.
 int repl_loop(repl_session *s);

@@ -5,6 +5,7 @@
 -- ("1.weight", "encoder.fc.weight") like PyTorch's registration order.
 local nn = nn or {}          -- repl_open_nn made the global with nn.F before loading us
 local F = assert(nn.F, "nn.lua: load through repl_open_nn (nn.F missing)")
+local hints = require("hints")
 
 local function is_tensor(v) return tensor.is_tensor(v) end
 
@@ -81,6 +82,14 @@ local function raise_at_caller(e)
   error(e, 0)
 end
 
+-- A forward's own mistakes (self.fc.forward(x), x:tranpose()) are explained where they
+-- happen, while the stack still shows them; the message then travels up as usual.
+local function explained(e)
+  if type(e) ~= "string" then return e end
+  local ok, h = pcall(hints.explain, e)
+  return ok and h or e
+end
+
 -- The summary (and anyone else) may set nn._hook to see every module call.
 function Module:__call(...)
   local hook = nn._hook
@@ -88,7 +97,7 @@ function Module:__call(...)
   local w = nn._watch          -- a dashboard notes each module's first input shape
   if w then w(self, ...) end
   if tensor.detect_anomaly() then return self:_call_named(...) end
-  local res = table.pack(pcall(self.forward, self, ...))
+  local res = table.pack(xpcall(self.forward, explained, self, ...))
   if not res[1] then raise_at_caller(res[2]) end
   return table.unpack(res, 2, res.n)
 end
@@ -100,7 +109,7 @@ function Module:_call_named(...)
   local name = tostring(self):match("^[^\n]*")
   nn._scope = name
   tensor._set_scope(name)
-  local res = table.pack(pcall(self.forward, self, ...))
+  local res = table.pack(xpcall(self.forward, explained, self, ...))
   nn._scope = outer
   tensor._set_scope(outer)
   if not res[1] then raise_at_caller(res[2]) end
@@ -212,17 +221,17 @@ function Module:zero_grad()
   for _, p in self:named_parameters() do p:zero_grad() end
 end
 
--- total, trainable
+-- the number of parameters (tensors that require grad), each shared tensor once; one
+-- value, like sum(p.numel() for p in m.parameters()) (it used to print "97 97")
 function Module:num_params()
-  local total, trainable, seen = 0, 0, {}
+  local total, seen = 0, {}
   self:_walk(function(_, _, t)
     if not seen[t] and F.requires_grad(t) then
       seen[t] = true
       total = total + t:numel()
-      trainable = trainable + t:numel()
     end
   end)
-  return total, trainable
+  return total
 end
 
 -- a tensor on dev; parameters stay leaves that require grad
@@ -306,6 +315,36 @@ function Module:load(path)
   return self:load_state_dict(tensor.load(path), "load('" .. tostring(path) .. "')")
 end
 
+-- help(m) for a module: what it is, its layers, parameters and how to call forward
+function Module:_help()
+  local cls = getmetatable(self)
+  local out = {}
+  local name = rawget(cls, "__name") or "Module"
+  local builtin = rawequal(nn[name], cls)
+  out[#out + 1] = string.format("a module: %s%s, %s parameters", name,
+                                builtin and (" (nn." .. name .. ", see help(nn." .. name .. "))") or " (your class)",
+                                fmt_int(self:num_params()))
+  for line in tostring(self):gmatch("[^\n]+") do out[#out + 1] = "  " .. line end
+  local params = {}
+  for pname, p in self:named_parameters() do params[#params + 1] = "  " .. pname .. "  " .. shape_str(p) end
+  if #params > 0 then
+    out[#out + 1] = "parameters (m:named_parameters()):"
+    for i = 1, math.min(#params, 12) do out[#out + 1] = params[i] end
+    if #params > 12 then out[#out + 1] = string.format("  ... %d more", #params - 12) end
+  end
+  local fwd = self.forward
+  local args = {}
+  if type(fwd) == "function" then
+    local info = debug.getinfo(fwd, "u")
+    for i = 2, info.nparams do args[#args + 1] = debug.getlocal(fwd, i) or "?" end
+    if info.isvararg then args[#args + 1] = "..." end
+  end
+  local a = table.concat(args, ", ")
+  out[#out + 1] = string.format("call it: y = m(%s)   (runs %s:forward(%s))", a, name, a)
+  out[#out + 1] = "methods: m:parameters(), m:train(), m:eval(), m:zero_grad(), m:to(dev), m:save(path); help(nn.Module)"
+  return table.concat(out, "\n")
+end
+
 function Module:extra_repr() return "" end
 
 -- like PyTorch's repr: Name(extra) for leaves, a nested tree for containers
@@ -339,9 +378,15 @@ end
 function Module:mult_adds(out, ...) return 0 end
 
 -- ---- helpers for built-ins ----------------------------------------------------------
+-- "got the string "10"; write 10 without quotes" for a number in quotes
+local function got(v)
+  local fix = type(v) == "string" and tonumber(v) and ("; write " .. v .. " without quotes") or ""
+  return hints.describe(v) .. fix
+end
+
 local function check_count(what, v, min)
   if type(v) ~= "number" or v % 1 ~= 0 or v < (min or 1) then
-    error(string.format("%s: expected an integer >= %d, got %s", what, min or 1, tostring(v)), 3)
+    error(string.format("%s: expected an integer >= %d, got %s", what, min or 1, got(v)), 3)
   end
   return v
 end
@@ -353,7 +398,8 @@ local function check_c_int(what, v, min)
   if type(v) ~= "number" or v % 1 ~= 0 or v < min or v > C_INT_MAX then
     -- level 4: past init and Module:new (nn.Conv2d(...) tail-calls new), at the learner's line
     error(string.format("%s: expected an integer in %d..%d, got %s", what, min, C_INT_MAX,
-                        math.type(v) == "float" and v % 1 == 0 and string.format("%.0f", v) or tostring(v)), 4)
+                        math.type(v) == "float" and v % 1 == 0 and string.format("%.0f", v)
+                        or type(v) == "number" and tostring(v) or got(v)), 4)
   end
   return math.tointeger(v)
 end
@@ -701,11 +747,19 @@ local function first_tensor(v)
   end
 end
 
+-- sizes in the summary's units: the table and its one-line form say the same (1.60 KB)
+local function bytes_str(b)
+  for _, u in ipairs({{1e12, "TB"}, {1e9, "GB"}, {1e6, "MB"}, {1e3, "KB"}}) do
+    if b >= u[1] then return string.format("%.2f %s", b / u[1], u[2]) end
+  end
+  return string.format("%d B", b)
+end
+
 -- The table prints itself; the returned value then shows as one line, so the REPL
 -- does not echo every row a second time.
 local summary_mt = {__tostring = function(res)
-  return string.format("[summary: %s params (%s trainable), %s mult-adds, %.2f MB]", fmt_int(res.total_params),
-                       fmt_int(res.trainable_params), fmt_int(res.mult_adds), res.total_bytes / 1e6)
+  return string.format("[summary: %s params (%s trainable), %s mult-adds, %s]", fmt_int(res.total_params),
+                       fmt_int(res.trainable_params), fmt_int(res.mult_adds), bytes_str(res.total_bytes))
 end}
 
 local function print_summary(res)
@@ -733,12 +787,7 @@ local function print_summary(res)
   local rule = string.rep("=", total_w - 2)
   local out = {rule, line(rows[1]), rule}
   for i = 2, #rows do out[#out + 1] = line(rows[i]) end
-  local function mb(b)
-    for _, u in ipairs({{1e12, "TB"}, {1e9, "GB"}, {1e6, "MB"}, {1e3, "KB"}}) do
-      if b >= u[1] then return string.format("%.2f %s", b / u[1], u[2]) end
-    end
-    return string.format("%d B", b)
-  end
+  local mb = bytes_str
   out[#out + 1] = rule
   out[#out + 1] = "Total params: " .. fmt_int(res.total_params)
   out[#out + 1] = "Trainable params: " .. fmt_int(res.trainable_params)
@@ -811,7 +860,8 @@ function nn.summary(model, input, opts)
 
   local res = {rows = {}, mult_adds = 0, input_bytes = x:numel() * 4,
                meta_peak_bytes = on_meta and (mem.meta_peak - meta_before) or nil}
-  res.total_params, res.trainable_params = model:num_params()
+  res.total_params = model:num_params()
+  res.trainable_params = res.total_params       -- parameters are what requires grad
   local act = 0
   for i, r in ipairs(rows) do
     local has_children = rows[i + 1] and rows[i + 1].depth > r.depth

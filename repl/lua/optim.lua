@@ -49,6 +49,10 @@ function Optimizer:__tostring()
 end
 
 local function new_optimizer(name, params, opts, defaults)
+  local valid = {"lr"}                 -- lr first, then the rest in alphabetical order
+  for k in pairs(defaults) do if k ~= "lr" then valid[#valid + 1] = k end end
+  table.sort(valid, function(a, b) return a ~= "lr" and b ~= "lr" and a < b or a == "lr" and b ~= "lr" end)
+  require("hints").check_options("optim." .. name, opts, valid, 3)
   opts = opts or {}
   local self = setmetatable({name = name, params = param_list("optim." .. name, params), state = {},
                              defaults = {}}, Optimizer)
@@ -58,11 +62,6 @@ local function new_optimizer(name, params, opts, defaults)
     local val = opts[k]
     if val == nil then val = v end
     self.defaults[k] = val
-  end
-  for k in pairs(opts) do
-    if defaults[k] == nil and k ~= "lr" then
-      error(string.format("optim.%s: unknown option '%s'", name, tostring(k)), 3)
-    end
   end
   self.lr = opts.lr or defaults.lr
   self.defaults.lr = nil

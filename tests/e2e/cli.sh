@@ -79,6 +79,24 @@ run "$tmp/session.lua"
 check ":save writes the commands that worked as a replayable script" eval \
   '[ $rc -eq 0 ] && line out 1 42 && ! grep -q "not saved" "$tmp/session.lua"'
 
+# :save replays what was typed: =expr as print(...) on one line, a loop whole, help calls dropped
+printf 'x = 1\n=x\nx + 1\nhelp("matmul")\ntutorials()\nfor i = 1, 2 do\n  io.write(i)\nend\nx -- a comment\n:save %s/typed.lua\n' "$tmp" |
+  "$NNLAB" >/dev/null 2>&1
+cp "$tmp/typed.lua" "$tmp/out"
+check ":save writes =x and x as print(x) on one line, keeps the loop whole, drops help() and tutorials()" eval \
+  'line out 2 "x = 1" && line out 3 "print(x)" && line out 4 "print(x + 1)" && line out 5 "for i = 1, 2 do" &&
+   line out 6 "  io.write(i)" && line out 7 "end" && line out 8 "print(x -- a comment" && line out 9 ")" &&
+   ! grep -q "help\|tutorials" "$tmp/out"'
+run "$tmp/typed.lua"
+check "the saved session replays: it prints what the session printed" eval '[ $rc -eq 0 ] && line out 1 1 && line out 2 2'
+
+# :run NAME runs a lesson, as `nnlab tutorial NAME` does
+printf ':run gd\n' | "$NNLAB" >"$tmp/out" 2>"$tmp/err"
+check ":run gd runs the lesson gd" eval 'has out "== gd done" && ! has err "cannot open"'
+printf ':run no_such_lesson\n' | "$NNLAB" >"$tmp/out" 2>"$tmp/err"
+check ":run with neither a file nor a lesson says so" eval \
+  'has err "error: :run no_such_lesson: no such file, and no lesson by that name (tutorials() lists them)"'
+
 run --device meta -e 'tensor.zeros(1000, 1000):device()'
 check "--device meta sets the default device" eval '[ $rc -eq 0 ] && line out 1 meta'
 run --device nosuch -e '1'

@@ -34,6 +34,14 @@ wait_for "x:matmul(" 5
 ok $? "x:mat<Tab> completes the method x:matmul("
 T send-keys -t main C-u
 
+typed "tm = nn.Linear(2, 2)"
+T send-keys -t main -l "tm:"
+T send-keys -t main Tab
+wait_for "tm:zero_grad" 5 && grep -qF "tm:parameters" "$tmp/screen" && ! grep -qE "tm:(extend|new|init)( |$)" "$tmp/screen"
+ok $? "m:<Tab> lists a module's methods without the class internals extend, new, init"
+T send-keys -t main C-u
+T send-keys -t main C-l
+
 typed "for i = 1, 3 do"
 typed "  io.write('loop', i, ' ')"
 typed "end"
@@ -58,10 +66,84 @@ wait_for "nnlab> =x + 1" 5 && sleep 0.3 && cap && shows_after "nnlab> =x + 1" "2
 ok $? "variables survive the interrupt"
 
 T send-keys -t main -l "this line is dropped"
+wait_for "nnlab> this line is dropped" 5   # typed and shown before the Ctrl-C
 T send-keys -t main C-c
+wait_for "this line is dropped^C" 5
 typed "=x * 10"
 wait_for "nnlab> =x * 10" 5 && sleep 0.3 && cap && shows_after "nnlab> =x * 10" "10"
 ok $? "Ctrl-C at the prompt drops the line and gives a new prompt"
+grep -qxF "nnlab> this line is dropped^C" "$tmp/screen"
+ok $? "Ctrl-C at the prompt leaves the line as typed with ^C after it (the prompt intact)"
+
+# teaching errors for Lua mistakes: each names what to type instead
+T send-keys -t main C-l
+typed "hm = nn.Linear(2, 2); ho = optim.SGD(hm, {lr = 0.1}); ht = tensor.ones(2, 2); hl = ht:sum()"
+typed "ht.sum(2)"
+wait_for "error: ht.sum(2): did you mean ht:sum(2)? methods are called with a colon (ht:sum(2) is" 5
+ok $? "x.sum(2) -> did you mean x:sum(2)? methods are called with a colon"
+typed "hm.parameters()"
+wait_for "error: hm.parameters(): did you mean hm:parameters()? methods are called with a colon" 5
+ok $? "m.parameters() -> did you mean m:parameters()?"
+typed "ho.step()"
+wait_for "error: ho.step(): did you mean ho:step()?" 5
+ok $? "opt.step() -> did you mean opt:step()?"
+typed "hl.backward()"
+wait_for "error: hl.backward(): did you mean hl:backward()?" 5
+ok $? "loss.backward() -> did you mean loss:backward()?"
+typed "hm.forward(ht)"
+wait_for "error: hm.forward(ht): did you mean hm:forward(ht)?" 5
+ok $? "m.forward(x) -> did you mean m:forward(x)?"
+
+T send-keys -t main C-l
+typed "tensor.randm(2, 3)"
+wait_for "error: tensor.randm is not a function; did you mean tensor.randn?" 5
+ok $? "tensor.randm -> did you mean tensor.randn?"
+typed "nn.Relu()"
+wait_for "error: nn.Relu is not a function; did you mean nn.ReLU?" 5
+ok $? "nn.Relu -> did you mean nn.ReLU?"
+typed "nn.linear(2, 3)"
+wait_for "error: nn.linear is not a function; did you mean nn.Linear?" 5
+ok $? "nn.linear -> did you mean nn.Linear?"
+typed "ht:tranpose(1, 2)"
+wait_for "error: ht:tranpose is not a tensor method; did you mean ht:transpose?" 5
+ok $? "x:tranpose -> did you mean x:transpose?"
+typed "?randm"
+wait_for "no help for 'randm'; did you mean tensor.randn?" 5
+ok $? "?randm -> did you mean tensor.randn?"
+
+T send-keys -t main C-l
+typed "optim.Adam(hm, {learning_rate = 0.1})"
+wait_for "error: optim.Adam: unknown option 'learning_rate' (did you mean lr? options: lr, betas, eps, weight_" 5
+ok $? "an unknown optimizer option names lr and the list"
+typed "ht @ ht"
+wait_for "error: syntax error: Lua has no @ operator: write ht:matmul(ht) for ht @ ht" 5
+ok $? "x @ x -> a syntax error that says x:matmul(x)"
+typed 'nn.Linear("10", 5)'
+wait_for 'error: nn.Linear(in, out): in: expected an integer >= 1, got the string "10"; write 10 without' 5
+ok $? 'nn.Linear("10", 5) says it got the string "10"'
+typed 'ht + "a"'
+wait_for 'error: tensor.add(a + b): expected tensors or numbers, got a tensor [2,2] and the string "a"' 5
+ok $? 'x + "a" names the op and the string'
+
+T send-keys -t main C-l
+typed "ht:sum"
+typed ""
+wait_for "   ..>" 5
+typed ""
+wait_for "error: ht:sum is a method: call it with parentheses, ht:sum()" 5 && wait_for "nnlab>" 2
+ok $? "x:sum then a second empty line ends the chunk with its error"
+typed "for i = 1, 2 do"
+typed ""
+typed "  io.write('blank', i, ' ')"
+typed "end"
+wait_for "blank1 blank2" 5
+ok $? "one empty line inside a loop does not end it"
+typed "s = [["
+typed ""
+typed ""
+typed "]]; io.write('long string kept ', #s)"
+wait_for "long string kept 2" 5
+ok $? "empty lines inside a long string are kept"
 
 typed ":shapes on"
 typed "y = tensor.ones(2, 3):matmul(tensor.ones(3, 4))"

@@ -70,10 +70,23 @@ t.errors_like(function() return x:item() end, "item: only a tensor with one elem
 t.errors_like(function() tensor.zeros(3):copy(tensor.zeros(4)) end, "copy: .*%[4%].*%[3%]", "copy with mismatched shapes")
 
 -- wrong argument types ------------------------------------------------------------------------------
-t.errors_like(function() return x + "a" end, "tensor%.add: expected tensors or numbers, got userdata and string", "tensor + string")
-t.errors_like(function() return {} * x end, "tensor%.mul: expected tensors or numbers, got table and userdata", "table * tensor")
-t.errors_like(function() return x:matmul(3) end, "tensor expected, got number", "matmul with a number")
-t.errors_like(function() return tensor.exp("x") end, "tensor expected, got string", "exp of a string")
+-- (shown as Lua types with the value: "the string "a"", "a tensor [2,3]")
+t.errors_like(function() return x + "a" end,
+  'tensor%.add%(a %+ b%): expected tensors or numbers, got a tensor %[2,3%] and the string "a"$', "tensor + string")
+t.errors_like(function() return x * "2" end, 'got a tensor %[2,3%] and the string "2"; write 2 without quotes, or tonumber%("2"%)',
+  "tensor * a number in quotes says to drop the quotes")
+t.errors_like(function() return {} * x end, "tensor%.mul%(a %* b%): expected tensors or numbers, got a table and a tensor %[2,3%]", "table * tensor")
+t.errors_like(function() return x:eq(true) end, "tensor%.eq: expected tensors or numbers, got a tensor %[2,3%] and the boolean true", "eq with a boolean")
+t.errors_like(function() return x:matmul(3) end, "x:matmul: argument 1 must be a tensor, got the number 3", "matmul with a number")
+t.errors_like(function() return x:matmul() end, "x:matmul: argument 1 must be a tensor, got nothing", "matmul with nothing")
+t.errors_like(function() return x:matmul(2.5) end, "got the number 2%.5", "a float is shown as written")
+t.errors_like(function() return tensor.exp("x") end, 'tensor%.exp: argument 1 must be a tensor, got the string "x"', "exp of a string")
+t.errors_like(function() return tensor.exp(nn.Linear(2, 2)) end, "tensor%.exp: argument 1 must be a tensor, got a module nn%.Linear",
+  "a module is named as one")
+t.errors_like(function() return nn.F.linear(x, nil) end, "nn%.F%.linear: argument 2 must be a tensor, got nil",
+  "a function of nn.F is named as nn.F.NAME")
+t.errors_like(function() return x.sum(2) end, "tensor%.sum: argument 1 must be a tensor, got the number 2",
+  "x.sum(2) inside pcall: the type error (the prompt adds the colon hint)")
 t.errors_like(function() return x:sum("a") end, "number expected, got string", "sum with a string dim")
 t.errors_like(function() return tensor.zeros("a") end, "tensor%.zeros: sizes must be numbers", "zeros with a string")
 t.errors_like(function() return tensor.zeros(2.5) end, "tensor%.zeros: size 2%.5 is not a whole number", "fractional size")

@@ -201,7 +201,7 @@ do
   ok, err = pcall(function() return f:sum() end)
   debug.setmetatable(f, file_mt)
   f:close()
-  t.ok(not ok and tostring(err):match("tensor expected"), "a foreign userdata with the tensor metatable is refused", err)
+  t.ok(not ok and tostring(err):match("x:sum: called on a userdata, not a tensor"), "a foreign userdata with the tensor metatable is refused", err)
 end
 
 -- dims out of range and dim 0, on every dim-taking op, positive and negative
