@@ -14,10 +14,8 @@ static const char *command_help =
     "  :device cpu|cuda|meta   where new tensors are created\n"
     "  :trace on|off       show error positions and Lua tracebacks\n"
     "  :save FILE.lua      write this session's working commands as a script\n"
-    "  :run FILE.lua|NAME  run a script (or the lesson NAME) here, keeping its globals
-"
-    "  :runs [RUN...]      compare training runs (no terminal: list them)
-"
+    "  :run FILE.lua|NAME  run a script (or the lesson NAME) here, keeping its globals\n"
+    "  :runs [RUN...]      compare training runs (no terminal: list them)\n"
     "  :quit               leave (Ctrl-D works too)\n"
     "  ?NAME               help for a function, e.g. ?matmul\n";
 
