@@ -314,6 +314,7 @@ tensor *tensor_arange(double start, double stop, double step, tensor_device d) {
     // check before converting: (int64_t) of a double past 2^63 (or inf) is undefined
     if (nd > 4e12) { tensor_set_error("tensor.arange(%g, %g, %g): %.3g elements is too many", start, stop, step, nd); return NULL; }
     int64_t n = nd > 0 ? (int64_t)nd : 0;
+    if (d == TENSOR_META) return tensor_empty(1, &n, d);   // shapes only: no host buffer (5e8 points took 1.9 GB)
     float *buf = malloc((size_t)(n ? n : 1) * sizeof(float));
     if (!buf) { tensor_set_error("tensor.arange: out of memory for %lld elements", (long long)n); return NULL; }
     for (int64_t i = 0; i < n; i++) buf[i] = (float)(start + (double)i * step);
@@ -326,6 +327,7 @@ tensor *tensor_linspace(double start, double stop, int64_t n, tensor_device d) {
     if (n < 0) { tensor_set_error("tensor.linspace: number of points %lld must be >= 0", (long long)n); return NULL; }
     // as arange: n * sizeof(float) must not wrap around size_t below
     if (n > (int64_t)4e12) { tensor_set_error("tensor.linspace: %lld points is too many", (long long)n); return NULL; }
+    if (d == TENSOR_META) return tensor_empty(1, &n, d);   // shapes only: no host buffer
     float *buf = malloc((size_t)(n ? n : 1) * sizeof(float));
     if (!buf) { tensor_set_error("tensor.linspace: out of memory for %lld elements", (long long)n); return NULL; }
     for (int64_t i = 0; i < n; i++)
