@@ -316,4 +316,10 @@ T.check("a huge padded pooling window loops over its pixels, not its padding", f
   T.near("each pixel's gradient is 25/2^40", x.grad[1][1][2][2]:item() * 2^40, 25, 1e-6)
 end)
 
+-- pooling an empty image plane: PyTorch refuses it (max_pool2d returned uninitialised memory)
+T.raises("max_pool2d of a [1,1,0,0] plane with padding is refused", function()
+  nn.F.max_pool2d(tensor.zeros(1, 1, 0, 0), 2, 2, 1) end, "only the batch dim may be 0")
+T.raises("avg_pool2d of a [1,1,0,3] plane too", function() nn.F.avg_pool2d(tensor.zeros(1, 1, 0, 3), 2, 2, 1) end, "empty dim 3")
+T.ok(nn.F.max_pool2d(tensor.zeros(0, 1, 2, 2), 2):shape() == tensor.zeros(0, 1, 1, 1):shape(), "an empty batch still pools")
+
 T.done()
