@@ -274,8 +274,9 @@ static tensor *header_new(tensor_storage *s, int ndim, const int64_t *sizes) {
     return t;
 }
 
-tensor *tensor_empty_sizes(int ndim, const int64_t *sizes, tensor_device d) {
-    int64_t n = checked_numel("tensor.empty", ndim, sizes);
+// op names the creation function in a size error (tensor.zeros reported tensor.empty)
+tensor *tensor_empty_op(const char *op, int ndim, const int64_t *sizes, tensor_device d) {
+    int64_t n = checked_numel(op, ndim, sizes);
     if (n < 0) return NULL;
     tensor_storage *s = storage_new(n, d, sizes, ndim);
     if (!s) return NULL;
@@ -284,15 +285,22 @@ tensor *tensor_empty_sizes(int ndim, const int64_t *sizes, tensor_device d) {
     return t;
 }
 
+tensor *tensor_empty_sizes(int ndim, const int64_t *sizes, tensor_device d) {
+    return tensor_empty_op("tensor.empty", ndim, sizes, d);
+}
+
 tensor *tensor_empty(int ndim, const int64_t *sizes, tensor_device d) { return tensor_empty_sizes(ndim, sizes, d); }
 
-tensor *tensor_full(int ndim, const int64_t *sizes, float value, tensor_device d) {
-    tensor *t = tensor_empty(ndim, sizes, d);
+static tensor *full_op(const char *op, int ndim, const int64_t *sizes, float value, tensor_device d) {
+    tensor *t = tensor_empty_op(op, ndim, sizes, d);
     if (t && tensor_fill_(t, value)) { tensor_release(t); return NULL; }
     return t;
 }
-tensor *tensor_zeros(int ndim, const int64_t *sizes, tensor_device d) { return tensor_full(ndim, sizes, 0.0f, d); }
-tensor *tensor_ones(int ndim, const int64_t *sizes, tensor_device d) { return tensor_full(ndim, sizes, 1.0f, d); }
+tensor *tensor_full(int ndim, const int64_t *sizes, float value, tensor_device d) {
+    return full_op("tensor.full", ndim, sizes, value, d);
+}
+tensor *tensor_zeros(int ndim, const int64_t *sizes, tensor_device d) { return full_op("tensor.zeros", ndim, sizes, 0.0f, d); }
+tensor *tensor_ones(int ndim, const int64_t *sizes, tensor_device d) { return full_op("tensor.ones", ndim, sizes, 1.0f, d); }
 tensor *tensor_scalar(float value, tensor_device d) { return tensor_full(0, NULL, value, d); }
 tensor *tensor_empty_like(const tensor *t) { return tensor_empty(t->ndim, t->size, t->storage->device); }
 tensor *tensor_zeros_like(const tensor *t) { return tensor_zeros(t->ndim, t->size, t->storage->device); }
