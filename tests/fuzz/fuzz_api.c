@@ -200,7 +200,7 @@ static void nan_kept(prog *g, tensor *a, tensor *b) {
     float *xv = ca ? tensor_to_host(ca) : NULL, *yv = tensor_to_host(y);
     for (int64_t i = 0; xv && yv && i < tensor_numel(y); i++)
         if ((isnan(xv[i]) && !isnan(yv[i])) ||
-            (which == 3 && memcmp(&yv[i], &(float){clamp_ref(xv[i], lo, hi)}, sizeof(float)) && !(isnan(yv[i]) && isnan(clamp_ref(xv[i], lo, hi)))))
+            (which == 3 && yv[i] != clamp_ref(xv[i], lo, hi) && !(isnan(yv[i]) && isnan(clamp_ref(xv[i], lo, hi)))))
             fail("relu/maximum/minimum/clamp lost a NaN, or clamp differs from PyTorch's rule");
     free(xv);
     free(yv);
