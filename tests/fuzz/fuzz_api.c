@@ -322,7 +322,7 @@ static void run_op(prog *g) {
         case 0: if (b) put(out, tensor_conv2d(a, b, byte(g) & 1 ? get(g) : NULL, s, p, 1 + small(g, 3))); break;
         case 1: put(out, tensor_max_pool2d(a, k, s, p)); break;
         case 2: put(out, tensor_avg_pool2d(a, k, s, p)); break;
-        case 3: put(out, tensor_unfold2d(a, k, k + small(g, 2), s, s, p, p, scalar_arg(g))); break;
+        case 3: put(out, tensor_unfold2d(a, k, k < INT_MAX ? k + small(g, 2) : k, s, s, p, p, scalar_arg(g))); break;
         default: if (b) put(out, tensor_conv2d(a, b, NULL, s, p, 0)); break;
         }
         break;
