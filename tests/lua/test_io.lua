@@ -192,6 +192,13 @@ do
   ok(io.open(stale) == nil, "the temp file of a dead process is removed by the next save")
   os.remove(stale)
   os.execute("rmdir " .. dir)
+  -- names go into a JSON header: not UTF-8 is an error (the reference library refused the file)
+  raises(function() tensor.save(tmp("_u.safetensors"), {["w\255"] = x}) end, "is not UTF-8 (byte 2 is 0xFF)",
+         "a tensor name that is not UTF-8")
+  raises(function() tensor.save(tmp("_u.safetensors"), {["\237\160\128"] = x}) end, "is not UTF-8",
+         "a UTF-16 surrogate in a name")
+  tensor.save(tmp("_u.safetensors"), {["poids_\195\169"] = x})
+  ok(tensor.load(base .. "_u.safetensors")["poids_\195\169"] ~= nil, "a UTF-8 name round-trips")
 end
 
 -- ---- Fashion-MNIST ------------------------------------------------------------------------
