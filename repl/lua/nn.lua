@@ -233,10 +233,11 @@ end
 
 -- Moves every parameter and buffer; returns a function that puts the originals back.
 function Module:_swap_to(dev)
-  local undo = {}
+  local undo, done = {}, {}   -- done: a weight shared by two layers (b.weight = a.weight) stays shared
   self:_walk(function(holder, k, t)
     undo[#undo + 1] = {holder, k, t}
-    rawset(holder, k, moved(t, dev))
+    done[t] = done[t] or moved(t, dev)
+    rawset(holder, k, done[t])
   end)
   return function()
     for _, u in ipairs(undo) do rawset(u[1], u[2], u[3]) end
@@ -506,7 +507,13 @@ nn.Identity = leaf("Identity", function(_, x) return x end)
 
 local Dropout = Module:extend("Dropout")
 nn.Dropout = Dropout
-function Dropout:init(p) self.p = p or 0.5 end
+function Dropout:init(p)
+  p = p == nil and 0.5 or p
+  if type(p) ~= "number" or not (p >= 0 and p <= 1) then   -- also refuses NaN
+    error(string.format("nn.Dropout(p): p is the probability of zeroing an element, in [0, 1]; got %s", tostring(p)), 4)
+  end
+  self.p = p
+end
 function Dropout:forward(x) return F.dropout(x, self.p, self.training) end
 function Dropout:extra_repr() return "p=" .. self.p end
 

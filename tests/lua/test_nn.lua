@@ -322,4 +322,18 @@ T.raises("max_pool2d of a [1,1,0,0] plane with padding is refused", function()
 T.raises("avg_pool2d of a [1,1,0,3] plane too", function() nn.F.avg_pool2d(tensor.zeros(1, 1, 0, 3), 2, 2, 1) end, "empty dim 3")
 T.ok(nn.F.max_pool2d(tensor.zeros(0, 1, 2, 2), 2):shape() == tensor.zeros(0, 1, 1, 1):shape(), "an empty batch still pools")
 
+-- a weight shared by two layers stays shared when the model moves (it became 2 parameters)
+T.check("Module:to keeps a shared weight shared", function()
+  local a, b = nn.Linear(3, 3), nn.Linear(3, 3)
+  b.weight = a.weight
+  local m = nn.Sequential(a, b)
+  local before = #m:parameters()
+  m:to("meta")
+  T.ok(before == 3 and #m:parameters() == 3 and m[1].weight == m[2].weight, "3 parameters before and after :to, one weight")
+end)
+for _, p in ipairs{1.5, -1, 0 / 0, "a"} do
+  T.raises("nn.Dropout(" .. tostring(p) .. ") is refused", function() nn.Dropout(p) end, "in [0, 1]")
+end
+T.ok(nn.Dropout().p == 0.5 and nn.Dropout(1).p == 1, "nn.Dropout: default 0.5, and 1 is allowed")
+
 T.done()
