@@ -336,4 +336,36 @@ for _, p in ipairs{1.5, -1, 0 / 0, "a"} do
 end
 T.ok(nn.Dropout().p == 0.5 and nn.Dropout(1).p == 1, "nn.Dropout: default 0.5, and 1 is allowed")
 
+-- cross_entropy's weight and label_smoothing, with PyTorch's values (torch 1.13,
+-- F.cross_entropy on the same logits; labels 0-based there); both were silently ignored
+T.check("cross_entropy weight and label_smoothing match PyTorch", function()
+  local x = tensor{{1, 2, 3}, {0.5, -1, 2}, {0, 0, 1}}
+  local y, w = tensor{1, 3, 2}, tensor{1, 2, 0.5}
+  local cases = {
+    {{}, 1.400120735168457}, {{label_smoothing = 0.1}, 1.405676245689392}, {{weight = w}, 1.6089003086090088},
+    {{weight = w, label_smoothing = 0.2}, 1.6433348655700684},
+    {{weight = w, label_smoothing = 0.2, reduction = "sum"}, 5.751672267913818},
+  }
+  for _, c in ipairs(cases) do
+    local keys = {}
+    for k, v in pairs(c[1]) do keys[#keys + 1] = k .. "=" .. (k == "weight" and "w" or tostring(v)) end
+    table.sort(keys)
+    T.near("cross_entropy {" .. table.concat(keys, ", ") .. "}", nn.cross_entropy(x, y, c[1]):item(), c[2], 1e-5)
+  end
+  T.close("cross_entropy {weight, label_smoothing=0.3, reduction=none}",
+          nn.cross_entropy(x, y, {weight = w, label_smoothing = 0.3, reduction = "none"}),
+          tensor{2.2279860973358154, 0.9189179539680481, 2.6650283336639404}, 1e-5)
+  local xl = tensor.randn(4, 5):requires_grad()
+  local yl, wl = tensor{1, 5, 2, 2}, tensor{1, 0.5, 2, 1, 3}
+  T.gradcheck("cross_entropy with weight and label_smoothing", function()
+    return nn.cross_entropy(xl, yl, {weight = wl, label_smoothing = 0.2}) end, xl)
+end)
+T.raises("a misspelt cross_entropy option is an error naming the valid ones",
+         function() nn.cross_entropy(tensor.randn(2, 3), tensor{1, 2}, {label_smooth = 0.1}) end,
+         "unknown option 'label_smooth'; the options are: reduction, weight, label_smoothing")
+T.raises("mse_loss options too", function() nn.mse_loss(tensor.ones(2), tensor.ones(2), {reduce = "sum"}) end,
+         "unknown option 'reduce'")
+T.raises("label_smoothing outside [0, 1]", function()
+  nn.cross_entropy(tensor.randn(2, 3), tensor{1, 2}, {label_smoothing = 1.5}) end, "must be in [0, 1]")
+
 T.done()
