@@ -67,19 +67,20 @@ static int64_t checked_numel(const char *op, int ndim, const int64_t *sizes) {
         tensor_set_error("%s: %d dims requested; nnlab tensors have at most %d", op, ndim, TENSOR_MAX_DIMS);
         return -1;
     }
-    int64_t n = 1;
+    int64_t n = 1, nonzero = 1;   // nonzero: the strides of an empty tensor must not overflow either
     for (int i = 0; i < ndim; i++) {
         if (sizes[i] < 0) {
             tensor_set_error("%s: size %lld at dim %d of %s is negative", op, (long long)sizes[i], i + 1,
                              tensor_sizes_str(s, sizeof s, ndim, sizes));
             return -1;
         }
-        if (sizes[i] && n > INT64_MAX / 8 / sizes[i]) {
+        if (sizes[i] && (n > INT64_MAX / 8 / sizes[i] || nonzero > INT64_MAX / 8 / sizes[i])) {
             tensor_set_error("%s: the sizes %s overflow a 64-bit element count", op,
                              tensor_sizes_str(s, sizeof s, ndim, sizes));
             return -1;
         }
         n *= sizes[i];
+        if (sizes[i]) nonzero *= sizes[i];
     }
     return n;
 }

@@ -318,6 +318,14 @@ do
   t.ok(not ok and tostring(err):find("nn.BatchNorm1d%(4611686018427387904%): "), "nn.BatchNorm1d names itself", err)
 end
 
+-- an empty tensor with huge other dims: its strides would overflow int64 (the fuzzer's find)
+do
+  local ok1, e1 = pcall(function() return tensor.zeros(0):view(0, 2^62, 4) end)
+  local ok2, e2 = pcall(tensor.zeros, 0, 2^62, 4)
+  t.ok(not ok1 and not ok2 and tostring(e1):find("overflow") and tostring(e2):find("overflow"),
+       "empty shapes whose other dims overflow int64 are refused", tostring(e1) .. " / " .. tostring(e2))
+end
+
 -- ---- 3. memory stays flat over a long training loop -------------------------------------------
 do
   local steps = tonumber(os.getenv("NNLAB_RELIABILITY_STEPS")) or 100000
