@@ -204,7 +204,7 @@ tensor *tensor_t(tensor *t) {
 static tensor *slice(const char *op, tensor *t, int dim, int64_t start, int64_t len, int drop) {
     char s[160];
     if (tensor_normalize_dim(op, t, dim, 0, &dim)) return NULL;
-    if (start < 0 || len < 0 || start + len > t->size[dim]) {
+    if (start < 0 || len < 0 || start > t->size[dim] - len) {   // no start + len: it can overflow
         if (drop)
             tensor_set_error("%s: index %lld is out of range for dim %d of size %lld in %s (indices are 1..%lld)", op,
                              (long long)start + 1, dim + 1, (long long)t->size[dim], tensor_shape_str(s, sizeof s, t),
