@@ -87,6 +87,41 @@ static int resolve_target(io_writer *w, mode_t *mode) {
     return 0;
 }
 
+// While a save runs, a signal that would end the process (SIGTERM, SIGHUP, SIGINT,
+// SIGQUIT left at their default action) first removes the temp file, then ends it as it
+// would have; handlers someone else installed are left alone.
+static char guard_path[PATH_MAX];
+static volatile sig_atomic_t guard_on;
+static const int guard_sigs[] = {SIGTERM, SIGHUP, SIGINT, SIGQUIT};
+static struct sigaction guard_old[4];
+static int guard_set[4];
+
+static void guard_handler(int sig) {
+    if (guard_on) unlink(guard_path);   // async-signal-safe
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+static void guard_begin(const char *tmp) {
+    if (strlen(tmp) >= sizeof guard_path) return;
+    memcpy(guard_path, tmp, strlen(tmp) + 1);
+    guard_on = 1;
+    for (int i = 0; i < 4; i++) {
+        struct sigaction cur, sa;
+        if (sigaction(guard_sigs[i], NULL, &cur) < 0 || cur.sa_handler != SIG_DFL) continue;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = guard_handler;
+        sigemptyset(&sa.sa_mask);
+        guard_set[i] = sigaction(guard_sigs[i], &sa, &guard_old[i]) == 0;
+    }
+}
+
+static void guard_end(void) {
+    guard_on = 0;
+    for (int i = 0; i < 4; i++)
+        if (guard_set[i]) { sigaction(guard_sigs[i], &guard_old[i], NULL); guard_set[i] = 0; }
+}
+
 int io_writer_open(io_writer *w, const char *op, const char *path) {
     memset(w, 0, sizeof *w);
     w->fd = -1;
@@ -128,6 +163,7 @@ int io_writer_open(io_writer *w, const char *op, const char *path) {
         w->tmp = w->target = NULL;
         return -1;
     }
+    guard_begin(w->tmp);
     return 0;
 }
 
@@ -138,6 +174,7 @@ void io_writer_abort(io_writer *w) {
         unlink(w->tmp);
         free(w->tmp);
         w->tmp = NULL;
+        guard_end();
     }
     free(w->target);
     w->target = NULL;
@@ -196,6 +233,7 @@ int io_writer_commit(io_writer *w) {
     }
     free(w->tmp);
     w->tmp = NULL;
+    guard_end();
     int synced = fsync_parent_dir(w->target);
     free(w->target);
     w->target = NULL;
