@@ -76,6 +76,36 @@ tensor *nn_cross_entropy(tensor *logits, tensor *labels, nn_reduction r) {
 
 // logits (..., C), labels (...): -log_softmax(logits)[label - base].
 tensor *nn_cross_entropy_base(tensor *logits, tensor *labels, nn_reduction r, int base) {
+    return nn_cross_entropy_opts(logits, labels, NULL, 0.0f, r, base);
+}
+
+// (1-e) * nll + e/C * smooth, each (...) per row, reduced as PyTorch: "mean" over the
+// weights of the labels (the row count without weights)
+static tensor *ce_combine(tensor *nll, tensor *smooth, tensor *wy, float e, int64_t C, nn_reduction r) {
+    nn_scope s = {0};
+    tensor *a, *b, *loss, *den;
+    NN_TRY(&s, a, tensor_mul_scalar(nll, 1.0f - e));
+    if (e > 0) {
+        NN_TRY(&s, b, tensor_mul_scalar(smooth, e / (float)C));
+        NN_TRY(&s, a, tensor_add(a, b));
+    }
+    if (r == NN_REDUCTION_NONE) return nn_scope_return(&s, a);
+    NN_TRY(&s, loss, tensor_sum(a, TENSOR_ALL_DIMS, 0));
+    if (r == NN_REDUCTION_MEAN) {
+        if (wy) {
+            NN_TRY(&s, den, tensor_sum(wy, TENSOR_ALL_DIMS, 0));
+            NN_TRY(&s, loss, tensor_div(loss, den));
+        } else {
+            NN_TRY(&s, loss, tensor_div_scalar(loss, (float)tensor_numel(nll)));
+        }
+    }
+    return nn_scope_return(&s, loss);
+fail:
+    nn_scope_end(&s);
+    return NULL;
+}
+
+tensor *nn_cross_entropy_opts(tensor *logits, tensor *labels, tensor *weight, float e, nn_reduction r, int base) {
     char sl[128], sy[128];
     if (!logits || !labels) { tensor_set_error("nn.cross_entropy: missing logits or labels"); return NULL; }
     int ok = logits->ndim >= 1 && labels->ndim == logits->ndim - 1;
@@ -91,16 +121,40 @@ tensor *nn_cross_entropy_base(tensor *logits, tensor *labels, nn_reduction r, in
         return NULL;
     }
     int cdim = logits->ndim - 1;
-    if (nn_check_labels("nn.cross_entropy", "label", labels, logits->size[cdim], base)) return NULL;
+    int64_t C = logits->size[cdim];
+    if (!(e >= 0 && e <= 1)) {
+        tensor_set_error("nn.cross_entropy: label_smoothing = %g must be in [0, 1]", e);
+        return NULL;
+    }
+    if (weight && (weight->ndim != 1 || weight->size[0] != C)) {
+        tensor_set_error("nn.cross_entropy: weight must be [%lld] (one per class of logits %s), got %s", LL(C),
+                         nn_shape(sl, sizeof sl, logits), nn_shape(sy, sizeof sy, weight));
+        return NULL;
+    }
+    if (nn_check_labels("nn.cross_entropy", "label", labels, C, base)) return NULL;
     nn_scope s = {0};
-    tensor *logp, *idx, *picked, *loss;
+    tensor *logp, *idx, *picked, *nll, *smooth = NULL, *wy = NULL, *t;
     NN_TRY(&s, logp, tensor_log_softmax(logits, cdim));
     NN_TRY(&s, idx, base ? tensor_add_scalar(labels, (float)-base) : tensor_retain(labels));
-    NN_TRY(&s, idx, tensor_unsqueeze(idx, cdim));
-    NN_TRY(&s, picked, tensor_gather(logp, cdim, idx));
+    NN_TRY(&s, t, tensor_unsqueeze(idx, cdim));
+    NN_TRY(&s, picked, tensor_gather(logp, cdim, t));
     NN_TRY(&s, picked, tensor_squeeze(picked, cdim));
-    NN_TRY(&s, loss, tensor_neg(picked));
-    return reduce(nn_scope_return(&s, loss), r);
+    NN_TRY(&s, nll, tensor_neg(picked));
+    if (weight) {   // w[y_i], in the labels' shape
+        int64_t n = tensor_numel(idx);
+        NN_TRY(&s, t, tensor_reshape(idx, 1, &n));
+        NN_TRY(&s, wy, tensor_index_select(weight, 0, t));
+        NN_TRY(&s, wy, tensor_reshape(wy, labels->ndim, labels->size));
+        NN_TRY(&s, nll, tensor_mul(nll, wy));
+    }
+    if (e > 0) {
+        NN_TRY(&s, t, weight ? tensor_mul(logp, weight) : tensor_retain(logp));
+        NN_TRY(&s, t, tensor_sum(t, cdim, 0));
+        NN_TRY(&s, smooth, tensor_neg(t));
+    }
+    tensor *loss = ce_combine(nll, smooth, wy, e, C, r);
+    nn_scope_end(&s);
+    return loss;
 fail:
     nn_scope_end(&s);
     return NULL;

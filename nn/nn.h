@@ -42,6 +42,11 @@ tensor *nn_mse_loss(tensor *pred, tensor *target, nn_reduction r);
 tensor *nn_cross_entropy(tensor *logits, tensor *labels, nn_reduction r);
 // The same with labels counted from label_base (1 from Lua): checked, then shifted.
 tensor *nn_cross_entropy_base(tensor *logits, tensor *labels, nn_reduction r, int label_base);
+// With PyTorch's options: weight (C) per class (NULL: 1), label_smoothing in [0, 1]:
+// loss_i = (1-e) * w[y_i] * -logp[i, y_i] + e/C * sum_c w[c] * -logp[i, c]; "mean" divides
+// by sum_i w[y_i] (the batch size without weights).
+tensor *nn_cross_entropy_opts(tensor *logits, tensor *labels, tensor *weight, float label_smoothing,
+                              nn_reduction r, int label_base);
 tensor *nn_bce_with_logits(tensor *logits, tensor *target, nn_reduction r);
 // Checks labels hold integers in [base, base+n_classes) for op; base = 0 in C and
 // 1 from Lua, so the message speaks the caller's convention. Skipped on meta.

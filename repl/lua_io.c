@@ -8,6 +8,15 @@
 
 #define SAVE_MAX_DEPTH 16   // nested tables deeper than this are a cycle or a mistake
 
+// A path argument: a NUL inside it would silently cut it short in C, so it is an error.
+static const char *check_path(lua_State *L, int idx, const char *op) {
+    size_t len;
+    const char *path = luaL_checklstring(L, idx, &len);
+    if (strlen(path) != len)
+        luaL_error(L, "%s: the path contains a NUL byte at position %d; remove it", op, (int)strlen(path) + 1);
+    return path;
+}
+
 static int ends_with(const char *s, const char *suffix) {
     size_t n = strlen(s), k = strlen(suffix);
     return n >= k && strcmp(s + n - k, suffix) == 0;
@@ -60,7 +69,7 @@ static int cmp_named(const void *a, const void *b) {
 
 // tensor.save(path, t | {name = t, ...} | model with :state_dict())
 static int l_save(lua_State *L) {
-    const char *path = luaL_checkstring(L, 1);
+    const char *path = check_path(L, 1, "tensor.save");
     tensor *one = repl_test_tensor(L, 2);
     if (one && ends_with(path, ".npy")) {
         if (tensor_save_npy(path, one) < 0) return repl_tensor_error(L);
@@ -106,7 +115,7 @@ static int l_save(lua_State *L) {
 // tensor.load(path, [{device=}]) -> a tensor (file saved from one tensor, or .npy)
 // or {name = tensor}
 static int l_load(lua_State *L) {
-    const char *path = luaL_checkstring(L, 1);
+    const char *path = check_path(L, 1, "tensor.load");
     tensor_device dev = repl_opt_device(L, 2);
     if (ends_with(path, ".npy")) return repl_push_tensor(L, to_device(tensor_load_npy(path), dev));
     tensor_named *items;
@@ -143,19 +152,19 @@ static int l_load(lua_State *L) {
 }
 
 static int l_save_npy(lua_State *L) {
-    const char *path = luaL_checkstring(L, 1);
+    const char *path = check_path(L, 1, "tensor.save_npy");
     if (tensor_save_npy(path, repl_check_tensor(L, 2)) < 0) return repl_tensor_error(L);
     return 0;
 }
 
 static int l_load_npy(lua_State *L) {
-    const char *path = luaL_checkstring(L, 1);
+    const char *path = check_path(L, 1, "tensor.load_npy");
     return repl_push_tensor(L, to_device(tensor_load_npy(path), repl_opt_device(L, 2)));
 }
 
 // data.idx(path, [{device=}]) -> the IDX file's values as float32 (raw: pixels stay 0..255)
 static int l_idx(lua_State *L) {
-    const char *path = luaL_checkstring(L, 1);
+    const char *path = check_path(L, 1, "data.idx");
     return repl_push_tensor(L, to_device(tensor_load_idx(path), repl_opt_device(L, 2)));
 }
 

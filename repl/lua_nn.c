@@ -3,6 +3,7 @@
 // Arguments here are already in C conventions except where noted (class labels
 // and token ids are 1-based in Lua and shifted by nn/ itself so errors read 1-based).
 #include <limits.h>
+#include <string.h>
 #include <lua.h>
 #include <lauxlib.h>
 #include "repl.h"
@@ -10,6 +11,24 @@
 
 static tensor *opt_tensor(lua_State *L, int idx) {
     return lua_isnoneornil(L, idx) ? NULL : repl_check_tensor(L, idx);
+}
+
+// An options table may only hold the keys in valid (NULL-terminated): a misspelt or
+// unsupported option was silently ignored ({label_smoothing = 0.1} did nothing).
+static void check_keys(lua_State *L, int idx, const char *op, const char *const *valid) {
+    if (!lua_istable(L, idx)) return;
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+        lua_pop(L, 1);
+        int ok = 0;
+        for (const char *const *v = valid; *v && !ok; v++) ok = lua_type(L, -1) == LUA_TSTRING && !strcmp(lua_tostring(L, -1), *v);
+        if (!ok) {
+            char names[160] = "";
+            for (const char *const *v = valid; *v; v++)
+                snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", v == valid ? "" : ", ", *v);
+            luaL_error(L, "%s: unknown option '%s'; the options are: %s", op, luaL_tolstring(L, -1, NULL), names);
+        }
+    }
 }
 
 // "mean" | "sum" | "none", or an options table {reduction = ...}; default "mean"
@@ -100,17 +119,35 @@ static int f_dropout(lua_State *L) {
                                           lua_isnone(L, 3) ? 1 : lua_toboolean(L, 3)));
 }
 
+static const char *const reduction_only[] = {"reduction", NULL};
+
 static int f_mse_loss(lua_State *L) {
+    check_keys(L, 3, "nn.mse_loss", reduction_only);
     return repl_push_tensor(L, nn_mse_loss(repl_check_tensor(L, 1), repl_check_tensor(L, 2), check_reduction(L, 3)));
 }
 
-// cross_entropy(logits, labels) with 1-based labels
+// cross_entropy(logits, labels, [reduction | {reduction=, weight=, label_smoothing=}]), 1-based labels
 static int f_cross_entropy(lua_State *L) {
-    return repl_push_tensor(L, nn_cross_entropy_base(repl_check_tensor(L, 1), repl_check_tensor(L, 2),
-                                                     check_reduction(L, 3), 1));
+    static const char *const valid[] = {"reduction", "weight", "label_smoothing", NULL};
+    check_keys(L, 3, "nn.cross_entropy", valid);
+    tensor *weight = NULL;
+    float smoothing = 0.0f;
+    if (lua_istable(L, 3)) {
+        if (lua_getfield(L, 3, "weight") != LUA_TNIL) weight = repl_check_tensor(L, -1);   // kept alive by the table
+        lua_pop(L, 1);
+        if (lua_getfield(L, 3, "label_smoothing") != LUA_TNIL) {
+            if (lua_type(L, -1) != LUA_TNUMBER)
+                luaL_error(L, "nn.cross_entropy: label_smoothing must be a number in [0, 1], got %s", luaL_typename(L, -1));
+            smoothing = (float)lua_tonumber(L, -1);
+        }
+        lua_pop(L, 1);
+    }
+    return repl_push_tensor(L, nn_cross_entropy_opts(repl_check_tensor(L, 1), repl_check_tensor(L, 2), weight,
+                                                     smoothing, check_reduction(L, 3), 1));
 }
 
 static int f_bce_with_logits(lua_State *L) {
+    check_keys(L, 3, "nn.bce_with_logits", reduction_only);
     return repl_push_tensor(L, nn_bce_with_logits(repl_check_tensor(L, 1), repl_check_tensor(L, 2),
                                                   check_reduction(L, 3)));
 }

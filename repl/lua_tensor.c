@@ -945,6 +945,33 @@ static const struct { const char *name; lua_CFunction fn; int flag; } flag_metho
 };
 
 // ---- __index / __newindex ----------------------------------------------------------------
+// x.grad gives the same userdata while the gradient is the same tensor, so x.grad ==
+// x.grad and it can key a table: a weak-valued registry table, gradient -> userdata.
+static const char grad_cache_key = 0;
+
+static int push_grad(lua_State *L, tensor *g) {
+    if (lua_rawgetp(L, LUA_REGISTRYINDEX, &grad_cache_key) != LUA_TTABLE) {
+        lua_pop(L, 1);
+        lua_newtable(L);
+        lua_pushliteral(L, "v");
+        lua_setfield(L, -2, "__mode");
+        lua_pushvalue(L, -1);
+        lua_setmetatable(L, -2);            // its own metatable: weak values
+        lua_pushvalue(L, -1);
+        lua_rawsetp(L, LUA_REGISTRYINDEX, &grad_cache_key);
+    }
+    if (lua_rawgetp(L, -1, g) == LUA_TUSERDATA && repl_test_tensor(L, -1) == g) {
+        lua_remove(L, -2);
+        return 1;
+    }
+    lua_pop(L, 1);
+    repl_push_tensor(L, tensor_retain(g));
+    lua_pushvalue(L, -1);
+    lua_rawsetp(L, -3, g);
+    lua_remove(L, -2);
+    return 1;
+}
+
 static int t_index(lua_State *L) {
     if (lua_type(L, 2) == LUA_TSTRING) {
         lua_pushvalue(L, 2);
@@ -952,7 +979,7 @@ static int t_index(lua_State *L) {
         tensor *t = repl_check_tensor(L, 1);
         const char *k = lua_tostring(L, 2);
         if (strcmp(k, "grad") == 0) {
-            if (t->grad) return repl_push_tensor(L, tensor_retain(t->grad));
+            if (t->grad) return push_grad(L, t->grad);
             lua_pushnil(L);
         } else if (strcmp(k, "requires_grad_flag") == 0) lua_pushboolean(L, t->requires_grad);
         else if (strcmp(k, "is_leaf") == 0) lua_pushboolean(L, t->grad_fn == NULL);

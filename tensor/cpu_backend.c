@@ -352,7 +352,7 @@ static int cpu_unfold2d(float *cols, const float *x, int64_t B, int64_t C, int64
                     for (int64_t oy = 0; oy < oh; oy++) {
                         int64_t iy = oy * sh - ph + ki;
                         float *dst = row + oy * ow;
-                        if (iy < 0 || iy >= H) { for (int64_t ox = 0; ox < ow; ox++) dst[ox] = pad; continue; }
+                        if (iy < 0 || iy >= H || !img) { for (int64_t ox = 0; ox < ow; ox++) dst[ox] = pad; continue; }
                         const float *src = img + iy * W - pw + kj;
                         for (int64_t ox = 0; ox < lo; ox++) dst[ox] = pad;
                         if (sw == 1) memcpy(dst + lo, src + lo, (size_t)(hi - lo) * sizeof(float));

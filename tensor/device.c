@@ -25,10 +25,14 @@ static void cuda_load(void) {
     char *slash = strrchr(path, '/');
     strcpy(slash ? slash + 1 : path, "libnnlab_cuda.so");
     void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-    if (!h) h = dlopen("libnnlab_cuda.so", RTLD_NOW | RTLD_LOCAL);
+    // the real reason when the file is there (a missing libcublas/libcudart), not the
+    // fallback's "no such file" that said "built without CUDA"
+    char first[400] = "";
+    if (!h && access(path, F_OK) == 0) snprintf(first, sizeof first, "%s", dlerror());
+    if (!h && !first[0]) h = dlopen("libnnlab_cuda.so", RTLD_NOW | RTLD_LOCAL);
     if (!h) {
-        const char *err = dlerror();
-        if (err && strstr(err, "No such file"))
+        const char *err = first[0] ? first : dlerror();
+        if (!first[0] && err && strstr(err, "No such file"))
             snprintf(cuda_why, sizeof cuda_why, "nnlab was built without CUDA (no libnnlab_cuda.so next to the binary)");
         else
             snprintf(cuda_why, sizeof cuda_why, "cannot load libnnlab_cuda.so: %s", err ? err : "?");

@@ -59,6 +59,8 @@ int tensor_check_same_device(const char *op, int n, tensor *const *ts);
 tensor *tensor_sum_to(tensor *g, const tensor *like);
 // new tensor with t's sizes on device d, uninitialised
 tensor *tensor_empty_sizes(int ndim, const int64_t *sizes, tensor_device d);
+// the same, with op naming the creation function in a size error
+tensor *tensor_empty_op(const char *op, int ndim, const int64_t *sizes, tensor_device d);
 // in a reduction, the (outer, r, inner) view of a contiguous tensor around dim
 void tensor_split_dim(const tensor *t, int dim, int64_t *outer, int64_t *r, int64_t *inner);
 // t viewed with broadcast sizes (t itself when equal); not traced, not recorded

@@ -3,7 +3,10 @@
 // one converter from every on-disk element type to float32.
 #include "io_internal.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <signal.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +23,105 @@ static int host_big_endian(void) {
 
 // ---- atomic writes ------------------------------------------------------------------
 
+#define TMP_PREFIX ".nnlab.tmp."
+
+// "dir" of path (a new string), "." when it has no slash
+static char *dir_of(const char *path) {
+    const char *slash = strrchr(path, '/');
+    if (!slash) return strdup(".");
+    if (slash == path) return strdup("/");
+    return strndup(path, (size_t)(slash - path));
+}
+
+// Temp files of saves whose process is gone (SIGKILL, a crash) are removed by the next
+// save into the same directory.
+static void remove_stale_temps(const char *dir) {
+    DIR *d = opendir(dir);
+    if (!d) return;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        long pid;
+        if (strncmp(e->d_name, TMP_PREFIX, strlen(TMP_PREFIX)) ||
+            sscanf(e->d_name + strlen(TMP_PREFIX), "%ld.", &pid) != 1 || pid <= 0 || pid == (long)getpid())
+            continue;
+        if (kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue;   // alive, or not ours to judge
+        struct stat st;
+        if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode))
+            unlinkat(dirfd(d), e->d_name, 0);
+    }
+    closedir(d);
+}
+
+// What a save may replace: a regular file (its mode is kept), a symlink to one (written
+// through: the link stays), or nothing yet. Renaming over anything else would swap a
+// device (run as root, /dev/null became a regular file), a FIFO or a directory for a file.
+static int resolve_target(io_writer *w, mode_t *mode) {
+    const char *op = w->op, *path = w->path;
+    struct stat st;
+    mode_t mask = umask(0);
+    umask(mask);
+    *mode = 0666 & ~mask;
+    if (lstat(path, &st) < 0) {
+        if (errno != ENOENT) { tensor_set_error("%s: %s: %s", op, path, strerror(errno)); return -1; }
+        if (!(w->target = strdup(path))) tensor_set_error("%s: %s: out of memory", op, path);
+        return w->target ? 0 : -1;
+    }
+    if (S_ISLNK(st.st_mode)) {
+        w->target = realpath(path, NULL);
+        if (!w->target || stat(w->target, &st) < 0) {
+            tensor_set_error("%s: %s: a symlink to a missing file (%s); save to the file's own path", op, path,
+                             strerror(errno));
+            return -1;
+        }
+    } else if (!(w->target = strdup(path))) {
+        tensor_set_error("%s: %s: out of memory", op, path);
+        return -1;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        tensor_set_error("%s: %s is %s, not a regular file; save to a file path", op, path,
+                         S_ISDIR(st.st_mode) ? "a directory" : S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) ? "a device"
+                         : S_ISFIFO(st.st_mode) ? "a FIFO" : "a special file");
+        return -1;
+    }
+    *mode = st.st_mode & 07777;   // re-saving a 0600 checkpoint keeps it 0600
+    return 0;
+}
+
+// While a save runs, a signal that would end the process (SIGTERM, SIGHUP, SIGINT,
+// SIGQUIT left at their default action) first removes the temp file, then ends it as it
+// would have; handlers someone else installed are left alone.
+static char guard_path[PATH_MAX];
+static volatile sig_atomic_t guard_on;
+static const int guard_sigs[] = {SIGTERM, SIGHUP, SIGINT, SIGQUIT};
+static struct sigaction guard_old[4];
+static int guard_set[4];
+
+static void guard_handler(int sig) {
+    if (guard_on) unlink(guard_path);   // async-signal-safe
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+static void guard_begin(const char *tmp) {
+    if (strlen(tmp) >= sizeof guard_path) return;
+    memcpy(guard_path, tmp, strlen(tmp) + 1);
+    guard_on = 1;
+    for (int i = 0; i < 4; i++) {
+        struct sigaction cur, sa;
+        if (sigaction(guard_sigs[i], NULL, &cur) < 0 || cur.sa_handler != SIG_DFL) continue;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = guard_handler;
+        sigemptyset(&sa.sa_mask);
+        guard_set[i] = sigaction(guard_sigs[i], &sa, &guard_old[i]) == 0;
+    }
+}
+
+static void guard_end(void) {
+    guard_on = 0;
+    for (int i = 0; i < 4; i++)
+        if (guard_set[i]) { sigaction(guard_sigs[i], &guard_old[i], NULL); guard_set[i] = 0; }
+}
+
 int io_writer_open(io_writer *w, const char *op, const char *path) {
     memset(w, 0, sizeof *w);
     w->fd = -1;
@@ -29,21 +131,39 @@ int io_writer_open(io_writer *w, const char *op, const char *path) {
         tensor_set_error("%s: empty file name", op);
         return -1;
     }
-    size_t n = strlen(path) + 32;
-    w->tmp = malloc(n);
+    mode_t mode;
+    if (resolve_target(w, &mode) < 0) {
+        free(w->target);
+        w->target = NULL;
+        return -1;
+    }
+    // In the target's directory, so rename() is atomic; a short name, so a 240-character
+    // file name still fits; mkostemp: exclusive and unpredictable (a symlink planted at a
+    // guessable name would have been followed).
+    char *dir = dir_of(w->target);
+    size_t n = (dir ? strlen(dir) : 0) + strlen(TMP_PREFIX) + 40;
+    w->tmp = dir ? malloc(n) : NULL;
     if (!w->tmp) {
         tensor_set_error("%s: %s: out of memory", op, path);
+        free(dir);
+        free(w->target);
+        w->target = NULL;
         return -1;
     }
-    // Same directory as the target, so rename() is atomic (no cross-device move).
-    snprintf(w->tmp, n, "%s.tmp.%ld", path, (long)getpid());
-    w->fd = open(w->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
-    if (w->fd < 0) {
-        tensor_set_error("%s: %s: cannot create %s: %s", op, path, w->tmp, strerror(errno));
+    remove_stale_temps(dir);
+    snprintf(w->tmp, n, "%s/" TMP_PREFIX "%ld.XXXXXX", dir, (long)getpid());
+    free(dir);
+    w->fd = mkostemp(w->tmp, O_CLOEXEC);
+    if (w->fd < 0 || fchmod(w->fd, mode) < 0) {
+        tensor_set_error("%s: %s: cannot create a temporary file next to it (%s): %s", op, path, w->tmp,
+                         strerror(errno));
+        if (w->fd >= 0) { close(w->fd); unlink(w->tmp); w->fd = -1; }
         free(w->tmp);
-        w->tmp = NULL;
+        free(w->target);
+        w->tmp = w->target = NULL;
         return -1;
     }
+    guard_begin(w->tmp);
     return 0;
 }
 
@@ -54,7 +174,10 @@ void io_writer_abort(io_writer *w) {
         unlink(w->tmp);
         free(w->tmp);
         w->tmp = NULL;
+        guard_end();
     }
+    free(w->target);
+    w->target = NULL;
 }
 
 int io_writer_write(io_writer *w, const void *buf, size_t n) {
@@ -76,11 +199,7 @@ int io_writer_write(io_writer *w, const void *buf, size_t n) {
 
 // The rename is only durable once the directory entry itself is on disk.
 static int fsync_parent_dir(const char *path) {
-    const char *slash = strrchr(path, '/');
-    char *dir;
-    if (!slash) dir = strdup(".");
-    else if (slash == path) dir = strdup("/");
-    else dir = strndup(path, (size_t)(slash - path));
+    char *dir = dir_of(path);
     if (!dir) return -1;
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     free(dir);
@@ -107,14 +226,18 @@ int io_writer_commit(io_writer *w) {
         io_writer_abort(w);
         return -1;
     }
-    if (rename(w->tmp, w->path) < 0) {
+    if (rename(w->tmp, w->target) < 0) {
         tensor_set_error("%s: %s: cannot replace it with %s: %s", w->op, w->path, w->tmp, strerror(errno));
         io_writer_abort(w);
         return -1;
     }
     free(w->tmp);
     w->tmp = NULL;
-    if (fsync_parent_dir(w->path) < 0) {
+    guard_end();
+    int synced = fsync_parent_dir(w->target);
+    free(w->target);
+    w->target = NULL;
+    if (synced < 0) {
         tensor_set_error("%s: %s: written, but fsync of its directory failed: %s", w->op, w->path,
                          strerror(errno));
         return -1;

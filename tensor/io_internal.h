@@ -13,7 +13,8 @@
 // ---- atomic writes ------------------------------------------------------------------
 typedef struct io_writer {
     int fd;
-    char *tmp;           // "path.tmp.<pid>"
+    char *tmp;           // "<target's dir>/.nnlab.tmp.<pid>.XXXXXX", created exclusively
+    char *target;        // path, or the regular file a symlink at path points to
     const char *path;
     const char *op;      // names the op in error messages
 } io_writer;

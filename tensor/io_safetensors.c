@@ -47,6 +47,25 @@ static int name_set_add(name_set *s, const char *name) {
 
 // ---- save ---------------------------------------------------------------------------
 
+// Offset of the first byte that is not well-formed UTF-8 (no overlongs, surrogates or
+// code points past U+10FFFF), or -1: the header is JSON, and the reference library
+// refuses a file whose names are not UTF-8.
+static long utf8_bad_at(const char *s) {
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p) {
+        unsigned c = *p;
+        int n = c < 0x80 ? 0 : c >= 0xC2 && c <= 0xDF ? 1 : c >= 0xE0 && c <= 0xEF ? 2 : c >= 0xF0 && c <= 0xF4 ? 3 : -1;
+        if (n < 0) return (long)(p - (const unsigned char *)s);
+        for (int i = 1; i <= n; i++)
+            if ((p[i] & 0xC0) != 0x80) return (long)(p - (const unsigned char *)s);
+        if ((c == 0xE0 && p[1] < 0xA0) || (c == 0xED && p[1] > 0x9F) || (c == 0xF0 && p[1] < 0x90) ||
+            (c == 0xF4 && p[1] > 0x8F))
+            return (long)(p - (const unsigned char *)s);
+        p += n + 1;
+    }
+    return -1;
+}
+
 static cJSON *st_header(const char *path, int n, const tensor_named *items, size_t *data_bytes) {
     name_set names;
     if (name_set_init(&names, (size_t)n) < 0) {
@@ -67,6 +86,13 @@ static cJSON *st_header(const char *path, int n, const tensor_named *items, size
         }
         if (!t) {
             tensor_set_error("tensor.save: %s: tensor '%s' is NULL", path, name);
+            goto fail;
+        }
+        long bad = utf8_bad_at(name);
+        if (bad >= 0) {
+            tensor_set_error("tensor.save: %s: tensor name %d is not UTF-8 (byte %ld is 0x%02X); safetensors "
+                             "headers are JSON, so give each tensor a UTF-8 name", path, i + 1, bad + 1,
+                             (unsigned)(unsigned char)name[bad]);
             goto fail;
         }
         if (name_set_add(&names, name)) {

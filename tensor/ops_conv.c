@@ -183,6 +183,11 @@ static tensor *pool(const char *op, tensor *x, int k, int stride, int padding, i
     int64_t oh, ow;
     if (conv_out(op, x, k, k, stride, stride, padding, padding, &oh, &ow)) return NULL;
     int64_t B = x->size[0], C = x->size[1], H = x->size[2], W = x->size[3];
+    if (C == 0 || H == 0 || W == 0) {   // a window of padding only has no value (max gave uninitialised memory)
+        tensor_set_error("%s: input %s has an empty dim %d; only the batch dim may be 0 (as in PyTorch)", op,
+                         tensor_shape_str(s, sizeof s, x), C == 0 ? 2 : H == 0 ? 3 : 4);
+        return NULL;
+    }
     if (is_max && H * W > ((int64_t)1 << 24)) {   // the argmax is kept as a float
         tensor_set_error("%s: an image plane of %s has more than 2^24 pixels", op, tensor_shape_str(s, sizeof s, x));
         return NULL;

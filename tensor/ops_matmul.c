@@ -139,7 +139,9 @@ static tensor *matmul_nd(tensor *a, tensor *b) {
     if (!out) return NULL;
     tensor *ea = tensor_broadcast_view(a, nbd + 2, sa), *eb = tensor_broadcast_view(b, nbd + 2, sb);
     int rc = !ea || !eb;
-    if (!rc && out->storage->device != TENSOR_META) {
+    // an empty result has nothing to compute: with an empty batch dim that is not merged
+    // into GEMM's batch the loop below still ran once, on NULL data (the fuzzer's find)
+    if (!rc && out->storage->device != TENSOR_META && tensor_numel(out)) {
         if (k == 0) rc = tensor_fill_(out, 0.0f);
         else rc = gemm_batched(out, ea, eb);
     }

@@ -67,19 +67,20 @@ static int64_t checked_numel(const char *op, int ndim, const int64_t *sizes) {
         tensor_set_error("%s: %d dims requested; nnlab tensors have at most %d", op, ndim, TENSOR_MAX_DIMS);
         return -1;
     }
-    int64_t n = 1;
+    int64_t n = 1, nonzero = 1;   // nonzero: the strides of an empty tensor must not overflow either
     for (int i = 0; i < ndim; i++) {
         if (sizes[i] < 0) {
             tensor_set_error("%s: size %lld at dim %d of %s is negative", op, (long long)sizes[i], i + 1,
                              tensor_sizes_str(s, sizeof s, ndim, sizes));
             return -1;
         }
-        if (sizes[i] && n > INT64_MAX / 8 / sizes[i]) {
+        if (sizes[i] && (n > INT64_MAX / 8 / sizes[i] || nonzero > INT64_MAX / 8 / sizes[i])) {
             tensor_set_error("%s: the sizes %s overflow a 64-bit element count", op,
                              tensor_sizes_str(s, sizeof s, ndim, sizes));
             return -1;
         }
         n *= sizes[i];
+        if (sizes[i]) nonzero *= sizes[i];
     }
     return n;
 }
@@ -274,8 +275,9 @@ static tensor *header_new(tensor_storage *s, int ndim, const int64_t *sizes) {
     return t;
 }
 
-tensor *tensor_empty_sizes(int ndim, const int64_t *sizes, tensor_device d) {
-    int64_t n = checked_numel("tensor.empty", ndim, sizes);
+// op names the creation function in a size error (tensor.zeros reported tensor.empty)
+tensor *tensor_empty_op(const char *op, int ndim, const int64_t *sizes, tensor_device d) {
+    int64_t n = checked_numel(op, ndim, sizes);
     if (n < 0) return NULL;
     tensor_storage *s = storage_new(n, d, sizes, ndim);
     if (!s) return NULL;
@@ -284,15 +286,22 @@ tensor *tensor_empty_sizes(int ndim, const int64_t *sizes, tensor_device d) {
     return t;
 }
 
+tensor *tensor_empty_sizes(int ndim, const int64_t *sizes, tensor_device d) {
+    return tensor_empty_op("tensor.empty", ndim, sizes, d);
+}
+
 tensor *tensor_empty(int ndim, const int64_t *sizes, tensor_device d) { return tensor_empty_sizes(ndim, sizes, d); }
 
-tensor *tensor_full(int ndim, const int64_t *sizes, float value, tensor_device d) {
-    tensor *t = tensor_empty(ndim, sizes, d);
+static tensor *full_op(const char *op, int ndim, const int64_t *sizes, float value, tensor_device d) {
+    tensor *t = tensor_empty_op(op, ndim, sizes, d);
     if (t && tensor_fill_(t, value)) { tensor_release(t); return NULL; }
     return t;
 }
-tensor *tensor_zeros(int ndim, const int64_t *sizes, tensor_device d) { return tensor_full(ndim, sizes, 0.0f, d); }
-tensor *tensor_ones(int ndim, const int64_t *sizes, tensor_device d) { return tensor_full(ndim, sizes, 1.0f, d); }
+tensor *tensor_full(int ndim, const int64_t *sizes, float value, tensor_device d) {
+    return full_op("tensor.full", ndim, sizes, value, d);
+}
+tensor *tensor_zeros(int ndim, const int64_t *sizes, tensor_device d) { return full_op("tensor.zeros", ndim, sizes, 0.0f, d); }
+tensor *tensor_ones(int ndim, const int64_t *sizes, tensor_device d) { return full_op("tensor.ones", ndim, sizes, 1.0f, d); }
 tensor *tensor_scalar(float value, tensor_device d) { return tensor_full(0, NULL, value, d); }
 tensor *tensor_empty_like(const tensor *t) { return tensor_empty(t->ndim, t->size, t->storage->device); }
 tensor *tensor_zeros_like(const tensor *t) { return tensor_zeros(t->ndim, t->size, t->storage->device); }
@@ -314,6 +323,7 @@ tensor *tensor_arange(double start, double stop, double step, tensor_device d) {
     // check before converting: (int64_t) of a double past 2^63 (or inf) is undefined
     if (nd > 4e12) { tensor_set_error("tensor.arange(%g, %g, %g): %.3g elements is too many", start, stop, step, nd); return NULL; }
     int64_t n = nd > 0 ? (int64_t)nd : 0;
+    if (d == TENSOR_META) return tensor_empty(1, &n, d);   // shapes only: no host buffer (5e8 points took 1.9 GB)
     float *buf = malloc((size_t)(n ? n : 1) * sizeof(float));
     if (!buf) { tensor_set_error("tensor.arange: out of memory for %lld elements", (long long)n); return NULL; }
     for (int64_t i = 0; i < n; i++) buf[i] = (float)(start + (double)i * step);
@@ -326,6 +336,7 @@ tensor *tensor_linspace(double start, double stop, int64_t n, tensor_device d) {
     if (n < 0) { tensor_set_error("tensor.linspace: number of points %lld must be >= 0", (long long)n); return NULL; }
     // as arange: n * sizeof(float) must not wrap around size_t below
     if (n > (int64_t)4e12) { tensor_set_error("tensor.linspace: %lld points is too many", (long long)n); return NULL; }
+    if (d == TENSOR_META) return tensor_empty(1, &n, d);   // shapes only: no host buffer
     float *buf = malloc((size_t)(n ? n : 1) * sizeof(float));
     if (!buf) { tensor_set_error("tensor.linspace: out of memory for %lld elements", (long long)n); return NULL; }
     for (int64_t i = 0; i < n; i++)

@@ -93,7 +93,7 @@ static int view_strides(const tensor *t, int ndim, const int64_t *sizes, int64_t
 static int infer_sizes(const char *op, const tensor *t, int ndim, const int64_t *in, int64_t *out) {
     char s1[160], s2[160];
     int neg = -1;
-    int64_t prod = 1;
+    int64_t prod = 1, nonzero = 1;   // nonzero: bounds the strides of an empty result too
     if (ndim > TENSOR_MAX_DIMS) { tensor_set_error("%s: at most %d dims", op, TENSOR_MAX_DIMS); return -1; }
     for (int i = 0; i < ndim; i++) {
         out[i] = in[i];
@@ -103,7 +103,8 @@ static int infer_sizes(const char *op, const tensor *t, int ndim, const int64_t 
         } else if (in[i] < 0) {
             tensor_set_error("%s: size %lld is invalid", op, (long long)in[i]);
             return -1;
-        } else if (__builtin_mul_overflow(prod, in[i], &prod)) {   // signed overflow is undefined
+        } else if (__builtin_mul_overflow(prod, in[i], &prod) ||
+                   __builtin_mul_overflow(nonzero, in[i] ? in[i] : 1, &nonzero)) {   // signed overflow is undefined
             tensor_set_error("%s: the sizes %s overflow a 64-bit element count", op,
                              tensor_sizes_str(s1, sizeof s1, ndim, in));
             return -1;
@@ -203,7 +204,7 @@ tensor *tensor_t(tensor *t) {
 static tensor *slice(const char *op, tensor *t, int dim, int64_t start, int64_t len, int drop) {
     char s[160];
     if (tensor_normalize_dim(op, t, dim, 0, &dim)) return NULL;
-    if (start < 0 || len < 0 || start + len > t->size[dim]) {
+    if (start < 0 || len < 0 || start > t->size[dim] - len) {   // no start + len: it can overflow
         if (drop)
             tensor_set_error("%s: index %lld is out of range for dim %d of size %lld in %s (indices are 1..%lld)", op,
                              (long long)start + 1, dim + 1, (long long)t->size[dim], tensor_shape_str(s, sizeof s, t),

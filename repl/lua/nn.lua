@@ -245,10 +245,11 @@ end
 
 -- Moves every parameter and buffer; returns a function that puts the originals back.
 function Module:_swap_to(dev)
-  local undo = {}
+  local undo, done = {}, {}   -- done: a weight shared by two layers (b.weight = a.weight) stays shared
   self:_walk(function(holder, k, t)
     undo[#undo + 1] = {holder, k, t}
-    rawset(holder, k, moved(t, dev))
+    done[t] = done[t] or moved(t, dev)
+    rawset(holder, k, done[t])
   end)
   return function()
     for _, u in ipairs(undo) do rawset(u[1], u[2], u[3]) end
@@ -404,8 +405,13 @@ local function check_c_int(what, v, min)
   return math.tointeger(v)
 end
 
-local function new_tensor(sizes, opts)
-  return tensor.empty(sizes, {device = opts and opts.device})
+-- who (optional): the layer named in an allocation error instead of tensor.empty; the
+-- error points at the learner's line (new_tensor <- const_tensor <- init <- new <- caller)
+local function new_tensor(sizes, opts, who)
+  if not who then return tensor.empty(sizes, {device = opts and opts.device}) end
+  local ok, t = pcall(function() return tensor.empty(sizes, {device = opts and opts.device}) end)
+  if not ok then error((tostring(t):gsub("^.-tensor%.empty: ", who .. ": ", 1)), 5) end
+  return t
 end
 
 -- U(-1/sqrt(fan_in), 1/sqrt(fan_in)), PyTorch's default for Linear/Conv
@@ -415,8 +421,8 @@ local function kaiming_param(sizes, fan_in, opts)
   return t:requires_grad(true)
 end
 
-local function const_tensor(sizes, value, opts, trainable)
-  local t = new_tensor(sizes, opts):fill(value)
+local function const_tensor(sizes, value, opts, trainable, who)
+  local t = new_tensor(sizes, opts, who):fill(value)
   if trainable then t:requires_grad(true) end
   return t
 end
@@ -504,12 +510,13 @@ local function batch_norm(name, dims)
     opts = opts or {}
     self.num_features = check_count("nn." .. name .. "(C)", c)
     self.eps, self.momentum = opts.eps or 1e-5, opts.momentum or 0.1
+    local who = string.format("nn.%s(%d)", name, c)
     if opts.affine ~= false then
-      self.weight = const_tensor({c}, 1, opts, true)
-      self.bias = const_tensor({c}, 0, opts, true)
+      self.weight = const_tensor({c}, 1, opts, true, who)
+      self.bias = const_tensor({c}, 0, opts, true, who)
     end
-    self.running_mean = const_tensor({c}, 0, opts)
-    self.running_var = const_tensor({c}, 1, opts)
+    self.running_mean = const_tensor({c}, 0, opts, false, who)
+    self.running_var = const_tensor({c}, 1, opts, false, who)
   end
   function cls:forward(x)
     if not dims[x:dim()] then
@@ -549,7 +556,13 @@ nn.Identity = leaf("Identity", function(_, x) return x end)
 
 local Dropout = Module:extend("Dropout")
 nn.Dropout = Dropout
-function Dropout:init(p) self.p = p or 0.5 end
+function Dropout:init(p)
+  p = p == nil and 0.5 or p
+  if type(p) ~= "number" or not (p >= 0 and p <= 1) then   -- also refuses NaN
+    error(string.format("nn.Dropout(p): p is the probability of zeroing an element, in [0, 1]; got %s", tostring(p)), 4)
+  end
+  self.p = p
+end
 function Dropout:forward(x) return F.dropout(x, self.p, self.training) end
 function Dropout:extra_repr() return "p=" .. self.p end
 

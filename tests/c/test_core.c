@@ -223,8 +223,19 @@ static void test_free_long_chain(void) {
     tap_ok(tensor_live_bytes(TENSOR_CPU) == live0, "dropping it frees every tensor, without a stack overflow");
 }
 
+// an empty batch dim that GEMM's batch does not cover: the loop ran once on NULL data
+static void test_matmul_empty_batch(void) {
+    tensor *a = tensor_randn(4, (int64_t[]){3, 0, 2, 4}, TENSOR_CPU);
+    tensor *ap = tensor_permute(a, (int[]){1, 0, 2, 3});      // [0,3,2,4], dims not mergeable
+    tensor *b = tensor_randn(4, (int64_t[]){1, 3, 4, 5}, TENSOR_CPU);
+    tensor *c = tensor_matmul(ap, b);
+    tap_ok(c && c->ndim == 4 && c->size[0] == 0 && c->size[3] == 5, "matmul with an empty, unmerged batch dim");
+    tensor_release(a); tensor_release(ap); tensor_release(b); tensor_release(c);
+}
+
 int main(void) {
     test_free_long_chain();
+    test_matmul_empty_batch();
     test_views();
     test_broadcast_reduce();
     test_matmul();

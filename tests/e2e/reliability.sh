@@ -77,7 +77,7 @@ T send-keys -t main C-l
 typed "back = tensor.load('$ck')"
 result "saves > 0 and back.w:sum():item() == ref and back.b:sum():item()" "21.0"
 ok $? "the checkpoint written when Ctrl-C came loads complete"
-ls "$tmp" | grep -q '\.tmp\.' && st=1 || st=0
+ls -A "$tmp" | grep -q '\.tmp\.' && st=1 || st=0
 cap; ok $st "no temp file is left next to the checkpoint"
 
 # ---- a 10^12-element tensor ----------------------------------------------------------------------

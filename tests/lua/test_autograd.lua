@@ -450,4 +450,12 @@ do
                 "backward(g) with g on another device is refused")
 end
 
+-- x.grad is one userdata while it is one gradient: x.grad == x.grad, and it keys a table
+do
+  local w = tensor{1, 2}:requires_grad();
+  (w * w):sum():backward()
+  local seen = {[w.grad] = true}
+  t.ok(w.grad == w.grad and rawequal(w.grad, w.grad) and seen[w.grad], "x.grad == x.grad, and a table finds it")
+end
+
 t.done_testing()

@@ -138,6 +138,69 @@ do
   raises(function() tensor.load("/dev/null") end, "not a regular file (a device)", "tensor.load on /dev/null")
 end
 
+-- ---- what tensor.save may replace ----------------------------------------------------------
+do
+  local x = tensor.ones(2)
+  local function sh(cmd) local p = io.popen(cmd); local out = p:read("a"); p:close(); return (out:gsub("%s+$", "")) end
+  -- a device node of our own (the null device), never the system's /dev/null: run as root,
+  -- the old code replaced that with a regular file
+  local dev = tmp("_null")
+  if os.execute("mknod " .. dev .. " c 1 3 2>/dev/null") then
+    raises(function() tensor.save(dev, x) end, "is a device, not a regular file", "tensor.save onto a device node")
+    ok(sh("stat -c %F " .. dev) == "character special file", "the device node is still a device afterwards")
+  else
+    T.skip("tensor.save onto a device node", "mknod needs root")
+  end
+  local dir = tmp("_dir")
+  os.execute("mkdir " .. dir)
+  raises(function() tensor.save(dir, x) end, "is a directory, not a regular file", "tensor.save onto a directory")
+  local fifo = tmp("_savefifo")
+  if os.execute("mkfifo " .. fifo .. " 2>/dev/null") then
+    raises(function() tensor.save(fifo, x) end, "is a FIFO, not a regular file", "tensor.save onto a FIFO")
+  end
+  raises(function() tensor.save(tmp("_a\0b.safetensors"), x) end, "contains a NUL byte", "a NUL inside the path")
+  raises(function() tensor.load(tmp("_a\0b.safetensors")) end, "contains a NUL byte", "a NUL inside a load path")
+  local ck = tmp("_mode.safetensors")
+  tensor.save(ck, x)
+  os.execute("chmod 600 " .. ck)
+  tensor.save(ck, x * 2)
+  ok(sh("stat -c %a " .. ck) == "600", "re-saving a 0600 checkpoint keeps 0600")
+  local link = tmp("_link.safetensors")
+  os.execute("ln -s " .. ck .. " " .. link)
+  tensor.save(link, x * 3)
+  ok(sh("stat -c %F " .. link) == "symbolic link" and tensor.load(ck):tolist()[1] == 3,
+     "saving through a symlink keeps the link and replaces its target")
+  os.execute("rm -f " .. link)
+  local long = tmp("_" .. string.rep("n", 200) .. ".safetensors")
+  local name_len = #long:match("[^/]*$")
+  tensor.save(long, x)
+  ok(name_len >= 200 and tensor.load(long):tolist()[1] == 1, ("a %d-character file name saves"):format(name_len))
+  -- the temp file: not at a guessable name (a symlink planted there was followed), and
+  -- those of dead processes go with the next save
+  local pid = io.open("/proc/self/stat"):read("l"):match("^%d+")   -- this nnlab's
+  local victim = tmp("_victim")
+  local f = io.open(victim, "w"); f:write("keep"); f:close()
+  local planted = ck .. ".tmp." .. pid
+  os.execute("ln -s " .. victim .. " " .. planted)
+  made[#made + 1] = planted
+  tensor.save(ck, x)
+  ok(io.open(victim):read("a") == "keep", "a symlink planted at <path>.tmp.<pid> is not followed")
+  local d = ck:match("^(.*)/") or "."
+  local stale = d .. "/.nnlab.tmp.4194303.abcdef"
+  f = io.open(stale, "w"); f:write("x"); f:close()
+  tensor.save(ck, x)
+  ok(io.open(stale) == nil, "the temp file of a dead process is removed by the next save")
+  os.remove(stale)
+  os.execute("rmdir " .. dir)
+  -- names go into a JSON header: not UTF-8 is an error (the reference library refused the file)
+  raises(function() tensor.save(tmp("_u.safetensors"), {["w\255"] = x}) end, "is not UTF-8 (byte 2 is 0xFF)",
+         "a tensor name that is not UTF-8")
+  raises(function() tensor.save(tmp("_u.safetensors"), {["\237\160\128"] = x}) end, "is not UTF-8",
+         "a UTF-16 surrogate in a name")
+  tensor.save(tmp("_u.safetensors"), {["poids_\195\169"] = x})
+  ok(tensor.load(base .. "_u.safetensors")["poids_\195\169"] ~= nil, "a UTF-8 name round-trips")
+end
+
 -- ---- Fashion-MNIST ------------------------------------------------------------------------
 if io.open("/usr/share/datasets/fashion-mnist/train-labels-idx1-ubyte.gz") then
   local train, test = data.fashion_mnist({limit = 300})

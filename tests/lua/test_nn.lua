@@ -316,4 +316,56 @@ T.check("a huge padded pooling window loops over its pixels, not its padding", f
   T.near("each pixel's gradient is 25/2^40", x.grad[1][1][2][2]:item() * 2^40, 25, 1e-6)
 end)
 
+-- pooling an empty image plane: PyTorch refuses it (max_pool2d returned uninitialised memory)
+T.raises("max_pool2d of a [1,1,0,0] plane with padding is refused", function()
+  nn.F.max_pool2d(tensor.zeros(1, 1, 0, 0), 2, 2, 1) end, "only the batch dim may be 0")
+T.raises("avg_pool2d of a [1,1,0,3] plane too", function() nn.F.avg_pool2d(tensor.zeros(1, 1, 0, 3), 2, 2, 1) end, "empty dim 3")
+T.ok(nn.F.max_pool2d(tensor.zeros(0, 1, 2, 2), 2):shape() == tensor.zeros(0, 1, 1, 1):shape(), "an empty batch still pools")
+
+-- a weight shared by two layers stays shared when the model moves (it became 2 parameters)
+T.check("Module:to keeps a shared weight shared", function()
+  local a, b = nn.Linear(3, 3), nn.Linear(3, 3)
+  b.weight = a.weight
+  local m = nn.Sequential(a, b)
+  local before = #m:parameters()
+  m:to("meta")
+  T.ok(before == 3 and #m:parameters() == 3 and m[1].weight == m[2].weight, "3 parameters before and after :to, one weight")
+end)
+for _, p in ipairs{1.5, -1, 0 / 0, "a"} do
+  T.raises("nn.Dropout(" .. tostring(p) .. ") is refused", function() nn.Dropout(p) end, "in [0, 1]")
+end
+T.ok(nn.Dropout().p == 0.5 and nn.Dropout(1).p == 1, "nn.Dropout: default 0.5, and 1 is allowed")
+
+-- cross_entropy's weight and label_smoothing, with PyTorch's values (torch 1.13,
+-- F.cross_entropy on the same logits; labels 0-based there); both were silently ignored
+T.check("cross_entropy weight and label_smoothing match PyTorch", function()
+  local x = tensor{{1, 2, 3}, {0.5, -1, 2}, {0, 0, 1}}
+  local y, w = tensor{1, 3, 2}, tensor{1, 2, 0.5}
+  local cases = {
+    {{}, 1.400120735168457}, {{label_smoothing = 0.1}, 1.405676245689392}, {{weight = w}, 1.6089003086090088},
+    {{weight = w, label_smoothing = 0.2}, 1.6433348655700684},
+    {{weight = w, label_smoothing = 0.2, reduction = "sum"}, 5.751672267913818},
+  }
+  for _, c in ipairs(cases) do
+    local keys = {}
+    for k, v in pairs(c[1]) do keys[#keys + 1] = k .. "=" .. (k == "weight" and "w" or tostring(v)) end
+    table.sort(keys)
+    T.near("cross_entropy {" .. table.concat(keys, ", ") .. "}", nn.cross_entropy(x, y, c[1]):item(), c[2], 1e-5)
+  end
+  T.close("cross_entropy {weight, label_smoothing=0.3, reduction=none}",
+          nn.cross_entropy(x, y, {weight = w, label_smoothing = 0.3, reduction = "none"}),
+          tensor{2.2279860973358154, 0.9189179539680481, 2.6650283336639404}, 1e-5)
+  local xl = tensor.randn(4, 5):requires_grad()
+  local yl, wl = tensor{1, 5, 2, 2}, tensor{1, 0.5, 2, 1, 3}
+  T.gradcheck("cross_entropy with weight and label_smoothing", function()
+    return nn.cross_entropy(xl, yl, {weight = wl, label_smoothing = 0.2}) end, xl)
+end)
+T.raises("a misspelt cross_entropy option is an error naming the valid ones",
+         function() nn.cross_entropy(tensor.randn(2, 3), tensor{1, 2}, {label_smooth = 0.1}) end,
+         "unknown option 'label_smooth'; the options are: reduction, weight, label_smoothing")
+T.raises("mse_loss options too", function() nn.mse_loss(tensor.ones(2), tensor.ones(2), {reduce = "sum"}) end,
+         "unknown option 'reduce'")
+T.raises("label_smoothing outside [0, 1]", function()
+  nn.cross_entropy(tensor.randn(2, 3), tensor{1, 2}, {label_smoothing = 1.5}) end, "must be in [0, 1]")
+
 T.done()

@@ -167,8 +167,8 @@ do
   tensor.set_memory_limit(live + 64 * 2^20)
   local ok, err = pcall(nn.BatchNorm1d, 2^23)     -- four 32 MB buffers
   tensor.set_memory_limit(nil)
-  t.ok(not ok and tostring(err):find("out of memory") and tostring(err):find("already hold"),
-       "buffers that fit one by one but not together are refused, saying what is held", err)
+  t.ok(not ok and tostring(err):find("^nn.BatchNorm1d%(8388608%): out of memory") and tostring(err):find("already hold"),
+       "buffers that fit one by one but not together are refused, naming the layer and what is held", err)
   collectgarbage()
   t.ok(pcall(nn.BatchNorm1d, 2^23), "without the limit the same layer is made")
 end
@@ -307,6 +307,24 @@ t.ok(tensor.no_grad(function() return true end), "no_grad still works")
 local w2 = tensor.ones(2):requires_grad()
 ;(w2 * 3):sum():backward()
 t.eq(w2.grad, {3, 3}, "a fresh backward works after the failures")
+
+-- a size error names the function that was called, not the tensor.empty behind it
+for _, c in ipairs{{"zeros", tensor.zeros}, {"ones", tensor.ones}, {"randn", tensor.randn}, {"rand", tensor.rand}} do
+  local ok, err = pcall(c[2], 2^40, 2^40)
+  t.ok(not ok and tostring(err):find("^tensor%." .. c[1] .. ": "), "tensor." .. c[1] .. " names itself in a size error", err)
+end
+do
+  local ok, err = pcall(nn.BatchNorm1d, 2^62)
+  t.ok(not ok and tostring(err):find("nn.BatchNorm1d%(4611686018427387904%): "), "nn.BatchNorm1d names itself", err)
+end
+
+-- an empty tensor with huge other dims: its strides would overflow int64 (the fuzzer's find)
+do
+  local ok1, e1 = pcall(function() return tensor.zeros(0):view(0, 2^62, 4) end)
+  local ok2, e2 = pcall(tensor.zeros, 0, 2^62, 4)
+  t.ok(not ok1 and not ok2 and tostring(e1):find("overflow") and tostring(e2):find("overflow"),
+       "empty shapes whose other dims overflow int64 are refused", tostring(e1) .. " / " .. tostring(e2))
+end
 
 -- ---- 3. memory stays flat over a long training loop -------------------------------------------
 do

@@ -417,4 +417,14 @@ do
   t.eq(w.grad, (tensor{1, 1} / tensor(3)):tolist(), "its gradient is g / 3")
 end
 
+-- arange/linspace on the meta device are shapes only: no host buffer of the values
+if os.getenv("NNLAB_SANITIZED") ~= "1" then
+  local before = sys.peak_rss_kb()
+  local a = tensor.arange(0, 5e7, 1, {device = "meta"})
+  local b = tensor.linspace(0, 1, 5e7, {device = "meta"})
+  local grew = sys.peak_rss_kb() - before
+  t.ok(a:numel() == 5e7 and b:numel() == 5e7 and grew < 50000,
+       ("meta arange/linspace of 5e7 points: peak RSS grew %d KB (was +200 MB)"):format(grew))
+end
+
 t.done_testing()
