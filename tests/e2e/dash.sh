@@ -14,6 +14,7 @@ wait_for "closest pair: rows" 20; ok $? "dashboard starts and names the closest 
 for t in "Loss" "Weight similarity: mid [8x32]" "at init:" "Shapes: bottleneck" "Linear(32,8)" "Gradients" "fc2" "steps/s"; do
   wait_for "$t" 20; ok $? "screen shows '$t'"
 done
+i=0; until LC_ALL=C grep -q "$(printf '\342[\240\241\242\243]')" "$tmp/screen" || [ $i -ge 50 ]; do sleep 0.1; cap; i=$((i + 1)); done
 LC_ALL=C grep -q "$(printf '\342[\240\241\242\243]')" "$tmp/screen"; ok $? "loss curve drawn in braille"
 grep -qF -e '▓' -e '█' "$tmp/screen"; ok $? "heatmap drawn in shades"
 [ "$(T display -p -t main '#{alternate_on}')" = 1 ]; ok $? "dashboard uses the alternate screen"
