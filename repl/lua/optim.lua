@@ -48,6 +48,29 @@ function Optimizer:__tostring()
   return string.format("optim.%s(%d params, lr=%g, %s)", self.name, #self.params, self.lr, table.concat(keys, ", "))
 end
 
+-- A NaN or infinite lr, a negative momentum or betas outside [0, 1) are accepted by the
+-- update rules and wreck training without a word: refuse them here, as PyTorch does.
+local function finite(v) return type(v) == "number" and v == v and v > -math.huge and v < math.huge end
+local function show(v) return v ~= v and "nan" or tostring(v) end
+local function check_settings(what, lr, d)
+  local function bad(msg) error(what .. ": " .. msg, 5) end        -- at the line that made it
+  if not finite(lr) or lr < 0 then bad("lr must be a finite number >= 0, got " .. show(lr)) end
+  for _, k in ipairs{"momentum", "dampening", "weight_decay"} do
+    local v = d[k]
+    if v ~= nil and (not finite(v) or v < 0) then bad(k .. " must be a finite number >= 0, got " .. show(v)) end
+  end
+  if d.eps ~= nil and (not finite(d.eps) or d.eps <= 0) then bad("eps must be a finite number > 0, got " .. show(d.eps)) end
+  if d.betas ~= nil then
+    local b = d.betas
+    if type(b) ~= "table" or #b ~= 2 then bad("betas must be two numbers {beta1, beta2}, e.g. {0.9, 0.999}") end
+    for i = 1, 2 do
+      if not finite(b[i]) or b[i] < 0 or b[i] >= 1 then
+        bad(string.format("betas[%d] must be in [0, 1), got %s", i, show(b[i])))
+      end
+    end
+  end
+end
+
 local function new_optimizer(name, params, opts, defaults)
   local valid = {"lr"}                 -- lr first, then the rest in alphabetical order
   for k in pairs(defaults) do if k ~= "lr" then valid[#valid + 1] = k end end
@@ -65,7 +88,7 @@ local function new_optimizer(name, params, opts, defaults)
   end
   self.lr = opts.lr or defaults.lr
   self.defaults.lr = nil
-  if type(self.lr) ~= "number" or self.lr < 0 then error("optim." .. name .. ": lr must be a number >= 0", 3) end
+  check_settings("optim." .. name, self.lr, self.defaults)
   return self
 end
 

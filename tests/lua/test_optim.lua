@@ -74,4 +74,20 @@ for _, s in ipairs({{"step", function(o) return optim.StepLR(o, 3, 0.5) end},
   end)
 end
 
+-- settings that would wreck training silently are refused, naming the setting and the value
+local lin = nn.Linear(2, 1)
+for _, c in ipairs{
+  {function() return optim.SGD(lin, {lr = 0 / 0}) end, "lr must be a finite number >= 0, got nan"},
+  {function() return optim.SGD(lin, {lr = math.huge}) end, "lr must be a finite number >= 0, got inf"},
+  {function() return optim.SGD(lin, {momentum = -1}) end, "momentum must be a finite number >= 0, got %-1"},
+  {function() return optim.SGD(lin, {weight_decay = 0 / 0}) end, "weight_decay must be a finite number >= 0, got nan"},
+  {function() return optim.Adam(lin, {betas = {2, -1}}) end, "betas%[1%] must be in %[0, 1%), got 2"},
+  {function() return optim.Adam(lin, {betas = {0.9}}) end, "betas must be two numbers"},
+  {function() return optim.AdamW(lin, {eps = -1}) end, "eps must be a finite number > 0, got %-1"},
+} do
+  local ok, err = pcall(c[1])
+  T.ok(not ok and tostring(err):find(c[2]) ~= nil, "refused: " .. c[2]:gsub("%%", ""), err)
+end
+T.ok(pcall(optim.Adam, lin, {lr = 0, betas = {0, 0.5}, eps = 1e-12, weight_decay = 0}), "edge values that are valid pass")
+
 T.done()
