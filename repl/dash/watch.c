@@ -4,7 +4,8 @@
 // loss. Each step logs step, loss and lr (a few hundred ns); per-parameter statistics
 // (norms, update/weight ratio, distributions) cost a copy and a pass over every
 // parameter, so they are sampled: every k-th step, k chosen so they take <= 0.3% of
-// the loop's time (TensorBoard and W&B sample histograms the same way).
+// the loop's time, and at least once a second when a sample costs <= 5 ms
+// (TensorBoard and W&B sample histograms the same way).
 #include "dash.h"
 #include "../repl.h"
 
@@ -28,7 +29,7 @@ static struct {
     int64_t opt_steps;         // optimizer steps this run (0: backward() is the step)
     int sample_next, have_old;
     int64_t since_sample, every;
-    double last_post, step_dt, stats_cost, pre_cost;
+    double last_post, step_dt, stats_cost, pre_cost, sampled_at;
     // a run's first step is logged one step late: a script that calls dash.log itself
     // (explicit wins) has then had its chance, and no automatic step 1 is left behind
     dash_point first;
@@ -56,7 +57,7 @@ void repl_dash_watch_reset(void)
     W.sample_next = 1;         // the first step of a run fills the gradient panel
     W.since_sample = 0;
     W.every = 1;
-    W.last_post = W.step_dt = W.stats_cost = 0;
+    W.last_post = W.step_dt = W.stats_cost = W.sampled_at = 0;
 }
 
 void repl_dash_watch_consumed(void)
@@ -264,7 +265,10 @@ static int post(double lr, double epoch)
     double budget = 0.003 * W.step_dt;
     W.every = budget > 0 && W.stats_cost > 0 ? (int64_t)ceil(W.stats_cost / budget) : 1;
     if (W.every < 1) W.every = 1;
-    W.sample_next = W.since_sample >= W.every;
+    // and at least once a second when a sample is cheap (<= 5 ms: <= 0.5%), so the panel of
+    // a model whose statistics cost many steps still moves
+    W.sample_next = W.since_sample >= W.every || (W.stats_cost <= 5e-3 && now - W.sampled_at >= 1.0);
+    if (sampled) W.sampled_at = now;
     W.last_post = sampled ? repl_dash_now() : now;
     return 0;
 }
