@@ -221,6 +221,27 @@ else
   T.skip("Fashion-MNIST", "not installed (sudo apt-get install dataset-fashion-mnist)")
 end
 
+-- gzip bombs: 200 MB of zeros behind a header that declares 10 bytes, and a header that
+-- declares 2^40 bytes behind almost nothing; both refused before anything big is made
+do
+  local bomb, liar = os.tmpname(), os.tmpname()
+  local okb = os.execute(("{ printf '\\000\\000\\010\\001\\000\\000\\000\\012'; head -c 209715200 /dev/zero; } | gzip -9 > %s"):format(bomb))
+  local okl = os.execute(("printf '\\000\\000\\010\\002\\000\\020\\000\\000\\000\\020\\000\\000' | gzip -9 > %s"):format(liar))
+  if okb and okl then
+    local t0, rss0 = sys.clock(), sys.rss_kb()
+    local ok1, e1 = pcall(data.idx, bomb)
+    ok(not ok1 and tostring(e1):find("gzip trailer says 209715208 bytes", 1, true) and sys.clock() - t0 < 1,
+       "a gzip bomb behind a 10-byte header is refused at once", e1)
+    local ok2, e2 = pcall(data.idx, liar)
+    ok(not ok2 and tostring(e2):find("data.idx", 1, true) and sys.rss_kb() - rss0 < 100000,
+       "a header declaring 2^40 bytes over a tiny file is refused without allocating", e2)
+  else
+    ok(true, "# SKIP gzip not available")
+  end
+  os.remove(bomb)
+  os.remove(liar)
+end
+
 for _, p in ipairs(made) do os.remove(p) end
 os.remove(base)
 T.done_testing()
