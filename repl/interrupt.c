@@ -1,7 +1,8 @@
 // interrupt.c - Ctrl-C. While Lua runs, the handler sets a hook that raises
 // "interrupted" at the next Lua instruction, so a runaway loop returns to the
 // prompt with every variable intact (lua.c does the same). A second Ctrl-C
-// before the hook fires (stuck inside C) kills the process as usual. At the
+// before the hook fires (stuck inside C) kills the process as usual (removing a
+// save's temp file first). At the
 // prompt the handler only raises a flag; the prompt loop clears the line.
 #include <signal.h>
 #include <string.h>
@@ -25,12 +26,21 @@ static void set_handler(void (*fn)(int))
     sigaction(SIGINT, &sa, NULL);
 }
 
+// The second Ctrl-C: the process ends as Ctrl-C ends it, but a save in progress
+// takes its temp file with it first.
+static void on_hard_sigint(int sig)
+{
+    tensor_io_signal_cleanup();
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
 static void on_sigint(int sig)
 {
     pending = 1;
     lua_State *L = running;
     if (L) {
-        set_handler(SIG_DFL);   // the next Ctrl-C is the hard one
+        set_handler(on_hard_sigint);   // the next Ctrl-C is the hard one
         lua_sethook(L, stop_hook, LUA_MASKCALL | LUA_MASKRET | LUA_MASKCOUNT, 1);
     }
 }

@@ -96,8 +96,12 @@ static const int guard_sigs[] = {SIGTERM, SIGHUP, SIGINT, SIGQUIT};
 static struct sigaction guard_old[4];
 static int guard_set[4];
 
-static void guard_handler(int sig) {
+void tensor_io_signal_cleanup(void) {
     if (guard_on) unlink(guard_path);   // async-signal-safe
+}
+
+static void guard_handler(int sig) {
+    tensor_io_signal_cleanup();
     signal(sig, SIG_DFL);
     raise(sig);
 }

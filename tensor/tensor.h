@@ -236,6 +236,9 @@ int tensor_sgd_step(tensor *p, tensor *g, tensor *buf, float lr, float momentum,
 // ---- files (io_*.c) -------------------------------------------------------------------
 // Writes are atomic (temp file, fsync, rename). Reads check every length and offset.
 typedef struct tensor_named { char *name; tensor *t; } tensor_named;
+// For a signal handler that is about to end the process: removes the temp file of a save
+// in progress (async-signal-safe; nothing when no save runs).
+void tensor_io_signal_cleanup(void);
 int tensor_save_safetensors(const char *path, int n, const tensor_named *items);
 // On success *items is a malloc'd array of *n entries (names and tensors owned by caller;
 // free with tensor_named_free).
