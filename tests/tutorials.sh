@@ -26,9 +26,8 @@ for f in "$@"; do
   rc=$?
   secs=$(echo "$(now) $t0" | awk '{printf "%.1f", $1 - $2}')
   slow=$(echo "$secs $LIMIT" | awk '{print ($1 > $2)}')
-  # lines wider than the 80-column terminal (display width: Hangul takes two columns;
-  # nn.summary's own "Forward peak measured on meta" line is nnlab's, not the lesson's)
-  wide=$(perl -CSD -MText::Tabs -ne 'chomp; $_ = expand($_); next if /^Forward peak measured on meta/;
+  # lines wider than the 80-column terminal (display width: Hangul takes two columns)
+  wide=$(perl -CSD -MText::Tabs -ne 'chomp; $_ = expand($_);
     my $w = length($_) + (() = /[\x{1100}-\x{115F}\x{2E80}-\x{A4CF}\x{AC00}-\x{D7A3}\x{F900}-\x{FAFF}\x{FF00}-\x{FF60}]/g);
     print "$.: $_\n" if $w > 80' "$tmp")
   if [ $rc -eq 0 ] && [ "$slow" = 0 ] && [ -n "$wide" ]; then

@@ -812,8 +812,8 @@ local function print_summary(res)
   out[#out + 1] = "Params size: " .. mb(res.param_bytes)
   out[#out + 1] = "Estimated total size: " .. mb(res.total_bytes)
   if res.meta_peak_bytes then
-    out[#out + 1] = "Forward peak measured on meta (every intermediate, e.g. attention maps): " ..
-                    mb(res.meta_peak_bytes)
+    -- every intermediate of the forward (attention maps too), as run on the meta device
+    out[#out + 1] = "Forward peak (all intermediates, measured on meta): " .. mb(res.meta_peak_bytes)
   end
   out[#out + 1] = rule
   print(table.concat(out, "\n"))
