@@ -26,6 +26,8 @@
 #include <lua.h>
 #include "../../tensor/tensor.h"
 
+struct cJSON;                // <cjson/cJSON.h>: run metadata
+
 // ---- colours: a grid cell's attribute; term.c maps them to colour pairs ----
 enum {
     DASH_A_NONE = 0,
@@ -182,16 +184,15 @@ dash_key_result repl_dash_key(dash_state *s, int key);
 
 // ---- lua_dash.c: the one dashboard of the process ----
 dash_state *repl_dash_cur(void);
-int repl_dash_is_open(void);
 int repl_dash_run_active(void);
+int repl_dash_raise_stop(lua_State *L);     // raises dash.STOP (after q,y)
 // Logs a point (and, when g is given, per-parameter stats) into the state and the
 // run's metrics, then handles keys and redraws when due.
 void repl_dash_feed(const dash_point *p, const dash_grad *g, int ng);
 void repl_dash_feed_at(const dash_point *p, const dash_grad *g, int ng, double now);   // one clock read a step
-void repl_dash_meta(const char *key, const char *json);
 
 // ---- watch.c: zero-code watching ----
-// dash._bind / _pre / _post and friends into the dash table at index t.
+// dash._bind and dash._step (the optimizer hook) into the dash table at index t.
 void repl_dash_watch_register(lua_State *L, int t);
 void repl_dash_watch_attach(lua_State *L);   // dashboard opened: hooks on
 void repl_dash_watch_detach(int call_lua);   // closed: hooks off, references dropped
@@ -242,8 +243,8 @@ const char *repl_dash_runlog_dir(const dash_runlog *r);
 void repl_dash_runlog_point(dash_runlog *r, const dash_point *p, double t);
 void repl_dash_runlog_grads(dash_runlog *r, const dash_point *p, double t, const dash_grad *g, int n);
 void repl_dash_runlog_output(dash_runlog *r, const char *bytes, size_t n);
-// meta.json: fields set as text or JSON; written (atomically) by _write.
-void repl_dash_runlog_set(dash_runlog *r, const char *key, const char *json_value);
+// meta.json: fields set as cJSON values; written (atomically) by _write.
+void repl_dash_runlog_set(dash_runlog *r, const char *key, struct cJSON *value);   // takes value
 void repl_dash_runlog_write_meta(dash_runlog *r, const dash_state *s, const char *status);
 void repl_dash_runlog_flush(dash_runlog *r);
 void repl_dash_runlog_tick(dash_runlog *r, const dash_state *s);   // meta.json when due

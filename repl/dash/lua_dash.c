@@ -26,12 +26,11 @@ static struct {
     char name_hint[64];             // the script's name, or train{name=}
     char run_note[160];             // why there is no run folder, once
     int stop_ref;                   // registry ref of the stop sentinel
-    char *script_json, *args_json;  // meta.json's script and args
+    cJSON *script, *args;           // meta.json's script and args (copied into each run)
 } D = {.stop_ref = LUA_NOREF};
 
 dash_state *repl_dash_cur(void) { return &S; }
 int repl_dash_run_active(void) { return D.run_active; }
-int repl_dash_is_open(void) { return D.open; }
 
 static void ensure_init(void)
 {
@@ -57,6 +56,19 @@ static void poll_output(void)
     repl_dash_runlog_tick(D.run, &S);
 }
 
+// One frame into g (w x h): output polled, system figures, the similarity (recomputed
+// when due, or now with force), then the panels. 0 ok; -1 out of memory; -2 the
+// watched tensor could not be read (tensor_last_error says why).
+static int paint(dash_grid *g, int w, int h, int force)
+{
+    poll_output();
+    repl_dash_sys_sample(&S);
+    if (repl_dash_refresh_sim(&S, force) != 0) return -2;
+    if (repl_dash_grid_resize(g, w, h) != 0) return -1;
+    repl_dash_render(&S, g);
+    return 0;
+}
+
 static void redraw(void)
 {
     double t0 = repl_dash_now();
@@ -65,12 +77,8 @@ static void redraw(void)
         D.suspended = 0;
         repl_dash_capture_start();
     }
-    poll_output();
-    repl_dash_sys_sample(&S);
-    repl_dash_refresh_sim(&S, 0);
     repl_dash_term_size(&w, &h);
-    if (repl_dash_grid_resize(&G, w, h) != 0) return;
-    repl_dash_render(&S, &G);
+    if (paint(&G, w, h, 0) == -1) return;
     repl_dash_term_draw(&G);
     repl_dash_runlog_flush(D.run);
     double t1 = repl_dash_now();
@@ -80,6 +88,7 @@ static void redraw(void)
     if (D.interval < D.min_interval) D.interval = D.min_interval;
     if (D.interval > 1) D.interval = 1;      // never lag more than a second
 }
+
 // Reads all pending keys (waiting up to timeout_ms for the first); returns how many
 // changed something. Ctrl-C (only seen while paused, in raw mode) is passed on.
 static int handle_keys(int timeout_ms)
@@ -138,7 +147,7 @@ static void print_progress(void)
 }
 
 // The error a loop gets when it goes on after q,y: one line, no traceback.
-static int raise_stop(lua_State *L)
+int repl_dash_raise_stop(lua_State *L)
 {
     lua_rawgeti(L, LUA_REGISTRYINDEX, D.stop_ref);
     return lua_error(L);
@@ -148,7 +157,7 @@ static int raise_stop(lua_State *L)
 static int push_quit(lua_State *L, int from_log)
 {
     if (!S.quit) return 0;
-    if (from_log && ++D.quit_calls > 20) return raise_stop(L);
+    if (from_log && ++D.quit_calls > 20) return repl_dash_raise_stop(L);
     lua_pushliteral(L, "quit");
     return 1;
 }
@@ -187,8 +196,8 @@ static void run_begin(const char *name)
     D.run_active = 1;
     D.quit_calls = 0;
     D.printed_step = NAN;
-    if (D.run && D.script_json) repl_dash_runlog_set(D.run, "script", D.script_json);
-    if (D.run && D.args_json) repl_dash_runlog_set(D.run, "args", D.args_json);
+    if (D.run && D.script) repl_dash_runlog_set(D.run, "script", cJSON_Duplicate(D.script, 1));
+    if (D.run && D.args) repl_dash_runlog_set(D.run, "args", cJSON_Duplicate(D.args, 1));
 }
 
 void repl_dash_script(const char *path, int argc, char **argv)
@@ -197,20 +206,46 @@ void repl_dash_script(const char *path, int argc, char **argv)
     base = base ? base + 1 : path;
     size_t n = strcspn(base, ".");
     snprintf(D.name_hint, sizeof D.name_hint, "%.*s", (int)(n < 60 ? n : 60), base);
-    cJSON *p = cJSON_CreateString(path), *a = cJSON_CreateArray();
-    for (int i = 0; a && i < argc; i++) cJSON_AddItemToArray(a, cJSON_CreateString(argv[i]));
-    free(D.script_json);
-    free(D.args_json);
-    D.script_json = p ? cJSON_PrintUnformatted(p) : NULL;
-    D.args_json = a ? cJSON_PrintUnformatted(a) : NULL;
-    cJSON_Delete(p);
-    cJSON_Delete(a);
+    cJSON_Delete(D.script);
+    cJSON_Delete(D.args);
+    D.script = cJSON_CreateString(path);
+    D.args = cJSON_CreateArray();
+    for (int i = 0; D.args && i < argc; i++) cJSON_AddItemToArray(D.args, cJSON_CreateString(argv[i]));
 }
 
-
-void repl_dash_meta(const char *key, const char *json)
+// A Lua value as JSON: nil, booleans, numbers, strings; a table with a sequence part is
+// an array, any other an object of its string keys. NULL for what JSON cannot hold.
+static cJSON *to_json(lua_State *L, int idx, int depth)
 {
-    if (D.run) repl_dash_runlog_set(D.run, key, json);
+    idx = lua_absindex(L, idx);
+    switch (lua_type(L, idx)) {
+    case LUA_TNIL: return cJSON_CreateNull();
+    case LUA_TBOOLEAN: return cJSON_CreateBool(lua_toboolean(L, idx));
+    case LUA_TNUMBER: return isfinite(lua_tonumber(L, idx)) ? cJSON_CreateNumber(lua_tonumber(L, idx)) : cJSON_CreateNull();
+    case LUA_TSTRING: return cJSON_CreateString(lua_tostring(L, idx));
+    case LUA_TTABLE: break;
+    default: return NULL;
+    }
+    if (depth > 8) return NULL;
+    lua_Integer n = (lua_Integer)lua_rawlen(L, idx);
+    cJSON *out = n > 0 ? cJSON_CreateArray() : cJSON_CreateObject();
+    if (!out) return NULL;
+    if (n > 0) {
+        for (lua_Integer i = 1; i <= n; i++) {
+            lua_rawgeti(L, idx, i);
+            cJSON *v = to_json(L, -1, depth + 1);
+            lua_pop(L, 1);
+            if (v) cJSON_AddItemToArray(out, v);
+        }
+        return out;
+    }
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+        cJSON *v = lua_type(L, -2) == LUA_TSTRING ? to_json(L, -1, depth + 1) : NULL;
+        if (v) cJSON_AddItemToObject(out, lua_tostring(L, -2), v);
+        lua_pop(L, 1);
+    }
+    return out;
 }
 
 // Logs a point (state, metrics.jsonl), then keys/redraw when due.
@@ -370,7 +405,8 @@ static int l_close(lua_State *L)
     return 0;
 }
 
-// dash._run(name | nil, {key = json, ...}): a new run begins (train{} and the hooks).
+// dash._run(name | nil, {key = value, ...}): a new run begins (train{} and the hooks);
+// the values go into its meta.json.
 static int l_run_begin(lua_State *L)
 {
     ensure_init();
@@ -380,18 +416,11 @@ static int l_run_begin(lua_State *L)
     if (lua_istable(L, 2)) {
         lua_pushnil(L);
         while (lua_next(L, 2)) {
-            if (lua_type(L, -2) == LUA_TSTRING && lua_isstring(L, -1))
-                repl_dash_meta(lua_tostring(L, -2), lua_tostring(L, -1));
+            cJSON *v = D.run && lua_type(L, -2) == LUA_TSTRING ? to_json(L, -1, 0) : NULL;
+            if (v) repl_dash_runlog_set(D.run, lua_tostring(L, -2), v);
             lua_pop(L, 1);
         }
     }
-    return 0;
-}
-
-// dash._meta(key, json): a field of the current run's meta.json
-static int l_meta(lua_State *L)
-{
-    repl_dash_meta(luaL_checkstring(L, 1), luaL_checkstring(L, 2));
     return 0;
 }
 
@@ -722,12 +751,13 @@ static int l_snapshot(lua_State *L)
     h = (int)luaL_optinteger(L, 2, h);
     luaL_argcheck(L, w >= 1 && w <= 1000, 1, "width must be 1..1000");
     luaL_argcheck(L, h >= 1 && h <= 1000, 2, "height must be 1..1000");
-    if (repl_dash_refresh_sim(&S, 1) != 0) return repl_tensor_error(L);
-    repl_dash_sys_sample(&S);
-    if (repl_dash_capture_active()) poll_output();
     dash_grid g = {0};
-    if (repl_dash_grid_resize(&g, w, h) != 0) return luaL_error(L, "dash.snapshot: out of memory");
-    repl_dash_render(&S, &g);
+    int rc = paint(&g, w, h, 1);
+    if (rc == -2) {
+        repl_dash_grid_free(&g);
+        return repl_tensor_error(L);
+    }
+    if (rc != 0) return luaL_error(L, "dash.snapshot: out of memory");
     size_t len;
     char *txt = repl_dash_grid_utf8(&g, &len);
     repl_dash_grid_free(&g);
@@ -744,11 +774,7 @@ static int l_frame(lua_State *L)
     ensure_init();
     int w = (int)luaL_optinteger(L, 1, 100), h = (int)luaL_optinteger(L, 2, 30);
     luaL_argcheck(L, w >= 1 && w <= 1000 && h >= 1 && h <= 1000, 1, "size must be 1..1000");
-    poll_output();
-    repl_dash_sys_sample(&S);
-    repl_dash_refresh_sim(&S, 0);
-    if (repl_dash_grid_resize(&G, w, h) != 0) return luaL_error(L, "dash._frame: out of memory");
-    repl_dash_render(&S, &G);
+    if (paint(&G, w, h, 0) == -1) return luaL_error(L, "dash._frame: out of memory");
     size_t len;
     free(repl_dash_grid_utf8(&G, &len));
     repl_dash_runlog_flush(D.run);
@@ -830,7 +856,7 @@ int repl_open_dash(lua_State *L)
         {"view", l_view},       {"suspend", l_suspend}, {"stopped", l_stopped},
         {"run_dir", l_run_dir},
         // for nnlab's own Lua (train{}, the hooks, the --dash runner)
-        {"_run", l_run_begin},  {"_end", l_run_end},    {"_meta", l_meta},    {"_hint", l_hint},
+        {"_run", l_run_begin},  {"_end", l_run_end},    {"_hint", l_hint},
         {"_model", l_model_auto}, {"_watch", l_watch_auto}, {"_frame", l_frame},
         {NULL, NULL},
     };

@@ -413,16 +413,14 @@ void repl_dash_output(dash_state *s, const char *b, size_t n)
         if ((unsigned char)c < 32) continue;
         s->out_part[s->out_part_len++] = c;
     }
+    s->out_part[s->out_part_len] = 0;          // the open line reads as a string
 }
 
 const char *repl_dash_output_line(const dash_state *s, int i)
 {
     if (i < 0) return NULL;
     if (i < s->nout) return s->out[(s->out_head + i) % DASH_OUT_LINES];
-    if (i == s->nout && s->out_part_len) {
-        ((dash_state *)s)->out_part[s->out_part_len] = 0;
-        return s->out_part;
-    }
+    if (i == s->nout && s->out_part_len) return s->out_part;
     return NULL;
 }
 

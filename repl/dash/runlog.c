@@ -254,12 +254,13 @@ void repl_dash_runlog_output(dash_runlog *r, const char *bytes, size_t n)
     if (r && r->output) fwrite(bytes, 1, n, r->output);
 }
 
-void repl_dash_runlog_set(dash_runlog *r, const char *key, const char *json_value)
+void repl_dash_runlog_set(dash_runlog *r, const char *key, cJSON *v)
 {
-    if (!r || !r->extra) return;
-    cJSON *v = cJSON_Parse(json_value);
-    if (!v) v = cJSON_CreateString(json_value);
     if (!v) return;
+    if (!r || !r->extra) {
+        cJSON_Delete(v);
+        return;
+    }
     if (cJSON_GetObjectItemCaseSensitive(r->extra, key)) cJSON_ReplaceItemInObjectCaseSensitive(r->extra, key, v);
     else cJSON_AddItemToObject(r->extra, key, v);
 }
@@ -284,6 +285,7 @@ void repl_dash_runlog_write_meta(dash_runlog *r, const dash_state *s, const char
     } else {
         cJSON_AddNullToObject(m, "end");
     }
+    if (!cJSON_GetObjectItemCaseSensitive(m, "seed")) cJSON_AddNullToObject(m, "seed");
     cJSON_AddNumberToObject(m, "steps", isnan(s->last.step) ? 0 : s->last.step);
     cJSON_AddStringToObject(m, "device", s->device[0] ? s->device : "cpu");
     cJSON *fin = cJSON_AddObjectToObject(m, "final");

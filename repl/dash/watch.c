@@ -66,7 +66,7 @@ void repl_dash_watch_consumed(void)
     W.have_first = 0;
 }
 
-static void flush_first(void)
+void repl_dash_flush_first(void)
 {
     if (!W.have_first) return;
     W.have_first = 0;
@@ -82,13 +82,21 @@ static double loss_value(void)
 
 static dash_point blank_point(void) { return (dash_point){NAN, NAN, NAN, NAN, NAN, NAN}; }
 
+// The number of the step about to be logged: after the last one of this run (a held-back
+// first step counts), from 1 in a new run.
+static double next_step(const dash_state *S)
+{
+    if (W.have_first) return W.first.step + 1;
+    return (isnan(S->last.step) || S->finished ? 0 : S->last.step) + 1;
+}
+
 // No optimizer in this run (a hand-written update): each backward() is a step.
 static void flush_backward_step(void)
 {
     dash_state *S = repl_dash_cur();
     if (!W.loss_fresh || W.opt_steps || S->explicit_log) return;
     dash_point p = blank_point();
-    p.step = (isnan(S->last.step) || S->finished ? 0 : S->last.step) + 1;
+    p.step = next_step(S);
     p.loss = loss_value();
     W.loss_fresh = 0;
     repl_dash_feed(&p, NULL, 0);
@@ -107,18 +115,22 @@ void repl_dash_note_backward(lua_State *L, tensor *t)
 
 static lua_State *hook_L;
 
-void repl_dash_flush_first(void) { flush_first(); }
+// Pushes dash._w[name] (repl/lua/watch.lua) and returns 1 when it is a function; the
+// caller resets the stack either way.
+static int push_watch_fn(lua_State *L, const char *name)
+{
+    return lua_getglobal(L, "dash") == LUA_TTABLE && lua_getfield(L, -1, "_w") == LUA_TTABLE &&
+           lua_getfield(L, -1, name) == LUA_TFUNCTION;
+}
 
 void repl_dash_watch_detach(int call_lua)
 {
-    flush_first();
+    repl_dash_flush_first();
     flush_backward_step();
     repl_dash_watching = 0;
     if (call_lua && hook_L) {
         int top = lua_gettop(hook_L);
-        if (lua_getglobal(hook_L, "dash") == LUA_TTABLE && lua_getfield(hook_L, -1, "_w") == LUA_TTABLE &&
-            lua_getfield(hook_L, -1, "detach") == LUA_TFUNCTION)
-            lua_pcall(hook_L, 0, 0, 0);
+        if (push_watch_fn(hook_L, "detach")) lua_pcall(hook_L, 0, 0, 0);
         lua_settop(hook_L, top);
     }
     tensor_release(W.loss);
@@ -166,10 +178,9 @@ static int l_bind(lua_State *L)
     return 0;
 }
 
-// dash._pre(): before a sampled step, keep the values to measure the update
-static int l_pre(lua_State *L)
+// Before a sampled step: keep the values, to measure the update after it.
+static void copy_before(void)
 {
-    (void)L;
     double t0 = repl_dash_now();
     W.have_old = 0;
     for (int i = 0; i < W.nb; i++) {
@@ -183,7 +194,6 @@ static int l_pre(lua_State *L)
     }
     W.have_old = 1;
     W.pre_cost = repl_dash_now() - t0;
-    return 0;
 }
 
 // Norms, update/weight ratio and (for watched weights) distributions of every bound
@@ -236,7 +246,7 @@ static int post(double lr, double epoch)
     dash_point p = blank_point();
     p.lr = lr;
     p.epoch = epoch;
-    p.step = W.have_first ? W.first.step + 1 : (isnan(S->last.step) || S->finished ? 0 : S->last.step) + 1;
+    p.step = next_step(S);
     p.loss = loss_value();
     W.loss_fresh = 0;
     dash_grad *g = NULL;
@@ -254,7 +264,7 @@ static int post(double lr, double epoch)
         W.first = p;
         W.have_first = 1;
     } else {
-        flush_first();
+        repl_dash_flush_first();
         if (!S->explicit_log) repl_dash_feed_at(&p, g, g ? W.nb : 0, now);
     }
     // else: the script logs its own points (and its dash.log draws); the statistics
@@ -273,18 +283,6 @@ static int post(double lr, double epoch)
     return 0;
 }
 
-// dash._post(lr, epoch) -> sample_next, stopped, ended
-static int l_post(lua_State *L)
-{
-    double lr = lua_type(L, 1) == LUA_TNUMBER ? lua_tonumber(L, 1) : NAN;
-    double epoch = lua_type(L, 2) == LUA_TNUMBER ? lua_tonumber(L, 2) : NAN;
-    int ended = post(lr, epoch) != 0;
-    lua_pushboolean(L, !ended && W.sample_next);
-    lua_pushboolean(L, repl_dash_cur()->quit);
-    lua_pushboolean(L, ended);
-    return 3;
-}
-
 static int cur_opt_key;          // registry slot: the optimizer being watched
 
 // optim._watch(opt): Optimizer:step runs here while a dashboard is open. In C, as the
@@ -298,9 +296,7 @@ static int l_step(lua_State *L)
     lua_pop(L, 1);
     for (int attempt = 0; attempt < 2; attempt++) {
         if (!same) {                             // a new optimizer: watch.lua names and binds it
-            if (lua_getglobal(L, "dash") != LUA_TTABLE || lua_getfield(L, -1, "_w") != LUA_TTABLE ||
-                lua_getfield(L, -1, "begin") != LUA_TFUNCTION)
-                return luaL_error(L, "dash: watch.lua is not loaded");
+            if (!push_watch_fn(L, "begin")) return luaL_error(L, "dash: watch.lua is not loaded");
             lua_pushvalue(L, 1);
             lua_call(L, 1, 0);
             lua_settop(L, 1);
@@ -309,12 +305,8 @@ static int l_step(lua_State *L)
             same = 1;
         }
         if (attempt == 0) {
-            if (repl_dash_cur()->quit) {         // after q,y: one line, not a traceback
-                lua_getglobal(L, "dash");
-                lua_getfield(L, -1, "STOP");
-                return lua_error(L);
-            }
-            if (W.sample_next) l_pre(L);
+            if (repl_dash_cur()->quit) return repl_dash_raise_stop(L);   // after q,y: one line
+            if (W.sample_next) copy_before();
             lua_getfield(L, 1, "_update");
             lua_pushvalue(L, 1);
             lua_call(L, 1, 0);
@@ -340,7 +332,7 @@ void repl_dash_watch_forget_opt(lua_State *L)
 
 void repl_dash_watch_register(lua_State *L, int t)
 {
-    static const luaL_Reg fns[] = {{"_bind", l_bind}, {"_pre", l_pre}, {"_post", l_post}, {"_step", l_step}, {NULL, NULL}};
+    static const luaL_Reg fns[] = {{"_bind", l_bind}, {"_step", l_step}, {NULL, NULL}};
     lua_pushvalue(L, t);
     luaL_setfuncs(L, fns, 0);
     lua_pop(L, 1);
@@ -354,8 +346,6 @@ void repl_dash_watch_attach(lua_State *L)
     repl_dash_watch_reset();
     repl_dash_watch_forget_opt(L);
     int top = lua_gettop(L);
-    if (lua_getglobal(L, "dash") == LUA_TTABLE && lua_getfield(L, -1, "_w") == LUA_TTABLE &&
-        lua_getfield(L, -1, "attach") == LUA_TFUNCTION)
-        lua_call(L, 0, 0);
+    if (push_watch_fn(L, "attach")) lua_call(L, 0, 0);
     lua_settop(L, top);
 }

@@ -45,10 +45,8 @@ local function run(opts)
   local use_dash = opts.dashboard and dash.is_open()
   if use_dash then
     -- a run of its own; the optimizer's steps and the model's first forward fill the panels
-    local W = dash._w
-    dash._run(opts.name or "train", {settings = string.format(
-      '{"epochs": %d, "batch_size": %d, "loss": %s}', opts.epochs or 1, batch,
-      W.json_str(loss_fn == nn.cross_entropy and "cross_entropy" or loss_fn == nn.mse_loss and "mse_loss" or "custom"))})
+    dash._run(opts.name or "train", {settings = {epochs = opts.epochs or 1, batch_size = batch,
+      loss = loss_fn == nn.cross_entropy and "cross_entropy" or loss_fn == nn.mse_loss and "mse_loss" or "custom"}})
   end
   local t0 = sys.clock()
   local ok, err = pcall(function()

@@ -59,15 +59,6 @@ local function watch_order(names, params)
   return c
 end
 
-local function json_str(s)
-  s = tostring(s):gsub('[%c"\\]', function(ch)
-    if ch == '"' then return '\\"' elseif ch == "\\" then return "\\\\" end
-    return string.format("\\u%04x", ch:byte())
-  end)
-  return '"' .. s .. '"'
-end
-W.json_str = json_str
-
 local function count_params(params)
   local n = 0
   for _, p in ipairs(params) do n = n + p:numel() end
@@ -84,12 +75,10 @@ local function begin(opt)
   local new_run = sig ~= cur_sig or dash.stopped()
   cur_sig = sig
   if new_run then
-    local seed = tensor.initial_seed()
-    local mname = model and model.__name or "params"
     dash._run(nil, {
-      optimizer = json_str(tostring(opt)),
-      seed = seed and tostring(seed) or "null",
-      model = string.format('{"name": %s, "params": %d}', json_str(mname), count_params(opt.params)),
+      optimizer = tostring(opt),
+      seed = tensor.initial_seed(),
+      model = {name = model and model.__name or "params", params = count_params(opt.params)},
     })
   end
   dash._bind(names, opt.params)
