@@ -4,7 +4,9 @@
 --   local t = dofile(dir .. "/tap.lua")
 -- Functions: plan(n), ok(cond, name), eq(got, want, name), is_close(got, want, tol, name)
 -- (numbers, nested tables or tensors), errors_like(fn, pattern, name), skip(name, why),
--- diag(msg), done_testing(). Failures print the values as diagnostics.
+-- diag(msg), done_testing(); for screens and other text: lines(s), line_with(s, text) (the
+-- first line containing text, or nil), has(s, text, name). Failures print the values as
+-- diagnostics.
 local M = {}
 local count, failed, planned = 0, 0, nil
 
@@ -28,6 +30,19 @@ end
 function M.diag(msg) io.write("# ", tostring(msg):gsub("\n", "\n# "), "\n") end
 
 function M.ok(cond, name, why) return report(not not cond, name, why) end
+
+function M.lines(s)
+  local t = {}
+  for l in (s .. "\n"):gmatch("(.-)\n") do t[#t + 1] = l end
+  return t
+end
+
+function M.line_with(s, text)
+  for _, l in ipairs(M.lines(s)) do if l:find(text, 1, true) then return l end end
+end
+
+-- s contains text (plain, not a pattern); on failure the whole of s is the diagnostic
+function M.has(s, text, name) return report(s:find(text, 1, true) ~= nil, name, s) end
 
 function M.skip(name, why)
   count = count + 1

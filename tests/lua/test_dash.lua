@@ -1,21 +1,7 @@
 -- test_dash.lua: the dashboard's panels through dash.snapshot(), no terminal needed.
 -- Run: ./nnlab tests/lua/test_dash.lua   (prints TAP)
-local n, failed = 0, 0
-local function ok(cond, name, diag)
-  n = n + 1
-  if not cond then failed = failed + 1 end
-  print((cond and "ok " or "not ok ") .. n .. " - " .. name)
-  if not cond and diag then print("# " .. tostring(diag):gsub("\n", "\n# ")) end
-end
-local function has(s, pat, name) ok(s:find(pat, 1, true) ~= nil, name, s) end
-local function lines(s)
-  local t = {}
-  for l in (s .. "\n"):gmatch("(.-)\n") do t[#t + 1] = l end
-  return t
-end
-local function line_with(s, pat)
-  for _, l in ipairs(lines(s)) do if l:find(pat, 1, true) then return l end end
-end
+local T = dofile((arg and arg[0] and arg[0]:match("(.*/)") or "tests/lua/") .. "tap.lua")
+local ok, has, lines, line_with = T.ok, T.has, T.lines, T.line_with
 local function ulen(s) return utf8.len(s) or #s end
 
 ok(type(dash) == "table", "dash is a global table")
@@ -240,7 +226,7 @@ if f then
   line("step 25  loss 0%.04", "close prints where training ended")
   ok(not out:find("step 11 ", 1, true), "no line between multiples of every")
 else
-  print("ok " .. (n + 1) .. " # SKIP no nnlab binary at " .. exe); n = n + 1
+  T.skip("plain progress line", "no nnlab binary at " .. exe)
 end
 
-print("1.." .. n)
+T.done_testing()

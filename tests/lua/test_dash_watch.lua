@@ -1,17 +1,8 @@
 -- test_dash_watch.lua: zero-code watching, the run life cycle and the run folder,
 -- through dash.snapshot() and the files (no terminal). Run: ./nnlab tests/lua/test_dash_watch.lua
 local T = dofile((arg and arg[0] and arg[0]:match("(.*/)") or "tests/lua/") .. "tap.lua")
-local ok, has = T.ok, function(s, pat, name) T.ok(s:find(pat, 1, true) ~= nil, name, s) end
-
-local function lines_of(s)
-  local t = {}
-  for l in (s .. "\n"):gmatch("(.-)\n") do t[#t + 1] = l end
-  return t
-end
-local function line_with(s, pat)
-  for _, l in ipairs(lines_of(s)) do if l:find(pat, 1, true) then return l end end
-  return ""
-end
+local ok, has = T.ok, T.has
+local function line_with(s, text) return T.line_with(s, text) or "" end
 local function read(path)
   local f = io.open(path, "rb")
   if not f then return nil end
