@@ -64,17 +64,20 @@ end
 local exe = "./nnlab"
 if not io.open(exe, "rb") and arg and arg[-1] then exe = arg[-1] end
 local setup = "a = tensor.ones(2, 3)\nm = nn.Linear(3, 2)\nopt = optim.SGD(m, {lr = 0.1})\nloss = a:sum()\n"
-local function prompt(code)
-  local path = os.tmpname()
+-- runs nnlab on a file holding src: as piped input ("< ") or as a script ("");
+-- returns the file's path (removed) and everything printed
+local function run_file(src, how, suffix)
+  local path = os.tmpname() .. (suffix or "")
   local f = assert(io.open(path, "w"))
-  f:write(setup, code, "\n")
+  f:write(src)
   f:close()
-  local pipe = io.popen(exe .. " < " .. path .. " 2>&1")
+  local pipe = io.popen(exe .. " " .. how .. path .. " 2>&1")
   local out = pipe:read("a")
   pipe:close()
   os.remove(path)
-  return out
+  return out, path
 end
+local function prompt(code) return (run_file(setup .. code .. "\n", "< ")) end
 local function says(code, want, name)
   local out = prompt(code)
   t.ok(out:find(want, 1, true), name, "typed: " .. code .. "\ngot:   " .. out .. "\nwant:  " .. want)
@@ -123,14 +126,7 @@ else
   says("b = (a + 1) @ a:t()", "write (a + 1):matmul(a:t()) for (a + 1) @ a:t()", "@ between expressions")
   says("a:sum", "error: a:sum is a method: call it with parentheses, a:sum()", "a method named but not called")
   do   -- a script file: the line is read from the file
-    local path = os.tmpname() .. ".lua"
-    local f = assert(io.open(path, "w"))
-    f:write("local a = 1\nlocal y = w @ x\n")
-    f:close()
-    local pipe = io.popen(exe .. " " .. path .. " 2>&1")
-    local out = pipe:read("a")
-    pipe:close()
-    os.remove(path)
+    local out, path = run_file("local a = 1\nlocal y = w @ x\n", "", ".lua")
     t.ok(out:find(path .. ":2: syntax error: Lua has no @ operator: write w:matmul(x) for w @ x", 1, true),
          "@ in a script names its line and operands", out)
   end
@@ -144,19 +140,12 @@ else
   says("y = None + 1", "error: attempt to perform arithmetic on a nil value (global 'None')", "None is just a nil global")
   says("s = 'a += b'; print(s)", "a += b", "+= inside a string is left alone")
   do   -- inside a module's forward: explained where it happened, at the script's line
-    local path = os.tmpname() .. ".lua"
-    local f = assert(io.open(path, "w"))
-    f:write('local Net = nn.Module:extend("Net")\n',
-            'function Net:init() self.fc = nn.Linear(3, 2) end\n',
-            'function Net:forward(x)\n',
-            '  return self.fc.forward(x) + 0\n',
-            'end\n',
-            'local y = Net()(tensor.ones(2, 3))\n')
-    f:close()
-    local pipe = io.popen(exe .. " " .. path .. " 2>&1")
-    local out = pipe:read("a")
-    pipe:close()
-    os.remove(path)
+    local out, path = run_file('local Net = nn.Module:extend("Net")\n' ..
+                               'function Net:init() self.fc = nn.Linear(3, 2) end\n' ..
+                               'function Net:forward(x)\n' ..
+                               '  return self.fc.forward(x) + 0\n' ..
+                               'end\n' ..
+                               'local y = Net()(tensor.ones(2, 3))\n', "", ".lua")
     t.ok(out:find(path .. ":4: self.fc.forward(x): did you mean self.fc:forward(x)?", 1, true),
          "self.fc.forward(x) inside forward: the hint names the forward's line", out)
   end
