@@ -5,7 +5,7 @@ CFLAGS  ?= -O2 -g
 CFLAGS  += -fno-math-errno -std=c11 -Wall -Wextra -Wno-unused-parameter -D_GNU_SOURCE -MMD -MP
 PKGS    := lua5.4 openblas libcjson ncursesw readline
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-# OpenBLAS is not linked: tensor/cpu_backend.c dlopen()s it on the first matmul,
+# OpenBLAS is not linked: tensor/cpu/blas.c dlopen()s it on the first matmul,
 # which keeps its 10+ ms load (and thread pool) out of start-up.
 PKG_LIBS   = $(shell pkg-config --libs $(filter-out openblas,$(PKGS)) 2>/dev/null)
 LDLIBS  += $(PKG_LIBS) -lz -lm -ldl -lpthread
@@ -21,10 +21,10 @@ DEB_RUN   := liblua5.4-dev libreadline-dev libncurses-dev libopenblas-dev zlib1g
 DEB_TEST  := $(DEB_RUN) tmux perl clang libclang-rt-14-dev
 DEB_BENCH := $(DEB_RUN) python3-torch python3-numpy
 
-TENSOR_SRC := $(wildcard tensor/*.c)
+TENSOR_SRC := $(wildcard tensor/*.c) $(wildcard tensor/cpu/*.c)
 NN_SRC     := $(wildcard nn/*.c)
 REPL_SRC   := $(wildcard repl/*.c) $(wildcard repl/dash/*.c)
-LUA_SRC    := $(wildcard repl/lua/*.lua)
+LUA_SRC    := $(wildcard nn/lua/*.lua) $(wildcard repl/lua/*.lua)
 LIB_OBJ    := $(patsubst %.c,$(BUILD)/%.o,$(TENSOR_SRC) $(NN_SRC))
 REPL_OBJ   := $(patsubst %.c,$(BUILD)/%.o,$(REPL_SRC)) $(BUILD)/embedded.o
 CTEST_SRC  := $(wildcard tests/c/test_*.c)
@@ -64,7 +64,7 @@ nnlab: $(LIB_OBJ) $(REPL_OBJ)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # the CPU kernels: -O3 vectorises the elementwise loops (branch-free relu, blends)
-$(BUILD)/tensor/cpu_backend.o: CFLAGS += -O3
+$(BUILD)/tensor/cpu/%.o: CFLAGS += -O3
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)

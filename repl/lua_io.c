@@ -1,6 +1,6 @@
 // lua_io.c - files from Lua: tensor.save/load (safetensors, or .npy by extension),
 // tensor.save_npy/load_npy, and the global `data` (data.idx here; data.fashion_mnist
-// and data.loader in repl/lua/data.lua).
+// and data.loader in nn/lua/data.lua).
 #include <stdlib.h>
 #include <string.h>
 
@@ -176,8 +176,8 @@ int repl_open_io(lua_State *L) {
         return luaL_error(L, "nnlab: repl_open_io needs the global tensor table (open it first)");
     luaL_setfuncs(L, tensor_fns, 0);
     lua_pop(L, 1);
-    repl_require_embedded(L, "data");
-    if (!lua_istable(L, -1)) return luaL_error(L, "nnlab: repl/lua/data.lua did not return a table");
+    repl_require_embedded(L, "nn.data");
+    if (!lua_istable(L, -1)) return luaL_error(L, "nnlab: nn/lua/data.lua did not return a table");
     lua_pushcfunction(L, l_idx);
     lua_setfield(L, -2, "idx");
     lua_setglobal(L, "data");

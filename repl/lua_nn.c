@@ -1,5 +1,5 @@
 // lua_nn.c - the C half of `nn` and `optim`: nn/ functions as nn.F.*, then the
-// embedded repl/lua/nn.lua and optim.lua build the module system on top.
+// embedded nn/lua/*.lua (nn, optim, train) build the module system on top.
 // Arguments here are already in C conventions except where noted (class labels
 // and token ids are 1-based in Lua and shifted by nn/ itself so errors read 1-based).
 #include <limits.h>
@@ -264,26 +264,29 @@ static const luaL_Reg nn_f[] = {
     {NULL, NULL}
 };
 
-// Loads an embedded module and sets its return value as global `name`.
-static void load_global(lua_State *L, const char *name) {
+// Loads an embedded module and sets its return value as global `global`.
+static void load_global(lua_State *L, const char *module, const char *global) {
     int top = lua_gettop(L);
-    repl_require_embedded(L, name);
+    repl_require_embedded(L, module);
     if (lua_gettop(L) != top + 1 || !lua_istable(L, -1))
-        luaL_error(L, "nnlab: embedded module %s.lua did not return a table", name);
-    lua_setglobal(L, name);
+        luaL_error(L, "nnlab: embedded module %s did not return a table", module);
+    lua_setglobal(L, global);
 }
 
 int repl_open_nn(lua_State *L) {
-    // hints.lua first: nn.lua and optim.lua word their errors with it (package.loaded.hints)
-    repl_require_embedded(L, "hints");
-    lua_pop(L, 1);
-    // nn.lua reads nn.F while it loads, so the C half goes in first.
+    // nn/lua/nn.lua reads nn.F while it loads, so the C half goes in first.
     lua_newtable(L);
     luaL_newlib(L, nn_f);
     lua_setfield(L, -2, "F");
     lua_setglobal(L, "nn");
-    load_global(L, "nn");
-    load_global(L, "optim");
-    load_global(L, "train");
+    load_global(L, "nn.nn", "nn");
+    load_global(L, "nn.optim", "optim");
+    load_global(L, "nn.train", "train");
+    // a module's forward explains its own Lua mistakes with the prompt's hints
+    lua_getglobal(L, "nn");
+    repl_require_embedded(L, "hints");
+    lua_getfield(L, -1, "explain");
+    lua_setfield(L, -3, "_explain");
+    lua_pop(L, 2);
     return 0;
 }

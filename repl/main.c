@@ -97,6 +97,7 @@ static int open_libs(lua_State *L)
     static const lua_CFunction libs[] = {repl_open_tensor, repl_open_nn, repl_open_io,
                                          repl_open_dash, repl_open_help, repl_open_sys};
     luaL_openlibs(L);
+    repl_install_embedded(L);
     for (size_t i = 0; i < sizeof libs / sizeof *libs; i++) {
         lua_pushcfunction(L, libs[i]);
         lua_call(L, 0, 0);

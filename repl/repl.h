@@ -54,9 +54,12 @@ int repl_runs_main(int argc, char **argv);
 void repl_dash_note_backward(lua_State *L, tensor *t);
 int repl_open_help(lua_State *L);      // help(), tutorials()
 int repl_open_sys(lua_State *L);       // sys.clock(), sys.rss_kb(): timing and memory (lua_sys.c)
-// Runs an embedded Lua module (repl/lua/NAME.lua compiled into the binary) and
-// leaves its return value on the stack.
+// ---- the Lua modules compiled into the binary (embedded.c) ----
+// nn/lua/NAME.lua is module "nn.NAME", repl/lua/NAME.lua is "NAME". install puts their
+// searcher in package.searchers; require_embedded runs require(name) and leaves its value.
+void repl_install_embedded(lua_State *L);
 int repl_require_embedded(lua_State *L, const char *name);
+int repl_is_embedded_source(const char *src);   // "@nn/lua/x.lua" and the like
 
 // ---- printing (print.c) ----
 // tostring of a tensor: values like PyTorch, abbreviated, footer [tensor 2x3 float32 cpu]

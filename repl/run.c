@@ -23,7 +23,7 @@ static int script_where(lua_State *L, luaL_Buffer *b)
     for (int level = 1; lua_getstack(L, level, &ar); level++) {
         lua_getinfo(L, "Sl", &ar);
         // nnlab's own Lua (nn, optim, data) is library code: name the learner's line instead
-        if (ar.currentline > 0 && strncmp(ar.source, "@repl/lua/", 10) != 0) {
+        if (ar.currentline > 0 && !repl_is_embedded_source(ar.source)) {
             if (ar.source[0] != '@') return 0;   // typed code: the line is obvious
             luaL_addstring(b, "\n  at ");
             luaL_addstring(b, ar.short_src);
@@ -43,11 +43,11 @@ static int has_position(const char *msg)
     return c[0] == ':' && c[1] == ' ';
 }
 
-// "repl/lua/nn.lua:63: msg" -> "msg": a position inside nnlab's own Lua says nothing
+// "nn/lua/layers.lua:63: msg" -> "msg": a position inside nnlab's own Lua says nothing
 // to the learner; script_where then names their line instead.
 static const char *strip_internal(const char *msg)
 {
-    if (strncmp(msg, "repl/lua/", 9) != 0) return msg;
+    if (!repl_is_embedded_source(msg)) return msg;
     const char *c = strchr(msg, ':');
     if (!c || !isdigit((unsigned char)c[1])) return msg;
     for (c++; isdigit((unsigned char)*c); c++) {}

@@ -1,18 +1,24 @@
 #!/bin/sh
 # embed.sh FILE.lua... > embedded.c : compiles Lua sources into a C table
-# (name, bytes, length) that repl_require_embedded() loads.
+# (module name, source path, bytes, length) that repl/embedded.c loads. A file under
+# LIB/lua/ is module LIB.NAME (nn/lua/layers.lua -> nn.layers); repl/lua/NAME.lua is NAME.
+set -e
+modname() {
+  d=$(dirname "$1"); n=$(basename "$1" .lua); lib=$(basename "$(dirname "$d")")
+  if [ "$lib" = repl ] || [ "$lib" = . ]; then echo "$n"; else echo "$lib.$n"; fi
+}
 echo '#include <stddef.h>'
 for f in "$@"; do
-  n=$(basename "$f" .lua)
-  echo "static const unsigned char lua_$n[] = {"
+  id=$(modname "$f" | tr . _)
+  echo "static const unsigned char lua_$id[] = {"
   xxd -i < "$f"
   echo "};"
 done
-echo 'struct repl_embedded { const char *name; const unsigned char *src; size_t len; };'
+echo 'struct repl_embedded { const char *name, *path; const unsigned char *src; size_t len; };'
 echo 'const struct repl_embedded repl_embedded_modules[] = {'
 for f in "$@"; do
-  n=$(basename "$f" .lua)
-  echo "  {\"$n\", lua_$n, sizeof lua_$n},"
+  m=$(modname "$f"); id=$(echo "$m" | tr . _)
+  echo "  {\"$m\", \"$f\", lua_$id, sizeof lua_$id},"
 done
-echo '  {NULL, NULL, 0}'
+echo '  {NULL, NULL, NULL, 0}'
 echo '};'

@@ -144,8 +144,8 @@ else echo "not ok 6 - $(awk '{s+=$1} END {print s}' "$tmp/unnamed_known") error 
   head -n 10 "$tmp/unnamed_known" | sed 's/^/# /'; fi
 
 # Errors should point at the learner's code, not inside nnlab's own Lua modules.
-grep '^error: ' "$tmp/err" | grep -E '^error: (repl/lua/)?[a-z_]+\.lua:[0-9]+: ' | sed 's/^error: //' | cut -c1-100 \
+grep '^error: ' "$tmp/err" | grep -E '^error: ((repl|nn)/lua/)?[a-z_]+\.lua:[0-9]+: ' | sed 's/^error: //' | cut -c1-100 \
   | sort | uniq -c | sort -rn > "$tmp/internal"
 if [ ! -s "$tmp/internal" ]; then echo "ok 7 - no error message starts with a position inside nnlab's own Lua modules"
-else echo "not ok 7 - $(awk '{s+=$1} END {print s}' "$tmp/internal") error lines start with an internal position # TODO repl/lua/nn.lua, repl/lua/optim.lua: error(msg, level) points inside the module"
+else echo "not ok 7 - $(awk '{s+=$1} END {print s}' "$tmp/internal") error lines start with an internal position # TODO nn/lua/*.lua: error(msg, level) points inside the module"
   head -n 15 "$tmp/internal" | sed 's/^/# /'; fi

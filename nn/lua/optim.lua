@@ -75,7 +75,7 @@ local function new_optimizer(name, params, opts, defaults)
   local valid = {"lr"}                 -- lr first, then the rest in alphabetical order
   for k in pairs(defaults) do if k ~= "lr" then valid[#valid + 1] = k end end
   table.sort(valid, function(a, b) return a ~= "lr" and b ~= "lr" and a < b or a == "lr" and b ~= "lr" end)
-  require("hints").check_options("optim." .. name, opts, valid, 3)
+  require("nn.check").check_options("optim." .. name, opts, valid, 3)
   opts = opts or {}
   local self = setmetatable({name = name, params = param_list("optim." .. name, params), state = {},
                              defaults = {}}, Optimizer)

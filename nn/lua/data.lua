@@ -43,7 +43,7 @@ local function fashion_split(prefix, limit, device)
 end
 
 function M.fashion_mnist(opts)
-  require("hints").check_options("data.fashion_mnist", opts, {"limit", "test_limit", "device"}, 2)
+  require("nn.check").check_options("data.fashion_mnist", opts, {"limit", "test_limit", "device"}, 2)
   opts = opts or {}
   local limit = check_count("data.fashion_mnist", "limit", opts.limit)
   local test_limit = check_count("data.fashion_mnist", "test_limit", opts.test_limit) or limit
@@ -126,7 +126,7 @@ function M.loader(x, y, opts)
     error("data.loader(x, [y], [opts]): x must be a tensor, got a " .. type(x), 2)
   end
   if opts == nil and type(y) == "table" and not tensor.is_tensor(y) then y, opts = nil, y end
-  require("hints").check_options("data.loader", opts, {"batch_size", "shuffle", "drop_last", "seed"}, 2)
+  require("nn.check").check_options("data.loader", opts, {"batch_size", "shuffle", "drop_last", "seed"}, 2)
   opts = opts or {}
   if x:dim() == 0 then error("data.loader: x is 0-d; it needs a first (sample) dim", 2) end
   local n = x:size(1)

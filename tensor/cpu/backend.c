@@ -1,0 +1,45 @@
+// backend.c - the CPU backend table: host memory and the kernels of tensor/cpu/*.c.
+#include <stdlib.h>
+#include <string.h>
+#include "cpu.h"
+
+static void *cpu_alloc(size_t bytes) {
+    // 64-byte alignment keeps SIMD loads and OpenBLAS happy
+    void *p = NULL;
+    if (posix_memalign(&p, 64, bytes ? bytes : 64)) {
+        tensor_set_error("malloc of %zu bytes failed", bytes);
+        return NULL;
+    }
+    return p;
+}
+static void cpu_free(void *p) { free(p); }
+int cpu_memcpy(float *dst, const float *src, size_t n) { if (n) memcpy(dst, src, n * sizeof(float)); return 0; }   // empty tensors have no data pointer
+
+const tensor_backend tensor_cpu_backend = {
+    .name = "cpu",
+    .alloc = cpu_alloc,
+    .free = cpu_free,
+    .to_host = cpu_memcpy,
+    .from_host = cpu_memcpy,
+    .copy = cpu_copy,
+    .fill = cpu_fill,
+    .unary = cpu_unary,
+    .binary = cpu_binary,
+    .reduce = cpu_reduce,
+    .gemm = cpu_gemm,
+    .softmax = cpu_softmax,
+    .softmax_backward = cpu_softmax_backward,
+    .unfold2d = cpu_unfold2d,
+    .fold2d = cpu_fold2d,
+    .gather = cpu_gather,
+    .scatter_add = cpu_scatter_add,
+    .max_pool2d = cpu_max_pool2d,
+    .max_pool2d_backward = cpu_max_pool2d_backward,
+    .avg_pool2d = cpu_avg_pool2d,
+    .avg_pool2d_backward = cpu_avg_pool2d_backward,
+    .batch_norm = cpu_batch_norm,
+    .batch_norm_backward = cpu_batch_norm_backward,
+    .random = cpu_random,
+    .adam = cpu_adam,
+    .sgd = cpu_sgd,
+};
