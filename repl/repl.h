@@ -11,7 +11,7 @@
 #define REPL_TENSOR_MT "nnlab.tensor"
 #define REPL_SHAPE_MT "nnlab.shape"
 
-// ---- tensors as Lua values (lua_tensor.c) ----
+// ---- tensors as Lua values (lua_tensor.c, lua_tensor_ops.c, lua_tensor_new.c) ----
 tensor *repl_check_tensor(lua_State *L, int idx);     // raises a Lua error if not a tensor
 tensor *repl_test_tensor(lua_State *L, int idx);      // NULL if not a tensor
 // Pushes the value at idx as a learner reads it ("the string \"10\"", "a tensor [2,3]",
@@ -34,10 +34,28 @@ void repl_set_default_device(tensor_device d);
 void repl_push_shape(lua_State *L, int ndim, const int64_t *sizes);
 // Raises the last tensor error as a Lua error (never returns).
 int repl_tensor_error(lua_State *L);
+// the pieces of the `tensor` global: methods into the table at the top of the stack
+// (lua_tensor_ops.c), operators and __tostring into the metatable there, the functions
+// of the `tensor` table (lua_tensor_new.c)
+void repl_tensor_methods(lua_State *L);
+void repl_tensor_operators(lua_State *L);
+void repl_tensor_functions(lua_State *L);
+
+// ---- arguments in C terms (lua_args.c) ----
+// The C function running, as the learner called it ("tensor.randn", "x:to"); pushed.
+const char *repl_current_function(lua_State *L);
+tensor_device repl_check_device_name(lua_State *L, int idx);
+// the index of a trailing options table of a creation call ({2,3} alone is sizes), or 0
+int repl_opts_index(lua_State *L);
+float repl_check_float(lua_State *L, int idx, const char *op, const char *what);
+// a 1-based index (negative from the end) into dim `dim` of size n -> 0-based
+int64_t repl_check_index(lua_State *L, int idx, const char *op, int dim, int64_t n);
+tensor *repl_release_and(tensor *drop, tensor *keep);   // releases drop, returns keep
+tensor *repl_one_based(tensor *idx);                    // C's 0-based index results, +1
 
 // ---- libraries opened into a state ----
 int repl_open_tensor(lua_State *L);    // global `tensor` and the tensor metatable
-int repl_open_nn(lua_State *L);        // C half of `nn` / `optim` (nn/lua_nn.c) + nn.lua
+int repl_open_nn(lua_State *L);        // C half of `nn` / `optim` (repl/lua_nn.c) + nn/lua/*.lua
 int repl_open_io(lua_State *L);        // tensor.save/load/..., data.*
 int repl_open_dash(lua_State *L);      // global `dash`
 // backward() on a scalar while a dashboard watches: that is the loss (repl/dash/watch.c)

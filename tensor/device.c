@@ -57,6 +57,18 @@ const tensor_backend *tensor_backend_for(tensor_device d) {
     return cuda_backend;
 }
 
+int tensor_device_memory(tensor_device d, int64_t *allocated, int64_t *cached) {
+    *allocated = *cached = 0;
+    const tensor_backend *b = tensor_backend_for(d);
+    if (!b) return -1;
+    return b->memory_stats ? b->memory_stats(allocated, cached) : 0;
+}
+
+void tensor_device_empty_cache(tensor_device d) {
+    const tensor_backend *b = d == TENSOR_CUDA && !cuda_backend ? NULL : tensor_backend_for(d);
+    if (b && b->empty_cache) b->empty_cache();
+}
+
 const tensor_backend *tensor_backend_of(const tensor *t) { return tensor_backend_for(t->storage->device); }
 
 int tensor_check_same_device(const char *op, int n, tensor *const *ts) {

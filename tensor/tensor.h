@@ -207,6 +207,10 @@ tensor *tensor_dropout(tensor *a, float p, int training);
 // ---- devices ----------------------------------------------------------------------
 tensor *tensor_to(tensor *t, tensor_device d);      // retains t if already there
 int tensor_cuda_available(char *why, size_t n);     // 1 yes; 0 no (reason in why)
+// the caching allocator of device d: bytes in live tensors and bytes held in total;
+// 0, or -1 with the error when the device cannot be used
+int tensor_device_memory(tensor_device d, int64_t *allocated, int64_t *cached);
+void tensor_device_empty_cache(tensor_device d);     // frees cached, unused blocks
 
 // ---- autograd ------------------------------------------------------------------------
 tensor *tensor_requires_grad_(tensor *t, int on);   // in place on a leaf; returns t
