@@ -2,7 +2,7 @@
 CC      ?= cc
 CFLAGS  ?= -O2 -g
 # no errno from sqrtf/expf: lets gcc vectorise the elementwise and optimizer loops
-CFLAGS  += -fno-math-errno -std=c11 -Wall -Wextra -Wno-unused-parameter -D_GNU_SOURCE -MMD -MP
+CFLAGS  += -fno-math-errno -std=c11 -Wall -Wextra -Wno-unused-parameter -Werror=implicit-function-declaration -D_GNU_SOURCE -MMD -MP
 PKGS    := lua5.4 openblas libcjson ncursesw readline
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 # OpenBLAS is not linked: tensor/cpu/blas.c dlopen()s it on the first matmul,

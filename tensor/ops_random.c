@@ -14,7 +14,7 @@ static tensor *draw(const char *op, int ndim, const int64_t *sizes, tensor_devic
     if (!t || d == TENSOR_META) return t;
     int64_t n = tensor_numel(t);
     uint64_t off = tensor_rng_advance((uint64_t)n);
-    if (n && tensor_backend_for(d)->random(tensor_data(t), n, kind, rng_seed, off, a, b)) { tensor_release(t); return NULL; }
+    if (TENSOR_RUN(t, random, tensor_data(t), n, kind, rng_seed, off, a, b)) { tensor_release(t); return NULL; }
     return t;
 }
 

@@ -357,7 +357,7 @@ tensor *tensor_eye(int64_t n, tensor_device d) {
     diag.size[0] = n;
     diag.stride[0] = n + 1;
     diag.grad = NULL; diag.grad_fn = NULL; diag.grad_acc = NULL;
-    if (tensor_backend_for(d)->fill(&diag, 1.0f)) { tensor_release(t); return NULL; }
+    if (TENSOR_RUN(t, fill, &diag, 1.0f)) { tensor_release(t); return NULL; }
     return t;
 }
 
@@ -445,7 +445,7 @@ void tensor_bump_version(tensor *t, const char *op) {
 
 int tensor_fill_(tensor *dst, float v) {
     if (tensor_check_writable("fill", dst) || tensor_inplace_check("fill", dst, NULL)) return -1;
-    if (tensor_numel(dst) && dst->storage->device != TENSOR_META && tensor_backend_of(dst)->fill(dst, v)) return -1;
+    if (TENSOR_RUN(dst, fill, dst, v)) return -1;
     tensor_bump_version(dst, "fill");
     return tensor_inplace_rewire("fill", dst, NULL);
 }

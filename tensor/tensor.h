@@ -118,6 +118,7 @@ tensor *tensor_detach(tensor *t);                                  // same stora
 #define TENSOR_ALL_DIMS (-1000)
 
 // ---- elementwise ------------------------------------------------------------------
+// neg ... hardtanh: the rows of op_table.h (formulas in elementwise.h)
 tensor *tensor_neg(tensor *a);
 tensor *tensor_exp(tensor *a);
 tensor *tensor_log(tensor *a);
@@ -129,6 +130,11 @@ tensor *tensor_tanh(tensor *a);
 tensor *tensor_gelu(tensor *a);          // exact (erf) GELU, PyTorch's default
 tensor *tensor_sin(tensor *a);
 tensor *tensor_cos(tensor *a);
+tensor *tensor_leaky_relu(tensor *a, float negative_slope);   // x > 0 ? x : slope * x
+tensor *tensor_elu(tensor *a, float alpha);                   // x > 0 ? x : alpha * (e^x - 1)
+tensor *tensor_silu(tensor *a);                               // x * sigmoid(x) (swish)
+tensor *tensor_softplus(tensor *a, float beta, float threshold);   // log(1 + e^(beta x)) / beta
+tensor *tensor_hardtanh(tensor *a, float min_val, float max_val);  // clamp, no gradient outside
 tensor *tensor_pow_scalar(tensor *a, float p);
 tensor *tensor_add_scalar(tensor *a, float s);
 tensor *tensor_mul_scalar(tensor *a, float s);
