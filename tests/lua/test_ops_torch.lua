@@ -7,14 +7,11 @@
 -- ID_in1.npy ... inputs, ID_out.npy [ID_out2.npy] torch's outputs, ID_R.npy, and
 -- ID_gradK.npy = d sum(out * R) / d inK for each differentiable input. The Lua op here
 -- must be the same op as the Python lambda of the same label.
-local n = 0
+local T = dofile((debug.getinfo(1, "S").source:match("^@(.*)/[^/]*$") or "tests/lua") .. "/tap.lua")
 local function tap(cond, name, skip)
-  n = n + 1
-  local line = (cond and "ok " or "not ok ") .. n .. " - " .. name
-  if skip then line = "ok " .. n .. " - " .. name .. " # SKIP " .. skip end
-  print(line)
+  if skip then T.skip(name, skip) else T.ok(cond, name) end
 end
-local function diag(msg) print("# " .. tostring(msg):gsub("\n", "\n# ")) end
+local diag = T.diag
 
 local function script_dir()
   local src = debug.getinfo(1, "S").source
@@ -350,4 +347,4 @@ else
   tap(ident, "dropout in eval mode is the identity")
 end
 
-print("1.." .. n)
+T.done()

@@ -25,11 +25,8 @@ for _try in 1 2 3; do
   sleep 0.5
 done
 
-n=0
-ok() {
-  n=$((n + 1))
-  if [ "$1" -eq 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; sed 's/^/# /' "$tmp/screen"; fi
-}
+. tests/e2e/lib/tap.sh
+ok() { tap_ok "$1" "$2" "$tmp/screen"; }
 cap() { T capture-pane -p -t main > "$tmp/screen"; }
 wait_for() {
   i=0
