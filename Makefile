@@ -13,7 +13,7 @@ LDLIBS  += $(PKG_LIBS) -lz -lm -ldl -lpthread
 LDFLAGS += -rdynamic
 BUILD   ?= build
 
-# Debian packages of DESIGN.md, by what needs them: running nnlab; the test suite
+# Debian packages, by what needs them (docs/ARCHITECTURE.md says why each): running nnlab; the test suite
 # (tmux drives the REPL, prove runs TAP, clang builds the sanitizer and fuzz runs);
 # benchmarks and fixture regeneration (PyTorch).
 DEB_RUN   := liblua5.4-dev libreadline-dev libncurses-dev libopenblas-dev zlib1g-dev \

@@ -13,7 +13,7 @@ static int reduced_sizes(const tensor *a, int dim, int keepdim, int64_t *sz) {
     return nd;
 }
 
-// Runs a backend reduction; *saved_idx gets the arg-indices when want_idx.
+// Runs backend reduction op over *dim of a (normalised in place to 0-based).
 static tensor *reduce_raw(const char *name, tensor *a, int *dim, int keepdim, int op) {
     if (*dim != TENSOR_ALL_DIMS && tensor_normalize_dim(name, a, *dim, 0, dim)) return NULL;
     int64_t sz[TENSOR_MAX_DIMS];

@@ -303,7 +303,6 @@ tensor *tensor_full(int ndim, const int64_t *sizes, float value, tensor_device d
 tensor *tensor_zeros(int ndim, const int64_t *sizes, tensor_device d) { return full_op("tensor.zeros", ndim, sizes, 0.0f, d); }
 tensor *tensor_ones(int ndim, const int64_t *sizes, tensor_device d) { return full_op("tensor.ones", ndim, sizes, 1.0f, d); }
 tensor *tensor_scalar(float value, tensor_device d) { return tensor_full(0, NULL, value, d); }
-tensor *tensor_empty_like(const tensor *t) { return tensor_empty(t->ndim, t->size, t->storage->device); }
 tensor *tensor_zeros_like(const tensor *t) { return tensor_zeros(t->ndim, t->size, t->storage->device); }
 
 tensor *tensor_from_data(int ndim, const int64_t *sizes, const float *data, tensor_device d) {

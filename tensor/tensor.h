@@ -32,7 +32,7 @@ typedef struct tensor_storage {
     const char *writer;    // the op of the last in-place write, for backward's message
 } tensor_storage;
 
-typedef struct tensor_node tensor_node;  // autograd record; see autograd.h
+typedef struct tensor_node tensor_node;  // autograd record (tensor/internal.h, autograd.c)
 
 typedef struct tensor {
     int ndim;
@@ -79,12 +79,10 @@ tensor *tensor_eye(int64_t n, tensor_device d);
 tensor *tensor_rand(int ndim, const int64_t *sizes, tensor_device d);     // U[0,1)
 tensor *tensor_randn(int ndim, const int64_t *sizes, tensor_device d);    // N(0,1)
 tensor *tensor_uniform(int ndim, const int64_t *sizes, float lo, float hi, tensor_device d);
-tensor *tensor_empty_like(const tensor *t);
 tensor *tensor_zeros_like(const tensor *t);
 
 // ---- RNG: Philox4x32-10, counter based; a seed gives the same numbers everywhere
 void tensor_manual_seed(uint64_t seed);
-uint64_t tensor_rng_seed(void);
 // Reserve n counter values; returns the first. Backends derive numbers from
 // (seed, offset + i), so CPU and GPU draw the same sequence.
 uint64_t tensor_rng_advance(uint64_t n);
