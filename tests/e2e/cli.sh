@@ -8,6 +8,7 @@ if [ ! -x "$NNLAB" ]; then echo "1..0 # SKIP $NNLAB not built"; exit 0; fi
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT INT TERM
+export XDG_DATA_HOME="$tmp/data"   # a finished lesson is recorded there, not in the real home
 n=0
 # check NAME COMMAND...: passes when the command exits 0
 check() {
