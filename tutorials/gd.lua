@@ -48,7 +48,7 @@ lesson:say{
 Now let the computer find the gradient. A tensor with requires_grad remembers the ops applied to it; loss:backward() walks them back and fills w.grad. This is autograd, and every later lesson relies on it.]],
   ko = [[여기서는 학습률이 전부입니다: 너무 작으면 느릿느릿 기어가고 (0.01), 0.5는 한 번에 답으로 건너뛰고 (1 - 2·0.5 = 0), 0.9는 최솟점을 넘나들면서도 오차가 줄어들고, 1을 넘으면 오차가 매 스텝 커집니다.
 
-이제 기울기를 컴퓨터가 구하게 합시다. requires_grad가 켜진 텐서는 자신에게 적용된 연산을 기억하고, loss:backward()가 그것을 거꾸로 따라가 w.grad를 채웁니다. 이것이 autograd(자동 미분)이고, 이후의 모든 레슨이 이것을 씁니다.]],
+이제 기울기를 컴퓨터가 구하게 합시다. requires_grad가 켜진 텐서는 자신에게 적용된 연산을 기억하고, loss:backward()가 그 연산들을 거꾸로 따라가며 w.grad를 채웁니다. 이것이 autograd(자동 미분)이고, 이후의 모든 레슨이 이것을 씁니다.]],
 }
 
 lesson:code[[
@@ -65,7 +65,7 @@ lesson:check(math.abs(w:item() - 3) < 1e-3, {en = "autograd finds the same minim
              ko = "autograd도 같은 최솟점 w ≈ 3을 찾는다"})
 
 lesson:say{
-  en = [[Questions to think about: what happens with two minima? What if f is flat in one direction and steep in another (next lesson)? Why do we zero the gradient each step?]],
-  ko = [[생각해 볼 질문: 최솟값이 두 개면? f가 한 방향으로는 평평하고 다른 방향으로는 가파르면 (다음 레슨)? 왜 매 스텝 기울기를 0으로 초기화할까?]],
+  en = [[Questions to think about: what happens with two minima? What if f is flat in one direction and steep in another (the optimization lesson, onboarding 5)? Why do we zero the gradient each step?]],
+  ko = [[생각해 볼 질문: 최솟값이 두 개면? f가 한 방향으로는 평평하고 다른 방향으로는 가파르면 (온보딩 5, optimization 레슨)? 왜 매 스텝 기울기를 0으로 초기화할까?]],
 }
 lesson:finish()

@@ -19,7 +19,7 @@ lesson:check(x:size(1) == 2 and x:size(2) == 3 and x:numel() == 6, {en = "x is [
 
 lesson:say{
   en = [[view, reshape, transpose, permute, narrow and indexing do not copy: they make a new VIEW (new sizes and strides) of the same storage. Writing through a view changes the original.]],
-  ko = [[view, reshape, transpose, permute, narrow, 인덱싱은 복사하지 않습니다: 같은 저장공간을 다르게 보는 새 뷰(view: 크기와 stride만 새로 정한 것)를 만듭니다. 뷰를 통해 쓰면 원본이 바뀝니다.]],
+  ko = [[view, reshape, transpose, permute, narrow, 인덱싱은 복사하지 않습니다: 같은 저장공간을 다르게 보는 새 뷰(view: 크기와 stride만 새로 정한 것)를 만듭니다. 뷰에 값을 쓰면 원본도 바뀝니다.]],
 }
 
 lesson:code[[

@@ -7,7 +7,7 @@ lesson:say{
   en = [[Self-attention compares every token with every token: Q Kᵀ is N x N. Double the image side and N grows 4x, the attention map 16x. That is what limits the resolution a ViT can take.
 
 XCA (from XCiT) transposes the question: instead of "which tokens look alike", ask "which channels vary together across the tokens". Kᵀ Q is d x d per head, whatever N is, so cost and memory grow linearly with N. Two details keep it stable: q and k are L2-normalised along the token dimension, and a learnable temperature per head scales the d x d map before the softmax.]],
-  ko = [[셀프 어텐션은 모든 토큰을 모든 토큰과 비교합니다: Q Kᵀ는 N x N입니다. 이미지 한 변을 두 배로 하면 N은 4배, 어텐션 맵은 16배가 됩니다. 이것이 ViT가 받을 수 있는 해상도를 제한합니다.
+  ko = [[셀프 어텐션은 모든 토큰을 모든 토큰과 비교합니다: Q Kᵀ는 N x N입니다. 이미지 한 변을 두 배로 하면 N은 4배, 어텐션 맵은 16배가 됩니다. 그래서 ViT가 다룰 수 있는 해상도에 한계가 생깁니다.
 
 XCiT가 제안한 XCA는 질문을 뒤집습니다: "어떤 토큰끼리 닮았나" 대신 "어떤 채널들이 토큰 전체에 걸쳐 함께 변하나"를 묻습니다. Kᵀ Q는 N과 상관없이 헤드마다 d x d이므로 비용과 메모리가 N에 선형으로 늘어납니다. 안정화 장치는 두 가지입니다: q와 k를 토큰 차원을 따라 L2 정규화하고, 헤드마다 학습되는 온도(temperature)로 d x d 맵을 softmax 전에 스케일합니다.]],
 }

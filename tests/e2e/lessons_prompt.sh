@@ -34,7 +34,7 @@ ok $? "the prompt appears"
 
 T send-keys -t main -l ":run sgd"
 T send-keys -t main Enter
-wait_for "당신의 답>" 10
+wait_for "내 답>" 10
 ok $? ":run sgd asks the lesson's first question, in Korean"
 T send-keys -t main -l "63번"
 T send-keys -t main Enter
@@ -49,9 +49,9 @@ T capture-pane -p -S -500 -t main > "$tmp/all"
 grep -qF "전체 배치" "$tmp/all" && ! grep -qF "not ok" "$tmp/all"
 ok $? "its table printed in Korean, no check failed"
 
-T send-keys -t main -l "print(sgd_updates)"
+T send-keys -t main -l 'print("updates=" .. sgd_updates)'
 T send-keys -t main Enter
-wait_for "189" 5
+wait_for "updates=189" 5
 ok $? "the lesson's globals stay at the prompt (sgd_updates = 189)"
 T send-keys -t main C-d
 wait_for "NNLAB-EXITED 0" 5

@@ -325,7 +325,7 @@ function Lesson:predict(p)
   local ask = L.lang == "ko" and "예측" or "Predict"
   print_hanging(ask .. ": ", q, string.rep(" ", width(ask) + 2), "33")
   if L.interactive then
-    io.write(L.lang == "ko" and "  당신의 답> " or "  your answer> ")
+    io.write(L.lang == "ko" and "  내 답> " or "  your answer> ")
     io.flush()
     local given = io.read("l")
     if given == nil then L.interactive = false
