@@ -92,6 +92,9 @@ check "nnlab tutorial ./my_lesson.lua --check runs a file outside tutorials/ (fr
 run tutorial "$tmp/mine/my_lesson.lua" --check --lang ko
 check "by absolute path, in Korean: its \"en\" || \"ko\" strings print the Korean" eval \
   '[ $rc -eq 0 ] && has out "파라미터	8" && has out "  > print(\"파라미터\", w:num_params())" && ! has out "||"'
+(cd "$tmp/mine" && printf ':run ./my_lesson.lua\n' | "$NNLAB" >"$tmp/out" 2>"$tmp/err")
+check ":run ./my_lesson.lua at the prompt runs it too (it finds lib/lesson.lua)" eval \
+  'has out "== my_lesson done" && [ ! -s "$tmp/err" ]'
 (cd "$tmp/mine" && "$NNLAB" tutorial my_lesson.lua --check </dev/null >"$tmp/out" 2>"$tmp/err"); rc=$?
 check "NAME.lua that exists here is the file" eval '[ $rc -eq 0 ] && has out "== my_lesson done"'
 run tutorial flatten.lua --check
