@@ -162,9 +162,9 @@ function L.comment_text(line)
 end
 
 -- A string in a code block may be written in both languages, "label" || "라벨" (double
--- quotes, on one line): the block is shown and run with the one for the current
--- language, so what it prints is in the learner's language and the code they see is
--- plain Lua they can type at the prompt.
+-- quotes, each string on one line; a pair that breaks before || becomes one line): the
+-- block is shown and run with the one for the current language, so what it prints is in
+-- the learner's language and the code they see is plain Lua they can type at the prompt.
 function L.code_text(src)
   return (src:gsub('("[^"\n]*")%s*||%s*("[^"\n]*")', function(en, ko)
     return L.lang == "ko" and ko or en
