@@ -9,6 +9,7 @@ if [ ! -x "$NNLAB" ]; then echo "1..0 # SKIP $NNLAB not built"; exit 0; fi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT INT TERM
 . tests/e2e/lib/tap.sh
+export XDG_DATA_HOME="$tmp/data"   # a finished lesson is recorded there, not in the real home
 # run ARGS...: runs nnlab with stdin from /dev/null; output in $tmp/out, $tmp/err, $rc
 run() { "$NNLAB" "$@" </dev/null >"$tmp/out" 2>"$tmp/err"; rc=$?; }
 has() { grep -qF -- "$2" "$tmp/$1"; }

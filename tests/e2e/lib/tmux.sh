@@ -12,6 +12,7 @@ if ! command -v tmux >/dev/null 2>&1; then echo "1..0 # SKIP tmux not installed"
 if [ ! -x "$NNLAB" ]; then echo "1..0 # SKIP $NNLAB not built"; exit 0; fi
 
 tmp=$(mktemp -d)
+export XDG_DATA_HOME="$tmp/data"   # a finished lesson is recorded there, not in the real home
 sock="nnlab-e2e-$$"
 T() { tmux -L "$sock" -f "$tmp/tmux.conf" "$@"; }
 trap 'T kill-server 2>/dev/null; rm -rf "$tmp"' EXIT INT TERM
