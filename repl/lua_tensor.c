@@ -19,18 +19,13 @@ void repl_set_default_device(tensor_device d) { default_device = d; }
 // ---- errors -----------------------------------------------------------------------
 // luaL_error prefixes the calling Lua line, so messages point at the user's code.
 
-// Whether msg starts with the name of what failed ("matmul: ", "nn.Linear(784->10): ").
-static int names_itself(const char *msg) {
-    const char *p = msg;
-    while (*p && *p != ' ' && !(p[0] == ':' && p[1] == ' ')) p++;
-    return p > msg && p[0] == ':' && p[1] == ' ';
-}
-
-// Raises the library's last error; a message that does not name its op (the
-// allocator's "out of memory: ...") gets the Lua function's name in front.
+// Raises the library's last error in the learner's words (1-based dims, Lua syntax: the
+// markup of tensor.h's errors); a message that does not name its op (the allocator's
+// "out of memory: ...") gets the Lua function's name in front.
 int repl_tensor_error(lua_State *L) {
-    const char *msg = tensor_last_error();
-    if (names_itself(msg)) return luaL_error(L, "%s", msg);
+    char msg[1024];
+    tensor_error_render(msg, sizeof msg, tensor_last_error_raw(), TENSOR_WORDS_LUA);
+    if (tensor_last_error_op()) return luaL_error(L, "%s", msg);
     return luaL_error(L, "%s: %s", repl_current_function(L), msg);
 }
 

@@ -163,7 +163,9 @@ void repl_push_tensor_string(lua_State *L, tensor *t) {
             luaL_buffinit(L, &b);
             add_footer(&b, t);
             luaL_addstring(&b, " (values unavailable: ");
-            luaL_addstring(&b, tensor_last_error());
+            char msg[1024];
+            tensor_error_render(msg, sizeof msg, tensor_last_error_raw(), TENSOR_WORDS_LUA);
+            luaL_addstring(&b, msg);
             luaL_addchar(&b, ')');
             luaL_pushresult(&b);
             return;

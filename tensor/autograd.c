@@ -89,8 +89,9 @@ int tensor_inplace_check(const char *op, tensor *dst, tensor *src) {
     }
     if (dst->refcount > 1 || (!dst->grad_fn && dst->storage->refcount > 1)) {
         tensor_set_error("%s: this tensor is already used by an op recorded for backward (or shares its "
-                         "memory with a view or x:detach()), so rewriting its history in place would change "
-                         "what those gradients mean; compute into a new tensor instead (y = src:clone())", op);
+                         "memory with a view or {{x:detach()|tensor_detach(x)}}), so rewriting its history in place "
+                         "would change what those gradients mean; compute into a new tensor instead "
+                         "({{y = src:clone()|y = tensor_clone(src)}})", op);
         return -1;
     }
     return 0;
@@ -138,7 +139,7 @@ int tensor_inplace_rewire(const char *op, tensor *dst, tensor *src) {
 tensor *tensor_requires_grad_(tensor *t, int on) {
     if (t->grad_fn) {
         tensor_set_error("requires_grad: only leaf tensors (made directly, not by an op) can change requires_grad; "
-                         "use x:detach():requires_grad() for a new leaf");
+                         "use {{x:detach():requires_grad()|tensor_requires_grad_(tensor_detach(x), 1)}} for a new leaf");
         return NULL;
     }
     t->requires_grad = on;
@@ -252,8 +253,9 @@ static int version_error(tensor_node *nd, const char *what, const tensor *t, uns
     const char *by = t->storage->writer ? t->storage->writer : "an in-place op";
     tensor_set_error("backward: one of the variables needed for gradient computation has been modified by an "
                      "inplace operation: %s of %s (shape %s) is at version %u; expected version %u. It was "
-                     "overwritten by %s after the forward pass used it (a write through a view or x:detach() "
-                     "counts too). Run the forward pass again after changing it, or change a copy (x:clone())",
+                     "overwritten by %s after the forward pass used it (a write through a view or "
+                     "{{x:detach()|tensor_detach(x)}} counts too). Run the forward pass again after changing it, or "
+                     "change a copy ({{x:clone()|tensor_clone(x)}})",
                      what, nd->op, tensor_shape_str(s, sizeof s, t), t->storage->version, then, by);
     return -1;
 }
@@ -287,9 +289,10 @@ int tensor_backward(tensor *loss, tensor *grad) {
         return -1;
     }
     if (grad && grad->storage->device != loss->storage->device) {   // kernels would mix devices (the fuzzer's find)
+        const char *dev = tensor_device_name(loss->storage->device);
         tensor_set_error("backward: the gradient is on %s but the tensor is on %s; give it on the tensor's device "
-                         "(g:to(\"%s\"))", tensor_device_name(grad->storage->device),
-                         tensor_device_name(loss->storage->device), tensor_device_name(loss->storage->device));
+                         "({{g:to(\"%s\")|tensor_to(g, %s)}})", tensor_device_name(grad->storage->device), dev, dev,
+                         dev);
         return -1;
     }
     if (grad && tensor_numel(grad) != tensor_numel(loss)) {
@@ -336,7 +339,7 @@ int tensor_backward(tensor *loss, tensor *grad) {
         if (!gin) { tensor_release(g); rc = -1; break; }
         if (nd->backward(nd, t, g, gin)) {
             char msg[900];
-            snprintf(msg, sizeof msg, "%s", tensor_last_error());
+            snprintf(msg, sizeof msg, "%s", tensor_last_error_raw());
             tensor_set_error("backward of %s: %s", nd->op, msg);
             rc = -1;
         }

@@ -74,9 +74,10 @@ const tensor_backend *tensor_backend_of(const tensor *t) { return tensor_backend
 int tensor_check_same_device(const char *op, int n, tensor *const *ts) {
     for (int i = 1; i < n; i++) {
         if (ts[i] && ts[0] && ts[i]->storage->device != ts[0]->storage->device) {
+            const char *d0 = tensor_device_name(ts[0]->storage->device);
             tensor_set_error("%s: tensors are on different devices (argument 1 on %s, argument %d on %s); "
-                             "move one with :to(\"%s\")", op, tensor_device_name(ts[0]->storage->device), i + 1,
-                             tensor_device_name(ts[i]->storage->device), tensor_device_name(ts[0]->storage->device));
+                             "move one with {{:to(\"%s\")|tensor_to(t, %s)}}", op, d0, i + 1,
+                             tensor_device_name(ts[i]->storage->device), d0, d0);
             return -1;
         }
     }

@@ -1,21 +1,77 @@
-// error.c - the last error message, and shape formatting for messages.
+// error.c - the last error, and shape formatting for messages.
+//
+// A message is raised in C terms with light markup, so that each front end can word the
+// fix in its own language without the library guessing:
+//   {{dim:N}}          a 0-based dim: C shows N, the Lua binding N + 1
+//   {{LUA|C}}          the same fix in each language: {{x:clone()|tensor_clone(x)}}
+// The op is the text before the first ": " (the convention every message follows:
+// "matmul: ...", "nn.Linear(784->10): ..."), kept as its own field.
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include "tensor.h"
 
-static _Thread_local char last_error[1024];
-
-const char *tensor_last_error(void) { return last_error[0] ? last_error : "unknown error"; }
+static _Thread_local char raw[1024];        // as raised, with markup
+static _Thread_local char words_c[1024];    // rendered for C callers
+static _Thread_local char op[96];
 
 void tensor_set_error(const char *fmt, ...) {
-    char tmp[1024];           // format first: fmt's arguments may point into last_error
+    char tmp[1024];           // format first: fmt's arguments may point into raw
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(tmp, sizeof tmp, fmt, ap);
     va_end(ap);
-    snprintf(last_error, sizeof last_error, "%s", tmp);
+    snprintf(raw, sizeof raw, "%s", tmp);
+    tensor_error_render(words_c, sizeof words_c, raw, TENSOR_WORDS_C);
+    // the op: a prefix without spaces ending in ": " (inside parentheses spaces are fine:
+    // "nn.Conv2d(3->8, k=3): ...")
+    op[0] = 0;
+    int depth = 0;
+    for (const char *p = raw; *p && p - raw < (long)sizeof op - 1; p++) {
+        if (*p == '(') depth++;
+        else if (*p == ')') depth--;
+        else if (p[0] == ':' && p[1] == ' ' && depth == 0) {
+            if (p > raw) snprintf(op, sizeof op, "%.*s", (int)(p - raw), raw);
+            break;
+        } else if (*p == ' ' && depth == 0) break;
+    }
 }
 
+const char *tensor_last_error(void) { return words_c[0] ? words_c : "unknown error"; }
+const char *tensor_last_error_raw(void) { return raw[0] ? raw : "unknown error"; }
+const char *tensor_last_error_op(void) { return op[0] ? op : NULL; }
+
+size_t tensor_error_render(char *out, size_t n, const char *msg, tensor_words words) {
+    size_t k = 0;
+    if (!n) return 0;
+    for (const char *p = msg; *p && k + 1 < n;) {
+        const char *end = strncmp(p, "{{", 2) == 0 ? strstr(p + 2, "}}") : NULL;
+        if (!end) {
+            out[k++] = *p++;
+            continue;
+        }
+        const char *body = p + 2;
+        size_t len = (size_t)(end - body);
+        if (len > 4 && strncmp(body, "dim:", 4) == 0) {
+            long d = strtol(body + 4, NULL, 10);
+            k += (size_t)snprintf(out + k, n - k, "%ld", words == TENSOR_WORDS_LUA ? d + 1 : d);
+        } else {
+            const char *bar = memchr(body, '|', len);
+            const char *s = body;
+            size_t sl = len;
+            if (bar) {
+                if (words == TENSOR_WORDS_LUA) sl = (size_t)(bar - body);
+                else { s = bar + 1; sl = (size_t)(end - s); }
+            }
+            k += (size_t)snprintf(out + k, n - k, "%.*s", (int)sl, s);
+        }
+        if (k >= n) k = n - 1;
+        p = end + 2;
+    }
+    out[k] = 0;
+    return k;
+}
 char *tensor_sizes_str(char *buf, size_t n, int ndim, const int64_t *sizes) {
     size_t k = 0;
     k += (size_t)snprintf(buf + k, n - k, "[");

@@ -266,7 +266,7 @@ int io_writer_write_tensor(io_writer *w, const tensor *t, const char *name) {
         host = tensor_to_host(t);
         if (!host) {
             char why[512];   // copy: the message buffer is about to be rewritten
-            snprintf(why, sizeof why, "%s", tensor_last_error());
+            snprintf(why, sizeof why, "%s", tensor_last_error_raw());
             tensor_set_error("%s: %s: cannot copy tensor '%s' to the host: %s", w->op, w->path,
                              name, why);
             io_writer_abort(w);

@@ -381,7 +381,7 @@ int tensor_load_safetensors(const char *path, tensor_named **items, int *n) {
         if (!out[i].name || !out[i].t) {
             if (out[i].name && !out[i].t) {
                 char why[512];   // copy: the message buffer is about to be rewritten
-                snprintf(why, sizeof why, "%s", tensor_last_error());
+                snprintf(why, sizeof why, "%s", tensor_last_error_raw());
                 tensor_set_error("tensor.load: %s: reading tensor '%s': %s", path, es[i].name, why);
             } else
                 tensor_set_error("tensor.load: %s: out of memory", path);

@@ -122,10 +122,10 @@ int tensor_broadcast_shape(const char *op, const tensor *a, const tensor *b, int
         int64_t sa = ia >= 0 ? a->size[ia] : 1, sb = ib >= 0 ? b->size[ib] : 1;
         if (sa != sb && sa != 1 && sb != 1) {
             char s1[160], s2[160];
-            tensor_set_error("%s: shapes %s and %s do not broadcast: dim %d of the left is %lld but dim %d of the "
+            tensor_set_error("%s: shapes %s and %s do not broadcast: dim {{dim:%d}} of the left is %lld but dim {{dim:%d}} of the "
                              "right is %lld (aligned from the last dim, sizes must match or be 1)", op,
-                             tensor_shape_str(s1, sizeof s1, a), tensor_shape_str(s2, sizeof s2, b), ia + 1,
-                             (long long)sa, ib + 1, (long long)sb);
+                             tensor_shape_str(s1, sizeof s1, a), tensor_shape_str(s2, sizeof s2, b), ia,
+                             (long long)sa, ib, (long long)sb);
             return -1;
         }
         sizes[i] = sa == 1 ? sb : sa;

@@ -70,7 +70,7 @@ static int64_t checked_numel(const char *op, int ndim, const int64_t *sizes) {
     int64_t n = 1, nonzero = 1;   // nonzero: the strides of an empty tensor must not overflow either
     for (int i = 0; i < ndim; i++) {
         if (sizes[i] < 0) {
-            tensor_set_error("%s: size %lld at dim %d of %s is negative", op, (long long)sizes[i], i + 1,
+            tensor_set_error("%s: size %lld at dim {{dim:%d}} of %s is negative", op, (long long)sizes[i], i,
                              tensor_sizes_str(s, sizeof s, ndim, sizes));
             return -1;
         }
@@ -169,7 +169,7 @@ static tensor_storage *storage_new(int64_t numel, tensor_device d, const int64_t
         if (!s->data) {
             char sh[160];
             char why[512];
-            snprintf(why, sizeof why, "%s", tensor_last_error());
+            snprintf(why, sizeof why, "%s", tensor_last_error_raw());
             tensor_set_error("out of memory: a tensor of shape %s needs %.3g GB on %s (%s)",
                              tensor_sizes_str(sh, sizeof sh, ndim, sizes), bytes / 1e9, tensor_device_name(d), why);
             free(s);
@@ -395,7 +395,7 @@ int tensor_item(const tensor *t, float *out) {
     if (tensor_numel(t) != 1) {
         char s[160];
         tensor_set_error("item: only a tensor with one element has an item; this one is %s with %lld elements "
-                         "(reduce it first, e.g. x:sum())", tensor_shape_str(s, sizeof s, t), (long long)tensor_numel(t));
+                         "(reduce it first, e.g. {{x:sum()|tensor_sum(x, TENSOR_ALL_DIMS, 0)}})", tensor_shape_str(s, sizeof s, t), (long long)tensor_numel(t));
         return -1;
     }
     float *v = tensor_to_host(t);
@@ -428,9 +428,9 @@ int tensor_check_writable(const char *op, const tensor *t) {
     for (int i = 0; i < t->ndim; i++) {
         if (t->stride[i] == 0 && t->size[i] > 1) {
             char s[160];
-            tensor_set_error("%s: cannot write into %s: it is an expanded view whose dim %d repeats one value "
-                             "%lld times (they share memory); write into x:clone() instead", op,
-                             tensor_shape_str(s, sizeof s, t), i + 1, (long long)t->size[i]);
+            tensor_set_error("%s: cannot write into %s: it is an expanded view whose dim {{dim:%d}} repeats one "
+                             "value %lld times (they share memory); write into {{x:clone()|tensor_clone(x)}} instead",
+                             op, tensor_shape_str(s, sizeof s, t), i, (long long)t->size[i]);
             return -1;
         }
     }

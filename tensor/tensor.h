@@ -49,7 +49,15 @@ typedef struct tensor {
 } tensor;
 
 // ---- errors -----------------------------------------------------------------
+// A message names its op first ("matmul: ..."), then the shapes, the dim and the fix. It
+// is raised with markup (error.c): {{dim:N}} a 0-based dim, {{LUA|C}} a fix worded for
+// each front end; tensor_last_error() reads it in C terms, a binding renders the raw
+// message in its own (the Lua binding: 1-based dims and Lua syntax).
+typedef enum { TENSOR_WORDS_C, TENSOR_WORDS_LUA } tensor_words;
 const char *tensor_last_error(void);
+const char *tensor_last_error_raw(void);              // with the markup
+const char *tensor_last_error_op(void);               // "matmul", or NULL when none is named
+size_t tensor_error_render(char *out, size_t n, const char *msg, tensor_words words);
 void tensor_set_error(const char *fmt, ...);          // printf-style; for nn/ and repl/
 // "[2,3,4]" into buf; returns buf.
 char *tensor_shape_str(char *buf, size_t n, const tensor *t);

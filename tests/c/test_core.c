@@ -48,6 +48,17 @@ static void test_broadcast_reduce(void) {
     float bad[2] = {1, 2};
     tensor *x = from(1, (int64_t[]){2}, bad);
     tap_ok(tensor_add(a, x) == NULL && strstr(tensor_last_error(), "do not broadcast"), "mismatched shapes error");
+    // the C reading is 0-based; the Lua rendering of the same raw message is 1-based
+    tap_ok(strstr(tensor_last_error(), "dim 1 of the left is 3 but dim 0 of the right is 2") != NULL,
+           "an error's dims read 0-based in C");
+    char lua[1024];
+    tensor_error_render(lua, sizeof lua, tensor_last_error_raw(), TENSOR_WORDS_LUA);
+    tap_ok(strstr(lua, "dim 2 of the left is 3 but dim 1 of the right is 2") != NULL, "and 1-based for Lua");
+    tap_ok(tensor_last_error_op() && strcmp(tensor_last_error_op(), "add") == 0, "the error names its op as a field");
+    tensor_error_render(lua, sizeof lua, "f: use {{x:clone()|tensor_clone(x)}} at {{dim:0}}", TENSOR_WORDS_C);
+    tap_ok(strcmp(lua, "f: use tensor_clone(x) at 0") == 0, "a fix worded for C");
+    tensor_error_render(lua, sizeof lua, "f: use {{x:clone()|tensor_clone(x)}} at {{dim:0}}", TENSOR_WORDS_LUA);
+    tap_ok(strcmp(lua, "f: use x:clone() at 1") == 0, "and for Lua");
     tensor_release(a); tensor_release(b); tensor_release(c); tensor_release(s); tensor_release(m);
     tensor_release(am); tensor_release(var); tensor_release(x);
 }

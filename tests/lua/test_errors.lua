@@ -150,4 +150,10 @@ do
   end
 end
 
+-- the library raises in C terms; the binding shows 1-based dims and Lua's syntax
+t.errors_like(function() return tensor.ones(2, 3) + tensor.ones(2) end,
+  "dim 2 of the left is 3 but dim 1 of the right is 2", "a broadcast error counts dims from 1")
+t.errors_like(function() tensor.ones(2):expand(3, 2):fill(1) end, "write into x:clone%(%) instead",
+  "the fix is written in Lua")
+
 t.done_testing()
