@@ -1,6 +1,7 @@
 // lua_args.c - reading Lua arguments into C terms: 1-based dims and indices to 0-based,
 // sizes, devices, numbers. Every conversion of a learner's number to the C library's
 // convention happens here, and each error names the op and the valid range.
+#include <math.h>
 #include <string.h>
 #include "repl.h"
 
@@ -127,9 +128,13 @@ tensor *repl_one_based(tensor *idx) {
 // accepted too, as the start of an empty range {n+1, n}. Raises naming op, the entry,
 // the dim, its size and the valid range.
 int64_t repl_check_index_entry(lua_State *L, int idx, const char *op, int entry, int dim, int64_t n, int with_end) {
-    int isint;
-    lua_Integer i = lua_tointegerx(L, idx, &isint);
+    int isint = 0;
+    lua_Integer i = lua_type(L, idx) == LUA_TNUMBER ? lua_tointegerx(L, idx, &isint) : 0;   // not "1"
     if (!isint) {
+        lua_Number f = lua_tonumber(L, idx);
+        if (lua_type(L, idx) == LUA_TNUMBER && isfinite(f) && f == floor(f))   // whole, but past 64 bits
+            luaL_error(L, "%s: entry %d is index %s, out of range for dim %d of size %I", op, entry,
+                       lua_tostring(L, idx), dim + 1, (lua_Integer)n);
         if (lua_type(L, idx) == LUA_TNUMBER)
             luaL_error(L, "%s: entry %d holds %s, not a whole number (indices are integers)", op, entry,
                        lua_tostring(L, idx));

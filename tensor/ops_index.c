@@ -196,7 +196,7 @@ static int mask_leading(const char *op, const tensor *a, const tensor *mask, int
     for (int i = 0; ok && i < mask->ndim; i++) { ok = mask->size[i] == a->size[i]; l *= a->size[i]; }
     if (!ok) {
         tensor_set_error("%s: the mask has shape %s but x has %s; a mask must have x's shape, or the shape of x's "
-                         "first dims (to pick whole rows)%s", op, tensor_shape_str(s1, sizeof s1, mask),
+                         "first dims (to pick whole rows)%s; to pick by position use x:index_select(dim, indices)", op, tensor_shape_str(s1, sizeof s1, mask),
                          tensor_shape_str(s2, sizeof s2, a),
                          mask->ndim == 0 ? "; this mask is 0-d" : "");
         return -1;
