@@ -167,6 +167,16 @@ static tensor *apply_index(tensor *t, int n, const index_entry *e) {
     return cur;
 }
 
+// the sizes of the view the entries describe; returns its ndim
+static int index_sizes(const tensor *t, int n, const index_entry *e, int64_t *sz) {
+    int nd = 0;
+    for (int d = 0; d < t->ndim; d++) {
+        if (d < n && e[d].kind == ENTRY_ONE) continue;
+        sz[nd++] = d < n && e[d].kind == ENTRY_RANGE ? e[d].length : t->size[d];
+    }
+    return nd;
+}
+
 // Raises the library's error under the learner's name for the op: "copy: ..." becomes
 // "x[{...}] = v: ...".
 static int index_error(lua_State *L, const char *op) {
@@ -253,6 +263,17 @@ int repl_index_set(lua_State *L) {
     if (!src && lua_type(L, 3) != LUA_TNUMBER)
         luaL_error(L, "%s: v must be a number (fills) or a tensor (copied, broadcasting), got %s", op,
                    repl_describe(L, 3));
+    if (src) {   // src must broadcast to the view: say so with both shapes and x's
+        int64_t sz[TENSOR_MAX_DIMS];
+        int nd = index_sizes(t, n, e, sz), ok = src->ndim <= nd;
+        for (int i = 1; ok && i <= src->ndim; i++) ok = src->size[src->ndim - i] == 1 || src->size[src->ndim - i] == sz[nd - i];
+        if (!ok) {
+            char s1[160], s2[160], s3[160];
+            luaL_error(L, "%s: v has shape %s but x%s is %s (x is %s); v must have that shape or broadcast to it", op,
+                       tensor_shape_str(s1, sizeof s1, src), index_text(L, 2), tensor_sizes_str(s2, sizeof s2, nd, sz),
+                       tensor_shape_str(s3, sizeof s3, t));
+        }
+    }
     const char *what = repl_shapes_active() ? lua_pushfstring(L, "%s %s", index_text(L, 2), value_text(L, 3)) : "";
     repl_shapes_pause(1);
     tensor *view = apply_index(t, n, e);

@@ -211,7 +211,7 @@ do
     {function() return x:masked_fill(x:gt(0)) end, "x:masked_fill: v %(the fill value%) must be a number", "masked_fill without a value"},
     {function() return x:masked_fill(1, 1) end, "mask must be a tensor of 0/1", "masked_fill with a number for the mask"},
     {function() x[{ {}, 1 }] = "s" end, "x%[{%.%.%.}%] = v: v must be a number", "assigning a string"},
-    {function() x[{ {}, 1 }] = tensor.ones(3) end, "x%[{%.%.%.}%] = v: cannot copy a source of shape %[3%] into %[4%]", "assigning a wrong shape"},
+    {function() x[{ {}, 1 }] = tensor.ones(3) end, "x%[{%.%.%.}%] = v: v has shape %[3%] but x%[{ {}, 1 }%] is %[4%] %(x is %[4,5%]%); v must have that shape or broadcast", "assigning a wrong shape"},
     {function() x[tensor.ones(4)] = tensor.ones(3) end, "the mask picks 4 slices of shape %[5%]", "x[rows] = values of the wrong shape"},
     {function() return tensor.scalar_tensor ~= nil or tensor.ones(1):sum()[{ 1 }] end, "a 0%-d tensor has no dims", "indexing a 0-d tensor"},
     {function() return tensor.zeros(3, {device = "meta"})[tensor.ones(3, {device = "meta"})] end, "on the meta device a mask has no values", "x[mask] on meta"},
