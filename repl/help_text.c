@@ -247,6 +247,12 @@ const repl_help_entry repl_help_entries[] = {
     {"x:masked_select", "x:masked_select(mask) -> tensor",
      "The values where mask (0/1, broadcast to x's shape) is 1, as a 1-D copy.",
      "x:masked_select(x:gt(0))"},
+    {"x:index_fill", "x:index_fill(dim, indices, v) -> tensor",
+     "A copy of x with v at the 1-based indices of dim (a tensor, as for index_select, or\n"
+     "a Lua list; negative from the end); no gradient flows to the filled places.",
+     "x:index_fill(2, {1, -1}, 0)  -- first and last columns"},
+    {"x:index_fill_", "x:index_fill_(dim, indices, v) -> x", "index_fill in place (the in-place rules of x:copy).",
+     "x:index_fill_(1, tensor{2}, 0)"},
 
     // ---- methods: autograd ----
     {"x:requires_grad", "x:requires_grad([bool=true]) -> x",

@@ -1,5 +1,5 @@
 // lua_index.c - Torch7 indexing: x[{ {}, 2 }], x[{ {2,4}, {} }], x[{ {1,-1,2} }], x[mask],
-// their assignments, and x:masked_fill / masked_fill_ / masked_select.
+// their assignments, x:masked_fill / masked_fill_ / masked_select and x:index_fill / index_fill_.
 //
 // An index table has one entry per leading dim (the rest are taken whole):
 //   i          index i (1-based, negative from the end); drops the dim, like select
@@ -11,6 +11,7 @@
 // back into place). Every Lua value is checked here, before the library runs, so the
 // library's own checks only meet what this file already vetted.
 #include <ctype.h>
+#include <stdlib.h>
 #include <string.h>
 #include "repl.h"
 
@@ -324,7 +325,73 @@ static int m_masked_select(lua_State *L) {
     return repl_push_tensor(L, r);
 }
 
+// x:index_fill(dim, indices, v): masked_fill with a mask that is 1 at the indices of dim
+// (1-based, negative from the end; a tensor as for index_select, or a Lua list)
+static int m_index_fill(lua_State *L) {
+    int in_place = (int)lua_tointeger(L, lua_upvalueindex(1));
+    const char *op = in_place ? "x:index_fill_" : "x:index_fill";
+    tensor *t = repl_check_tensor(L, 1);
+    if (t->ndim == 0) luaL_error(L, "%s: a 0-d tensor has no dims (use x:fill(v))", op);
+    int dim = repl_check_dim(L, 2, op, t->ndim, 0);
+    float v = repl_check_float(L, 4, op, "v (the fill value)");
+    int64_t n = t->size[dim];
+    tensor *it = repl_test_tensor(L, 3);
+    lua_Integer count = 0;
+    if (it) {
+        if (it->ndim > 1) luaL_error(L, "%s: the indices must be 1-d (or a Lua list), got a tensor of %d dims", op, it->ndim);
+        float *host = tensor_to_host(it);
+        if (!host) return index_error(L, op);
+        count = (lua_Integer)tensor_numel(it);
+        lua_createtable(L, (int)count, 0);     // into Lua first: the checks below may raise
+        for (lua_Integer k = 0; k < count; k++) {
+            lua_pushnumber(L, host[k]);
+            lua_rawseti(L, -2, k + 1);
+        }
+        free(host);
+        lua_replace(L, 3);
+    } else if (lua_istable(L, 3)) {
+        count = (lua_Integer)lua_rawlen(L, 3);
+    } else {
+        luaL_error(L, "%s(dim, indices, v): indices must be a tensor or a list of 1-based indices, got %s", op,
+                   repl_describe(L, 3));
+    }
+    float *m = lua_newuserdatauv(L, sizeof(float) * (size_t)(n ? n : 1), 0);
+    memset(m, 0, sizeof(float) * (size_t)n);
+    for (lua_Integer k = 1; k <= count; k++) {
+        lua_rawgeti(L, 3, k);
+        m[repl_check_index_entry(L, lua_gettop(L), op, (int)k, dim, n, 0)] = 1.0f;
+        lua_pop(L, 1);
+    }
+    int64_t sz[TENSOR_MAX_DIMS];
+    for (int d = 0; d < t->ndim; d++) sz[d] = d == dim ? n : 1;
+    repl_shapes_pause(1);
+    tensor *mask = tensor_from_data(t->ndim, sz, m, t->storage->device);
+    tensor *r = mask ? tensor_masked_fill(t, mask, v) : NULL;
+    int rc = r ? 0 : -1;
+    if (r && in_place) {
+        rc = tensor_copy_(t, r);
+        tensor_release(r);
+        r = NULL;
+    }
+    tensor_release(mask);
+    repl_shapes_pause(-1);
+    if (rc) return index_error(L, op);
+    repl_shapes_line(in_place ? "index_fill_" : "index_fill", t, lua_pushfstring(L, "dim %d, %I indices", dim + 1, count),
+                     in_place ? t : r);
+    if (in_place) {
+        lua_settop(L, 1);
+        return 1;
+    }
+    return repl_push_tensor(L, r);
+}
+
 void repl_index_methods(lua_State *L) {
+    lua_pushinteger(L, 0);
+    lua_pushcclosure(L, m_index_fill, 1);
+    lua_setfield(L, -2, "index_fill");
+    lua_pushinteger(L, 1);
+    lua_pushcclosure(L, m_index_fill, 1);
+    lua_setfield(L, -2, "index_fill_");
     lua_pushinteger(L, 0);
     lua_pushcclosure(L, m_masked_fill, 1);
     lua_setfield(L, -2, "masked_fill");

@@ -42,6 +42,7 @@ local CASES = {
   {"masked_fill(x:lt(0), -1.5) of [4,5]", function(x) return x:masked_fill(x:detach():lt(0), -1.5) end},
   {"masked_fill broadcast [3,4] x [1,4]", function(x, m) return x:masked_fill(m, 7) end},
   {"masked_fill -inf then softmax (causal)", function(x, m) return x:masked_fill(m, -math.huge):softmax(-1) end},
+  {"index_fill(2, {1,4}, -2) of [3,5]", function(x) return x:index_fill(2, tensor.tensor({1, 4}), -2) end},
   {"x[{ {}, 1 }] = 0 of [3,4]", put(function(y) y[{ {}, 1 }] = 0 end)},
   {"x[{ {2,3} }] = v [4] of [4,4]", put(function(y, v) y[{ {2, 3} }] = v end)},
   {"x[{ {1,-1,2}, {2,-1,2} }] = 9 of [5,4]", put(function(y) y[{ {1, -1, 2}, {2, -1, 2} }] = 9 end)},
@@ -111,6 +112,9 @@ do
   local g = f:masked_fill_(f:lt(2), 0)
   t.ok(rawequal(g, f), "masked_fill_ returns x itself")
   t.eq(f:tolist(), {{0, 0, 2}, {3, 4, 5}}, "masked_fill_ writes in place")
+  local q = tensor.zeros(2, 3)
+  t.ok(rawequal(q:index_fill_(2, {1, -1}, 4), q) and q:tolist()[2][3] == 4 and q:sum():item() == 16,
+       "index_fill_ with a Lua list of indices (negative from the end) writes in place")
   t.eq(tensor.masked_fill(tensor.ones(2), tensor.tensor({0, 1}), 0):tolist(), {1, 0},
        "tensor.masked_fill(x, mask, v) is the method")
 end
@@ -210,6 +214,8 @@ do
     {function() return x:masked_fill(tensor.ones(3), 1) end, "x:masked_fill: the mask has shape %[3%], which does not broadcast to x's shape %[4,5%]", "masked_fill mask shape"},
     {function() return x:masked_fill(x:gt(0)) end, "x:masked_fill: v %(the fill value%) must be a number", "masked_fill without a value"},
     {function() return x:masked_fill(1, 1) end, "mask must be a tensor of 0/1", "masked_fill with a number for the mask"},
+    {function() return x:index_fill(2, {6}, 0) end, "x:index_fill: entry 1 is index 6, out of range for dim 2 of size 5", "index_fill out of range"},
+    {function() return x:index_fill(3, {1}, 0) end, "x:index_fill: dim 3 is out of range", "index_fill dim out of range"},
     {function() x[{ {}, 1 }] = "s" end, "x%[{%.%.%.}%] = v: v must be a number", "assigning a string"},
     {function() x[{ {}, 1 }] = tensor.ones(3) end, "x%[{%.%.%.}%] = v: v has shape %[3%] but x%[{ {}, 1 }%] is %[4%] %(x is %[4,5%]%); v must have that shape or broadcast", "assigning a wrong shape"},
     {function() x[tensor.ones(4)] = tensor.ones(3) end, "the mask picks 4 slices of shape %[5%]", "x[rows] = values of the wrong shape"},
