@@ -233,6 +233,39 @@ const repl_help_entry repl_help_entries[] = {
     {"x:index_select", "x:index_select(dim, index) -> tensor",
      "The slices of dim at the 1-based indices in the 1-D index.",
      "x:index_select(1, tensor{1, 3})"},
+    // indexing like Torch7 (repl/lua_index.c)
+    {"x[{...}]", "x[{ e1, e2, ... }] -> tensor (a view)    x[{ ... }] = v",
+     "Torch7 indexing, one entry per dim (dims not given are taken whole): a number i\n"
+     "picks index i and drops the dim (like select), {} takes the whole dim, {a, b} the\n"
+     "range a..b inclusive (like narrow), {a, b, step} every step-th (a strided view).\n"
+     "Indices are 1-based, negative ones count from the end (-1 = last). The result\n"
+     "shares x's memory; gradients flow back through it. x[{...}] = v writes in place:\n"
+     "a number fills, a tensor is copied (broadcasting); refused on a parameter outside\n"
+     "tensor.no_grad. PyTorch's x[:, 1] is x[{ {}, 2 }], x[1:4] is x[{ {2, 4} }].",
+     "x = tensor.arange(1, 21):view(4, 5)\nx[{ {}, 2 }]         -- column 2: [4]\n"
+     "x[{ {2, -1}, {1, -1, 2} }]  -- rows 2..4, columns 1,3,5: [3,3]\nx[{ {}, 1 }] = 0"},
+    {"x[mask]", "x[mask] -> tensor (a copy)    x[mask] = v",
+     "Boolean-mask indexing. A mask is a float tensor of 0s and 1s (nnlab has only\n"
+     "float32; comparisons like x:gt(0) return 0/1); other values are an error. A mask of\n"
+     "x's shape gives the picked values as a 1-D copy; a mask of x's first dims picks\n"
+     "whole rows. The gradient goes back to the picked places. x[mask] = v writes v\n"
+     "(a number, or one value per pick) there in place.",
+     "x[x:gt(0)]             -- the positive values, 1-D\nx[x:lt(0)] = 0         -- clamp below, in place"},
+    {"x:masked_fill", "x:masked_fill(mask, v) -> tensor",
+     "A copy of x with v where mask (0/1, broadcast to x's shape) is 1; no gradient\n"
+     "flows to the filled places. v = -math.huge before a softmax masks attention.",
+     "scores:masked_fill(causal, -math.huge):softmax(-1)"},
+    {"x:masked_fill_", "x:masked_fill_(mask, v) -> x", "masked_fill in place (the in-place rules of x:copy).",
+     "x:masked_fill_(x:lt(0), 0)"},
+    {"x:masked_select", "x:masked_select(mask) -> tensor",
+     "The values where mask (0/1, broadcast to x's shape) is 1, as a 1-D copy.",
+     "x:masked_select(x:gt(0))"},
+    {"x:index_fill", "x:index_fill(dim, indices, v) -> tensor",
+     "A copy of x with v at the 1-based indices of dim (a tensor, as for index_select, or\n"
+     "a Lua list; negative from the end); no gradient flows to the filled places.",
+     "x:index_fill(2, {1, -1}, 0)  -- first and last columns"},
+    {"x:index_fill_", "x:index_fill_(dim, indices, v) -> x", "index_fill in place (the in-place rules of x:copy).",
+     "x:index_fill_(1, tensor{2}, 0)"},
 
     // ---- methods: autograd ----
     {"x:requires_grad", "x:requires_grad([bool=true]) -> x",

@@ -1,6 +1,7 @@
 // lua_args.c - reading Lua arguments into C terms: 1-based dims and indices to 0-based,
 // sizes, devices, numbers. Every conversion of a learner's number to the C library's
 // convention happens here, and each error names the op and the valid range.
+#include <math.h>
 #include <string.h>
 #include "repl.h"
 
@@ -120,4 +121,36 @@ tensor *repl_release_and(tensor *drop, tensor *keep) {
 // C index results are 0-based; Lua shows them 1-based.
 tensor *repl_one_based(tensor *idx) {
     return idx ? repl_release_and(idx, tensor_add_scalar(idx, 1.0f)) : NULL;
+}
+
+// Entry `entry` of an index table x[{...}] (the Lua value at idx) as a 1-based index into
+// dim `dim` (0-based) of size n, negative from the end -> 0-based. with_end: n + 1 is
+// accepted too, as the start of an empty range {n+1, n}. Raises naming op, the entry,
+// the dim, its size and the valid range.
+int64_t repl_check_index_entry(lua_State *L, int idx, const char *op, int entry, int dim, int64_t n, int with_end) {
+    int isint = 0;
+    lua_Integer i = lua_type(L, idx) == LUA_TNUMBER ? lua_tointegerx(L, idx, &isint) : 0;   // not "1"
+    if (!isint) {
+        lua_Number f = lua_tonumber(L, idx);
+        if (lua_type(L, idx) == LUA_TNUMBER && isfinite(f) && f == floor(f))   // whole, but past 64 bits
+            luaL_error(L, "%s: entry %d is index %s, out of range for dim %d of size %I", op, entry,
+                       lua_tostring(L, idx), dim + 1, (lua_Integer)n);
+        if (lua_type(L, idx) == LUA_TNUMBER)
+            luaL_error(L, "%s: entry %d holds %s, not a whole number (indices are integers)", op, entry,
+                       lua_tostring(L, idx));
+        luaL_error(L, "%s: entry %d holds %s; an index is a number (1-based, negative from the end)", op, entry,
+                   repl_describe(L, idx));
+    }
+    lua_Integer lim = (lua_Integer)n;
+    if (with_end && i == lim + 1) return n;
+    if (i == 0)
+        luaL_error(L, "%s: entry %d is index 0, but indices are 1-based in nnlab: dim %d of size %I takes 1..%I, "
+                   "or -%I..-1 from the end", op, entry, dim + 1, (lua_Integer)n, (lua_Integer)n, (lua_Integer)n);
+    if (i > lim || i < -lim) {
+        if (n == 0) luaL_error(L, "%s: entry %d is index %I, but dim %d is empty (size 0); use {} for it", op, entry,
+                               i, dim + 1);
+        luaL_error(L, "%s: entry %d is index %I, out of range for dim %d of size %I (valid: 1..%I, or -%I..-1 "
+                   "from the end)", op, entry, i, dim + 1, (lua_Integer)n, (lua_Integer)n, (lua_Integer)n);
+    }
+    return i > 0 ? (int64_t)i - 1 : (int64_t)n + (int64_t)i;
 }

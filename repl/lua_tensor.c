@@ -215,13 +215,17 @@ static int t_index(lua_State *L) {
         else lua_pushnil(L);
         return 1;
     }
+    if (lua_type(L, 2) == LUA_TTABLE || repl_test_tensor(L, 2)) return repl_index_get(L);   // x[{...}], x[mask]
     tensor *t = repl_check_tensor(L, 1);
-    if (lua_type(L, 2) != LUA_TNUMBER) luaL_error(L, "tensor index must be a number or a method name, got %s", luaL_typename(L, 2));
+    if (lua_type(L, 2) != LUA_TNUMBER)
+        luaL_error(L, "tensor index must be a number, a table x[{...}], a mask tensor or a method name, got %s",
+                   repl_describe(L, 2));
     if (t->ndim == 0) luaL_error(L, "x[i]: a 0-d tensor cannot be indexed (use x:item())");
     return repl_push_tensor(L, tensor_select(t, 0, repl_check_index(L, 2, "x[i]", 0, t->size[0])));
 }
 
 static int t_newindex(lua_State *L) {
+    if (lua_type(L, 2) == LUA_TTABLE || repl_test_tensor(L, 2)) return repl_index_set(L);   // x[{...}] = v
     tensor *t = repl_check_tensor(L, 1);
     if (lua_type(L, 2) == LUA_TNUMBER) {        // x[i] = v: writes into the row, in place
         if (t->ndim == 0) luaL_error(L, "x[i] = v: a 0-d tensor cannot be indexed (use x:fill(v))");
@@ -263,6 +267,7 @@ int repl_open_tensor(lua_State *L) {
     // methods (lua_tensor_ops.c)
     lua_newtable(L);
     repl_tensor_methods(L);
+    repl_index_methods(L);
     int methods = lua_gettop(L);
 
     // the metatable

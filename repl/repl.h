@@ -51,8 +51,20 @@ int repl_opts_index(lua_State *L);
 float repl_check_float(lua_State *L, int idx, const char *op, const char *what);
 // a 1-based index (negative from the end) into dim `dim` of size n -> 0-based
 int64_t repl_check_index(lua_State *L, int idx, const char *op, int dim, int64_t n);
+// entry `entry` of an index table x[{...}] at idx: a 1-based index into dim `dim` (0-based)
+// of size n -> 0-based; with_end also accepts n + 1 (the start of the empty range {n+1, n})
+int64_t repl_check_index_entry(lua_State *L, int idx, const char *op, int entry, int dim, int64_t n, int with_end);
 tensor *repl_release_and(tensor *drop, tensor *keep);   // releases drop, returns keep
 tensor *repl_one_based(tensor *idx);                    // C's 0-based index results, +1
+
+// ---- indexing (lua_index.c): x[{...}], x[mask], masked_fill ----
+int repl_index_get(lua_State *L);      // __index with a table or tensor key at 2
+int repl_index_set(lua_State *L);      // __newindex with a table or tensor key at 2
+void repl_index_methods(lua_State *L); // masked_fill, masked_select... into the table on top
+// :shapes on (shapes.c): an indexing op built from several library ops shows as one line
+int repl_shapes_active(void);          // a line would be printed now
+void repl_shapes_pause(int delta);     // +1 / -1 around the library calls of one such op
+void repl_shapes_line(const char *op, const tensor *in, const char *what, const tensor *out);
 
 // ---- libraries opened into a state ----
 int repl_open_tensor(lua_State *L);    // global `tensor` and the tensor metatable

@@ -10,12 +10,14 @@
 
 static int depth;               // module calls currently open
 static int quiet;               // inside a built-in layer: its ops are not listed
+static int paused;              // inside one indexing op (repl_shapes_pause)
+static int on;                  // :shapes on
 static const char hook_key = 0; // registry: our nn._hook closure
 
 static void print_op(const char *op, int n, tensor *const *inputs, const tensor *out, void *ud)
 {
     char shape[160];
-    if (quiet) return;
+    if (quiet || paused) return;
     printf("%*s%-10s ", 2 * (depth < 20 ? depth : 20), "", op);
     int shown = 0;
     for (int i = 0; i < n; i++) {
@@ -107,10 +109,26 @@ static void set_module_hook(lua_State *L, int on)
     lua_settop(L, top);
 }
 
-void repl_shapes(lua_State *L, int on)
+void repl_shapes(lua_State *L, int enable)
 {
     depth = 0;
     quiet = 0;
+    paused = 0;
+    on = enable;
     tensor_set_trace(on ? print_op : NULL, NULL);
     set_module_hook(L, on);
+}
+
+// x[{...}] and the mask ops are several library ops (select, narrow, gather, ...) that the
+// learner wrote as one: those are paused and the binding prints one line,
+//   index      [4,5] [{ {2,3}, 1 }] -> [2]
+int repl_shapes_active(void) { return on && !quiet && !paused; }
+void repl_shapes_pause(int delta) { paused += delta; }
+
+void repl_shapes_line(const char *op, const tensor *in, const char *what, const tensor *out)
+{
+    char s1[160], s2[160];
+    if (!repl_shapes_active()) return;
+    printf("%*s%-10s %s %s -> %s\n", 2 * (depth < 20 ? depth : 20), "", op, tensor_shape_str(s1, sizeof s1, in),
+           what, tensor_shape_str(s2, sizeof s2, out));
 }

@@ -188,6 +188,21 @@ tensor *tensor_stack(int n, tensor **ts, int dim);
 tensor *tensor_gather(tensor *a, int dim, tensor *index);
 // a[index] along dim, index 1-D of 0-based floats (Embedding is this with dim 0).
 tensor *tensor_index_select(tensor *a, int dim, tensor *index);
+// A strided narrow, a view: length elements of dim from start, step (>= 1) apart
+// (PyTorch's x[start:stop:step]; step 1 is narrow).
+tensor *tensor_slice(tensor *t, int dim, int64_t start, int64_t length, int64_t step);
+// Boolean masks are float tensors holding only 0 and 1 (what comparisons return); any
+// other value is an error. They read the mask on the host (a sync), and copy.
+// PyTorch's a[mask]: mask's shape is a's first mask->ndim sizes -> (count of ones, the
+// rest of a's sizes): whole elements (1-D result) or whole rows.
+tensor *tensor_mask_index(tensor *a, tensor *mask);
+// torch.masked_select: the values where mask (broadcast to a's shape) is 1 -> 1-D
+tensor *tensor_masked_select(tensor *a, tensor *mask);
+// a with v where mask (broadcast to a's shape) is 1; no gradient reaches those places
+tensor *tensor_masked_fill(tensor *a, tensor *mask, float v);
+// a[mask] = values, out of place: the masked slots (mask as in tensor_mask_index) in
+// order from values, which broadcasts to (count, the rest of a's sizes)
+tensor *tensor_mask_put(tensor *a, tensor *mask, tensor *values);
 // In place: t[...] = src, broadcasting src. Bumps the storage's version (a backward
 // that reads the old values then fails). With grad mode on, PyTorch's rules: refused on
 // a leaf that requires grad (or a view of one); a non-leaf dst (or one given a src that

@@ -381,3 +381,43 @@ int tensor_copy_(tensor *dst, tensor *src) {
     tensor_release(moved);
     return rc;
 }
+
+// ---- strided slices (PyTorch's x[start:stop:step], Torch7's x[{ {a,b,step} }]) ----
+// the gradient lands in a zero tensor through the same strided view
+static int step_slice_back(tensor_node *n, tensor *out, tensor *g, tensor **gin) {
+    tensor *in = n->inputs[0];
+    tensor *z = tensor_zeros(in->ndim, in->size, in->storage->device);
+    if (!z) return -1;
+    tensor *dst = tensor_slice(z, (int)n->iarg[0], n->iarg[1], n->iarg[2], n->iarg[3]);
+    if (!dst || tensor_copy_(dst, g)) { tensor_release(dst); tensor_release(z); return -1; }
+    tensor_release(dst);
+    gin[0] = z;
+    return 0;
+}
+
+tensor *tensor_slice(tensor *t, int dim, int64_t start, int64_t length, int64_t step) {
+    char s[160];
+    if (step < 1) {
+        tensor_set_error("slice: step %lld must be 1 or more (a step of 0 would repeat one element; "
+                         "negative steps are not supported)", (long long)step);
+        return NULL;
+    }
+    if (step == 1) return slice("narrow", t, dim, start, length, 0);
+    if (tensor_normalize_dim("slice", t, dim, 0, &dim)) return NULL;
+    // the last element taken, start + (length-1)*step, must lie inside the dim (checked without overflow)
+    int64_t size = t->size[dim];
+    if (start < 0 || length < 0 || (length > 0 && (start >= size || (length - 1) > (size - 1 - start) / step))) {
+        tensor_set_error("slice: %lld elements from %lld, %lld apart, run past dim %d of size %lld in %s",
+                         (long long)length, (long long)start + 1, (long long)step, dim + 1, (long long)size,
+                         tensor_shape_str(s, sizeof s, t));
+        return NULL;
+    }
+    tensor *v = view_new(t);
+    if (!v) return NULL;
+    if (length > 0) v->offset += start * t->stride[dim];
+    v->size[dim] = length;
+    v->stride[dim] = t->stride[dim] * step;
+    tensor_node *n = record_view(v, "slice", step_slice_back, t);
+    if (n) { n->iarg[0] = dim; n->iarg[1] = start; n->iarg[2] = length; n->iarg[3] = step; }
+    return v;
+}

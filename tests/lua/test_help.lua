@@ -58,7 +58,7 @@ T.ok(#missing == 0, "every public function has a help entry",
 -- entries that name nothing real drift from the code: each must resolve to a value
 local stale = {}
 local prose = {["x.grad"] = 1, ["x.requires_grad_flag"] = 1, ["x.is_leaf"] = 1, ["opt:step"] = 1,
-               ["opt:zero_grad"] = 1, ["sched:step"] = 1, ["sched:get_last_lr"] = 1, ["loader:len"] = 1,
+               ["opt:zero_grad"] = 1, ["sched:step"] = 1, ["sched:get_last_lr"] = 1, ["loader:len"] = 1, ["x[{...}]"] = 1, ["x[mask]"] = 1,
                ["help.lookup"] = 1, ["help.names"] = 1, ["help"] = 1, ["tutorials"] = 1, ["x"] = 1}
 for _, name in ipairs(help.names()) do
   if not prose[name] then
