@@ -2,7 +2,8 @@
 //
 // A message is raised in C terms with light markup, so that each front end can word the
 // fix in its own language without the library guessing:
-//   {{dim:N}}          a 0-based dim: C shows N, the Lua binding N + 1
+//   {{dim:N}}          a 0-based dim (or {{index:N}} an index): C shows N, Lua N + 1
+//   {{range:N}}        the valid indices of a dim of size N: C "0..N-1", Lua "1..N"
 //   {{LUA|C}}          the same fix in each language: {{x:clone()|tensor_clone(x)}}
 // The op is the text before the first ": " (the convention every message follows:
 // "matmul: ...", "nn.Linear(784->10): ..."), kept as its own field.
@@ -53,9 +54,15 @@ size_t tensor_error_render(char *out, size_t n, const char *msg, tensor_words wo
         }
         const char *body = p + 2;
         size_t len = (size_t)(end - body);
-        if (len > 4 && strncmp(body, "dim:", 4) == 0) {
-            long d = strtol(body + 4, NULL, 10);
-            k += (size_t)snprintf(out + k, n - k, "%ld", words == TENSOR_WORDS_LUA ? d + 1 : d);
+        const char *colon = memchr(body, ':', len);
+        size_t tag = colon ? (size_t)(colon - body) : 0;
+        if (tag && (strncmp(body, "dim", tag) == 0 || strncmp(body, "index", tag) == 0)) {
+            long long d = strtoll(colon + 1, NULL, 10);
+            k += (size_t)snprintf(out + k, n - k, "%lld", words == TENSOR_WORDS_LUA ? d + 1 : d);
+        } else if (tag && strncmp(body, "range", tag) == 0) {
+            long long d = strtoll(colon + 1, NULL, 10);
+            k += (size_t)snprintf(out + k, n - k, "%lld..%lld", words == TENSOR_WORDS_LUA ? 1LL : 0LL,
+                                  words == TENSOR_WORDS_LUA ? d : d - 1);
         } else {
             const char *bar = memchr(body, '|', len);
             const char *s = body;

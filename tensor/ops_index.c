@@ -93,8 +93,7 @@ static int gather_back(tensor_node *n, tensor *out, tensor *g, tensor **gin) {
     tensor *z = tensor_zeros(a->ndim, a->size, a->storage->device);
     tensor *gc = tensor_contiguous(g);
     int rc = !z || !gc ||
-             (tensor_numel(g) && tensor_backend_of(a)->scatter_add(tensor_data(z), tensor_data(gc), tensor_data(idx),
-                                                                  outer, ra, ri, inner));
+             TENSOR_RUN(g, scatter_add, tensor_data(z), tensor_data(gc), tensor_data(idx), outer, ra, ri, inner);
     tensor_release(gc);
     if (rc) { tensor_release(z); return -1; }
     gin[0] = z;
@@ -117,8 +116,7 @@ tensor *tensor_gather(tensor *a, int dim, tensor *index) {
     tensor_split_dim(index, dim, &ro, &ri, &ii);
     tensor *ac = tensor_contiguous(a), *ic = tensor_contiguous(index);
     tensor *out = ac && ic ? tensor_empty(index->ndim, index->size, a->storage->device) : NULL;
-    int rc = !out || (tensor_numel(out) && tensor_backend_of(a)->gather(tensor_data(out), tensor_data(ac), tensor_data(ic),
-                                                                       outer, ra, ri, inner));
+    int rc = !out || TENSOR_RUN(out, gather, tensor_data(out), tensor_data(ac), tensor_data(ic), outer, ra, ri, inner);
     tensor_release(ac);
     if (rc) { tensor_release(ic); tensor_release(out); return NULL; }
     tensor_node *n = tensor_record(out, "gather", gather_back, 1, &a);
@@ -147,9 +145,9 @@ tensor *tensor_index_select(tensor *a, int dim, tensor *index) {
     tensor_set_grad_enabled(prev);
     tensor *out = ec ? tensor_gather(a, dim, ec) : NULL;
     tensor_release(v); tensor_release(e); tensor_release(ec);
-    if (!out && !strncmp(tensor_last_error(), "gather:", 7)) {   // name the op the user called
+    if (!out && !strncmp(tensor_last_error_raw(), "gather:", 7)) {   // name the op the user called
         char msg[1024];
-        snprintf(msg, sizeof msg, "%s", tensor_last_error() + 7);
+        snprintf(msg, sizeof msg, "%s", tensor_last_error_raw() + 7);
         tensor_set_error("index_select:%s", msg);
     }
     return out;

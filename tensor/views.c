@@ -206,12 +206,13 @@ static tensor *slice(const char *op, tensor *t, int dim, int64_t start, int64_t 
     if (tensor_normalize_dim(op, t, dim, 0, &dim)) return NULL;
     if (start < 0 || len < 0 || start > t->size[dim] - len) {   // no start + len: it can overflow
         if (drop)
-            tensor_set_error("%s: index %lld is out of range for dim %d of size %lld in %s (indices are 1..%lld)", op,
-                             (long long)start + 1, dim + 1, (long long)t->size[dim], tensor_shape_str(s, sizeof s, t),
-                             (long long)t->size[dim]);
+            tensor_set_error("%s: index {{index:%lld}} is out of range for dim {{dim:%d}} of size %lld in %s "
+                             "(indices are {{range:%lld}})", op, (long long)start, dim, (long long)t->size[dim],
+                             tensor_shape_str(s, sizeof s, t), (long long)t->size[dim]);
         else
-            tensor_set_error("%s: start %lld, length %lld run past dim %d of size %lld in %s", op, (long long)start + 1,
-                             (long long)len, dim + 1, (long long)t->size[dim], tensor_shape_str(s, sizeof s, t));
+            tensor_set_error("%s: start {{index:%lld}}, length %lld run past dim {{dim:%d}} of size %lld in %s", op,
+                             (long long)start, (long long)len, dim, (long long)t->size[dim],
+                             tensor_shape_str(s, sizeof s, t));
         return NULL;
     }
     tensor *v = view_new(t);
@@ -339,7 +340,7 @@ tensor *tensor_contiguous(tensor *t) {
 tensor *tensor_clone(tensor *t) {
     tensor *out = tensor_empty(t->ndim, t->size, t->storage->device);
     if (!out) return NULL;
-    if (tensor_numel(t) && tensor_backend_of(t)->copy(out, t)) { tensor_release(out); return NULL; }
+    if (TENSOR_RUN(t, copy, out, t)) { tensor_release(out); return NULL; }
     tensor_node *n = tensor_record(out, "clone", identity_back, 1, &t);
     if (n) n->shape_only = 1;   // a copy, not a view: writes into it are its own
     return out;
@@ -355,13 +356,13 @@ static int copy_data(tensor *dst, tensor *src) {
         return -1;
     }
     int rc = 0;
-    if (tensor_numel(dst) && dst->storage->device != TENSOR_META) {
+    if (tensor_has_work(dst)) {
         // overlapping source and destination: copy through a temporary
         if (e->storage == dst->storage) {
             tensor *tmp = tensor_clone(e);
-            rc = tmp ? tensor_backend_of(dst)->copy(dst, tmp) : -1;
+            rc = tmp ? TENSOR_RUN(dst, copy, dst, tmp) : -1;
             tensor_release(tmp);
-        } else rc = tensor_backend_of(dst)->copy(dst, e);
+        } else rc = TENSOR_RUN(dst, copy, dst, e);
     }
     tensor_release(e);
     return rc;
