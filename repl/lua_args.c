@@ -74,9 +74,40 @@ tensor_device repl_check_device_name(lua_State *L, int idx) {
     return d;
 }
 
+// Raises for a key of the options table at idx that valid (NULL-terminated) lacks, worded
+// by nn/lua/check.lua (the closest valid key, then all of them), at the Lua caller's line.
+void repl_check_options(lua_State *L, int idx, const char *what, const char *const *valid) {
+    idx = lua_absindex(L, idx);
+    if (!lua_istable(L, idx)) return;
+    lua_pushnil(L);
+    int unknown = 0;
+    while (!unknown && lua_next(L, idx)) {
+        lua_pop(L, 1);
+        unknown = 1;
+        for (const char *const *v = valid; *v; v++)
+            if (lua_type(L, -1) == LUA_TSTRING && strcmp(lua_tostring(L, -1), *v) == 0) unknown = 0;
+        if (unknown) lua_pop(L, 1);
+    }
+    if (!unknown) return;
+    repl_require_embedded(L, "nn.check");
+    lua_getfield(L, -1, "check_options");
+    lua_pushstring(L, what);
+    lua_pushvalue(L, idx);
+    lua_newtable(L);
+    for (int i = 0; valid[i]; i++) {
+        lua_pushstring(L, valid[i]);
+        lua_rawseti(L, -2, i + 1);
+    }
+    lua_pushinteger(L, 2);                 // 1 check_options, 2 this C function, 3 its caller
+    lua_call(L, 4, 0);
+}
+
 tensor_device repl_opt_device(lua_State *L, int idx) {
     if (lua_type(L, idx) == LUA_TSTRING) return repl_check_device_name(L, idx);
     if (!lua_istable(L, idx)) return repl_default_device();
+    static const char *const valid[] = {"device", NULL};
+    repl_check_options(L, idx, repl_current_function(L), valid);
+    lua_pop(L, 1);                         // the function name
     tensor_device d = repl_default_device();
     if (lua_getfield(L, idx, "device") != LUA_TNIL) d = repl_check_device_name(L, -1);
     lua_pop(L, 1);

@@ -46,6 +46,9 @@ void repl_tensor_op_list(lua_State *L);      // tensor._unary_ops, from tensor/o
 // The C function running, as the learner called it ("tensor.randn", "x:to"); pushed.
 const char *repl_current_function(lua_State *L);
 tensor_device repl_check_device_name(lua_State *L, int idx);
+// raises for a key of the options table at idx not in valid (NULL-terminated), naming the
+// closest valid one and all of them (nn/lua/check.lua's wording)
+void repl_check_options(lua_State *L, int idx, const char *what, const char *const *valid);
 // the index of a trailing options table of a creation call ({2,3} alone is sizes), or 0
 int repl_opts_index(lua_State *L);
 float repl_check_float(lua_State *L, int idx, const char *op, const char *what);

@@ -347,9 +347,11 @@ double repl_dash_opt_num(lua_State *L, int idx, const char *field, double dflt)
     return v;
 }
 
-// dash.open([{plain=bool, every=N, fps=20}]) -> "tty" | "plain"
+// dash.open([{plain=bool, every=N, fps=20, name=}]) -> "tty" | "plain"
 static int l_open(lua_State *L)
 {
+    static const char *const valid[] = {"plain", "every", "fps", "name", NULL};
+    repl_check_options(L, 1, "dash.open", valid);
     ensure_init();
     int plain = 0;
     D.every = 100;

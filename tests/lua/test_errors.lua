@@ -156,4 +156,10 @@ t.errors_like(function() return tensor.ones(2, 3) + tensor.ones(2) end,
 t.errors_like(function() tensor.ones(2):expand(3, 2):fill(1) end, "write into x:clone%(%) instead",
   "the fix is written in Lua")
 
+-- options tables name a misspelt key and the valid ones (issue 14)
+t.errors_like(function() return tensor.zeros(2, {devcie = "cpu"}) end,
+  "tensor.zeros: unknown option 'devcie' %(did you mean device%? options: device%)", "a creation option misspelt")
+t.errors_like(function() dash.open({fsp = 10}) end, "dash.open: unknown option 'fsp' %(did you mean fps%?",
+  "a dashboard option misspelt")
+
 t.done_testing()
