@@ -15,7 +15,7 @@
 
 FUZZ_SECONDS ?= 60
 FUZZ_CC      ?= clang
-FUZZ_NAMES   := safetensors npy idx api
+FUZZ_NAMES   := safetensors npy idx api save
 # UBSan reports stay recoverable so tests/fuzz/ubsan.supp can list known, reported
 # issues; UBSAN_OPTIONS=halt_on_error=1 still makes every other report fatal.
 FUZZ_SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer
