@@ -305,9 +305,30 @@ const repl_help_entry repl_help_entries[] = {
     {"nn.cross_entropy", "nn.cross_entropy(logits, labels, [{reduction=\"mean\"}]) -> tensor",
      "Softmax cross-entropy of logits [N,C] against 1-based class labels [N].",
      "loss = nn.cross_entropy(net(xb), yb)"},
-    {"nn.bce_with_logits", "nn.bce_with_logits(logits, target, [{reduction=\"mean\"}]) -> tensor",
-     "Binary cross-entropy on raw scores (sigmoid inside, numerically stable).",
+    {"nn.bce_with_logits", "nn.bce_with_logits(logits, target, [{reduction=\"mean\", weight=, pos_weight=}]) -> tensor",
+     "Binary cross-entropy on raw scores (sigmoid inside, numerically stable); pos_weight [C] (or a\n"
+     "number) scales the positive term per class, weight rescales each element.",
      "nn.bce_with_logits(score, tensor{1, 0, 1})"},
+    // ---- nn: more losses, layers, RNNs, gradient clipping (nn/lua/functional.lua, layers.lua, rnn) ----
+    {"nn.nll_loss", "nn.nll_loss(log_probs, labels, [reduction | {reduction=\"mean\", weight=[C]}]) -> tensor",
+     "Negative log-likelihood of log-probabilities [N,C] (e.g. x:log_softmax(2)) at 1-based labels [N];\n"
+     "nll_loss(log_softmax(z)) == cross_entropy(z). \"mean\" divides by the summed weights.",
+     "nn.nll_loss(z:log_softmax(2), tensor{1, 3})"},
+    {"nn.F.nll_loss", "nn.F.nll_loss(log_probs, labels, [reduction | opts]) -> tensor", "See nn.nll_loss.",
+     "nn.F.nll_loss(lp, y, \"sum\")"},
+    {"nn.l1_loss", "nn.l1_loss(input, target, [reduction | {reduction=\"mean\"}]) -> tensor",
+     "Mean absolute error |input - target|.", "nn.l1_loss(m(x), y)"},
+    {"nn.smooth_l1_loss", "nn.smooth_l1_loss(input, target, [{reduction=\"mean\", beta=1}]) -> tensor",
+     "0.5 d^2/beta where |d| < beta, else |d| - beta/2: quadratic near 0, L1 for outliers.",
+     "nn.smooth_l1_loss(pred, y, {beta = 0.5})"},
+    {"nn.huber_loss", "nn.huber_loss(input, target, [{reduction=\"mean\", delta=1}]) -> tensor",
+     "0.5 d^2 where |d| < delta, else delta (|d| - delta/2) (= delta * smooth_l1 with beta = delta).",
+     "nn.huber_loss(pred, y, {delta = 2})"},
+    {"nn.kl_div", "nn.kl_div(input, target, [{reduction=\"mean\", log_target=false}]) -> tensor",
+     "KL divergence, PyTorch's convention: input holds log-probabilities, target probabilities\n"
+     "(log-probabilities with log_target=true). reduction \"batchmean\" (sum / batch size) is the true KL;\n"
+     "\"mean\" divides by every element, like PyTorch.",
+     "nn.kl_div(student:log_softmax(2), teacher:softmax(2), {reduction = \"batchmean\"})"},
     {"nn.scaled_dot_attention", "nn.scaled_dot_attention(q, k, v, [{causal=false}]) -> tensor",
      "softmax(q k^T / sqrt(d)) v over the last two dims.",
      "q = tensor.randn(1, 4, 10, 16)\nnn.scaled_dot_attention(q, q, q)"},
