@@ -329,6 +329,14 @@ const repl_help_entry repl_help_entries[] = {
      "(log-probabilities with log_target=true). reduction \"batchmean\" (sum / batch size) is the true KL;\n"
      "\"mean\" divides by every element, like PyTorch.",
      "nn.kl_div(student:log_softmax(2), teacher:softmax(2), {reduction = \"batchmean\"})"},
+    {"nn.utils", "nn.utils", "Gradient clipping: nn.utils.clip_grad_norm_, nn.utils.clip_grad_value_.",
+     "help(nn.utils.clip_grad_norm_)"},
+    {"nn.utils.clip_grad_norm_", "nn.utils.clip_grad_norm_(params, max_norm, [norm_type=2, [error_if_nonfinite=false]]) -> number",
+     "Rescales all gradients together so their joint norm is at most max_norm; returns the norm before\n"
+     "clipping. Call it between loss:backward() and opt:step(). norm_type may be \"inf\".",
+     "loss:backward()\nnn.utils.clip_grad_norm_(net, 1.0)\nopt:step()"},
+    {"nn.utils.clip_grad_value_", "nn.utils.clip_grad_value_(params, clip_value)",
+     "Clamps every gradient element to [-clip_value, clip_value].", "nn.utils.clip_grad_value_(net, 0.5)"},
     {"nn.scaled_dot_attention", "nn.scaled_dot_attention(q, k, v, [{causal=false}]) -> tensor",
      "softmax(q k^T / sqrt(d)) v over the last two dims.",
      "q = tensor.randn(1, 4, 10, 16)\nnn.scaled_dot_attention(q, q, q)"},
@@ -469,6 +477,26 @@ const repl_help_entry repl_help_entries[] = {
      "Adam; weight_decay is added to the gradient (L2).", "opt = optim.Adam(net:parameters(), {lr = 1e-3})"},
     {"optim.AdamW", "optim.AdamW(params, {lr=1e-3, betas={0.9,0.999}, eps=1e-8, weight_decay=1e-2})",
      "Adam with decoupled weight decay.", "opt = optim.AdamW(net, {lr = 3e-4})"},
+    // ---- optim: RMSprop, Adagrad, more schedules (nn/lua/optim.lua) ----
+    {"optim.RMSprop", "optim.RMSprop(params, {lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0, centered=false})",
+     "Divides each gradient by a running RMS of its recent values (alpha: how slowly it forgets);\n"
+     "centered subtracts the running mean first. PyTorch's update rule.",
+     "opt = optim.RMSprop(net, {lr = 1e-3})"},
+    {"optim.Adagrad", "optim.Adagrad(params, {lr=1e-2, lr_decay=0, weight_decay=0, initial_accumulator_value=0, eps=1e-10})",
+     "Divides by the root of the sum of all squared gradients so far: rarely updated weights keep larger steps.",
+     "opt = optim.Adagrad(net, {lr = 0.1})"},
+    {"optim.MultiStepLR", "optim.MultiStepLR(opt, milestones, [gamma=0.1]) -> schedule",
+     "Multiplies the lr by gamma at each milestone epoch. Call sched:step() once per epoch.",
+     "sched = optim.MultiStepLR(opt, {30, 80}, 0.1)"},
+    {"optim.LinearLR", "optim.LinearLR(opt, [{start_factor=1/3, end_factor=1, total_iters=5}]) -> schedule",
+     "Linear warm-up: the lr goes from base*start_factor to base*end_factor over total_iters steps.",
+     "sched = optim.LinearLR(opt, {start_factor = 0.1, total_iters = 100})"},
+    {"optim.OneCycleLR", "optim.OneCycleLR(opt, max_lr, {total_steps= | epochs=, steps_per_epoch=, pct_start=0.3,\n"
+     "  anneal_strategy=\"cos\", div_factor=25, final_div_factor=1e4, three_phase=false, cycle_momentum=true,\n"
+     "  base_momentum=0.85, max_momentum=0.95}) -> schedule",
+     "The one-cycle policy: lr from max_lr/div_factor up to max_lr over pct_start of the steps, then down to\n"
+     "max_lr/div_factor/final_div_factor; momentum (beta1 for Adam) cycles the other way. Step it every batch.",
+     "sched = optim.OneCycleLR(opt, 0.1, {total_steps = epochs * loader:len()})"},
     {"optim.StepLR", "optim.StepLR(opt, step_size, [gamma=0.1]) -> schedule",
      "lr = base * gamma^floor(epoch / step_size); call sched:step() once per epoch.",
      "sched = optim.StepLR(opt, 10, 0.5)"},
