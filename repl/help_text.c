@@ -493,12 +493,22 @@ const repl_help_entry repl_help_entries[] = {
     {"nn.Module:cpu", "m:cpu() -> m", "m:to(\"cpu\").", "net:cpu()"},
     {"nn.Module:state_dict", "m:state_dict() -> table", "name -> tensor for every parameter and buffer.",
      "sd = net:state_dict()"},
-    {"nn.Module:load_state_dict", "m:load_state_dict(sd) ", "Copies tensors from a state_dict into m (names and shapes must match).",
+    {"nn.Module:load_state_dict", "m:load_state_dict(sd, [{strict=true, verbose=true}]) -> m, info",
+     "Copies tensors from a state_dict into m. PyTorch's names load too: 0-based Sequential indices\n"
+     "(\"0.weight\" is nnlab's \"1.weight\") are shifted and BatchNorm's num_batches_tracked ignored, with a\n"
+     "line saying so. Every missing/unexpected key and shape mismatch is listed in one error (strict=false:\n"
+     "missing and unexpected keys are returned in info instead).",
      "net:load_state_dict(tensor.load(\"net.safetensors\"))"},
-    {"nn.Module:save", "m:save(path)", "Writes the state_dict as .safetensors.",
-     "net:save(\"net.safetensors\")"},
-    {"nn.Module:load", "m:load(path) -> m", "Reads a .safetensors file into m.",
-     "net:load(\"net.safetensors\")"},
+    {"nn.Module:pytorch_state_dict", "m:pytorch_state_dict() -> table, names",
+     "The state_dict under PyTorch's names (0-based Sequential indices).", "sd = net:pytorch_state_dict()"},
+    {"nn.Module:save", "m:save(path, [{format=\"nnlab\"|\"pytorch\"}])",
+     "Writes the state_dict as .safetensors; format=\"pytorch\" uses PyTorch's names, so\n"
+     "model.load_state_dict(safetensors.torch.load_file(path)) takes it as it is.",
+     "net:save(\"net.safetensors\", {format = \"pytorch\"})"},
+    {"nn.Module:load", "m:load(path, [{strict=true, verbose=true}]) -> m, info",
+     "Reads a .safetensors file into m: nnlab's or a PyTorch state_dict of the same architecture\n"
+     "(see nn.Module:load_state_dict).",
+     "net:load(\"torch_net.safetensors\")"},
     {"nn.Module:extra_repr", "function M:extra_repr() return \"...\" end",
      "The text inside the parentheses when the module prints.",
      "function Net:extra_repr() return \"d=4\" end"},
