@@ -2,7 +2,7 @@
 CC      ?= cc
 CFLAGS  ?= -O2 -g
 # no errno from sqrtf/expf: lets gcc vectorise the elementwise and optimizer loops
-CFLAGS  += -fno-math-errno -std=c11 -Wall -Wextra -Wno-unused-parameter -D_GNU_SOURCE -MMD -MP
+CFLAGS  += -fno-math-errno -std=c11 -Wall -Wextra -Wno-unused-parameter -Werror=implicit-function-declaration -D_GNU_SOURCE -MMD -MP
 PKGS    := lua5.4 openblas libcjson ncursesw readline
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 # OpenBLAS is not linked: tensor/cpu/blas.c dlopen()s it on the first matmul,
@@ -13,7 +13,7 @@ LDLIBS  += $(PKG_LIBS) -lz -lm -ldl -lpthread
 LDFLAGS += -rdynamic
 BUILD   ?= build
 
-# Debian packages of DESIGN.md, by what needs them: running nnlab; the test suite
+# Debian packages, by what needs them (docs/ARCHITECTURE.md says why each): running nnlab; the test suite
 # (tmux drives the REPL, prove runs TAP, clang builds the sanitizer and fuzz runs);
 # benchmarks and fixture regeneration (PyTorch).
 DEB_RUN   := liblua5.4-dev libreadline-dev libncurses-dev libopenblas-dev zlib1g-dev \

@@ -248,6 +248,7 @@ const tensor_backend *gpu_backend_init(char *why, size_t n) {
     be->copy = gpu_copy;
     be->fill = gpu_fill;
     be->unary = gpu_unary;
+    be->unary_backward = gpu_unary_backward;
     be->binary = gpu_binary;
     be->reduce = gpu_reduce;
     be->gemm = gpu_gemm;

@@ -80,6 +80,7 @@ int gpu_copy(tensor *dst, const tensor *src);
 int gpu_fill(tensor *dst, float v);
 int gpu_unary(tensor *out, const tensor *a, int op, float s0, float s1);
 int gpu_binary(tensor *out, const tensor *a, const tensor *b, int op);
+int gpu_unary_backward(tensor *gin, const tensor *s, const tensor *g, int op, float s0, float s1);
 int gpu_random(float *out, int64_t n, int kind, uint64_t seed, uint64_t offset, float a, float b);
 int gpu_adam(float *p, const float *g, float *m, float *v, int64_t n, float lr, float beta1,
              float beta2, float eps, float weight_decay, float bias_c1, float bias_c2, int decoupled);

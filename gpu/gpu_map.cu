@@ -16,6 +16,12 @@ struct gpu_unary_fn {
     float *out; const float *a; int op; float s0, s1;
     __device__ void operator()(const int64_t *off) const { out[off[0]] = ew_unary(op, a[off[1]], s0, s1); }
 };
+struct gpu_unary_backward_fn {
+    float *gin; const float *s, *g; int op; float s0, s1;
+    __device__ void operator()(const int64_t *off) const {
+        gin[off[0]] = ew_unary_backward(op, s[off[1]], g[off[2]], s0, s1);
+    }
+};
 struct gpu_binary_fn {
     float *out; const float *a, *b; int op;
     __device__ void operator()(const int64_t *off) const { out[off[0]] = ew_binary(op, a[off[1]], b[off[2]]); }
@@ -82,6 +88,15 @@ int gpu_unary(tensor *out, const tensor *a, int op, float s0, float s1) {
     const tensor *ts[2] = {out, a};
     int64_t n = gpu_layout_of(&l, 2, ts);
     return gpu_map<2>(l, n, gpu_unary_fn{gpu_tensor_data(out), gpu_tensor_data(a), op, s0, s1});
+}
+
+// gin, s (saved x or y), g all share gin's shape: an op_table.h row's backward
+int gpu_unary_backward(tensor *gin, const tensor *s, const tensor *g, int op, float s0, float s1) {
+    gpu_layout l;
+    const tensor *ts[3] = {gin, s, g};
+    int64_t n = gpu_layout_of(&l, 3, ts);
+    return gpu_map<3>(l, n, gpu_unary_backward_fn{gpu_tensor_data(gin), gpu_tensor_data(s), gpu_tensor_data(g), op,
+                                                  s0, s1});
 }
 
 int gpu_binary(tensor *out, const tensor *a, const tensor *b, int op) {

@@ -208,8 +208,6 @@ fail:
     return NULL;
 }
 
-tensor *nn_embedding(tensor *weight, tensor *idx) { return nn_embedding_base(weight, idx, 0); }
-
 tensor *nn_embedding_base(tensor *weight, tensor *idx, int base) {
     char name[96], sw[128];
     if (!weight || weight->ndim != 2) {

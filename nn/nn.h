@@ -32,7 +32,6 @@ tensor *nn_batch_norm(tensor *x, tensor *running_mean, tensor *running_var, tens
 // those trailing sizes (or are NULL).
 tensor *nn_layer_norm(tensor *x, int normalized_dims, tensor *weight, tensor *bias, float eps);
 // weight (n, d), idx of any shape holding 0-based ids -> idx.shape + (d)
-tensor *nn_embedding(tensor *weight, tensor *idx);
 tensor *nn_embedding_base(tensor *weight, tensor *idx, int id_base);   // ids counted from id_base
 tensor *nn_dropout(tensor *x, float p, int training);
 

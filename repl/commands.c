@@ -90,6 +90,8 @@ static void run_file(repl_session *s, const char *path)
         }
         path = lesson;
     }
+    char dir[4096];   // exports NNLAB_TUTORIALS: a lesson file elsewhere finds lib/lesson.lua by it
+    repl_tutorials_dir(dir, sizeof dir);
     if (luaL_loadfile(L, path) != LUA_OK) {
         repl_explain_syntax_error(L, NULL, path);
         repl_report_error(s);

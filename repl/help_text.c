@@ -165,6 +165,19 @@ const repl_help_entry repl_help_entries[] = {
     {"x:gelu", "x:gelu() -> tensor", "GELU (exact, with erf), as PyTorch's default.", "x:gelu()"},
     {"x:sin", "x:sin() -> tensor", "Sine, elementwise.", "tensor.linspace(0, 3.14159, 5):sin()"},
     {"x:cos", "x:cos() -> tensor", "Cosine, elementwise.", "x:cos()"},
+    {"x:leaky_relu", "x:leaky_relu([slope]) -> tensor",
+     "x where x > 0, slope * x elsewhere (slope defaults to 0.01, as PyTorch): negative inputs keep a "
+     "small gradient, so a unit cannot die as a ReLU unit can.", "tensor{-2, 3}:leaky_relu(0.1)  -- -0.2 3"},
+    {"x:elu", "x:elu([alpha]) -> tensor", "x where x > 0, alpha * (e^x - 1) elsewhere (alpha 1): smooth at 0, "
+     "negative outputs down to -alpha.", "tensor{-1, 1}:elu()  -- -0.632 1"},
+    {"x:silu", "x:silu() -> tensor", "x * sigmoid(x), also called swish: a smooth ReLU used in modern nets.",
+     "tensor{-1, 0, 1}:silu()"},
+    {"x:softplus", "x:softplus([beta [, threshold]]) -> tensor",
+     "log(1 + e^(beta x)) / beta (beta 1): a smooth ReLU that is always positive; linear where beta*x > "
+     "threshold (20), as PyTorch, so large x does not overflow.", "tensor{-1, 0, 1}:softplus()"},
+    {"x:hardtanh", "x:hardtanh([min [, max]]) -> tensor",
+     "x clamped to [min, max] (-1 and 1): like clamp, but no gradient at the bounds (PyTorch's hardtanh).",
+     "tensor{-3, 0.5, 3}:hardtanh()  -- -1 0.5 1"},
     {"x:pow", "x:pow(p) -> tensor", "x^p, elementwise; p a number or a tensor (also x ^ p).",
      "x:pow(2)"},
     {"x:clamp", "x:clamp(lo, hi) -> tensor", "Limits every element to [lo, hi].",

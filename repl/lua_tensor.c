@@ -291,6 +291,7 @@ int repl_open_tensor(lua_State *L) {
         lua_rawset(L, -4);
     }
     repl_tensor_functions(L);
+    repl_tensor_op_list(L);
 
     lua_pushvalue(L, -1);
     lua_setglobal(L, "tensor");

@@ -4,16 +4,64 @@
 #include <stdlib.h>
 #include <string.h>
 #include "repl.h"
+#include "../tensor/op_table.h"
+
+#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
 // ---- elementwise: tables of {name, C function} and one dispatcher each ----------------
+// The rows of tensor/op_table.h: x:NAME([s0[, s1]]), missing parameters take the row's
+// (PyTorch's) defaults.
+typedef tensor *(*row_fn)(tensor *, float, float);
+typedef struct { const char *name; row_fn fn; int nparams; float d0, d1; const char *domain; } row_op;
+#define ROW_CALL_0(name) static tensor *call_##name(tensor *a, float s0, float s1) { return tensor_##name(a); }
+#define ROW_CALL_1(name) static tensor *call_##name(tensor *a, float s0, float s1) { return tensor_##name(a, s0); }
+#define ROW_CALL_2(name) static tensor *call_##name(tensor *a, float s0, float s1) { return tensor_##name(a, s0, s1); }
+#define ROW_CALL(name, OP, np, ...) ROW_CALL_##np(name)
+TENSOR_UNARY_OPS(ROW_CALL)
+#define ROW_ENTRY(name, OP, np, d0, d1, saved, domain) {#name, call_##name, np, d0, d1, #domain},
+static const row_op row_ops[] = {TENSOR_UNARY_OPS(ROW_ENTRY)};
+
+static int l_row(lua_State *L) {
+    const row_op *op = lua_touserdata(L, lua_upvalueindex(1));
+    tensor *a = repl_check_tensor(L, 1);
+    float s[2] = {op->d0, op->d1};
+    for (int i = 0; i < op->nparams; i++)
+        if (!lua_isnoneornil(L, 2 + i)) s[i] = repl_check_float(L, 2 + i, op->name, i ? "the second parameter" : "the parameter");
+    if (lua_gettop(L) > 1 + op->nparams && !lua_isnil(L, 2 + op->nparams))
+        luaL_error(L, "x:%s: takes %d parameter%s, got %d", op->name, op->nparams, op->nparams == 1 ? "" : "s",
+                   lua_gettop(L) - 1);
+    return repl_push_tensor(L, op->fn(a, s[0], s[1]));
+}
+
+// tensor._unary_ops: {name, nparams, defaults = {d0, d1}, domain = "ANY"|"POS"} for each row,
+// so the tests check every row (gradcheck, PyTorch fixtures) without a list of their own
+void repl_tensor_op_list(lua_State *L) {
+    lua_createtable(L, (int)COUNT(row_ops), 0);
+    for (size_t i = 0; i < COUNT(row_ops); i++) {
+        lua_createtable(L, 0, 4);
+        lua_pushstring(L, row_ops[i].name);
+        lua_setfield(L, -2, "name");
+        lua_pushinteger(L, row_ops[i].nparams);
+        lua_setfield(L, -2, "nparams");
+        lua_createtable(L, 2, 0);
+        lua_pushnumber(L, row_ops[i].d0);
+        lua_rawseti(L, -2, 1);
+        lua_pushnumber(L, row_ops[i].d1);
+        lua_rawseti(L, -2, 2);
+        lua_setfield(L, -2, "defaults");
+        lua_pushstring(L, row_ops[i].domain);
+        lua_setfield(L, -2, "domain");
+        lua_rawseti(L, -2, (lua_Integer)i + 1);
+    }
+    lua_setfield(L, -2, "_unary_ops");
+}
+
+// the other one-tensor methods
 typedef tensor *(*unary_fn)(tensor *);
 typedef struct { const char *name; unary_fn fn; } unary_op;
 static const unary_op unary_ops[] = {
-    {"neg", tensor_neg}, {"exp", tensor_exp}, {"log", tensor_log}, {"sqrt", tensor_sqrt},
-    {"abs", tensor_abs}, {"relu", tensor_relu}, {"sigmoid", tensor_sigmoid}, {"tanh", tensor_tanh},
-    {"gelu", tensor_gelu}, {"sin", tensor_sin}, {"cos", tensor_cos}, {"norm", tensor_norm},
-    {"contiguous", tensor_contiguous}, {"clone", tensor_clone}, {"detach", tensor_detach},
-    {"t", tensor_t},
+    {"norm", tensor_norm}, {"contiguous", tensor_contiguous}, {"clone", tensor_clone},
+    {"detach", tensor_detach}, {"t", tensor_t},
 };
 
 static int l_unary(lua_State *L) {
@@ -35,12 +83,15 @@ typedef struct {
 } binary_op;
 
 enum { NOT_CMP = -1 };
+// the operators' entries first, by index, so l_binary's symbols and the metatable's
+// __add ... __pow cannot drift from the table
+enum { BIN_ADD, BIN_SUB, BIN_MUL, BIN_DIV, BIN_POW, BIN_OPERATORS };
 static const binary_op binary_ops[] = {
-    {"add", tensor_add, tensor_add_scalar, s_add, NOT_CMP, NOT_CMP},
-    {"sub", tensor_sub, sub_s, tensor_rsub_scalar, NOT_CMP, NOT_CMP},
-    {"mul", tensor_mul, tensor_mul_scalar, s_mul, NOT_CMP, NOT_CMP},
-    {"div", tensor_div, div_s, tensor_rdiv_scalar, NOT_CMP, NOT_CMP},
-    {"pow", tensor_pow, tensor_pow_scalar, NULL, NOT_CMP, NOT_CMP},
+    [BIN_ADD] = {"add", tensor_add, tensor_add_scalar, s_add, NOT_CMP, NOT_CMP},
+    [BIN_SUB] = {"sub", tensor_sub, sub_s, tensor_rsub_scalar, NOT_CMP, NOT_CMP},
+    [BIN_MUL] = {"mul", tensor_mul, tensor_mul_scalar, s_mul, NOT_CMP, NOT_CMP},
+    [BIN_DIV] = {"div", tensor_div, div_s, tensor_rdiv_scalar, NOT_CMP, NOT_CMP},
+    [BIN_POW] = {"pow", tensor_pow, tensor_pow_scalar, NULL, NOT_CMP, NOT_CMP},
     {"maximum", tensor_maximum, NULL, NULL, NOT_CMP, NOT_CMP},
     {"minimum", tensor_minimum, NULL, NULL, NOT_CMP, NOT_CMP},
     {"eq", NULL, NULL, NULL, TENSOR_EQ, TENSOR_EQ},
@@ -50,11 +101,7 @@ static const binary_op binary_ops[] = {
     {"gt", NULL, NULL, NULL, TENSOR_GT, TENSOR_LT},
     {"ge", NULL, NULL, NULL, TENSOR_GE, TENSOR_LE},
 };
-#define BIN_ADD 0
-#define BIN_SUB 1
-#define BIN_MUL 2
-#define BIN_DIV 3
-#define BIN_POW 4
+static const char *const operator_symbols[BIN_OPERATORS] = {"+", "-", "*", "/", "^"};
 
 static tensor *binary_tt(const binary_op *op, tensor *a, tensor *b) {
     return op->cmp == NOT_CMP ? op->fn(a, b) : tensor_compare(a, b, (tensor_cmp)op->cmp);
@@ -76,8 +123,7 @@ static int l_binary(lua_State *L) {
     if (a && b) return repl_push_tensor(L, binary_tt(op, a, b));
     int num = a ? 2 : 1;
     if (!(a || b) || lua_type(L, num) != LUA_TNUMBER) {
-        static const char *symbols[] = {"+", "-", "*", "/", "^"};
-        const char *sym = op - binary_ops <= BIN_POW ? symbols[op - binary_ops] : NULL;
+        const char *sym = op - binary_ops < BIN_OPERATORS ? operator_symbols[op - binary_ops] : NULL;
         const char *fix = "";
         if (lua_type(L, num) == LUA_TSTRING && lua_isnumber(L, num))    // "2": a number in quotes
             fix = lua_pushfstring(L, "; write %s without quotes, or tonumber(\"%s\")", lua_tostring(L, num),
@@ -397,11 +443,14 @@ static const struct { const char *name; lua_CFunction fn; int flag; } flag_metho
     {"cpu", m_to_fixed, TENSOR_CPU},
 };
 
-#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
-
 // methods table at the top of the stack; also the functional forms tensor.exp(x), ...
 void repl_tensor_methods(lua_State *L) {
     luaL_setfuncs(L, plain_methods, 0);
+    for (size_t i = 0; i < COUNT(row_ops); i++) {
+        lua_pushlightuserdata(L, (void *)&row_ops[i]);
+        lua_pushcclosure(L, l_row, 1);
+        lua_setfield(L, -2, row_ops[i].name);
+    }
     for (size_t i = 0; i < COUNT(unary_ops); i++) {
         lua_pushlightuserdata(L, (void *)&unary_ops[i]);
         lua_pushcclosure(L, l_unary, 1);
@@ -429,6 +478,9 @@ static const struct { const char *event; int op; } operators[] = {
     {"__add", BIN_ADD}, {"__sub", BIN_SUB}, {"__mul", BIN_MUL}, {"__div", BIN_DIV}, {"__pow", BIN_POW},
 };
 
+// -x: Lua passes the operand twice
+static int m_unm(lua_State *L) { return repl_push_tensor(L, tensor_neg(repl_check_tensor(L, 1))); }
+
 // operators and printing into the metatable at the top of the stack
 void repl_tensor_operators(lua_State *L) {
     static const luaL_Reg meta[] = {{"__tostring", m_tostring}, {"__len", m_len}, {NULL, NULL}};
@@ -438,7 +490,6 @@ void repl_tensor_operators(lua_State *L) {
         lua_pushcclosure(L, l_binary, 1);
         lua_setfield(L, -2, operators[i].event);
     }
-    lua_pushlightuserdata(L, (void *)&unary_ops[0]);     // neg
-    lua_pushcclosure(L, l_unary, 1);
+    lua_pushcfunction(L, m_unm);
     lua_setfield(L, -2, "__unm");
 }

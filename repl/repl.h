@@ -40,6 +40,7 @@ int repl_tensor_error(lua_State *L);
 void repl_tensor_methods(lua_State *L);
 void repl_tensor_operators(lua_State *L);
 void repl_tensor_functions(lua_State *L);
+void repl_tensor_op_list(lua_State *L);      // tensor._unary_ops, from tensor/op_table.h
 
 // ---- arguments in C terms (lua_args.c) ----
 // The C function running, as the learner called it ("tensor.randn", "x:to"); pushed.

@@ -93,9 +93,10 @@ int repl_help_name(lua_State *L, const char *name);    // ?name at the prompt
 // ---- tutorials.c ----
 // Directory of the lessons next to the executable; 0 ok, -1 none found.
 int repl_tutorials_dir(char *buf, size_t n);
-// NAME (exact, a unique substring, or a number) -> path; 0 ok, -1 (message in err).
+// NAME (exact, a unique substring, or a number) or a lesson file (it has a '/' or
+// ends in .lua) -> path; 0 ok, -1 (message in err).
 int repl_tutorial_path(const char *name, char *buf, size_t n, char *err, size_t errn);
-// Lists every lesson with its one-line description.
+// Lists the lessons in curriculum order with their descriptions, finished ones marked.
 void repl_tutorials_list(FILE *f);
 
 #endif

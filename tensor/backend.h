@@ -23,6 +23,9 @@ typedef struct tensor_backend {
     int (*fill)(tensor *dst, float v);
     // out contiguous; a strided, same shape as out. op is an EW_* unary op.
     int (*unary)(tensor *out, const tensor *a, int op, float s0, float s1);
+    // gin contiguous <- ew_unary_backward(op, s, g, s0, s1) for an op_table.h row: s is the
+    // saved input or output, g the upstream gradient, both strided with gin's shape.
+    int (*unary_backward)(tensor *gin, const tensor *s, const tensor *g, int op, float s0, float s1);
     // out contiguous; a and b strided with out's shape (broadcast dims have stride 0).
     int (*binary)(tensor *out, const tensor *a, const tensor *b, int op);
 

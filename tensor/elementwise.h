@@ -5,6 +5,7 @@
 #define NNLAB_ELEMENTWISE_H
 
 #include <math.h>
+#include "op_table.h"
 
 #ifdef __CUDACC__
 #define EW_FN static inline __host__ __device__
@@ -12,11 +13,14 @@
 #define EW_FN static inline
 #endif
 
-// Unary ops: out = f(x; s0, s1). s0/s1 are scalar arguments where the op has them.
+// Unary ops: out = f(x; s0, s1). s0/s1 are scalar arguments where the op has them. The
+// rows of op_table.h come first (their formulas are below); then the ops with a scalar
+// operand, whose backward is written in ops_elementwise.c.
+#define EW_ROW_CODE(name, OP, ...) EW_##OP,
 enum {
-    EW_NEG, EW_EXP, EW_LOG, EW_SQRT, EW_ABS, EW_RELU, EW_SIGMOID, EW_TANH, EW_GELU,
-    EW_SIN, EW_COS, EW_SIGN,
-    EW_ADD_S,   // x + s0
+    TENSOR_UNARY_OPS(EW_ROW_CODE)
+    EW_TABLE_COUNT,
+    EW_ADD_S = EW_TABLE_COUNT,   // x + s0
     EW_MUL_S,   // x * s0
     EW_RSUB_S,  // s0 - x
     EW_RDIV_S,  // s0 / x
@@ -26,26 +30,14 @@ enum {
     EW_EQ_S, EW_NE_S, EW_LT_S, EW_LE_S, EW_GT_S, EW_GE_S,   // x ? s0 -> 1/0
     EW_UNARY_COUNT
 };
+#undef EW_ROW_CODE
 
-// Binary ops: out = f(a, b). The *_BWD ops are derivatives: a is the saved forward
-// value (input x or output y), b the incoming gradient.
+// Binary ops: out = f(a, b).
 enum {
     EW_ADD, EW_SUB, EW_MUL, EW_DIV, EW_POW, EW_MAX, EW_MIN,
     EW_EQ, EW_NE, EW_LT, EW_LE, EW_GT, EW_GE,
-    EW_RELU_BWD,     // a = x
-    EW_SIGMOID_BWD,  // a = y
-    EW_TANH_BWD,     // a = y
-    EW_GELU_BWD,     // a = x
     EW_BINARY_COUNT
 };
-
-EW_FN float ew_gelu(float x) { return 0.5f * x * (1.0f + erff(x * 0.70710678118654752f)); }
-
-EW_FN float ew_gelu_grad(float x) {
-    float cdf = 0.5f * (1.0f + erff(x * 0.70710678118654752f));
-    float pdf = 0.39894228040143268f * expf(-0.5f * x * x);
-    return cdf + x * pdf;
-}
 
 EW_FN float ew_sigmoid(float x) {
     // split on the sign so exp never overflows
@@ -58,20 +50,65 @@ EW_FN float ew_sigmoid(float x) {
 EW_FN float ew_max(float a, float b) { return a != a || a > b ? a : b; }
 EW_FN float ew_min(float a, float b) { return a != a || a < b ? a : b; }
 
+// ---- the formulas of op_table.h's rows ----
+// ew_f_NAME(x, s0, s1) is the op; ew_b_NAME(s, g, s0, s1) the gradient of its input
+// given the upstream gradient g and s, the saved x or y (the row's `saved`). Each is
+// PyTorch's formula, written as PyTorch's kernel rounds it, NaN behaviour included.
+EW_FN float ew_f_neg(float x, float s0, float s1) { return -x; }
+EW_FN float ew_b_neg(float s, float g, float s0, float s1) { return -g; }
+EW_FN float ew_f_exp(float x, float s0, float s1) { return expf(x); }
+EW_FN float ew_b_exp(float y, float g, float s0, float s1) { return g * y; }
+EW_FN float ew_f_log(float x, float s0, float s1) { return logf(x); }
+EW_FN float ew_b_log(float x, float g, float s0, float s1) { return g / x; }
+EW_FN float ew_f_sqrt(float x, float s0, float s1) { return sqrtf(x); }
+EW_FN float ew_b_sqrt(float y, float g, float s0, float s1) { return g / (2.0f * y); }
+EW_FN float ew_f_abs(float x, float s0, float s1) { return fabsf(x); }
+EW_FN float ew_b_abs(float x, float g, float s0, float s1) { return g * (float)((x > 0) - (x < 0)); }
+// PyTorch: NaN stays NaN, -0 stays -0; the gradient passes at NaN
+EW_FN float ew_f_relu(float x, float s0, float s1) { return x < 0 ? 0.0f : x; }
+EW_FN float ew_b_relu(float x, float g, float s0, float s1) { return x <= 0 ? 0.0f : g; }
+EW_FN float ew_f_sigmoid(float x, float s0, float s1) { return ew_sigmoid(x); }
+EW_FN float ew_b_sigmoid(float y, float g, float s0, float s1) { return g * y * (1.0f - y); }
+EW_FN float ew_f_tanh(float x, float s0, float s1) { return tanhf(x); }
+EW_FN float ew_b_tanh(float y, float g, float s0, float s1) { return g * (1.0f - y * y); }
+// exact (erf) GELU, PyTorch's default
+EW_FN float ew_f_gelu(float x, float s0, float s1) { return 0.5f * x * (1.0f + erff(x * 0.70710678118654752f)); }
+EW_FN float ew_b_gelu(float x, float g, float s0, float s1) {
+    float cdf = 0.5f * (1.0f + erff(x * 0.70710678118654752f));
+    float pdf = 0.39894228040143268f * expf(-0.5f * x * x);
+    return g * (cdf + x * pdf);
+}
+EW_FN float ew_f_sin(float x, float s0, float s1) { return sinf(x); }
+EW_FN float ew_b_sin(float x, float g, float s0, float s1) { return g * cosf(x); }
+EW_FN float ew_f_cos(float x, float s0, float s1) { return cosf(x); }
+EW_FN float ew_b_cos(float x, float g, float s0, float s1) { return g * -sinf(x); }
+// s0 = negative_slope
+EW_FN float ew_f_leaky_relu(float x, float s0, float s1) { return x > 0 ? x : x * s0; }
+EW_FN float ew_b_leaky_relu(float x, float g, float s0, float s1) { return x > 0 ? g : g * s0; }
+// s0 = alpha; expm1 keeps small negative x exact
+EW_FN float ew_f_elu(float x, float s0, float s1) { return x > 0 ? x : s0 * expm1f(x); }
+EW_FN float ew_b_elu(float x, float g, float s0, float s1) { return x > 0 ? g : g * s0 * expf(x); }
+EW_FN float ew_f_silu(float x, float s0, float s1) { return x / (1.0f + expf(-x)); }
+EW_FN float ew_b_silu(float x, float g, float s0, float s1) {
+    float s = 1.0f / (1.0f + expf(-x));
+    return g * s * (1.0f + x * (1.0f - s));
+}
+// s0 = beta, s1 = threshold: linear once beta*x passes the threshold
+EW_FN float ew_f_softplus(float x, float s0, float s1) { return x * s0 > s1 ? x : log1pf(expf(x * s0)) / s0; }
+EW_FN float ew_b_softplus(float x, float g, float s0, float s1) {
+    float z = expf(x * s0);
+    return x * s0 > s1 ? g : g * z / (z + 1.0f);
+}
+// s0 = min_val, s1 = max_val; no gradient at or beyond the bounds
+EW_FN float ew_f_hardtanh(float x, float s0, float s1) { return ew_min(ew_max(x, s0), s1); }
+EW_FN float ew_b_hardtanh(float x, float g, float s0, float s1) { return x <= s0 || x >= s1 ? 0.0f : g; }
+
+#define EW_ROW_FORWARD(name, OP, ...) case EW_##OP: return ew_f_##name(x, s0, s1);
+#define EW_ROW_BACKWARD(name, OP, ...) case EW_##OP: return ew_b_##name(s, g, s0, s1);
+
 EW_FN float ew_unary(int op, float x, float s0, float s1) {
     switch (op) {
-    case EW_NEG: return -x;
-    case EW_EXP: return expf(x);
-    case EW_LOG: return logf(x);
-    case EW_SQRT: return sqrtf(x);
-    case EW_ABS: return fabsf(x);
-    case EW_RELU: return x < 0 ? 0.0f : x;      // PyTorch: NaN stays NaN, -0 stays -0
-    case EW_SIGMOID: return ew_sigmoid(x);
-    case EW_TANH: return tanhf(x);
-    case EW_GELU: return ew_gelu(x);
-    case EW_SIN: return sinf(x);
-    case EW_COS: return cosf(x);
-    case EW_SIGN: return (float)((x > 0) - (x < 0));
+    TENSOR_UNARY_OPS(EW_ROW_FORWARD)
     case EW_ADD_S: return x + s0;
     case EW_MUL_S: return x * s0;
     case EW_RSUB_S: return s0 - x;
@@ -89,6 +126,16 @@ EW_FN float ew_unary(int op, float x, float s0, float s1) {
     }
 }
 
+// the input gradient of table op `op` from the saved value s and the upstream gradient g
+EW_FN float ew_unary_backward(int op, float s, float g, float s0, float s1) {
+    switch (op) {
+    TENSOR_UNARY_OPS(EW_ROW_BACKWARD)
+    default: return 0.0f;
+    }
+}
+#undef EW_ROW_FORWARD
+#undef EW_ROW_BACKWARD
+
 EW_FN float ew_binary(int op, float a, float b) {
     switch (op) {
     case EW_ADD: return a + b;
@@ -104,10 +151,6 @@ EW_FN float ew_binary(int op, float a, float b) {
     case EW_LE: return a <= b;
     case EW_GT: return a > b;
     case EW_GE: return a >= b;
-    case EW_RELU_BWD: return a <= 0 ? 0.0f : b;   // PyTorch: the gradient passes at NaN
-    case EW_SIGMOID_BWD: return b * a * (1.0f - a);
-    case EW_TANH_BWD: return b * (1.0f - a * a);
-    case EW_GELU_BWD: return b * ew_gelu_grad(a);
     default: return 0.0f;
     }
 }

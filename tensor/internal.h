@@ -36,6 +36,14 @@ static inline float *tensor_data(const tensor *t) {
     return t->storage->data ? t->storage->data + t->offset : NULL;
 }
 
+// The one meta short-circuit: TENSOR_RUN(t, kernel, args...) runs t's device's kernel and
+// gives its status, or gives 0 without running anything when t is empty or on the meta
+// device (shapes only: the op layer still checks shapes, allocates and records autograd).
+static inline int tensor_has_work(const tensor *t) {
+    return t->storage->device != TENSOR_META && tensor_numel(t) > 0;
+}
+#define TENSOR_RUN(t, kernel, ...) (tensor_has_work(t) ? tensor_backend_of(t)->kernel(__VA_ARGS__) : 0)
+
 // Traces the op (for :shapes on) and, when grad mode is on and an input requires
 // grad, attaches a node to out. Returns the node (to add saved state) or NULL.
 tensor_node *tensor_record(tensor *out, const char *op, tensor_backward_fn bw,

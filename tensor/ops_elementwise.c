@@ -4,55 +4,57 @@
 #include "internal.h"
 
 // ---- unary ----
+// what a row's backward reads (op_table.h's `saved`)
+#define SAVED_NONE 0u
+#define SAVED_X TENSOR_READS_IN(0)
+#define SAVED_Y TENSOR_READS_OUT
+#define ROW_READS(name, OP, np, d0, d1, saved, ...) case EW_##OP: return SAVED_##saved;
+
 // what unary_back reads: the input x, the output y, both or neither
 static unsigned unary_reads(int op) {
-    const unsigned X = TENSOR_READS_IN(0), Y = TENSOR_READS_OUT;
     switch (op) {
-    case EW_EXP: case EW_SQRT: case EW_SIGMOID: case EW_TANH: return Y;
-    case EW_LOG: case EW_ABS: case EW_RELU: case EW_GELU: case EW_SIN: case EW_COS:
-    case EW_POW_S: case EW_CLAMP: return X;
-    case EW_RDIV_S: return X | Y;
-    default: return 0;   // neg, x + s, x * s, s - x
+    TENSOR_UNARY_OPS(ROW_READS)
+    case EW_POW_S: case EW_CLAMP: return SAVED_X;
+    case EW_RDIV_S: return SAVED_X | SAVED_Y;
+    default: return 0;   // x + s, x * s, s - x, x / s
     }
 }
 
 static tensor *unary(const char *name, tensor *a, int op, float s0, float s1, tensor_backward_fn bw) {
     tensor *out = tensor_empty(a->ndim, a->size, a->storage->device);
     if (!out) return NULL;
-    if (tensor_numel(a) && tensor_backend_of(a)->unary(out, a, op, s0, s1)) { tensor_release(out); return NULL; }
+    if (TENSOR_RUN(a, unary, out, a, op, s0, s1)) { tensor_release(out); return NULL; }
     tensor_node *n = tensor_record(out, name, bw, 1, &a);
     if (n) { n->iarg[0] = op; n->farg[0] = s0; n->farg[1] = s1; n->reads = unary_reads(op); }
     return out;
 }
 
-// derivative expressed as an EW_*_BWD binary op on (saved, g)
-static int bwd_binary_op(tensor *saved, tensor *g, int op, tensor **gin) {
+// an op_table.h row: gin = ew_b_NAME(saved, g), one kernel
+static int row_back(tensor_node *n, tensor *y, tensor *g, tensor **gin) {
+    int op = (int)n->iarg[0];
+    unsigned reads = unary_reads(op);
+    tensor *saved = reads == SAVED_Y ? y : reads == SAVED_X ? n->inputs[0] : g;
+    if (tensor_has_work(g) && !tensor_backend_of(g)->unary_backward) {
+        tensor_set_error("%s backward: the %s backend has no unary_backward kernel", n->op,
+                         tensor_device_name(g->storage->device));
+        return -1;
+    }
     tensor *out = tensor_empty(g->ndim, g->size, g->storage->device);
     if (!out) return -1;
     tensor *s = tensor_broadcast_view(saved, g->ndim, g->size);
-    int rc = !s || (tensor_numel(g) && tensor_backend_of(g)->binary(out, s, g, op));
+    int rc = !s || TENSOR_RUN(g, unary_backward, out, s, g, op, n->farg[0], n->farg[1]);
     tensor_release(s);
     if (rc) { tensor_release(out); return -1; }
     gin[0] = out;
     return 0;
 }
 
+// the ops with a scalar operand
 static int unary_back(tensor_node *n, tensor *y, tensor *g, tensor **gin) {
     tensor *x = n->inputs[0];
     float s0 = n->farg[0], s1 = n->farg[1];
     tensor *t = NULL, *u = NULL;
     switch (n->iarg[0]) {
-    case EW_NEG: gin[0] = tensor_neg(g); break;
-    case EW_EXP: gin[0] = tensor_mul(g, y); break;
-    case EW_LOG: gin[0] = tensor_div(g, x); break;
-    case EW_SQRT: t = tensor_mul_scalar(y, 2.0f); gin[0] = t ? tensor_div(g, t) : NULL; break;
-    case EW_ABS: t = unary("sign", x, EW_SIGN, 0, 0, NULL); gin[0] = t ? tensor_mul(g, t) : NULL; break;
-    case EW_RELU: return bwd_binary_op(x, g, EW_RELU_BWD, gin);
-    case EW_SIGMOID: return bwd_binary_op(y, g, EW_SIGMOID_BWD, gin);
-    case EW_TANH: return bwd_binary_op(y, g, EW_TANH_BWD, gin);
-    case EW_GELU: return bwd_binary_op(x, g, EW_GELU_BWD, gin);
-    case EW_SIN: t = tensor_cos(x); gin[0] = t ? tensor_mul(g, t) : NULL; break;
-    case EW_COS: t = tensor_sin(x); u = t ? tensor_neg(t) : NULL; gin[0] = u ? tensor_mul(g, u) : NULL; break;
     case EW_ADD_S: gin[0] = tensor_retain(g); break;
     case EW_MUL_S: gin[0] = tensor_mul_scalar(g, s0); break;
     case EW_DIV_S: gin[0] = tensor_div_scalar(g, s0); break;
@@ -75,18 +77,15 @@ static int unary_back(tensor_node *n, tensor *y, tensor *g, tensor **gin) {
     return gin[0] ? 0 : -1;
 }
 
-#define UNARY_FN(fname, op) tensor *tensor_##fname(tensor *a) { return unary(#fname, a, op, 0, 0, unary_back); }
-UNARY_FN(neg, EW_NEG)
-UNARY_FN(exp, EW_EXP)
-UNARY_FN(log, EW_LOG)
-UNARY_FN(sqrt, EW_SQRT)
-UNARY_FN(abs, EW_ABS)
-UNARY_FN(relu, EW_RELU)
-UNARY_FN(sigmoid, EW_SIGMOID)
-UNARY_FN(tanh, EW_TANH)
-UNARY_FN(gelu, EW_GELU)
-UNARY_FN(sin, EW_SIN)
-UNARY_FN(cos, EW_COS)
+// tensor_NAME for every op_table.h row, by its number of scalar parameters
+#define ROW_FN_0(name, OP) \
+    tensor *tensor_##name(tensor *a) { return unary(#name, a, EW_##OP, 0, 0, row_back); }
+#define ROW_FN_1(name, OP) \
+    tensor *tensor_##name(tensor *a, float s0) { return unary(#name, a, EW_##OP, s0, 0, row_back); }
+#define ROW_FN_2(name, OP) \
+    tensor *tensor_##name(tensor *a, float s0, float s1) { return unary(#name, a, EW_##OP, s0, s1, row_back); }
+#define ROW_FN(name, OP, np, ...) ROW_FN_##np(name, OP)
+TENSOR_UNARY_OPS(ROW_FN)
 
 tensor *tensor_pow_scalar(tensor *a, float p) { return unary("pow", a, EW_POW_S, p, 0, unary_back); }
 tensor *tensor_add_scalar(tensor *a, float s) { return unary("add", a, EW_ADD_S, s, 0, unary_back); }
@@ -104,6 +103,12 @@ tensor *tensor_clamp(tensor *a, float lo, float hi) {
     if (out && out->grad_fn) { out->grad_fn->farg[0] = lo; out->grad_fn->farg[1] = hi; }
     return out;
 }
+
+// tensor_cmp picks the comparison by offset from EW_EQ_S / EW_EQ: the orders must agree
+_Static_assert(EW_NE_S - EW_EQ_S == TENSOR_NE && EW_LT_S - EW_EQ_S == TENSOR_LT && EW_LE_S - EW_EQ_S == TENSOR_LE &&
+               EW_GT_S - EW_EQ_S == TENSOR_GT && EW_GE_S - EW_EQ_S == TENSOR_GE, "tensor_cmp vs EW_*_S order");
+_Static_assert(EW_NE - EW_EQ == TENSOR_NE && EW_LT - EW_EQ == TENSOR_LT && EW_LE - EW_EQ == TENSOR_LE &&
+               EW_GT - EW_EQ == TENSOR_GT && EW_GE - EW_EQ == TENSOR_GE, "tensor_cmp vs EW_* order");
 
 tensor *tensor_compare_scalar(tensor *a, float s, tensor_cmp op) {
     return unary("compare", a, EW_EQ_S + (int)op, s, 0, NULL);
@@ -138,7 +143,7 @@ static tensor *binary(const char *name, tensor *a, tensor *b, int op, tensor_bac
     tensor *out = tensor_empty(nd, sz, a->storage->device);
     if (!out) return NULL;
     tensor *ea = tensor_broadcast_view(a, nd, sz), *eb = tensor_broadcast_view(b, nd, sz);
-    int rc = !ea || !eb || (tensor_numel(out) && tensor_backend_of(a)->binary(out, ea, eb, op));
+    int rc = !ea || !eb || TENSOR_RUN(out, binary, out, ea, eb, op);
     tensor_release(ea);
     tensor_release(eb);
     if (rc) { tensor_release(out); return NULL; }
@@ -227,6 +232,7 @@ tensor *tensor_maximum(tensor *a, tensor *b) { return binary_op("maximum", a, b,
 tensor *tensor_minimum(tensor *a, tensor *b) { return binary_op("minimum", a, b, EW_MIN); }
 
 tensor *tensor_compare(tensor *a, tensor *b, tensor_cmp op) {
-    static const char *names[] = {"eq", "ne", "lt", "le", "gt", "ge"};
+    static const char *const names[] = {[TENSOR_EQ] = "eq", [TENSOR_NE] = "ne", [TENSOR_LT] = "lt",
+                                        [TENSOR_LE] = "le", [TENSOR_GT] = "gt", [TENSOR_GE] = "ge"};
     return binary(names[op], a, b, EW_EQ + (int)op, NULL);
 }

@@ -27,9 +27,8 @@ static int batch_norm_back(tensor_node *n, tensor *out, tensor *g, tensor **gin)
     tensor *gb = b && b->requires_grad ? tensor_empty(1, &C, x->storage->device) : NULL;
     int rc = !gc || !ok || (x->requires_grad && !gx) || (w && w->requires_grad && !gw) || (b && b->requires_grad && !gb);
     if (!rc && N * C * L != 0)
-        rc = tensor_backend_of(x)->batch_norm_backward(opt_data(gx), opt_data(gw), opt_data(gb), tensor_data(gc),
-                                                       tensor_data(xc), tensor_data(mean), tensor_data(invstd),
-                                                       opt_data(wc), N, C, L, use_batch);
+        rc = TENSOR_RUN(x, batch_norm_backward, opt_data(gx), opt_data(gw), opt_data(gb), tensor_data(gc),
+                        tensor_data(xc), tensor_data(mean), tensor_data(invstd), opt_data(wc), N, C, L, use_batch);
     else if (!rc) {   // an empty batch: sums over nothing are 0
         if (gw) rc |= tensor_fill_(gw, 0.0f);
         if (gb) rc |= tensor_fill_(gb, 0.0f);
@@ -80,9 +79,8 @@ tensor *tensor_batch_norm(tensor *x, tensor *weight, tensor *bias, tensor *runni
     tensor *mean = tensor_empty(1, &C, dev), *invstd = tensor_empty(1, &C, dev);
     int rc = !ok || !xc || !y || !mean || !invstd;
     if (!rc && C)
-        rc = tensor_backend_of(x)->batch_norm(tensor_data(y), tensor_data(mean), tensor_data(invstd), tensor_data(xc),
-                                              opt_data(wc), opt_data(bc), opt_data(rm), opt_data(rv), N, C, L,
-                                              use_batch, momentum, eps);
+        rc = TENSOR_RUN(mean, batch_norm, tensor_data(y), tensor_data(mean), tensor_data(invstd), tensor_data(xc),
+                        opt_data(wc), opt_data(bc), opt_data(rm), opt_data(rv), N, C, L, use_batch, momentum, eps);
     // a non-contiguous running stat was updated in a copy: write it back
     if (!rc && update && rm != running_mean) rc = tensor_copy_(running_mean, rm);
     if (!rc && update && rv != running_var) rc = tensor_copy_(running_var, rv);

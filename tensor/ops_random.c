@@ -6,7 +6,6 @@ static uint64_t rng_seed = 0x5eed;
 static uint64_t rng_offset;
 
 void tensor_manual_seed(uint64_t seed) { rng_seed = seed; rng_offset = 0; }
-uint64_t tensor_rng_seed(void) { return rng_seed; }
 uint64_t tensor_rng_advance(uint64_t n) { uint64_t o = rng_offset; rng_offset += n; return o; }
 
 static tensor *draw(const char *op, int ndim, const int64_t *sizes, tensor_device d, int kind, float a, float b) {
@@ -14,7 +13,7 @@ static tensor *draw(const char *op, int ndim, const int64_t *sizes, tensor_devic
     if (!t || d == TENSOR_META) return t;
     int64_t n = tensor_numel(t);
     uint64_t off = tensor_rng_advance((uint64_t)n);
-    if (n && tensor_backend_for(d)->random(tensor_data(t), n, kind, rng_seed, off, a, b)) { tensor_release(t); return NULL; }
+    if (TENSOR_RUN(t, random, tensor_data(t), n, kind, rng_seed, off, a, b)) { tensor_release(t); return NULL; }
     return t;
 }
 

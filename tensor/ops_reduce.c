@@ -13,7 +13,7 @@ static int reduced_sizes(const tensor *a, int dim, int keepdim, int64_t *sz) {
     return nd;
 }
 
-// Runs a backend reduction; *saved_idx gets the arg-indices when want_idx.
+// Runs backend reduction op over *dim of a (normalised in place to 0-based).
 static tensor *reduce_raw(const char *name, tensor *a, int *dim, int keepdim, int op) {
     if (*dim != TENSOR_ALL_DIMS && tensor_normalize_dim(name, a, *dim, 0, dim)) return NULL;
     int64_t sz[TENSOR_MAX_DIMS];
@@ -33,7 +33,7 @@ static tensor *reduce_raw(const char *name, tensor *a, int *dim, int keepdim, in
         return out;
     }
     tensor *c = tensor_contiguous(a);
-    int rc = !c || (tensor_numel(out) && tensor_backend_of(a)->reduce(tensor_data(out), tensor_data(c), outer, r, inner, op));
+    int rc = !c || TENSOR_RUN(out, reduce, tensor_data(out), tensor_data(c), outer, r, inner, op);
     tensor_release(c);
     if (rc) { tensor_release(out); return NULL; }
     return out;
@@ -82,8 +82,7 @@ static int select_back(tensor_node *n, tensor *out, tensor *g, tensor **gin) {
     tensor *z = tensor_zeros(a->ndim, a->size, a->storage->device);
     tensor *gc = tensor_contiguous(g);
     int rc = !z || !gc ||
-             (tensor_numel(g) && tensor_backend_of(a)->scatter_add(tensor_data(z), tensor_data(gc), tensor_data(idx),
-                                                                  outer, r, 1, inner));
+             TENSOR_RUN(g, scatter_add, tensor_data(z), tensor_data(gc), tensor_data(idx), outer, r, 1, inner);
     tensor_release(gc);
     if (rc) { tensor_release(z); return -1; }
     gin[0] = z;

@@ -8,8 +8,7 @@ static int softmax_back(tensor_node *n, tensor *y, tensor *g, tensor **gin) {
     tensor *gc = tensor_contiguous(g);
     tensor *out = tensor_empty(y->ndim, y->size, y->storage->device);
     int rc = !gc || !out ||
-             (tensor_numel(y) && tensor_backend_of(y)->softmax_backward(tensor_data(out), tensor_data(y), tensor_data(gc),
-                                                                       outer, r, inner, log));
+             TENSOR_RUN(y, softmax_backward, tensor_data(out), tensor_data(y), tensor_data(gc), outer, r, inner, log);
     tensor_release(gc);
     if (rc) { tensor_release(out); return -1; }
     gin[0] = out;
@@ -22,7 +21,7 @@ static tensor *softmax(const char *name, tensor *a, int dim, int log) {
     tensor_split_dim(a, dim, &outer, &r, &inner);
     tensor *c = tensor_contiguous(a);
     tensor *out = c ? tensor_empty(a->ndim, a->size, a->storage->device) : NULL;
-    int rc = !out || (tensor_numel(a) && tensor_backend_of(a)->softmax(tensor_data(out), tensor_data(c), outer, r, inner, log));
+    int rc = !out || TENSOR_RUN(a, softmax, tensor_data(out), tensor_data(c), outer, r, inner, log);
     tensor_release(c);
     if (rc) { tensor_release(out); return NULL; }
     tensor_node *n = tensor_record(out, name, softmax_back, 1, &a);

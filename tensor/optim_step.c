@@ -20,17 +20,15 @@ int tensor_adam_step(tensor *p, tensor *g, tensor *m, tensor *v, int64_t step, f
                      float eps, float weight_decay, int decoupled) {
     if (check_param("adam", p, g, m, v)) return -1;
     tensor_bump_version(p, "an optimizer step (adam)");
-    if (p->storage->device == TENSOR_META) return 0;
     float bc1 = 1.0f - powf(beta1, (float)step), bc2 = 1.0f - powf(beta2, (float)step);
-    return tensor_backend_of(p)->adam(tensor_data(p), tensor_data(g), tensor_data(m), tensor_data(v), tensor_numel(p), lr,
-                                      beta1, beta2, eps, weight_decay, bc1, bc2, decoupled);
+    return TENSOR_RUN(p, adam, tensor_data(p), tensor_data(g), tensor_data(m), tensor_data(v), tensor_numel(p), lr,
+                      beta1, beta2, eps, weight_decay, bc1, bc2, decoupled);
 }
 
 int tensor_sgd_step(tensor *p, tensor *g, tensor *buf, float lr, float momentum, float dampening, float weight_decay,
                     int nesterov, int first_step) {
     if (check_param("sgd", p, g, buf, NULL)) return -1;
     tensor_bump_version(p, "an optimizer step (sgd)");
-    if (p->storage->device == TENSOR_META) return 0;
-    return tensor_backend_of(p)->sgd(tensor_data(p), tensor_data(g), buf ? tensor_data(buf) : NULL, tensor_numel(p), lr,
-                                     momentum, dampening, weight_decay, nesterov, first_step);
+    return TENSOR_RUN(p, sgd, tensor_data(p), tensor_data(g), buf ? tensor_data(buf) : NULL, tensor_numel(p), lr,
+                      momentum, dampening, weight_decay, nesterov, first_step);
 }

@@ -303,7 +303,6 @@ tensor *tensor_full(int ndim, const int64_t *sizes, float value, tensor_device d
 tensor *tensor_zeros(int ndim, const int64_t *sizes, tensor_device d) { return full_op("tensor.zeros", ndim, sizes, 0.0f, d); }
 tensor *tensor_ones(int ndim, const int64_t *sizes, tensor_device d) { return full_op("tensor.ones", ndim, sizes, 1.0f, d); }
 tensor *tensor_scalar(float value, tensor_device d) { return tensor_full(0, NULL, value, d); }
-tensor *tensor_empty_like(const tensor *t) { return tensor_empty(t->ndim, t->size, t->storage->device); }
 tensor *tensor_zeros_like(const tensor *t) { return tensor_zeros(t->ndim, t->size, t->storage->device); }
 
 tensor *tensor_from_data(int ndim, const int64_t *sizes, const float *data, tensor_device d) {
@@ -357,7 +356,7 @@ tensor *tensor_eye(int64_t n, tensor_device d) {
     diag.size[0] = n;
     diag.stride[0] = n + 1;
     diag.grad = NULL; diag.grad_fn = NULL; diag.grad_acc = NULL;
-    if (tensor_backend_for(d)->fill(&diag, 1.0f)) { tensor_release(t); return NULL; }
+    if (TENSOR_RUN(t, fill, &diag, 1.0f)) { tensor_release(t); return NULL; }
     return t;
 }
 
@@ -445,7 +444,7 @@ void tensor_bump_version(tensor *t, const char *op) {
 
 int tensor_fill_(tensor *dst, float v) {
     if (tensor_check_writable("fill", dst) || tensor_inplace_check("fill", dst, NULL)) return -1;
-    if (tensor_numel(dst) && dst->storage->device != TENSOR_META && tensor_backend_of(dst)->fill(dst, v)) return -1;
+    if (TENSOR_RUN(dst, fill, dst, v)) return -1;
     tensor_bump_version(dst, "fill");
     return tensor_inplace_rewire("fill", dst, NULL);
 }

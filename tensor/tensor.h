@@ -32,7 +32,7 @@ typedef struct tensor_storage {
     const char *writer;    // the op of the last in-place write, for backward's message
 } tensor_storage;
 
-typedef struct tensor_node tensor_node;  // autograd record; see autograd.h
+typedef struct tensor_node tensor_node;  // autograd record (tensor/internal.h, autograd.c)
 
 typedef struct tensor {
     int ndim;
@@ -79,12 +79,10 @@ tensor *tensor_eye(int64_t n, tensor_device d);
 tensor *tensor_rand(int ndim, const int64_t *sizes, tensor_device d);     // U[0,1)
 tensor *tensor_randn(int ndim, const int64_t *sizes, tensor_device d);    // N(0,1)
 tensor *tensor_uniform(int ndim, const int64_t *sizes, float lo, float hi, tensor_device d);
-tensor *tensor_empty_like(const tensor *t);
 tensor *tensor_zeros_like(const tensor *t);
 
 // ---- RNG: Philox4x32-10, counter based; a seed gives the same numbers everywhere
 void tensor_manual_seed(uint64_t seed);
-uint64_t tensor_rng_seed(void);
 // Reserve n counter values; returns the first. Backends derive numbers from
 // (seed, offset + i), so CPU and GPU draw the same sequence.
 uint64_t tensor_rng_advance(uint64_t n);
@@ -118,6 +116,7 @@ tensor *tensor_detach(tensor *t);                                  // same stora
 #define TENSOR_ALL_DIMS (-1000)
 
 // ---- elementwise ------------------------------------------------------------------
+// neg ... hardtanh: the rows of op_table.h (formulas in elementwise.h)
 tensor *tensor_neg(tensor *a);
 tensor *tensor_exp(tensor *a);
 tensor *tensor_log(tensor *a);
@@ -129,6 +128,11 @@ tensor *tensor_tanh(tensor *a);
 tensor *tensor_gelu(tensor *a);          // exact (erf) GELU, PyTorch's default
 tensor *tensor_sin(tensor *a);
 tensor *tensor_cos(tensor *a);
+tensor *tensor_leaky_relu(tensor *a, float negative_slope);   // x > 0 ? x : slope * x
+tensor *tensor_elu(tensor *a, float alpha);                   // x > 0 ? x : alpha * (e^x - 1)
+tensor *tensor_silu(tensor *a);                               // x * sigmoid(x) (swish)
+tensor *tensor_softplus(tensor *a, float beta, float threshold);   // log(1 + e^(beta x)) / beta
+tensor *tensor_hardtanh(tensor *a, float min_val, float max_val);  // clamp, no gradient outside
 tensor *tensor_pow_scalar(tensor *a, float p);
 tensor *tensor_add_scalar(tensor *a, float s);
 tensor *tensor_mul_scalar(tensor *a, float s);

@@ -14,7 +14,11 @@ if [ -z "$lessons" ]; then echo "1..0 # SKIP no tutorials"; exit 0; fi
 set -- $lessons
 echo "1..$#"
 tmp=$(mktemp) || exit 1
-trap 'rm -f "$tmp"' EXIT INT TERM
+# a finished lesson is recorded in $XDG_DATA_HOME/nnlab/progress: a scratch one, never
+# the real home
+data=$(mktemp -d) || exit 1
+export XDG_DATA_HOME="$data"
+trap 'rm -f "$tmp"; rm -rf "$data"' EXIT INT TERM
 now() { date +%s.%N; }
 n=0
 for f in "$@"; do

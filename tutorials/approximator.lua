@@ -5,7 +5,7 @@ local lesson = L.new{name = "approximator", title = {en = "onboarding 4: the net
 
 lesson:say{
   en = [[A neural network is a flexible function with knobs. With one hidden layer and enough units it can approximate any reasonable 1-D curve (the universal approximation theorem), as long as there is a nonlinearity between the layers. We fit y = sin(2x) + 0.3x on [-3, 3].]],
-  ko = [[신경망은 손잡이가 달린 유연한 함수입니다. 층 사이에 비선형성이 있고 은닉층 하나에 유닛이 충분하다면, 웬만한 1차원 곡선은 근사할 수 있습니다 (보편 근사 정리). [-3, 3]에서 y = sin(2x) + 0.3x를 맞춰 봅시다.]],
+  ko = [[신경망은 조절할 값(파라미터)이 많은 유연한 함수입니다. 층 사이에 비선형성만 있으면, 유닛이 충분한 은닉층 하나로 웬만한 1차원 곡선을 근사할 수 있습니다 (보편 근사 정리). [-3, 3]에서 y = sin(2x) + 0.3x를 근사해 봅시다.]],
 }
 
 lesson:predict{
@@ -49,18 +49,19 @@ end
 mlp_loss = fit(mlp, 1500)
 if USE_DASH then dash.close() end
 lin_loss = fit(linear_only, 1500)
-print(string.format("params %d  with tanh: MSE %.5f  without: MSE %.4f",
+print(string.format("params %d  with tanh: MSE %.5f  without: MSE %.4f"
+                    || "파라미터 %d개  tanh 있음: MSE %.5f  없음: MSE %.4f",
                     (mlp:num_params()), mlp_loss, lin_loss))
 ]]
 lesson:check(mlp:num_params() == 1153, {en = "the MLP has 1153 parameters",
              ko = "MLP의 파라미터는 1153개다"})
 lesson:check(mlp_loss < 0.01, {en = "the tanh MLP fits the curve (MSE < 0.01)",
-             ko = "tanh MLP가 곡선을 맞춘다 (MSE < 0.01)"})
+             ko = "tanh MLP는 곡선을 근사한다 (MSE < 0.01)"})
 lesson:check(lin_loss > 0.1, {en = "without activations it stays a straight line (MSE > 0.1)",
-             ko = "활성화 함수가 없으면 직선에 머문다 (MSE > 0.1)"})
+             ko = "활성화 함수가 없으면 직선밖에 못 그린다 (MSE > 0.1)"})
 
 lesson:code[[
-print("   x     target    MLP")
+print("   x     target    MLP" || "   x     목표값    MLP")
 tensor.no_grad(function()
   local p = mlp(x)
   for i = 1, 200, 25 do
@@ -72,6 +73,6 @@ end)
 
 lesson:say{
   en = [[Questions: what happens outside [-3, 3], where there was no data? (Try mlp(tensor.tensor({{6}})).) How does the fit change with 4 hidden units, or with ReLU instead of tanh?]],
-  ko = [[질문: 데이터가 없던 [-3, 3] 밖에서는 어떻게 될까요? (mlp(tensor.tensor({{6}}))을 해 보세요.) 은닉 유닛이 4개면, 또는 tanh 대신 ReLU면 맞춤이 어떻게 달라질까요?]],
+  ko = [[질문: 데이터가 없던 [-3, 3] 밖에서는 어떻게 될까요? (mlp(tensor.tensor({{6}}))를 실행해 보세요.) 은닉 유닛이 4개라면, 또는 tanh 대신 ReLU를 쓰면 근사 결과가 어떻게 달라질까요?]],
 }
 lesson:finish()

@@ -9,7 +9,7 @@ lesson:say{
 We test the duplicate part with the smallest possible model: Linear(1,32) -> Linear(32,C) -> Linear(C,1), no activations, learning y = x for x = 0..99. Adam, lr 1e-3, 100 full-batch epochs, MSE, seed 10000 before each run. C = 8 (bottleneck), 32 (same width), 128 (wide).
 
 The measure: the middle weight has C rows of 32 numbers. For every pair of rows i<j take mean|W_i - W_j|; the smallest value says how close the two most similar units are. Small = more redundant.]],
-  ko = [[ResNet과 MobileNet은 특징을 좁은 "병목(bottleneck)" 층으로 한 번 눌러 줍니다. 계산이 줄어드는 것은 분명하지만, 흔한 가설은 한 걸음 더 나갑니다: 좁은 층은 중요한 특징만 남기도록 강요받고, 중복된 유닛에 자리를 덜 낭비한다는 것입니다.
+  ko = [[ResNet과 MobileNet은 특징을 좁은 "병목(bottleneck)" 층에 통과시켜 압축합니다. 계산이 줄어드는 것은 분명하지만, 널리 퍼진 가설은 한 걸음 더 나아갑니다: 좁은 층은 중요한 특징만 남길 수밖에 없어서, 중복된 유닛에 자리를 덜 낭비한다는 것입니다.
 
 가장 작은 모델로 "중복" 쪽을 시험해 봅니다: Linear(1,32) -> Linear(32,C) -> Linear(C,1), 활성화 함수 없음, x = 0..99에 대해 y = x를 학습. Adam, lr 1e-3, 전체 배치 100 에폭, MSE, 매 실행 전 시드 10000. C = 8 (병목), 32 (같은 폭), 128 (넓음).
 
@@ -65,7 +65,8 @@ lesson:predict{
 
 lesson:code[[
 results = {}
-print(" C    final loss   min mean|Wi-Wj|   closest rows")
+print(" C    final loss   min mean|Wi-Wj|   closest rows"
+      || " C     최종 손실  최소 mean|Wi-Wj|   가장 가까운 행")
 for _, C in ipairs{8, 32, 128} do
   local r = run_bottleneck(C, 10000)
   results[C] = r
@@ -80,13 +81,13 @@ lesson:check(r[8].trained > r[32].trained and r[32].trained > r[128].trained,
               ko = "학습 후 최솟값은 폭이 넓을수록 작다: 8 > 32 > 128"})
 lesson:check(r[8].loss < 1 and r[32].loss < 1 and r[128].loss < 1,
              {en = "all three fit y = x well (loss < 1 on targets up to 99)",
-              ko = "세 모델 모두 y = x를 잘 맞춘다 (목표값이 99까지인데 loss < 1)"})
+              ko = "세 모델 모두 y = x를 잘 학습한다 (목표값이 99까지인데 손실 < 1)"})
 
 lesson:say{
   en = [[So the wide layer has a closer pair of rows, and the losses barely differ. It is tempting to conclude "narrow layers keep fewer duplicates". (PyTorch gives 0.0894 / 0.0796 / 0.0661 for this run; nnlab's random numbers differ from PyTorch's, so the exact values differ, but the order is the same.)
 
 Before believing it, a careful experimenter asks: what was this number BEFORE training? If training made units diverse in the narrow layer, the untrained network should not show the same order.]],
-  ko = [[넓은 층에서 더 가까운 행 쌍이 나오고, loss는 거의 같습니다. "좁은 층은 중복을 덜 남긴다"고 결론 내리고 싶어집니다. (PyTorch로는 0.0894 / 0.0796 / 0.0661이 나옵니다. nnlab의 난수는 PyTorch와 달라 값은 다르지만 순서는 같습니다.)
+  ko = [[넓은 층일수록 더 가까운 행 쌍이 나오고, 손실은 거의 같습니다. "좁은 층은 중복을 덜 남긴다"고 결론 내리고 싶어집니다. (PyTorch로는 0.0894 / 0.0796 / 0.0661이 나옵니다. nnlab의 난수는 PyTorch와 달라 값은 다르지만 순서는 같습니다.)
 
 믿기 전에 신중한 실험자는 묻습니다: 학습하기 전에는 이 값이 얼마였을까? 학습이 좁은 층의 유닛을 다양하게 만든 것이라면, 학습 전 네트워크에서는 같은 순서가 나오지 않아야 합니다.]],
 }
@@ -100,7 +101,8 @@ lesson:predict{
 }
 
 lesson:code[[
-print(" C   pairs   at init   trained   change   mean|ΔW2|/mean|W2|")
+print(" C   pairs   at init   trained   change   mean|ΔW2|/mean|W2|"
+      || " C   쌍 수   학습 전   학습 후     변화   mean|ΔW2|/mean|W2|")
 for _, C in ipairs{8, 32, 128} do
   local r = results[C]
   print(string.format("%3d  %5d   %7.4f   %7.4f   %+.4f   %17.0f%%", C,
@@ -116,7 +118,7 @@ lesson:check(r[8].moved > 0.2 and math.abs(r[8].trained - r[8].init) < 0.05 * r[
                                  100 * r[8].moved, 100 * math.abs(r[8].trained - r[8].init) / r[8].init)})
 lesson:check(r[8].init > r[32].init and r[32].init > r[128].init,
              {en = "the same ordering 8 > 32 > 128 is there at initialisation, before any training",
-              ko = "같은 순서 8 > 32 > 128이 초기화 시점, 학습 전에 이미 있다"})
+              ko = "8 > 32 > 128 순서는 학습 전, 초기화 시점에 이미 나타난다"})
 
 lesson:say{
   en = [[One seed can be luck. Repeat with many seeds and average. (--check uses 8 seeds; the interactive run uses 20.)]],
@@ -127,7 +129,10 @@ local nseeds = lesson:quick() and 8 or 20
 _G.NSEEDS = nseeds
 lesson:code[[
 means = {}
-print(" C   mean at init   mean trained   (over " .. NSEEDS .. " seeds)")
+print(string.format(
+  " C   mean at init   mean trained   (over %d seeds)"
+  || " C    학습 전 평균   학습 후 평균   (시드 %d개)",
+  NSEEDS))
 for _, C in ipairs{8, 32, 128} do
   local si, st = 0, 0
   for s = 1, NSEEDS do
@@ -152,7 +157,7 @@ end
 lesson:check(maxchange < 0.15, {en = string.format(
   "training moves the mean statistic by at most %.0f%% (under 15%%): the order was there from the start",
   100 * maxchange), ko = string.format(
-  "학습은 평균 통계를 최대 %.0f%%만 바꾼다 (15%% 미만): 순서는 처음부터 있었다", 100 * maxchange)})
+  "학습으로 평균 통계가 바뀐 정도는 최대 %.0f%%다 (15%% 미만): 순서는 처음부터 있었다", 100 * maxchange)})
 
 lesson:say{
   en = [[The ordering comes from counting, not from learning: 28, 496 and 8128 pairs of rows drawn from the same distribution. Training does move the weights: for C = 8 the mean change |ΔW2| is about half of the mean |W2| (53% here; PyTorch gives about 40%). But it moves the rows together: with no activations the gradient of W2 is W3ᵀ·v, one vector v scaled per row, and Adam, which divides each gradient by its own running size, gives every row whose W3 entry has the same sign almost the same step. So the distance of the closest pair barely changes (a few per cent).
@@ -175,23 +180,24 @@ local W3, b3 = m[3].weight:detach(), m[3].bias:detach()
 -- [1,8][8,32][32,1]
 a = W3:matmul(W2):matmul(W1):item()
 b = (W3:matmul(W2:matmul(b1:view(32, 1)) + b2:view(8, 1)) + b3):item()
-print(string.format("C=8 model:  y = %.4f * x + %.4f", a, b))
+print(string.format("C=8 model:  y = %.4f * x + %.4f" || "C=8 모델:  y = %.4f * x + %.4f", a, b))
 local x = tensor.arange(0, 100):view(100, 1)
 collapse_err = tensor.no_grad(function()
   return (m(x) - (x * a + b)):abs():max():item()
 end)
-print("max |model(x) - (a*x + b)| over x = 0..99:", collapse_err)
+print("max |model(x) - (a*x + b)| over x = 0..99:"
+      || "x = 0..99에서 max |model(x) - (a*x + b)|:", collapse_err)
 ]]
 
 lesson:check(collapse_err < 1e-3, {en = "the three layers equal a·x + b (max difference < 1e-3)",
                                    ko = "세 층은 a·x + b와 같다 (최대 차이 < 1e-3)"})
 lesson:check(math.abs(a - 1) < 0.05 and math.abs(b) < 2,
-             {en = "and a ≈ 1, b ≈ 0: the model learned y = x", ko = "그리고 a ≈ 1, b ≈ 0: 모델은 y = x를 배웠다"})
+             {en = "and a ≈ 1, b ≈ 0: the model learned y = x", ko = "그리고 a ≈ 1, b ≈ 0: 모델은 y = x를 학습했다"})
 
 if L.use_dash() then
   lesson:say{
     en = [[Now watch it happen: the dashboard shows the loss and the weight-similarity heatmap of the middle layer of C=32, with the same statistic at initialisation as the control. The loop below has no dash.* call: once the dashboard is open it watches the optimizer by itself. q then y stops early; when training is done, q closes it.]],
-    ko = [[이제 직접 봅시다: 대시보드가 C=32 가운데 층의 loss와 가중치 유사도 히트맵을, 대조군인 초기화 시점 값과 함께 보여 줍니다. 아래 루프에는 dash.* 호출이 없습니다: 대시보드가 열려 있으면 옵티마이저를 스스로 지켜봅니다. 일찍 멈추려면 q, 그다음 y; 학습이 끝나면 q로 닫습니다.]],
+    ko = [[이제 직접 봅시다: 대시보드가 C=32 가운데 층의 손실과 가중치 유사도 히트맵을, 대조군인 초기화 시점 값과 함께 보여 줍니다. 아래 루프에는 dash.* 호출이 없습니다: 대시보드가 열려 있으면 옵티마이저를 스스로 지켜봅니다. 일찍 멈추려면 q, 그다음 y; 학습이 끝나면 q로 닫습니다.]],
   }
   lesson:code([[
 tensor.manual_seed(10000)

@@ -22,11 +22,11 @@ lesson:code(([[
 N_TRAIN, N_TEST, EPOCHS = @SIZES  -- this run (all: 60000, 10000, 3) || 이번 실행 (전체 60000, 10000, 3)
 SHOW_DASH = @DASH        -- a dashboard only on a terminal || 대시보드는 터미널에서만
 trainset, testset = data.fashion_mnist{limit = N_TRAIN, test_limit = N_TEST}
-print("train", trainset.x:shape(), trainset.y:shape(), " test",
+print("train" || "학습", trainset.x:shape(), trainset.y:shape(), " test" || " 테스트",
       testset.x:shape())
 
 -- train{} runs the whole loop; with dashboard = true the dashboard || train{}이 루프 전체를 돌리고, dashboard = true면 대시보드가
--- watches it; q, y stops it and fit goes on with what was learned || 지켜봅니다. q, y로 멈추면 배운 데까지로 계속합니다
+-- watches it; q, y stops it and fit goes on with what was learned || 지켜봅니다. q, y로 멈추면 그때까지 학습한 모델로 이어 갑니다
 function fit(model, lr)
   tensor.manual_seed(0)
   train{model = model, data = {x = trainset.x, y = trainset.y},
@@ -57,11 +57,11 @@ mlp_acc = fit(mlp, 1e-3)
 lesson:check(mlp:num_params() == 101770, {en = "the MLP has 101,770 parameters",
              ko = "MLP의 파라미터는 101,770개다"})
 lesson:check(mlp_acc > 0.6, {en = string.format("the MLP is well above chance (0.1): test acc %.3f > 0.6", mlp_acc),
-             ko = string.format("MLP는 우연(0.1)보다 한참 낫다: 테스트 정확도 %.3f > 0.6", mlp_acc)})
+             ko = string.format("MLP는 무작위 추측(0.1)보다 훨씬 낫다: 테스트 정확도 %.3f > 0.6", mlp_acc)})
 
 lesson:say{
   en = [[The MLP sees 784 unrelated numbers: shift a shoe by one pixel and every input changes. A CNN slides small filters over the image, so the same pattern is recognised anywhere, with far fewer weights per layer.]],
-  ko = [[MLP는 서로 무관한 숫자 784개를 봅니다: 신발을 한 픽셀만 옮겨도 모든 입력이 바뀝니다. CNN은 작은 필터를 이미지 위로 밀고 다니므로 같은 무늬를 어디서든 알아보고, 층마다 가중치도 훨씬 적습니다.]],
+  ko = [[MLP는 서로 무관한 숫자 784개를 봅니다: 신발을 한 픽셀만 옮겨도 모든 입력이 바뀝니다. CNN은 작은 필터를 이미지 위에서 밀어 가며 적용하므로 같은 무늬를 어디서든 알아보고, 층마다 가중치도 훨씬 적습니다.]],
 }
 
 lesson:predict{
@@ -93,10 +93,10 @@ for _, r in ipairs(summary.rows) do if r.name == "7" then pool2 = r.shape end en
 lesson:check(pool2 and table.concat(pool2, ",") == "64,32,7,7", {en = "after two conv+pool stages: [64,32,7,7]",
              ko = "합성곱+풀링 두 단계를 지나면 [64,32,7,7]"})
 lesson:check(cnn_acc > 0.6, {en = string.format("the CNN is well above chance: test acc %.3f > 0.6", cnn_acc),
-             ko = string.format("CNN도 우연보다 한참 낫다: 테스트 정확도 %.3f > 0.6", cnn_acc)})
+             ko = string.format("CNN도 무작위 추측보다 훨씬 낫다: 테스트 정확도 %.3f > 0.6", cnn_acc)})
 
 lesson:say{
   en = [[With all the data and 3 epochs, our run (nnlab, seed 0) reached 0.865 for the MLP and 0.892 for this CNN; after each epoch the MLP scored 0.841, 0.847, 0.865 and the CNN 0.868, 0.882, 0.892. Test accuracy still moves by about a point from epoch to epoch, so expect the MLP near 0.85-0.87 and the CNN near 0.88-0.90 (run it without --check to see; the CNN takes about two minutes on two CPU cores). Next steps: add BatchNorm2d after each conv, try dropout, or move it to the GPU with cnn:cuda() and xb:cuda().]],
-  ko = [[전체 데이터로 3 에폭 학습했을 때 (nnlab, 시드 0) MLP는 0.865, 이 CNN은 0.892가 나왔습니다. 에폭마다 재 보면 MLP는 0.841, 0.847, 0.865, CNN은 0.868, 0.882, 0.892였습니다. 테스트 정확도는 에폭마다 1%p쯤 오르내리므로 MLP는 0.85-0.87, CNN은 0.88-0.90 정도를 기대하면 됩니다 (--check 없이 실행해 보세요. CPU 코어 두 개로 CNN은 2분쯤 걸립니다). 다음 단계: 합성곱 뒤마다 BatchNorm2d 넣기, dropout 시도, 또는 cnn:cuda()와 xb:cuda()로 GPU에 올리기.]],
+  ko = [[전체 데이터로 3 에폭 학습했을 때 (nnlab, 시드 0) MLP는 0.865, 이 CNN은 0.892가 나왔습니다. 에폭마다 측정한 값은 MLP가 0.841, 0.847, 0.865, CNN이 0.868, 0.882, 0.892였습니다. 테스트 정확도는 에폭마다 1%p쯤 오르내리므로 MLP는 0.85-0.87, CNN은 0.88-0.90 정도를 기대하면 됩니다 (--check 없이 실행해 보세요. CPU 코어 두 개로 CNN은 2분쯤 걸립니다). 다음 단계: 합성곱마다 뒤에 BatchNorm2d 넣기, 드롭아웃 써 보기, cnn:cuda()와 xb:cuda()로 GPU에 올리기.]],
 }
 lesson:finish()

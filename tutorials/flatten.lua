@@ -17,7 +17,7 @@ lesson:predict{
   question = {en = "How many weights does [65536·64, 8] hold?", ko = "[65536·64, 8]에는 가중치가 몇 개일까요?"},
   answer = "33,554,432",
   explain = {en = "65536 · 64 = 4,194,304 inputs, times 8 outputs = 33,554,432 weights: 134 MB in float32, for ONE head.",
-             ko = "65536 · 64 = 4,194,304 입력 × 출력 8 = 33,554,432 가중치: float32로 134 MB, 헤드 하나에."},
+             ko = "입력 65536 · 64 = 4,194,304개 × 출력 8개 = 가중치 33,554,432개: float32로 134 MB, 그것도 헤드 하나에만."},
 }
 
 lesson:say{
@@ -32,14 +32,17 @@ W_big = tensor.empty(65536 * 64, 8, {device = "meta"}):requires_grad(true)
 local w_bytes = tensor.memory_estimate().meta - m0
 -- [1,4194304] x [4194304,8] -> [1,8]
 local y = x_meta:flatten(2):matmul(W_big)
-print("route 1: " .. tut.shape(x_meta) .. " -> flatten "
+print("route 1: " || "방법 1: " .. tut.shape(x_meta) .. " -> flatten "
       .. tut.shape(x_meta:flatten(2)) .. " -> matmul " .. tut.shape(y))
 y:sum():backward()
 optim.Adam({W_big}, {lr = 1e-3}):step()
 route1_bytes = tensor.memory_estimate().meta - m0
-print(string.format("params %s   weight %.1f MB   +grad+Adam(m,v) %.1f MB",
+print(string.format(
+  "params %s   weight %.1f MB   +grad+Adam(m,v) %.1f MB"
+  || "파라미터 %s개   가중치 %.1f MB   +기울기+Adam(m,v) %.1f MB",
                     W_big:numel(), w_bytes / 1e6, route1_bytes / 1e6))
-print(string.format("one such head in each of 12 blocks: %.1f GB",
+print(string.format("one such head in each of 12 blocks: %.1f GB"
+                    || "블록 12개에 이런 헤드가 하나씩이면: %.1f GB",
                     12 * route1_bytes / 1e9))
 ]]
 lesson:check(W_big:numel() == 33554432, {en = "route 1 has 33,554,432 weights",
@@ -59,11 +62,13 @@ x = tensor.randn(1, 65536, 64)
 lin = nn.Linear(64, 8, {bias = false})
 -- [1,65536,64] x [8,64]ᵀ -> [1,65536,8]
 h = lin(x)
-print("Linear(64,8) on the last dim: " .. tut.shape(x) .. " -> "
-      .. tut.shape(h) .. ", params " .. lin:num_params())
+print("Linear(64,8) on the last dim: " || "마지막 차원에 Linear(64,8): "
+      .. tut.shape(x) .. " -> " .. tut.shape(h)
+      .. ", params " || ", 파라미터 " .. lin:num_params())
 -- [64,65536] x [65536,8] -> [64,8]
 g = x[1]:t():matmul(h[1])
-print("the post's route: xᵀ h ->", g:shape(), "-> argmax over dim 1 ->",
+print("the post's route: xᵀ h ->" || "글의 방법: xᵀ h ->", g:shape(),
+      "-> argmax over dim 1 ->" || "-> 1번 차원에서 argmax ->",
       g:argmax(1):shape())
 ]]
 lesson:check(lin:num_params() == 512 and h:shape() == tensor.empty(1, 65536, 8):shape(),
@@ -82,10 +87,12 @@ head = nn.Linear(64, 8)
 -- [1,65536,64] -> [1,64]
 pooled = x:mean(2)
 out3 = head(pooled)                                 -- [1,64] -> [1,8]
-print("route 3: " .. tut.shape(x) .. " -> mean over tokens "
-      .. tut.shape(pooled) .. " -> Linear " .. tut.shape(out3)
-      .. ", params " .. head:num_params())
-print(string.format("route 1 has %.0fx more weights than Linear(64,8)",
+print("route 3: " || "방법 3: " .. tut.shape(x)
+      .. " -> mean over tokens " || " -> 토큰 평균 " .. tut.shape(pooled)
+      .. " -> Linear " .. tut.shape(out3)
+      .. ", params " || ", 파라미터 " .. head:num_params())
+print(string.format("route 1 has %.0fx more weights than Linear(64,8)"
+                    || "방법 1의 가중치는 Linear(64,8)의 %.0f배",
                     33554432 / 512))
 ]]
 lesson:check(out3:shape() == tensor.empty(1, 8):shape() and head:num_params() == 520, {en = "route 3 gives [1,8] with 520 params",
@@ -103,7 +110,7 @@ Function: they are DIFFERENT FUNCTIONS, not the same computation made cheaper. R
 
 파라미터: 방법 2와 3은 가중치가 65,536배 적고, 그만큼 기울기와 옵티마이저 상태도 65,536배 적습니다. 글의 방법이 아끼는 것은 이것입니다.
 
-계산량: 줄지 않습니다. 방법 1은 입력 4,194,304개에 출력 8개를 곱하니 mult-add가 33,554,432번입니다. 토큰 65536개에 Linear(64, 8)을 적용해도 65536·64·8 = 똑같이 33,554,432번이고, xᵀ h가 그만큼 더 듭니다. 먼저 평균을 내는 방법 3만 쌉니다.
+계산량: 줄지 않습니다. 방법 1은 입력 4,194,304개에 출력 8개를 곱하니 mult-add가 33,554,432번입니다. 토큰 65536개에 Linear(64, 8)을 적용해도 65536·64·8 = 똑같이 33,554,432번이고, xᵀ h가 그만큼 더 듭니다. 계산이 적게 드는 것은 먼저 평균을 내는 방법 3뿐입니다.
 
 함수: 같은 계산을 싸게 한 것이 아니라 "다른 함수"입니다. 방법 1은 (토큰, 채널) 쌍마다 가중치가 따로 있어서 무엇이 "어디에" 있는지에 반응할 수 있습니다. 방법 2와 3은 모든 토큰이 같은 가중치를 나눠 쓰고, "둘 다" 토큰 순서를 구별하지 못합니다. 방법 3은 토큰을 평균합니다. 방법 2는 xᵀ(x Wᵀ) = (xᵀx) Wᵀ를 계산하는데, xᵀx = Σ_t x_t x_tᵀ는 토큰에 대한 합이므로 토큰을 섞어도 그대로입니다. 이것은 설계상의 선택(귀납적 편향)이고 좋은 선택일 때가 많지만, 어디까지나 선택입니다.]],
 }
@@ -113,11 +120,12 @@ lesson:code[[
 ma_lin = nn.summary(lin, {1, 65536, 64}, {print = false}).mult_adds
 -- xᵀ h: [64,65536] x [65536,8]
 ma_xth = 64 * 65536 * 8
-print("route 1 (flatten x W_big):  ", tut.int(65536 * 64 * 8))
-print("route 2 (Linear, then xᵀ h):", tut.int(ma_lin), "+", tut.int(ma_xth))
+print("route 1 (flatten x W_big):  " || "방법 1 (펼치기 x W_big):", tut.int(65536 * 64 * 8))
+print("route 2 (Linear, then xᵀ h):" || "방법 2 (Linear 뒤 xᵀ h):", tut.int(ma_lin), "+",
+      tut.int(ma_xth))
 ma_head = nn.summary(head, {1, 64}, {print = false}).mult_adds
-print("route 3 (mean, then Linear):", tut.int(ma_head),
-      "+ 4,194,304 adds for the mean")
+print("route 3 (mean, then Linear):" || "방법 3 (평균 뒤 Linear):", tut.int(ma_head),
+      "+ 4,194,304 adds for the mean" || "+ 평균에 덧셈 4,194,304번")
 ]]
 lesson:check(ma_lin == 33554432, {en = "Linear(64,8) over 65536 tokens costs 33,554,432 mult-adds, like route 1",
              ko = "토큰 65536개에 대한 Linear(64,8)도 방법 1처럼 mult-add 33,554,432번"})
@@ -126,19 +134,21 @@ lesson:code[[
 local idx = tensor.arange(65536, 0, -1)     -- reverse the token order || 토큰 순서를 뒤집습니다
 shuffled = x:index_select(2, idx)
 diff3 = (head(shuffled:mean(2)) - out3):abs():max():item()
-print("route 3, tokens reversed: max change", diff3)
+print("route 3, tokens reversed: max change" || "방법 3, 토큰 순서 뒤집기: 최대 변화", diff3)
 g_rev = shuffled[1]:t():matmul(lin(shuffled)[1])  -- route 2, reversed || 뒤집은 토큰에 방법 2
 diff2 = (g_rev - g):abs():max():item()
 -- relative to the largest entry || 가장 큰 원소에 대한 비율
 rel2 = diff2 / g:abs():max():item()
-print("route 2, tokens reversed: relative change", rel2)
+print("route 2, tokens reversed: relative change"
+      || "방법 2, 토큰 순서 뒤집기: 상대 변화", rel2)
 -- route 1, a real weight on 16 tokens: the opposite || 방법 1, 토큰 16개에 진짜 가중치: 반대 결과
 local xs = tensor.randn(1, 16, 64)
 local W = tensor.randn(16 * 64, 8)
 local a = xs:flatten(2):matmul(W)
 local b = xs:index_select(2, tensor.arange(16, 0, -1)):flatten(2):matmul(W)
 diff1 = (a - b):abs():max():item()
-print("route 1 (16 tokens), tokens reversed: max change", diff1)
+print("route 1 (16 tokens), tokens reversed: max change"
+      || "방법 1 (토큰 16개), 토큰 순서 뒤집기: 최대 변화", diff1)
 ]]
 lesson:check(diff3 < 1e-4, {en = "pooling + Linear ignores the token order",
              ko = "풀링 + Linear는 토큰 순서를 무시한다"})

@@ -11,7 +11,7 @@ lesson:say{
     dW2 = d_outᵀ h        db2 = sum of d_out over the batch
     d_h = d_out W2        d_pre = d_h * (pre > 0)
     dW1 = d_preᵀ x        db1 = sum of d_pre over the batch]],
-  ko = [[프레임워크는 세 가지를 줍니다: 텐서, 자동 미분, 그리고 미리 만든 층과 옵티마이저. 가운데 것이 무엇을 덜어 주는지 보려고 2층 MLP의 역전파를 손으로 쓰고 autograd와 비교합니다.
+  ko = [[프레임워크가 해 주는 일은 세 가지입니다: 텐서, 자동 미분, 그리고 미리 만들어 둔 층과 옵티마이저. 이 중 두 번째가 얼마나 수고를 덜어 주는지 보려고 2층 MLP의 역전파를 손으로 쓰고 autograd와 비교합니다.
 
     h = relu(x W1ᵀ + b1)   out = h W2ᵀ + b2   loss = mean((out - y)²)
     d_out = 2 (out - y) / numel
@@ -41,7 +41,8 @@ max_diff = 0
 for _, np in ipairs{{"W1", W1}, {"b1", b1}, {"W2", W2}, {"b2", b2}} do
   local name, p = np[1], np[2]
   local d = (p.grad - hand[name]):abs():max():item()
-  print(string.format("%-3s %-8s hand vs autograd: max difference %.2e",
+  print(string.format("%-3s %-8s hand vs autograd: max difference %.2e"
+                      || "%-3s %-8s 손 계산 vs autograd: 최대 차이 %.2e",
                       name, tostring(p:shape()), d))
   max_diff = math.max(max_diff, d)
 end
@@ -67,7 +68,7 @@ local MAP = "\n\n" .. [[
 
 lesson:say{
   en = [[Ten lines for two layers, and every new layer type needs its own. Autograd records the ops as they run and replays them backwards, so you only write the forward pass. nnlab works like PyTorch; most code translates line by line. Note that Lua counts dims and classes from 1.]] .. MAP,
-  ko = [[층 두 개에 코드 열 줄이고, 새로운 종류의 층마다 또 써야 합니다. autograd는 연산을 실행하면서 기록해 두었다가 거꾸로 되짚으므로, 순전파만 쓰면 됩니다. nnlab은 PyTorch처럼 동작해서 대부분의 코드를 한 줄씩 옮길 수 있습니다. Lua는 차원과 클래스를 1부터 센다는 점에 주의하세요.]] .. MAP,
+  ko = [[층 두 개에 코드가 열 줄이고, 새로운 종류의 층이 생길 때마다 또 써야 합니다. autograd는 연산을 실행하면서 기록해 두었다가 거꾸로 되짚으므로, 순전파만 쓰면 됩니다. nnlab은 PyTorch처럼 동작해서 대부분의 코드를 한 줄씩 옮길 수 있습니다. Lua는 차원과 클래스를 1부터 센다는 점에 주의하세요.]] .. MAP,
 }
 
 lesson:code[[
@@ -90,13 +91,13 @@ for step = 1, 200 do
 end
 last = nn.mse_loss(mine(x), y):item()
 print(mine)
-print(string.format("loss %.3f -> %.3f", first, last))
+print(string.format("loss %.3f -> %.3f" || "손실 %.3f -> %.3f", first, last))
 ]]
 lesson:check(last < first / 2, {en = "a Lua-defined module trains with optim.Adam like any built-in",
              ko = "Lua로 정의한 모듈도 내장 모듈처럼 optim.Adam으로 학습된다"})
 
 lesson:say{
   en = [[Next, onboarding 10: the papers lesson (nnlab tutorial papers) runs seven landmark results, from vanishing gradients to ViT patches, each predicted first and then measured.]],
-  ko = [[다음은 온보딩 10: papers 레슨 (nnlab tutorial papers)에서 기울기 소실부터 ViT 패치까지 기념비적인 결과 일곱 가지를, 먼저 예측하고 직접 재 봅니다.]],
+  ko = [[다음은 온보딩 10: papers 레슨 (nnlab tutorial papers)에서 기울기 소실부터 ViT 패치까지 이정표가 된 결과 일곱 가지를 먼저 예측해 보고 직접 측정합니다.]],
 }
 lesson:finish()

@@ -9,7 +9,7 @@ lesson:say{
     dLoss/dW = (2 / (N·2)) · Xᵀ (P - Y)        [3,N] x [N,2] -> [3,2]
 
 Checking the shapes is a good way to get such formulas right: the gradient must have W's shape, and only Xᵀ (P - Y) fits.]],
-  ko = [[같은 규칙을 여러 숫자에 한꺼번에 적용해 봅시다. 데이터 X [N, 3], 목표 Y [N, 2], 가중치 W [3, 2]: 예측 P = X W, loss = mean((P - Y)²). 행렬 전체에 대한 기울기는 다시 W와 같은 모양의 행렬입니다:
+  ko = [[같은 규칙을 여러 숫자에 한꺼번에 적용해 봅시다. 데이터 X [N, 3], 목표 Y [N, 2], 가중치 W [3, 2]: 예측 P = X W, 손실 = mean((P - Y)²). 행렬 전체에 대한 기울기는 다시 W와 같은 모양의 행렬입니다:
 
     dLoss/dW = (2 / (N·2)) · Xᵀ (P - Y)        [3,N] x [N,2] -> [3,2]
 
@@ -37,12 +37,12 @@ for step = 1, 200 do
   local grad = X:t():matmul(P - Y) * (2 / (100 * 2))             -- by hand || 손으로
   W = W - grad * 0.5
 end
-print("learned W:"); print(W)
+print("learned W:" || "학습한 W:"); print(W)
 hand_err = (W - W_true):abs():max():item()
-print("max |W - W_true| =", hand_err)
+print("max |W - W_true| =" || "최대 |W - W_true| =", hand_err)
 ]]
 lesson:check(hand_err < 0.02, {en = "the hand-derived matrix gradient recovers W_true",
-             ko = "손으로 유도한 행렬 기울기로 W_true를 되찾는다"})
+             ko = "손으로 유도한 행렬 기울기로 W_true를 복원한다"})
 
 lesson:code[[
 Wa = tensor.zeros(3, 2):requires_grad(true)
@@ -50,13 +50,14 @@ local loss = ((X:matmul(Wa) - Y) ^ 2):mean()
 loss:backward()
 local by_hand = X:t():matmul(X:matmul(tensor.zeros(3, 2)) - Y) * (2 / 200)
 grad_diff = (Wa.grad - by_hand):abs():max():item()
-print("autograd vs hand gradient, max difference:", grad_diff)
+print("autograd vs hand gradient, max difference:"
+      || "autograd 기울기와 손 계산 기울기의 최대 차이:", grad_diff)
 ]]
 lesson:check(grad_diff < 1e-5, {en = "autograd's dLoss/dW equals Xᵀ(P - Y)·2/(N·2)",
              ko = "autograd의 dLoss/dW는 Xᵀ(P - Y)·2/(N·2)와 같다"})
 
 lesson:say{
   en = [[Keywords: Jacobian, chain rule, "the gradient has the shape of the parameter". Question: the loss surface here is a bowl; how does its shape (XᵀX) decide the largest learning rate that still converges?]],
-  ko = [[키워드: 야코비안, 연쇄 법칙, "기울기는 파라미터의 모양을 가진다". 질문: 여기서 loss 곡면은 그릇 모양입니다. 그 모양(XᵀX)이 수렴하는 최대 학습률을 어떻게 정할까요?]],
+  ko = [[키워드: 야코비안, 연쇄 법칙, "기울기는 파라미터의 모양을 가진다". 질문: 여기서 손실 곡면은 그릇 모양입니다. 그 모양(XᵀX)은 수렴이 보장되는 최대 학습률을 어떻게 정할까요?]],
 }
 lesson:finish()

@@ -5,7 +5,7 @@ local lesson = L.new{name = "nonlinearity_loss", title = {en = "onboarding 7: no
 
 lesson:say{
   en = [[Two linear layers in a row are one linear layer: W2(W1 x + b1) + b2 = (W2 W1) x + (W2 b1 + b2). However many you stack, without a nonlinearity in between the network can only draw straight boundaries. The task below needs a curved one: points in the square [-1,1]², class 1 inside the circle of radius 0.6, class 2 outside.]],
-  ko = [[선형 층 두 개를 이어도 선형 층 하나입니다: W2(W1 x + b1) + b2 = (W2 W1) x + (W2 b1 + b2). 층 사이에 비선형성이 없다면, 층을 몇 개 쌓아도 네트워크는 직선 경계밖에 그리지 못합니다. 아래 문제는 곡선 경계가 필요합니다: [-1,1]² 정사각형의 점들, 반지름 0.6 원 안은 클래스 1, 밖은 클래스 2.]],
+  ko = [[선형 층 두 개를 이어 붙여도 결국 선형 층 하나입니다: W2(W1 x + b1) + b2 = (W2 W1) x + (W2 b1 + b2). 층 사이에 비선형성이 없다면, 층을 몇 개 쌓아도 네트워크는 직선 경계밖에 그리지 못합니다. 아래 문제는 곡선 경계가 필요합니다: [-1,1]² 정사각형의 점들, 반지름 0.6 원 안은 클래스 1, 밖은 클래스 2.]],
 }
 
 lesson:code[[
@@ -31,7 +31,8 @@ with_relu = nn.Sequential(nn.Linear(2, 32), nn.ReLU(), nn.Linear(32, 32),
 inside = (labels:eq(1)):mean():item()
 acc_linear = train_classifier(deep_linear)
 acc_relu = train_classifier(with_relu)
-print(string.format("inside %.3f  3 linear layers: acc %.3f  ReLU: %.3f",
+print(string.format("inside %.3f  3 linear layers: acc %.3f  ReLU: %.3f"
+                    || "원 안 비율 %.3f  선형 층 3개: 정확도 %.3f  ReLU: %.3f",
                     inside, acc_linear, acc_relu))
 ]]
 lesson:check(acc_linear < 0.75, {en = "three linear layers do little better than always answering 'outside'",
@@ -41,7 +42,7 @@ lesson:check(acc_relu > 0.95, {en = "with ReLU between them the network learns t
 
 lesson:say{
   en = [[Now the loss. For classification we could push sigmoid(logit) towards the 0/1 target with MSE, or use cross-entropy, -log p(correct class). The difference shows when the model is confidently WRONG: what gradient reaches the logit?]],
-  ko = [[이제 손실 함수를 봅시다. 분류에서는 sigmoid(logit)을 MSE로 0/1 목표에 밀어붙일 수도 있고, 교차 엔트로피 -log p(정답 클래스)를 쓸 수도 있습니다. 차이는 모델이 자신 있게 "틀렸을" 때 드러납니다: logit으로 전달되는 기울기는 얼마일까요?]],
+  ko = [[이제 손실 함수를 봅시다. 분류에서는 sigmoid(logit)이 0/1 목표에 가까워지도록 MSE로 학습할 수도 있고, 교차 엔트로피 -log p(정답 클래스)를 쓸 수도 있습니다. 차이는 모델이 자신 있게 "틀렸을" 때 드러납니다: logit으로 전달되는 기울기는 얼마일까요?]],
 }
 
 lesson:predict{
@@ -67,7 +68,8 @@ g_mse = z.grad:item()
 z:zero_grad()
 nn.bce_with_logits(z, tensor.tensor({1})):backward()
 g_ce = z.grad:item()
-print(string.format("dL/dz  MSE(sigmoid) %.5f  CE %.5f  ratio %.0f",
+print(string.format("dL/dz  MSE(sigmoid) %.5f  CE %.5f  ratio %.0f"
+                    || "dL/dz  MSE(sigmoid) %.5f  CE %.5f  비율 %.0f",
                     g_mse, g_ce, g_ce / g_mse))
 ]]
 lesson:check(math.abs(g_ce) > 100 * math.abs(g_mse), {en = "cross-entropy's gradient is over 100x larger when confidently wrong",
@@ -77,6 +79,6 @@ lesson:check(math.abs(g_ce + 0.999) < 1e-3, {en = "and equals p - 1 ≈ -0.999",
 
 lesson:say{
   en = [[Rule of thumb: regression -> MSE (or L1); classification -> cross-entropy on raw logits (nn.cross_entropy applies log-softmax itself, in a numerically safe way). Keywords: saturation, vanishing gradients, ReLU vs sigmoid/tanh, maximum likelihood.]],
-  ko = [[경험칙: 회귀 -> MSE (또는 L1), 분류 -> 원시 logit에 교차 엔트로피 (nn.cross_entropy는 log-softmax를 수치적으로 안전하게 직접 적용합니다). 키워드: 포화, 기울기 소실, ReLU vs sigmoid/tanh, 최대 우도.]],
+  ko = [[경험칙: 회귀 -> MSE (또는 L1), 분류 -> 가공하지 않은 logit에 교차 엔트로피 (nn.cross_entropy는 log-softmax를 수치적으로 안전하게 직접 적용합니다). 키워드: 포화, 기울기 소실, ReLU vs sigmoid/tanh, 최대 우도.]],
 }
 lesson:finish()

@@ -1,4 +1,4 @@
--- papers: onboarding 10, seven landmark results, each predicted then shown
+-- papers: onboarding 10, landmark papers, predicted and run
 local L = dofile((arg and arg[0] and arg[0]:match("(.*/)") or "tutorials/") .. "lib/lesson.lua")
 local lesson = L.new{name = "papers", title = {en = "onboarding 10: a basic paper list, run",
                                                ko = "온보딩 10: 기본 논문 목록, 직접 돌려 보기"}}
@@ -7,7 +7,7 @@ lesson:say{
   en = [[Seven results every newcomer meets in the first month, each from one paper. For each: a question to answer before you look, then a small experiment on this machine that shows it. Read the paper afterwards; you will know what to look for.
 
 Backpropagation itself (Rumelhart, Hinton & Williams 1986) is the starting point of them all; the gd and frameworks lessons covered it.]],
-  ko = [[처음 한 달 안에 누구나 마주치는 결과 일곱 가지를, 결과마다 논문 한 편씩 골랐습니다. 각각에 대해 먼저 답을 예측해 보고, 이 컴퓨터에서 작은 실험으로 확인합니다. 논문은 그다음에 읽으세요. 무엇을 찾아 읽어야 할지 알게 됩니다.
+  ko = [[연구실에 들어와 첫 달 안에 누구나 마주치는 결과 일곱 가지와, 그 결과를 낸 논문을 한 편씩 골랐습니다. 각각에 대해 먼저 답을 예측해 보고, 이 컴퓨터에서 작은 실험으로 확인합니다. 논문은 그다음에 읽으세요. 무엇을 찾아 읽어야 할지 알게 됩니다.
 
 이 모든 것의 출발점인 역전파 (Rumelhart, Hinton, Williams 1986)는 gd와 frameworks 레슨에서 다뤘습니다.]],
 }
@@ -15,7 +15,7 @@ Backpropagation itself (Rumelhart, Hinton & Williams 1986) is the starting point
 -- 1 --------------------------------------------------------------------------------------
 lesson:say{
   en = [[1. Vanishing gradients. Glorot & Bengio, "Understanding the difficulty of training deep feedforward neural networks" (2010). A sigmoid's slope is at most 0.25, so the gradient shrinks at every layer on its way back. ReLU (Nair & Hinton 2010; Glorot, Bordes & Bengio 2011) has slope 1 where it is active, and with He initialisation (He et al. 2015) the signal keeps its size.]],
-  ko = [[1. 기울기 소실. Glorot & Bengio, "Understanding the difficulty of training deep feedforward neural networks" (2010). 시그모이드의 기울기는 많아야 0.25라서, 기울기가 층을 거슬러 올라갈 때마다 작아집니다. ReLU (Nair & Hinton 2010; Glorot, Bordes, Bengio 2011)는 켜진 곳에서 기울기가 1이고, He 초기화 (He 외 2015)와 함께 쓰면 신호의 크기가 유지됩니다.]],
+  ko = [[1. 기울기 소실. Glorot & Bengio, "Understanding the difficulty of training deep feedforward neural networks" (2010). 시그모이드 함수의 도함수 값은 최대 0.25라서, 기울기가 층을 거슬러 올라갈 때마다 작아집니다. ReLU (Nair & Hinton 2010; Glorot, Bordes, Bengio 2011)는 활성화된 구간에서 도함수가 1이고, He 초기화 (He 외 2015)와 함께 쓰면 신호의 크기가 유지됩니다.]],
 }
 
 lesson:predict{
@@ -23,7 +23,7 @@ lesson:predict{
               ko = "폭 64인 시그모이드 층 10개 (Xavier 초기화). 첫 층의 기울기가 마지막 층보다 1000배 넘게 작을까요? (예/아니오)"},
   answer = {en = "yes", ko = "예"},
   explain = {en = "Each layer multiplies the gradient by at most 0.25 times the weights: after 10 layers it is millions of times smaller (measured below).",
-             ko = "층마다 기울기에 (0.25 이하) x (가중치)가 곱해집니다: 10층을 지나면 수백만 배 작아집니다 (아래에서 잽니다)."},
+             ko = "층마다 기울기에 (0.25 이하) x (가중치)가 곱해집니다: 10층을 지나면 수백만 배 작아집니다 (아래에서 직접 측정합니다)."},
 }
 
 lesson:code[[
@@ -50,7 +50,8 @@ for _, a in ipairs{{"sigmoid", nn.Sigmoid, xavier}, {"relu", nn.ReLU,
   local last = m[19].weight.grad:abs():mean():item()      -- layer 10 || 10층
   local name = a[1]
   shrink[name] = last / first
-  print(string.format("%-8s mean|grad| layer 1 %.2e, 10 %.2e, ratio %.3g",
+  print(string.format("%-8s mean|grad| layer 1 %.2e, 10 %.2e, ratio %.3g"
+                      || "%-8s 평균|grad| 1층 %.2e, 10층 %.2e, 비율 %.3g",
                       a[1], first, last, last / first))
 end
 ]]
@@ -63,7 +64,7 @@ lesson:check(shrink.sigmoid > 1e5 and shrink.relu < 100,
 -- 2 --------------------------------------------------------------------------------------
 lesson:say{
   en = [[2. Residual connections. He, Zhang, Ren & Sun, "Deep Residual Learning for Image Recognition" (2015). Deeper plain networks trained WORSE than shallower ones, even on the training set: not overfitting, but an optimisation problem. Their fix: each block adds its input back, x + f(x), so a block only has to learn a correction, and the gradient has a direct path to every layer.]],
-  ko = [[2. 잔차 연결. He, Zhang, Ren, Sun, "Deep Residual Learning for Image Recognition" (2015). 평범한 네트워크는 깊게 쌓을수록 학습 데이터에서조차 "더 나빠졌습니다": 과적합이 아니라 최적화의 문제입니다. 해결책은 블록마다 입력을 다시 더하는 x + f(x)입니다. 그러면 블록은 보정만 배우면 되고, 기울기는 모든 층으로 곧장 가는 길을 얻습니다.]],
+  ko = [[2. 잔차 연결. He, Zhang, Ren, Sun, "Deep Residual Learning for Image Recognition" (2015). 평범한 네트워크는 깊게 쌓을수록 학습 데이터에서조차 "더 나빠졌습니다": 과적합이 아니라 최적화의 문제입니다. 해결책은 블록마다 입력을 다시 더하는 x + f(x)입니다. 그러면 블록은 입력에 더할 보정만 배우면 되고, 기울기가 모든 층까지 곧바로 전달되는 경로가 생깁니다.]],
 }
 
 lesson:predict{
@@ -105,12 +106,15 @@ function deep_fit(kind)
   return loss:item(), y:var():item()
 end
 deep = {}
-for _, kind in ipairs{"plain", "residual"} do
+for _, k in ipairs{{"plain", "plain   " || "평범한 망"},
+                   {"residual", "residual" || "잔차 연결"}} do
+  local kind, label = k[1], k[2]
   deep[kind], target_var = deep_fit(kind)
-  print(string.format("%-9s 30 blocks, MSE after 200 steps %.4f", kind,
-                      deep[kind]))
+  print(string.format("%s  30 blocks, MSE after 200 steps %.4f"
+                      || "%s  블록 30개, 200스텝 뒤 MSE %.4f",
+                      label, deep[kind]))
 end
-print(string.format("variance of the targets %.4f", target_var))
+print(string.format("variance of the targets %.4f" || "목표값의 분산 %.4f", target_var))
 ]]
 lesson:check(deep.plain > 0.9 * target_var and deep.residual < 0.5 * target_var,
              {en = string.format("plain: MSE %.2f, the variance (nothing learned); residual: %.2f",
@@ -121,7 +125,7 @@ lesson:check(deep.plain > 0.9 * target_var and deep.residual < 0.5 * target_var,
 -- 3 --------------------------------------------------------------------------------------
 lesson:say{
   en = [[3. Batch normalisation. Ioffe & Szegedy, "Batch Normalization: Accelerating Deep Network Training by Reducing Internal Covariate Shift" (2015). Normalise each feature over the batch to mean 0 and variance 1, then let the layer learn a scale and a shift. Every layer then sees inputs of a steady size, whatever the layers before it do. (Why it helps is still argued about; that it helps is not.)]],
-  ko = [[3. 배치 정규화. Ioffe & Szegedy, "Batch Normalization: Accelerating Deep Network Training by Reducing Internal Covariate Shift" (2015). 특징마다 배치에 걸쳐 평균 0, 분산 1로 정규화한 뒤, 스케일과 이동은 층이 배우게 합니다. 그러면 앞 층들이 무엇을 하든 각 층은 일정한 크기의 입력을 받습니다. (왜 도움이 되는지는 아직 논쟁 중이지만, 도움이 된다는 것에는 이견이 없습니다.)]],
+  ko = [[3. 배치 정규화. Ioffe & Szegedy, "Batch Normalization: Accelerating Deep Network Training by Reducing Internal Covariate Shift" (2015). 특징마다 배치에 걸쳐 평균 0, 분산 1로 정규화한 뒤, 스케일과 이동량은 층이 학습하게 합니다. 그러면 앞 층들이 무엇을 하든 각 층은 일정한 크기의 입력을 받습니다. (왜 도움이 되는지는 아직 논쟁 중이지만, 도움이 된다는 것에는 이견이 없습니다.)]],
 }
 
 lesson:code[[
@@ -134,13 +138,16 @@ local function row(t)
   for i = 1, t:size(1) do s[i] = string.format("%7.1f", t[i]:item()) end
   return table.concat(s)
 end
-print("before  mean" .. row(x:mean(1)) .. "   std" .. row(x:std(1)))
-print("after   mean" .. row(y:mean(1)) .. "   std" .. row(y:std(1)))
+print("before  mean" || "BN 전  평균" .. row(x:mean(1))
+      .. "   std" || "  표준편차" .. row(x:std(1)))
+print("after   mean" || "BN 후  평균" .. row(y:mean(1))
+      .. "   std" || "  표준편차" .. row(y:std(1)))
 bn_mean = y:mean(1):abs():max():item()
 bn_std = (y:std(1) - 1):abs():max():item()
 -- the 30 plain blocks + BN || 평범한 30블록 + BN
 deep.batchnorm = deep_fit("batchnorm")
-print(string.format("30 plain blocks + BatchNorm: MSE after 200 steps %.4f",
+print(string.format("30 plain blocks + BatchNorm: MSE after 200 steps %.4f"
+                    || "평범한 블록 30개 + BatchNorm: 200스텝 뒤 MSE %.4f",
                     deep.batchnorm))
 ]]
 lesson:check(bn_mean < 1e-3 and bn_std < 0.01,
@@ -155,7 +162,7 @@ lesson:check(deep.batchnorm < 0.5 * target_var,
 -- 4 --------------------------------------------------------------------------------------
 lesson:say{
   en = [[4. Dropout. Srivastava, Hinton, Krizhevsky, Sutskever & Salakhutdinov, "Dropout: A Simple Way to Prevent Neural Networks from Overfitting" (2014). During training each unit is zeroed with probability p, so no unit can count on a particular partner; the survivors are scaled by 1/(1-p) so that the expected value stays the same. At test time nothing is dropped (model:eval()). The regularization lesson measured what it does to overfitting.]],
-  ko = [[4. 드롭아웃. Srivastava, Hinton, Krizhevsky, Sutskever, Salakhutdinov, "Dropout: A Simple Way to Prevent Neural Networks from Overfitting" (2014). 학습 중에 유닛마다 확률 p로 0을 만들어, 어떤 유닛도 특정 짝에 기대지 못하게 합니다. 살아남은 값은 1/(1-p)배 해서 기댓값을 그대로 유지합니다. 테스트할 때는 아무것도 지우지 않습니다 (model:eval()). 과적합에 주는 효과는 regularization 레슨에서 쟀습니다.]],
+  ko = [[4. 드롭아웃. Srivastava, Hinton, Krizhevsky, Sutskever, Salakhutdinov, "Dropout: A Simple Way to Prevent Neural Networks from Overfitting" (2014). 학습 중에 유닛마다 확률 p로 0을 만들어, 어떤 유닛도 특정한 다른 유닛에 기대지 못하게 합니다. 남은 값에는 1/(1-p)를 곱해 기댓값을 그대로 유지합니다. 테스트할 때는 아무것도 지우지 않습니다 (model:eval()). 과적합에 주는 효과는 regularization 레슨에서 쟀습니다.]],
 }
 
 lesson:predict{
@@ -171,11 +178,14 @@ tensor.manual_seed(0)
 drop = nn.Dropout(0.5)
 out = drop(tensor.ones(10000))
 drop_zero, drop_mean = out:eq(0):mean():item(), out:mean():item()
-print(string.format("training: %.1f%% zeros, mean %.4f", 100 * drop_zero,
+print(string.format("training: %.1f%% zeros, mean %.4f"
+                    || "학습 모드: 0이 %.1f%%, 평균 %.4f", 100 * drop_zero,
                     drop_mean))
 drop:eval()
 drop_eval = drop(tensor.ones(10000)):mean():item()
-print(string.format("eval:     mean %.4f (nothing dropped)", drop_eval))
+print(string.format("eval:     mean %.4f (nothing dropped)"
+                    || "eval 모드: 평균 %.4f (아무것도 지우지 않음)",
+                    drop_eval))
 ]]
 lesson:check(math.abs(drop_zero - 0.5) < 0.03 and math.abs(drop_mean - 1) < 0.05 and drop_eval == 1,
              {en = "dropout zeroes about half, keeps the mean near 1, and is off in eval mode",
@@ -205,7 +215,8 @@ function fit_scaled(make_opt)
 end
 w_sgd = fit_scaled(function(m) return optim.SGD(m, {lr = 5e-5}) end)
 w_adam = fit_scaled(function(m) return optim.Adam(m, {lr = 0.05}) end)
-print(string.format("true 0.03, 2   SGD %.4f, %.4f   Adam %.4f, %.4f",
+print(string.format("true 0.03, 2   SGD %.4f, %.4f   Adam %.4f, %.4f"
+                    || "정답 0.03, 2   SGD %.4f, %.4f   Adam %.4f, %.4f",
                     w_sgd[1][1]:item(), w_sgd[1][2]:item(),
                     w_adam[1][1]:item(), w_adam[1][2]:item()))
 ]]
@@ -218,7 +229,7 @@ lesson:check(math.abs(w_adam[1][2]:item() - 2) < 0.1 and math.abs(w_sgd[1][2]:it
 -- 6 --------------------------------------------------------------------------------------
 lesson:say{
   en = [[6. Scaled dot-product attention. Vaswani et al., "Attention Is All You Need" (2017). The transformer compares a query with every key by a dot product, softmax(q·k / √d). Why divide by √d?]],
-  ko = [[6. 스케일드 닷-프로덕트 어텐션. Vaswani 외, "Attention Is All You Need" (2017). 트랜스포머는 쿼리를 모든 키와 내적으로 비교합니다: softmax(q·k / √d). 왜 √d로 나눌까요?]],
+  ko = [[6. 스케일드 내적 어텐션(scaled dot-product attention). Vaswani 외, "Attention Is All You Need" (2017). 트랜스포머는 쿼리를 모든 키와 내적으로 비교합니다: softmax(q·k / √d). 왜 √d로 나눌까요?]],
 }
 
 lesson:predict{
@@ -239,8 +250,11 @@ dot_std = (q * k):sum(2):std():item()
 local scores = tensor.randn(64, d):matmul(tensor.randn(64, d):t())
 top_raw = scores:softmax(2):max(2):mean():item()
 top_scaled = (scores / math.sqrt(d)):softmax(2):max(2):mean():item()
-print(string.format("std of q·k %.1f (√512 = %.1f)", dot_std, math.sqrt(d)))
-print(string.format("top weight of 64 keys: %.2f unscaled, %.2f with 1/√d",
+print(string.format("std of q·k %.1f (√512 = %.1f)" || "q·k의 표준편차 %.1f (√512 = %.1f)",
+                    dot_std, math.sqrt(d)))
+print(string.format(
+  "top weight of 64 keys: %.2f unscaled, %.2f with 1/√d"
+  || "키 64개 중 가장 큰 가중치: 스케일 없이 %.2f, 1/√d로 %.2f",
                     top_raw, top_scaled))
 ]]
 lesson:check(math.abs(dot_std - math.sqrt(512)) < 1.5 and top_raw > 0.8 and top_scaled < 0.3,
@@ -272,8 +286,9 @@ p = p:reshape(1, 196, 3 * 16 * 16)                           -- [1,196,768]
 local W = patch_conv.weight:view(768, 768)
 by_hand = p:matmul(W:t()) + patch_conv.bias
 patch_err = (by_conv - by_hand):abs():max():item()
-print("tokens " .. tut.shape(by_conv)
+print("tokens " || "토큰 " .. tut.shape(by_conv)
       .. ", conv vs cut + Linear: max difference "
+      || ", 합성곱 vs 자르기 + Linear: 최대 차이 "
       .. patch_err)
 ]]
 lesson:check(by_conv:size(2) == 196 and patch_err < 1e-3,
@@ -282,7 +297,7 @@ lesson:check(by_conv:size(2) == 196 and patch_err < 1e-3,
 
 lesson:say{
   en = [[Where to go from here: the architecture lessons (shapes, flatten, bottleneck, vit_conv, xca, perceiver) take these pieces apart on real questions from the lab. Papers worth reading next: Krizhevsky, Sutskever & Hinton, AlexNet (2012); Loshchilov & Hutter, AdamW (2017); Ba, Kiros & Hinton, Layer Normalization (2016).]],
-  ko = [[다음으로 갈 곳: 구조 레슨들 (shapes, flatten, bottleneck, vit_conv, xca, perceiver)이 연구실에서 실제로 나온 질문들로 이 조각들을 뜯어봅니다. 이어서 읽을 만한 논문: Krizhevsky, Sutskever, Hinton, AlexNet (2012); Loshchilov & Hutter, AdamW (2017); Ba, Kiros, Hinton, Layer Normalization (2016).]],
+  ko = [[다음 단계: 구조 레슨들(shapes, flatten, bottleneck, vit_conv, xca, perceiver)에서는 연구실에서 실제로 나온 질문을 가지고 이 구성 요소들을 자세히 들여다봅니다. 이어서 읽을 만한 논문: Krizhevsky, Sutskever, Hinton, AlexNet (2012); Loshchilov & Hutter, AdamW (2017); Ba, Kiros, Hinton, Layer Normalization (2016).]],
 }
 
 lesson:finish()

@@ -19,11 +19,12 @@ local base = tensor.memory_estimate().meta
 -- [8,50176,50176]
 scores = tokens:matmul(tokens:transpose(2, 3))
 self_bytes = tensor.memory_estimate().meta - base
-print("pixels", pixels:shape(), " attention map", scores:shape(),
+print("pixels" || "픽셀", pixels:shape(), " attention map" || " 어텐션 맵", scores:shape(),
       string.format(" %.1f GB", self_bytes / 1e9))
 probs = scores:softmax(3)                   -- a second map || 두 번째 맵
 two_maps = tensor.memory_estimate().meta - base
-print(string.format("with its softmax: %.1f GB (an H200 has 141 GB)",
+print(string.format("with its softmax: %.1f GB (an H200 has 141 GB)"
+                    || "softmax까지: %.1f GB (H200은 141 GB)",
                     two_maps / 1e9))
 ]]
 lesson:check(pixels:size(3) == 50176, {en = "224·224 = 50176 pixels per channel",
@@ -37,7 +38,7 @@ lesson:check(two_maps >= 2 * self_bytes and two_maps > 141e9,
 
 lesson:say{
   en = [[One map is 80.6 GB; with the softmax's map of the same size it is 161 GB, and training needs a third for the gradient: about 3 x 80.6 = 242 GB for one attention layer. An H200 (141 GB) cannot hold two of them, nor can an "80 GB" card (80 GiB = 85.9e9 bytes) hold even one with room to spare. The map grows with the batch and with the fourth power of the image side. The fix: a small learned LATENT array of N = 1024 vectors asks the questions (queries) and the pixels only answer (keys and values). Cross-attention is then N x M, not M x M: O(M·N) instead of O(M²). After that a deep transformer works on the latents alone, O(N²), independent of the image size.]],
-  ko = [[맵 하나가 80.6 GB이고, 같은 크기의 softmax 맵까지 더하면 161 GB입니다. 학습에는 기울기를 담을 세 번째도 필요해서 어텐션 층 하나에 약 3 x 80.6 = 242 GB가 듭니다. H200 (141 GB)에는 맵 두 개도 들어가지 않고, "80 GB" 카드 (80 GiB = 85.9e9 바이트)는 하나만 담아도 남는 자리가 거의 없습니다. 맵은 배치에 비례하고, 이미지 한 변의 네제곱으로 커집니다. 해결책: 학습되는 작은 잠재(LATENT) 배열, N = 1024개의 벡터가 질문(query)을 하고 픽셀은 대답(key, value)만 합니다. 그러면 교차 어텐션은 M x M이 아니라 N x M: O(M²) 대신 O(M·N). 그 뒤 깊은 트랜스포머는 잠재 배열만 다루므로 O(N²)이고 이미지 크기와 무관합니다.]],
+  ko = [[맵 하나가 80.6 GB이고, 같은 크기의 softmax 맵까지 더하면 161 GB입니다. 학습에는 기울기를 담을 세 번째도 필요해서 어텐션 층 하나에 약 3 x 80.6 = 242 GB가 듭니다. H200 (141 GB)에는 맵 두 개도 들어가지 않고, "80 GB" 카드 (80 GiB = 85.9e9 바이트)는 하나만 담아도 남는 자리가 거의 없습니다. 맵은 배치에 비례하고, 이미지 한 변의 네제곱으로 커집니다. 해결책은 학습되는 작은 잠재(latent) 배열입니다: 벡터 N = 1024개가 쿼리(query)가 되고, 픽셀은 키(key)와 값(value)만 내놓습니다. 그러면 교차 어텐션 맵은 M x M이 아니라 N x M이고, 비용은 O(M²) 대신 O(M·N)입니다. 그 뒤 깊은 트랜스포머는 잠재 배열만 다루므로 O(N²)이고 이미지 크기와 무관합니다.]],
 }
 
 lesson:predict{
@@ -58,7 +59,8 @@ local base = tensor.memory_estimate().meta
 tensor.reset_peak()
 latents_out = tensor.no_grad(function() return cross(inputs) end)
 cross_peak = tensor.memory_estimate().meta_peak - base
-print(string.format("cross-attention: %s -> %s, peak %.1f GB (forward)",
+print(string.format("cross-attention: %s -> %s, peak %.1f GB (forward)"
+                    || "교차 어텐션: %s -> %s, 최대 %.1f GB (순전파)",
                     tut.shape(inputs), tut.shape(latents_out),
                     cross_peak / 1e9))
 ]]
@@ -95,8 +97,9 @@ pos = nn.fourier_features(coords, 64, 224)
 image = tensor.rand(1, 3, H, H)
 rgb = image:view(1, 3, H * H):transpose(2, 3)               -- [1,50176,3]
 features = tensor.cat({rgb, pos:unsqueeze(1)}, 3)           -- [1,50176,261]
-print("coords " .. tut.shape(coords) .. "  fourier " .. tut.shape(pos)
-      .. "  with RGB " .. tut.shape(features))
+print("coords " || "좌표 " .. tut.shape(coords)
+      .. "  fourier " .. tut.shape(pos)
+      .. "  with RGB " || "  RGB 포함 " .. tut.shape(features))
 ]]
 lesson:check(pos:size(2) == 4 * 64 + 2 and features:size(3) == 4 * 64 + 5, {en = "4·bands+2 = 258 and 4·bands+5 = 261 channels",
              ko = "채널 수는 4·bands+2 = 258, 4·bands+5 = 261"})
@@ -118,7 +121,7 @@ function fourier(x, n, max_freq, spacing)
   return tensor.cat({xf:sin(), xf:cos(), x}, 2)     -- [M,4n+2]
 end
 lin_f, log_f = bands_of(64, 224, "linear"), bands_of(64, 224, "log")
-for _, r in ipairs{{"linear", lin_f}, {"log", log_f}} do
+for _, r in ipairs{{"linear" || "선형   ", lin_f}, {"log" || "로그   ", log_f}} do
   local f = r[2]
   print(string.format("%-7s f_1..f_4 = %.2f %.2f %.2f %.2f ... f_64 = %.1f",
                       r[1], f[1]:item(), f[2]:item(), f[3]:item(),
@@ -126,11 +129,13 @@ for _, r in ipairs{{"linear", lin_f}, {"log", log_f}} do
 end
 low_lin = lin_f:lt(8):sum():item()   -- below 8 periods per image || 이미지당 8주기 미만
 low_log = log_f:lt(8):sum():item()
-print("bands below f = 8:  linear", low_lin, "  log-linear", low_log)
+print("bands below f = 8:  linear" || "f < 8인 대역 수:  선형", low_lin,
+      "  log-linear" || "  로그 선형", low_log)
 ff_err = (fourier(coords, 64, 224, "linear") - pos):abs():max():item()
 pos_log = fourier(coords, 64, 224, "log")
-print("linear vs nn.fourier_features: max difference", ff_err)
-print("log-linear features:", pos_log:shape())
+print("linear vs nn.fourier_features: max difference"
+      || "선형 버전 vs nn.fourier_features: 최대 차이", ff_err)
+print("log-linear features:" || "로그 선형 특징:", pos_log:shape())
 ]]
 lesson:check(ff_err < 1e-4, {en = "nn.fourier_features spaces its bands linearly (our linear version matches it)",
              ko = "nn.fourier_features는 선형 간격이다 (직접 쓴 선형 버전과 일치한다)"})
@@ -145,7 +150,7 @@ lesson:say{
 
 lesson:say{
   en = [[The Perceiver repeats "cross-attend to the input, then self-attend among the latents" several times, and the repeats can SHARE their weights: the same block applied again and again. Fewer parameters, less overfitting, and the same compute. A module used twice is counted once.]],
-  ko = [[Perceiver는 "입력에 교차 어텐션, 그다음 잠재 배열끼리 셀프 어텐션"을 여러 번 반복하고, 반복끼리 가중치를 "공유"할 수 있습니다: 같은 블록을 계속 다시 적용하는 것. 파라미터가 적고 과적합이 덜하며, 계산량은 같습니다. 두 번 쓰인 모듈은 한 번만 셉니다.]],
+  ko = [[Perceiver는 "입력에 교차 어텐션, 그다음 잠재 배열끼리 셀프 어텐션"을 여러 번 반복하고, 반복끼리 가중치를 "공유"할 수 있습니다: 같은 블록을 되풀이해 적용하는 셈입니다. 파라미터가 적고 과적합이 덜하며, 계산량은 같습니다. 두 번 쓰인 모듈은 한 번만 셉니다.]],
 }
 
 lesson:code[[
@@ -187,11 +192,11 @@ shared_model = Perceiver(64, 32, 8, true)
 separate_model = Perceiver(64, 32, 8, false)
 n_shared = shared_model:num_params()
 n_separate = separate_model:num_params()
-print("8 repeats, shared weights:", tut.int(n_shared),
-      "  separate weights:", tut.int(n_separate))
+print("8 repeats, shared weights:" || "8번 반복, 가중치 공유:", tut.int(n_shared),
+      "  separate weights:" || "  따로:", tut.int(n_separate))
 -- 4096 of the pixels, to run it for real here || 여기서 실제로 돌려 보려고 픽셀 4096개만
 small = features:narrow(2, 1, 4096)
-print("forward:", small:shape(), "->",
+print("forward:" || "순전파:", small:shape(), "->",
       tensor.no_grad(function() return shared_model(small) end):shape())
 ]]
 local blk = separate_model.blocks[1]:num_params()
@@ -200,7 +205,7 @@ lesson:check(n_separate - n_shared == 7 * blk, {en = "unsharing adds exactly 7 m
 
 lesson:say{
   en = [[Because nothing in the Perceiver assumes a grid, it stays strong on ImageNet with the pixels shuffled by one fixed permutation (the position features travel with each pixel), where a CNN falls apart; and the same architecture takes audio, video and point clouds.]],
-  ko = [[Perceiver에는 격자를 가정하는 부분이 없어서, 픽셀을 하나의 고정된 순열로 섞은 ImageNet에서도 여전히 강합니다 (위치 특징이 각 픽셀과 함께 다니기 때문). CNN은 여기서 무너집니다. 같은 구조로 오디오, 비디오, 포인트 클라우드도 다룹니다.]],
+  ko = [[Perceiver에는 격자를 가정하는 부분이 없어서, 픽셀을 하나의 고정된 순열로 섞은 ImageNet에서도 여전히 강합니다 (위치 특징이 각 픽셀에 붙어 함께 움직이기 때문). CNN은 여기서 무너집니다. 같은 구조로 오디오, 비디오, 포인트 클라우드도 다룹니다.]],
 }
 
 lesson:finish()

@@ -7,11 +7,13 @@ lesson:say{
   en = [[A big network can memorise a small training set: training accuracy reaches 100% while accuracy on new data stays much lower. The gap between the two is overfitting. Regularization trades a little training fit for better generalisation: weight decay pulls weights towards 0, dropout randomly zeroes units during training so no unit can rely on one particular partner.
 
 We train an MLP 784-256-10 on only 300 Fashion-MNIST images and test on 1000 others.]],
-  ko = [[큰 네트워크는 작은 학습 세트를 외워 버릴 수 있습니다: 학습 정확도는 100%가 되는데 새 데이터에서의 정확도는 훨씬 낮습니다. 그 차이가 과적합입니다. 규제는 학습 데이터에 조금 덜 맞추는 대신 일반화를 얻습니다: weight decay는 가중치를 0 쪽으로 당기고, dropout은 학습 중 유닛을 무작위로 0으로 만들어 어떤 유닛도 특정 짝에 기대지 못하게 합니다.
+  ko = [[큰 네트워크는 작은 학습 세트를 외워 버릴 수 있습니다: 학습 정확도는 100%가 되는데 새 데이터에서의 정확도는 훨씬 낮습니다. 그 차이가 과적합입니다. 규제는 학습 데이터에 조금 덜 맞추는 대신 일반화 성능을 얻는 방법입니다: 가중치 감쇠(weight decay)는 가중치를 0 쪽으로 당기고, 드롭아웃(dropout)은 학습 중에 유닛을 무작위로 0으로 만들어 어떤 유닛도 특정한 다른 유닛에 기대지 못하게 합니다.
 
 MLP 784-256-10을 Fashion-MNIST 이미지 300장만으로 학습하고, 다른 1000장으로 테스트합니다.]],
 }
 
+-- the Korean names carry their own padding: %-20s counts bytes, and a Hangul
+-- syllable is 3 bytes but 2 columns
 lesson:code[[
 trainset, testset = data.fashion_mnist{limit = 300, test_limit = 1000}
 function accuracy(model, set)
@@ -49,20 +51,21 @@ function experiment(name, dropout, wd)
   end
   local r = {train = accuracy(model, trainset),
              test = accuracy(model, testset), norm = weight_norm(model)}
-  print(string.format("%-20s train %.3f  test %.3f  gap %.3f  |W| %.1f",
+  print(string.format("%-20s train %.3f  test %.3f  gap %.3f  |W| %.1f"
+                      || "%-20s 학습 %.3f  테스트 %.3f  차이 %.3f  |W| %.1f",
                       name, r.train, r.test, r.train - r.test, r.norm))
   return r
 end
-plain = experiment("no regularization", 0, 0)
-decay = experiment("weight decay 0.5", 0, 0.5)
-drop = experiment("dropout 0.5", 0.5, 0)
+plain = experiment("no regularization" || "규제 없음           ", 0, 0)
+decay = experiment("weight decay 0.5" || "가중치 감쇠 0.5     ", 0, 0.5)
+drop = experiment("dropout 0.5" || "드롭아웃 0.5        ", 0.5, 0)
 ]]
 lesson:check(plain.train > 0.98, {en = "without regularization the 300 training images are memorised (train acc > 0.98)",
              ko = "규제가 없으면 학습 이미지 300장을 외워 버린다 (학습 정확도 > 0.98)"})
 lesson:check(plain.train - plain.test > 0.1, {en = "and test accuracy is more than 10 points lower: overfitting",
              ko = "그리고 테스트 정확도가 10%p 넘게 낮다: 과적합"})
 lesson:check(decay.norm < plain.norm, {en = "weight decay keeps the weights smaller",
-             ko = "weight decay는 가중치를 더 작게 유지한다"})
+             ko = "가중치 감쇠는 가중치를 더 작게 유지한다"})
 lesson:check(decay.test > 0.6 and drop.test > 0.6, {en = "the regularized models still generalise (test acc > 0.6)",
              ko = "규제한 모델도 여전히 일반화한다 (테스트 정확도 > 0.6)"})
 

@@ -5,7 +5,7 @@ local lesson = L.new{name = "sgd", title = {en = "onboarding 3: stochastic gradi
 
 lesson:say{
   en = [[Gradient descent uses the gradient over ALL examples for every step. With 60,000 images that is one expensive step per pass. Stochastic gradient descent (SGD) estimates the gradient from a small random mini-batch instead: noisy, but cheap, so it takes many steps per pass over the data (an epoch).]],
-  ko = [[경사 하강법은 매 스텝 "모든" 예제에 대한 기울기를 씁니다. 이미지가 60,000장이면 데이터를 한 번 훑을 때 비싼 스텝 하나뿐입니다. 확률적 경사 하강법(SGD)은 대신 무작위로 뽑은 작은 미니배치로 기울기를 추정합니다: 잡음이 있지만 싸서, 데이터를 한 번 훑는 동안(에폭) 스텝을 많이 밟습니다.]],
+  ko = [[경사 하강법은 매 스텝 "모든" 예제에 대한 기울기를 씁니다. 이미지가 60,000장이면 데이터를 한 번 훑을 때 비싼 스텝 하나뿐입니다. 확률적 경사 하강법(SGD)은 대신 무작위로 뽑은 작은 미니배치로 기울기를 추정합니다: 잡음이 섞이지만 계산이 싸서, 데이터를 한 번 훑는 동안(에폭) 스텝을 많이 밟습니다.]],
 }
 
 lesson:predict{
@@ -45,16 +45,19 @@ function run_sgd(batch_size, epochs, lr)
   return loss, updates
 end
 
-print("            updates   loss on all data after 3 epochs")
+print("            updates   loss on all data after 3 epochs"
+      || "          업데이트 수   3 에폭 뒤 전체 데이터 손실")
 full_loss, full_updates = run_sgd(2000, 3, 0.1)
-print(string.format("full batch  %7d   %.4f", full_updates, full_loss))
+print(string.format("full batch  %7d   %.4f" || "전체 배치     %7d       %.4f",
+                    full_updates, full_loss))
 sgd_loss, sgd_updates = run_sgd(32, 3, 0.1)
-print(string.format("batch 32    %7d   %.4f", sgd_updates, sgd_loss))
+print(string.format("batch 32    %7d   %.4f" || "배치 32       %7d       %.4f",
+                    sgd_updates, sgd_loss))
 ]]
 lesson:check(#loader == 63, {en = "the loader makes 63 batches per epoch",
              ko = "로더는 에폭마다 배치 63개를 만든다"})
 lesson:check(sgd_loss < full_loss / 10, {en = "in the same 3 epochs, mini-batch SGD gets a loss 10x lower than full batch",
-             ko = "같은 3 에폭에서 미니배치 SGD의 loss가 전체 배치보다 10배 낮다"})
+             ko = "같은 3 에폭에서 미니배치 SGD의 손실이 전체 배치보다 10배 낮다"})
 
 lesson:say{
   en = [[Same compute (3 passes over the data), 189 small steps beat 3 exact ones by a wide margin. The price is noise: near the minimum, mini-batch gradients keep pointing in slightly different directions, so SGD jitters around it unless the learning rate decays.

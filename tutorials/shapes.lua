@@ -5,21 +5,21 @@ local lesson = L.new{name = "shapes", title = {en = "tensors, views, broadcastin
 
 lesson:say{
   en = [[A tensor is a block of numbers plus a shape. Deep learning code is mostly about getting shapes right: "deep learning is matching dimensions". In nnlab dims are counted from 1 (like Lua and Torch7) and -1 means the last dim.]],
-  ko = [[텐서는 숫자 덩어리와 그 모양(shape)입니다. 딥러닝 코드의 대부분은 모양을 맞추는 일입니다: "딥러닝은 차원 맞추기". nnlab에서 차원은 1부터 셉니다 (Lua, Torch7과 같음). -1은 마지막 차원입니다.]],
+  ko = [[텐서는 숫자 덩어리에 모양(shape)을 붙인 것입니다. 딥러닝 코드의 대부분은 모양을 맞추는 일입니다: "딥러닝은 차원 맞추기". nnlab에서 차원은 1부터 셉니다 (Lua, Torch7과 같음). -1은 마지막 차원입니다.]],
 }
 
 lesson:code[[
 x = tensor.arange(0, 6):view(2, 3)      -- 0..5 as 2 rows of 3 || 0..5를 3개씩 2행으로
 print(x)
-print("shape", x:shape(), "dims", x:dim(), "numel", x:numel(),
-      "size of dim -1", x:size(-1))
+print("shape" || "모양", x:shape(), "dims" || "차원 수", x:dim(),
+      "numel" || "원소 수", x:numel(), "size of dim -1" || "-1번 차원 크기", x:size(-1))
 ]]
 lesson:check(x:size(1) == 2 and x:size(2) == 3 and x:numel() == 6, {en = "x is [2,3] with 6 numbers",
              ko = "x는 숫자 6개를 담은 [2,3]이다"})
 
 lesson:say{
   en = [[view, reshape, transpose, permute, narrow and indexing do not copy: they make a new VIEW (new sizes and strides) of the same storage. Writing through a view changes the original.]],
-  ko = [[view, reshape, transpose, permute, narrow, 인덱싱은 복사하지 않습니다: 같은 저장공간을 다르게 보는 새 뷰(VIEW, 새 크기와 stride)를 만듭니다. 뷰를 통해 쓰면 원본이 바뀝니다.]],
+  ko = [[view, reshape, transpose, permute, narrow, 인덱싱은 복사하지 않습니다: 같은 저장공간을 다르게 보는 새 뷰(view: 크기와 stride만 새로 정한 것)를 만듭니다. 뷰에 값을 쓰면 원본도 바뀝니다.]],
 }
 
 lesson:code[[
@@ -27,10 +27,10 @@ row = x[2]                 -- the second row, a view [3] || 두 번째 행, 뷰 
 row:fill(9)
 print(x)                   -- x changed too || x도 바뀌었습니다
 xt = x:t()                 -- transpose: [3,2], still the same storage || 전치: [3,2], 저장공간은 그대로
-print("xt", xt:shape(), "contiguous?", xt:is_contiguous())
+print("xt", xt:shape(), "contiguous?" || "연속?", xt:is_contiguous())
 c = xt:contiguous()        -- this one copies, into row-major order || 이건 행 우선 순서로 복사합니다
 c:fill(0)
-print("x after filling the copy:", x:sum():item())
+print("x after filling the copy:" || "복사본을 채운 뒤 x의 합:", x:sum():item())
 ]]
 lesson:check(x:sum():item() == 0 + 1 + 2 + 27, {en = "filling a view changed x; filling a copy did not",
              ko = "뷰를 채우면 x가 바뀌고, 복사본을 채우면 바뀌지 않는다"})
@@ -63,7 +63,7 @@ code shows each op. Watch the next block.
 
 The meta device has shapes but no numbers: nothing is allocated and nothing is computed, yet every shape rule (and autograd) runs. It answers "what would this cost?" safely. tensor.memory_estimate() reports the bytes a real run would need.]],
   ko = [[프롬프트에서 ":shapes on"을 켜면 모든 연산이 입력과 출력 모양과 함께 출력됩니다
-(스크립트에서는 sys.shapes(true)). 내장 레이어는 파라미터와 함께 한 줄로, 직접 쓴 코드는
+(스크립트에서는 sys.shapes(true)). 내장 층은 파라미터와 함께 한 줄로, 직접 쓴 코드는
 연산 하나하나가 보입니다. 다음 블록을 보세요.
 
 meta 장치에는 모양만 있고 숫자는 없습니다: 메모리를 할당하지도, 계산하지도 않지만 모든 모양 규칙(과 autograd)은 실행됩니다. "이건 얼마나 들까?"를 안전하게 물어볼 수 있습니다. tensor.memory_estimate()가 실제 실행에 필요한 바이트를 알려 줍니다.]],
@@ -96,7 +96,8 @@ attn = q:matmul(q:transpose(2, 3))          -- [8,50176,64] x [8,64,50176]
 print(attn, attn:shape())
 meta_bytes = tensor.memory_estimate().meta - before
 attn_bytes = meta_bytes - q_bytes
-print(string.format("attention %.1f GB + q %.1f GB = %.1f GB held",
+print(string.format("attention %.1f GB + q %.1f GB = %.1f GB held"
+                    || "어텐션 %.1f GB + q %.1f GB = 모두 %.1f GB",
                     attn_bytes / 1e9, q_bytes / 1e9, meta_bytes / 1e9))
 ]]
 lesson:check(attn:shape() == tensor.empty(8, 50176, 50176, {device = "meta"}):shape(), {en = "the shape is [8,50176,50176]",

@@ -5,7 +5,7 @@ local lesson = L.new{name = "vit_conv", title = {en = "adding convolution to a V
 
 lesson:say{
   en = [[A ViT has none of a CNN's built-in assumptions (nearby pixels matter together, the same pattern anywhere is the same pattern), so it needs huge data sets. One idea for small data: put convolutions back inside the ViT. The hard part is the shapes: a transformer holds tokens [B, HW+1, C] (a CLS token plus one token per patch), a Conv2d wants images [B, C, H, W].]],
-  ko = [[ViT에는 CNN이 기본으로 가진 가정(가까운 픽셀끼리 함께 중요하다, 같은 무늬는 어디 있든 같은 무늬다)이 없어서 거대한 데이터셋이 필요합니다. 작은 데이터를 위한 아이디어 하나: ViT 안에 합성곱을 다시 넣는 것. 어려운 부분은 모양입니다: 트랜스포머는 토큰 [B, HW+1, C] (CLS 토큰 하나 + 패치마다 토큰 하나)를 들고 있고, Conv2d는 이미지 [B, C, H, W]를 원합니다.]],
+  ko = [[ViT에는 CNN에 기본으로 들어 있는 가정(가까운 픽셀끼리 관련이 깊다, 같은 무늬는 어디에 있든 같은 무늬다)이 없어서 거대한 데이터셋이 필요합니다. 데이터가 적을 때 쓸 만한 아이디어 하나는 ViT 안에 합성곱을 다시 넣는 것입니다. 어려운 부분은 모양입니다: 트랜스포머는 토큰 [B, HW+1, C] (CLS 토큰 하나 + 패치마다 토큰 하나)를 다루고, Conv2d는 이미지 [B, C, H, W]를 원합니다.]],
 }
 
 lesson:predict{
@@ -30,9 +30,12 @@ conv    = nn.Conv2d(C, C, 3, {padding = 1, device = "meta"})
 y       = conv(img)
 back    = y:permute(1, 3, 4, 2):reshape(B, H * W, C)  -- [B,HW,C]
 out     = tensor.cat({cls, back}, 2)                  -- [B,HW+1,C]
-for _, step in ipairs{{"tokens", tokens}, {"drop CLS", patches},
-                      {"as image", img}, {"conv", y},
-                      {"back to tokens", back}, {"concat CLS", out}} do
+for _, step in ipairs{{"tokens" || "토큰            ", tokens},
+                      {"drop CLS" || "CLS 떼기        ", patches},
+                      {"as image" || "이미지 모양     ", img},
+                      {"conv" || "합성곱          ", y},
+                      {"back to tokens" || "다시 토큰으로   ", back},
+                      {"concat CLS" || "CLS 붙이기      ", out}} do
   print(string.format("%-16s %s", step[1], tostring(step[2]:shape())))
 end
 ]]
@@ -77,7 +80,7 @@ FC+Conv 지름길은 ResNet의 지름길(shortcut)에서 왔습니다: 합성곱
     ViT 6층 + (FC+Conv) 6          0.97
     ViT-B/16 전체 (12층)           0.988
 
-conv 층이 늘수록 나빠졌고, 2x2 커널은 3x3보다 나빴습니다. FC 지름길을 붙이자 conv 블록 여섯 개가 더는 해가 되지 않았고 (지름길 없이 0.8031, 있으면 0.97), 학습도 더 매끄러웠습니다. 하지만 "도움이 됐는지"는 다른 문제입니다: 0.97과 ViT 6층만의 0.9678은 한 번씩 돌린 두 실행 사이의 0.2%p 차이로, 시드만 바꿔도 달라질 수 있는 범위입니다.]],
+합성곱 층이 늘수록 나빠졌고, 2x2 커널은 3x3보다 나빴습니다. FC 지름길을 붙이자 합성곱 블록 여섯 개가 더는 해가 되지 않았고 (지름길 없이 0.8031, 있으면 0.97), 학습도 더 매끄러웠습니다. 하지만 "도움이 됐는지"는 다른 문제입니다: 0.97과 ViT 6층만의 0.9678은 한 번씩 돌린 두 실행 사이의 0.2%p 차이로, 시드만 바꿔도 달라질 수 있는 범위입니다.]],
 }
 
 lesson:predict{
@@ -90,7 +93,7 @@ lesson:predict{
 
 lesson:say{
   en = [[Now a tiny version you can train in seconds: Fashion-MNIST 28x28, 4x4 patches -> 7x7 = 49 tokens + CLS, C = 32, one transformer block, then optionally one conv block with the FC shortcut, then a classifier on the CLS token.]],
-  ko = [[이제 몇 초면 학습되는 작은 버전을 만듭니다: Fashion-MNIST 28x28, 4x4 패치 -> 7x7 = 49 토큰 + CLS, C = 32, 트랜스포머 블록 하나, 선택적으로 FC 지름길이 있는 conv 블록 하나, 마지막으로 CLS 토큰에 붙인 분류기.]],
+  ko = [[이제 몇 초면 학습되는 작은 버전을 만듭니다: Fashion-MNIST 28x28, 4x4 패치 -> 7x7 = 토큰 49개 + CLS, C = 32, 트랜스포머 블록 하나, FC 지름길을 골라 붙일 수 있는 합성곱 블록 하나, 그리고 CLS 토큰을 입력으로 받는 분류기.]],
 }
 
 lesson:code[[
@@ -189,21 +192,23 @@ end
 
 vit_plain = fit(false)
 vit_conv = fit(true)
-print("                 params   first loss   last loss   test acc")
-for _, r in ipairs{{"ViT", vit_plain}, {"ViT + conv", vit_conv}} do
+print("                 params   first loss   last loss   test acc"
+      || "               파라미터      첫 손실      끝 손실     정확도")
+for _, r in ipairs{{"ViT", vit_plain},
+                   {"ViT + conv" || "ViT + 합성곱", vit_conv}} do
   print(string.format("%-12s %10d   %10.3f   %9.3f   %8.3f", r[1],
                       r[2].params, r[2].first, r[2].last, r[2].acc))
 end
 ]]):gsub("@SIZES", string.format("%d, %d, %d", N_TRAIN, N_TEST, EPOCHS)), nil)
 
 lesson:check(vit_plain.last < vit_plain.first and vit_conv.last < vit_conv.first,
-             {en = "training reduces the loss for both models", ko = "두 모델 모두 학습으로 loss가 줄어든다"})
+             {en = "training reduces the loss for both models", ko = "두 모델 모두 학습으로 손실이 줄어든다"})
 lesson:check(vit_plain.acc > 0.3 and vit_conv.acc > 0.3,
-             {en = "both beat chance (0.1) clearly on the test subset", ko = "두 모델 모두 테스트 부분집합에서 우연(0.1)을 확실히 넘는다"})
+             {en = "both beat chance (0.1) clearly on the test subset", ko = "두 모델 모두 테스트 부분집합에서 무작위 추측(0.1)보다 확실히 낫다"})
 
 lesson:say{
   en = [[Which one won here says little: one seed, a small subset, a few dozen to a few hundred steps. To compare architectures honestly you would fix the training budget, repeat over several seeds and report the spread, exactly what the table above (one run each) could not afford. What this lesson should leave you with is the mechanics: narrow off the CLS token, reshape + permute to an image, convolve, and go back.]],
-  ko = [[여기서 어느 쪽이 이겼는지는 별 의미가 없습니다: 시드 하나, 작은 부분집합, 수십에서 수백 스텝. 구조를 정직하게 비교하려면 학습 예산을 고정하고, 여러 시드로 반복해 편차를 보고해야 합니다. 위 표(각각 한 번씩 실행)가 감당하지 못한 바로 그 일입니다. 이 레슨에서 가져갈 것은 기법입니다: CLS 토큰을 떼고, reshape + permute로 이미지를 만들고, 합성곱을 하고, 되돌리기.]],
+  ko = [[여기서 어느 쪽이 이겼는지는 별 의미가 없습니다: 시드 하나, 작은 부분집합, 수십에서 수백 스텝. 구조를 정직하게 비교하려면 학습 예산을 고정하고, 여러 시드로 반복해 편차를 보고해야 합니다. 위 표(각각 한 번씩 실행)가 감당하지 못한 바로 그 일입니다. 이 레슨에서 가져갈 것은 방법 자체입니다: CLS 토큰을 떼고, reshape + permute로 이미지를 만들고, 합성곱을 한 뒤 다시 토큰으로 되돌리는 것.]],
 }
 
 lesson:finish()

@@ -7,7 +7,7 @@ lesson:say{
   en = [[Self-attention compares every token with every token: Q Kᵀ is N x N. Double the image side and N grows 4x, the attention map 16x. That is what limits the resolution a ViT can take.
 
 XCA (from XCiT) transposes the question: instead of "which tokens look alike", ask "which channels vary together across the tokens". Kᵀ Q is d x d per head, whatever N is, so cost and memory grow linearly with N. Two details keep it stable: q and k are L2-normalised along the token dimension, and a learnable temperature per head scales the d x d map before the softmax.]],
-  ko = [[셀프 어텐션은 모든 토큰을 모든 토큰과 비교합니다: Q Kᵀ는 N x N입니다. 이미지 한 변을 두 배로 하면 N은 4배, 어텐션 맵은 16배가 됩니다. 이것이 ViT가 받을 수 있는 해상도를 제한합니다.
+  ko = [[셀프 어텐션은 모든 토큰을 모든 토큰과 비교합니다: Q Kᵀ는 N x N입니다. 이미지 한 변을 두 배로 하면 N은 4배, 어텐션 맵은 16배가 됩니다. 그래서 ViT가 다룰 수 있는 해상도에 한계가 생깁니다.
 
 XCiT가 제안한 XCA는 질문을 뒤집습니다: "어떤 토큰끼리 닮았나" 대신 "어떤 채널들이 토큰 전체에 걸쳐 함께 변하나"를 묻습니다. Kᵀ Q는 N과 상관없이 헤드마다 d x d이므로 비용과 메모리가 N에 선형으로 늘어납니다. 안정화 장치는 두 가지입니다: q와 k를 토큰 차원을 따라 L2 정규화하고, 헤드마다 학습되는 온도(temperature)로 d x d 맵을 softmax 전에 스케일합니다.]],
 }
@@ -30,8 +30,9 @@ for p = 1, 3 do
   for _ = 2, p do G, C = G:matmul(gram), C:matmul(cov) end
   local tg, tc = trace(G), trace(C)
   trace_err = math.max(trace_err, math.abs(tg - tc) / tc)
-  print(string.format("trace of power %d:  N x N %.6g   c x c %.6g", p, tg,
-                      tc))
+  print(string.format("trace of power %d:  N x N %.6g   c x c %.6g"
+                      || "%d제곱의 대각합:  N x N %.6g   c x c %.6g",
+                      p, tg, tc))
 end
 -- power iteration on the small one || 작은 쪽에 거듭제곱법
 v = tensor.ones(16, 1)
@@ -39,19 +40,20 @@ for _ = 1, 300 do v = cov:matmul(v); v = v / v:norm() end
 lambda = v:t():matmul(cov):matmul(v):item()
 u = K:matmul(v); u = u / u:norm()                 -- mapped to token space || 토큰 공간으로 옮김
 eig_err = (gram:matmul(u) - u * lambda):abs():max():item() / lambda
-print(string.format("top eigenvalue %.4f; K v: eigenvector (error %.1e)",
+print(string.format("top eigenvalue %.4f; K v: eigenvector (error %.1e)"
+                    || "가장 큰 고윳값 %.4f, K v는 고유벡터 (오차 %.1e)",
                     lambda, eig_err))
 ]]
 lesson:check(trace_err < 1e-4 and eig_err < 1e-4,
              {en = "K Kᵀ and Kᵀ K share eigenvalues, and K v carries the eigenvector across",
-              ko = "K Kᵀ와 Kᵀ K는 고윳값이 같고, K v가 고유벡터를 옮겨 준다"})
+              ko = "K Kᵀ와 Kᵀ K는 고윳값이 같고, K v가 고유벡터를 대응시킨다"})
 
 lesson:predict{
   question = {en = "N = 3136 tokens (56x56), 4 heads of c = 16 channels. How many numbers in one head's attention map, for self-attention and for XCA?",
               ko = "토큰 N = 3136 (56x56), 채널 c = 16짜리 헤드 4개. 헤드 하나의 어텐션 맵에 숫자가 몇 개일까요? 셀프 어텐션과 XCA 각각."},
   answer = {en = "9834496 and 256", ko = "9834496개와 256개"},
   explain = {en = "Self-attention: N² = 3136² = 9,834,496. XCA: c² = 16² = 256, and it stays 256 at any N.",
-             ko = "셀프 어텐션: N² = 3136² = 9,834,496. XCA: c² = 16² = 256이고, N이 얼마든 256입니다."},
+             ko = "셀프 어텐션: N² = 3136² = 9,834,496. XCA: c² = 16² = 256이고, N과 상관없이 늘 256입니다."},
 }
 
 lesson:code[[
@@ -67,11 +69,12 @@ tau = 1.5
 A = (l2_tokens(q):t():matmul(l2_tokens(k)) * tau):softmax(2)
 -- [N,c]: each token's channels remixed by A || [N,c]: 토큰마다 채널을 A로 다시 섞음
 out = v:matmul(A:t())
-print("attention map", A:shape(), " output", out:shape())
+print("attention map" || "어텐션 맵", A:shape(), " output" || " 출력", out:shape())
 ref = nn.F.xca(q:view(1, 1, N, c), k:view(1, 1, N, c), v:view(1, 1, N, c),
                tensor.full({1, 1, 1}, tau))
 xca_err = (ref:view(N, c) - out):abs():max():item()
-print("matches nn.F.xca (the op inside nn.XCA): max difference", xca_err)
+print("matches nn.F.xca (the op inside nn.XCA): max difference"
+      || "nn.F.xca(nn.XCA 안의 연산)와의 최대 차이", xca_err)
 ]]
 lesson:check(A:shape() == tensor.empty(4, 4):shape(), {en = "the XCA map is c x c = [4,4]",
              ko = "XCA 맵은 c x c = [4,4]다"})
@@ -95,7 +98,8 @@ end
 meta_mha = nn.MultiheadAttention(64, 4, {device = "meta"})
 meta_xca = nn.XCA(64, 4, {device = "meta"})
 mem = {}
-print("      N     self-attention          XCA")
+print("      N     self-attention          XCA"
+      || "      N       셀프 어텐션            XCA")
 for _, N in ipairs{196, 784, 3136, 12544, 50176} do
   mem[N] = {mha = peak_bytes(meta_mha, N, 64),
             xca = peak_bytes(meta_xca, N, 64)}
@@ -107,10 +111,10 @@ local r_x = mem[50176].xca / mem[12544].xca
 local r_a = mem[50176].mha / mem[12544].mha
 lesson:check(r_x > 3.5 and r_x < 4.5, {
   en = string.format("XCA memory grows linearly: 4x the tokens -> %.2fx the bytes", r_x),
-  ko = string.format("XCA 메모리는 선형으로 는다: 토큰 4배 -> 바이트 %.2f배", r_x)})
+  ko = string.format("XCA 메모리는 N에 선형으로 늘어난다: 토큰 4배 -> 바이트 %.2f배", r_x)})
 lesson:check(r_a > 14 and r_a < 17, {
   en = string.format("self-attention memory grows quadratically: 4x the tokens -> %.2fx the bytes", r_a),
-  ko = string.format("셀프 어텐션 메모리는 제곱으로 는다: 토큰 4배 -> 바이트 %.2f배", r_a)})
+  ko = string.format("셀프 어텐션 메모리는 N의 제곱으로 늘어난다: 토큰 4배 -> 바이트 %.2f배", r_a)})
 lesson:check(mem[50176].mha > 40e9, {en = "self-attention over 50176 tokens needs > 40 GB even for one image",
              ko = "토큰 50176개의 셀프 어텐션은 이미지 한 장에도 40 GB가 넘게 든다"})
 
@@ -134,7 +138,8 @@ tensor.reset_peak()
 tensor.no_grad(function() return attention_qfirst(q, q, q) end)
 qfirst_peak = tensor.memory_estimate().meta_peak - base
 map_bytes = h * N * N * 4
-print(string.format("one map %s; q first: peak %.2f maps; nnlab: %.2f maps",
+print(string.format("one map %s; q first: peak %.2f maps; nnlab: %.2f maps"
+                    || "맵 하나 %s, q 먼저: 최대 맵 %.2f개, nnlab: 맵 %.2f개",
                     tut.bytes(map_bytes), qfirst_peak / map_bytes,
                     mem[50176].mha / map_bytes))
 ]]
@@ -147,7 +152,7 @@ _G.TIME_NS = quick and {8, 16, 64, 256, 1024} or {8, 16, 64, 256, 1024, 2048, 40
 lesson:say{
   en = [[Time, measured for real on this CPU (forward pass only, d = 64, 4 heads)]] ..
        (quick and [[; --check mode stops at N = 1024 to stay fast.]] or "."),
-  ko = [[시간은 이 CPU에서 실제로 잽니다 (순전파만, d = 64, 헤드 4개)]] ..
+  ko = [[시간은 이 CPU에서 실제로 측정합니다 (순전파만, d = 64, 헤드 4개)]] ..
        (quick and [[. --check 모드에서는 빨리 끝나도록 N = 1024에서 멈춥니다.]] or "."),
 }
 
@@ -155,7 +160,8 @@ lesson:code[[
 tensor.manual_seed(0)
 cpu_mha, cpu_xca = nn.MultiheadAttention(64, 4), nn.XCA(64, 4)
 times = {}
-print("      N   self-attn ms     XCA ms    mult-adds attn / XCA")
+print("      N   self-attn ms     XCA ms    mult-adds attn / XCA"
+      || "      N   셀프 어텐션 ms   XCA ms    mult-add 어텐션 / XCA")
 for _, N in ipairs(TIME_NS) do
   local x = tensor.randn(1, N, 64)
   local reps = math.max(1, 1024 // N)
@@ -175,13 +181,14 @@ end
 for i = #times, 1, -1 do
   if times[i].attn > times[i].xca then crossover = times[i].N else break end
 end
-print("measured crossover: XCA is faster from N =", crossover)
+print("measured crossover: XCA is faster from N =" || "측정 결과: XCA가 더 빨라지는 N =",
+      crossover)
 ]]
 local last = times[#times]
 lesson:check(last.ma > last.mx, {en = "at the largest N, self-attention needs more mult-adds than XCA",
              ko = "가장 큰 N에서 셀프 어텐션의 mult-add가 XCA보다 많다"})
 lesson:check(crossover ~= nil, {en = "XCA becomes faster than self-attention within the measured range",
-             ko = "잰 범위 안에서 XCA가 셀프 어텐션보다 빨라진다"})
+             ko = "측정한 범위 안에서 XCA가 셀프 어텐션보다 빨라진다"})
 
 lesson:say{
   en = [[In mult-adds the crossover is where N² c passes N c², i.e. N > c = d/heads: almost immediately. (Both models also pay the same q, k, v and output projections, which grow with N·d² and dominate at small N.) In measured time the crossover depends on the machine, which is why we measure.
@@ -223,8 +230,9 @@ lpi = LPI(64)
 tokens = tensor.randn(2, 14 * 14, 64) + nn.pos_sincos_2d(14, 14, 64)
 mixed = lpi(tokens, 14, 14)
 print("LPI: " .. tut.shape(tokens) .. " -> " .. tut.shape(mixed)
-      .. ", params "
+      .. ", params " || ", 파라미터 "
       .. lpi:num_params() .. ", of which one depthwise conv "
+      || ", 그중 depthwise 합성곱 하나에 "
       .. lpi.conv1:num_params())
 ]]
 lesson:check(mixed:shape() == tokens:shape(), {en = "LPI keeps the token shape [2,196,64]",
@@ -234,7 +242,7 @@ lesson:check(lpi.conv1:num_params() == 640, {en = "a depthwise 3x3 conv over 64 
 
 lesson:say{
   en = [[Now one whole XCiT block: x + XCA(LN(x)), then + LPI(LN(x)), then + FFN(LN(x)), at the size of XCiT-S: d = 384, 8 heads, an FFN 4x wide, 14 x 14 = 196 tokens. (XCiT also multiplies each branch by a learned vector of d numbers, LayerScale; we leave it out.)]],
-  ko = [[이제 XCiT 블록 하나를 통째로 만듭니다: x + XCA(LN(x)), 그다음 + LPI(LN(x)), 그다음 + FFN(LN(x)). 크기는 XCiT-S와 같게: d = 384, 헤드 8개, 4배 넓은 FFN, 토큰 14 x 14 = 196개. (XCiT는 각 가지에 학습되는 d차원 벡터를 곱하는 LayerScale도 쓰지만 여기서는 뺍니다.)]],
+  ko = [[이제 XCiT 블록 하나를 통째로 만듭니다: x + XCA(LN(x)), 그다음 + LPI(LN(x)), 그다음 + FFN(LN(x)). 크기는 XCiT-S와 같게: d = 384, 헤드 8개, 4배 넓은 FFN, 토큰 14 x 14 = 196개. (XCiT는 각 분기(branch)에 학습되는 d차원 벡터를 곱하는 LayerScale도 쓰지만 여기서는 뺍니다.)]],
 }
 
 lesson:code[[
@@ -255,18 +263,18 @@ blk = XCiTBlock(384, 8)
 xt = tensor.randn(2, 196, 384) + nn.pos_sincos_2d(14, 14, 384)
 yt = blk(xt, 14, 14)
 blk_params = blk:num_params()
-print("XCiT block:", xt:shape(), "->", yt:shape(), " params",
-      tut.int(blk_params))
-print("  of which XCA", tut.int(blk.xca:num_params()), " LPI",
+print("XCiT block:" || "XCiT 블록:", xt:shape(), "->", yt:shape(),
+      " params" || " 파라미터", tut.int(blk_params))
+print("  of which XCA" || "  그중 XCA", tut.int(blk.xca:num_params()), " LPI",
       tut.int(blk.lpi:num_params()),
       " FFN", tut.int(blk.ffn:num_params()))
 local x28 = tensor.randn(1, 28 * 28, 384) + nn.pos_sincos_2d(28, 28, 384)
 big = blk(x28, 28, 28)
-print("the same block on a 28 x 28 grid:", big:shape())
+print("the same block on a 28 x 28 grid:" || "같은 블록을 28 x 28 격자에:", big:shape())
 ]]
 lesson:check(yt:shape() == xt:shape() and big:size(2) == 784,
              {en = "one block keeps [2,196,384], and runs unchanged on 784 tokens",
-              ko = "블록 하나가 [2,196,384]를 유지하고, 토큰 784개에도 그대로 돌아간다"})
+              ko = "블록 하나가 [2,196,384]를 유지하고, 토큰 784개에서도 그대로 동작한다"})
 lesson:check(blk_params + 3 * 384 == 1783688,
              {en = string.format("%s parameters + LayerScale's 3·384 = 1,783,688, timm's XCABlock(384, 8) in PyTorch",
                                  tut.int(blk_params)),

@@ -184,6 +184,13 @@ dash_key_result repl_dash_key(dash_state *s, int key);
 
 // ---- lua_dash.c: the one dashboard of the process ----
 dash_state *repl_dash_cur(void);
+dash_state *repl_dash_init(void);              // repl_dash_cur, initialised on first use
+// dash.model, dash._model (automatic: explicit rows win), dash.grads (lua_model.c)
+int repl_dash_l_model(lua_State *L);
+int repl_dash_l_model_auto(lua_State *L);
+int repl_dash_l_grads(lua_State *L);
+// field of the options table at idx as a number (dflt when absent); raises naming dash.FN
+double repl_dash_opt_num(lua_State *L, int idx, const char *field, double dflt);
 int repl_dash_run_active(void);
 int repl_dash_raise_stop(lua_State *L);     // raises dash.STOP (after q,y)
 // Logs a point (and, when g is given, per-parameter stats) into the state and the
@@ -215,6 +222,12 @@ int repl_dash_plot_yaxis(dash_grid *g, int x, int y, int lab, int ph, const dash
 int repl_dash_tick_row(int k, int n, int ph);
 
 // ---- render.c ----
+// the lower panels (render_panels.c), each into the box at (x, y) of w x h cells
+void repl_dash_draw_shapes(dash_state *s, dash_grid *g, int x, int y, int w, int h);
+void repl_dash_draw_grads(dash_state *s, dash_grid *g, int x, int y, int w, int h);
+void repl_dash_draw_log(dash_state *s, dash_grid *g, int x, int y, int w, int h);
+void repl_dash_draw_system(dash_state *s, dash_grid *g, int x, int y, int w, int h);
+void repl_dash_draw_dist(dash_state *s, dash_grid *g, int x, int y, int w, int h);
 void repl_dash_render(dash_state *s, dash_grid *g);
 // The plain progress line ("step 100  loss 0.0354  ...") into buf.
 char *repl_dash_progress_line(const dash_state *s, char *buf, size_t n);
@@ -294,6 +307,11 @@ const char *repl_runs_root(void);
 // folder-name prefix. A name matching nothing gets a message in *err (malloc'd,
 // newline separated; NULL when none). Returns 0, or -1 when out of memory or root
 // cannot be read. Bad files never fail the load: they get dash_run.error.
+// a metrics.jsonl line's numbers by key (NaN when absent): the keys, and the fast scanner
+// (runs_scan.c) that returns 0, or -1 for a line it does not handle (cJSON decides those)
+enum { DASH_K_STEP, DASH_K_LOSS, DASH_K_TEST_LOSS, DASH_K_ACC, DASH_K_LR, DASH_K_EPOCH, DASH_K_N };
+extern const char *const repl_runs_keys[DASH_K_N];
+int repl_runs_scan_line(const char *line, size_t len, double vals[DASH_K_N]);
 int repl_runs_load(dash_runs *out, const char *root, const char *const *names, int nnames, char **err);
 void repl_runs_free(dash_runs *r);
 // Reads one run folder (meta.json + metrics.jsonl); 0, or -1 out of memory.

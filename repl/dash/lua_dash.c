@@ -32,14 +32,16 @@ static struct {
 dash_state *repl_dash_cur(void) { return &S; }
 int repl_dash_run_active(void) { return D.run_active; }
 
-static void ensure_init(void)
+dash_state *repl_dash_init(void)
 {
     static int done;
     if (!done) {
         repl_dash_state_init(&S);
         done = 1;
     }
+    return &S;
 }
+static void ensure_init(void) { repl_dash_init(); }
 
 // captured output -> the log panel and the run's output.log
 static void on_output(const char *b, size_t n, void *ud)
@@ -332,7 +334,7 @@ static void close_at_exit(void)
 }
 
 // a numeric field of the options table, named in the error when it is not a number
-static double opt_num(lua_State *L, int idx, const char *field, double dflt)
+double repl_dash_opt_num(lua_State *L, int idx, const char *field, double dflt)
 {
     lua_getfield(L, idx, field);
     if (!lua_isnil(L, -1) && !lua_isnumber(L, -1)) {
@@ -356,8 +358,8 @@ static int l_open(lua_State *L)
         lua_getfield(L, 1, "plain");
         plain = lua_toboolean(L, -1);
         lua_pop(L, 1);
-        D.every = opt_num(L, 1, "every", 100);
-        double fps = opt_num(L, 1, "fps", 20);
+        D.every = repl_dash_opt_num(L, 1, "every", 100);
+        double fps = repl_dash_opt_num(L, 1, "fps", 20);
         D.min_interval = fps > 0 ? 1.0 / fps : 0.05;
         if (D.every < 1) D.every = 1;
         lua_getfield(L, 1, "name");
@@ -463,12 +465,12 @@ static int l_log(lua_State *L)
     ensure_init();
     luaL_checktype(L, 1, LUA_TTABLE);
     dash_point p;
-    p.step = opt_num(L, 1, "step", NAN);
-    p.epoch = opt_num(L, 1, "epoch", NAN);
-    p.loss = opt_num(L, 1, "loss", NAN);
-    p.test_loss = opt_num(L, 1, "test_loss", NAN);
-    p.acc = opt_num(L, 1, "acc", NAN);
-    p.lr = opt_num(L, 1, "lr", NAN);
+    p.step = repl_dash_opt_num(L, 1, "step", NAN);
+    p.epoch = repl_dash_opt_num(L, 1, "epoch", NAN);
+    p.loss = repl_dash_opt_num(L, 1, "loss", NAN);
+    p.test_loss = repl_dash_opt_num(L, 1, "test_loss", NAN);
+    p.acc = repl_dash_opt_num(L, 1, "acc", NAN);
+    p.lr = repl_dash_opt_num(L, 1, "lr", NAN);
     // the script logs its own steps: the automatic ones stand aside
     if (!isnan(p.step) || !isnan(p.loss)) {
         if (!D.run_active) run_begin(NULL);
@@ -532,212 +534,6 @@ static int l_watch_auto(lua_State *L)
     S.watches[S.cur_watch].is_auto = 1;
     if (!lua_toboolean(L, 3) && had) S.cur_watch = prev;
     if (S.cosine && S.watches[S.cur_watch].cols < 2) S.cosine = 0;
-    return 0;
-}
-
-// A summary cell as text: numbers without ".0", shape tables as [a,b,c].
-static char *cell_text(lua_State *L, int idx)
-{
-    idx = lua_absindex(L, idx);
-    char buf[128];
-    if (lua_isnil(L, idx)) return strdup("");
-    if (lua_type(L, idx) == LUA_TNUMBER) {
-        double v = lua_tonumber(L, idx);
-        snprintf(buf, sizeof buf, v == floor(v) && fabs(v) < 1e15 ? "%.0f" : "%g", v);
-        return strdup(buf);
-    }
-    int has_tostring = lua_type(L, idx) == LUA_TTABLE && luaL_getmetafield(L, idx, "__tostring") != LUA_TNIL;
-    if (has_tostring) lua_pop(L, 1);
-    if (lua_type(L, idx) == LUA_TTABLE && !has_tostring) {
-        size_t k = 0;
-        lua_Integer n = luaL_len(L, idx);
-        k += (size_t)snprintf(buf, sizeof buf, "[");
-        for (lua_Integer i = 1; i <= n && k < sizeof buf; i++) {
-            lua_geti(L, idx, i);
-            k += (size_t)snprintf(buf + k, sizeof buf - k, "%s%.0f", i > 1 ? "," : "", lua_tonumber(L, -1));
-            lua_pop(L, 1);
-        }
-        if (k < sizeof buf) snprintf(buf + k, sizeof buf - k, "]");
-        return strdup(buf);
-    }
-    char *s = strdup(luaL_tolstring(L, idx, NULL));
-    lua_pop(L, 1);
-    return s;
-}
-
-// Pushes the first non-nil of t[f1], t[f2], t[i].
-static void get_any(lua_State *L, int t, const char *f1, const char *f2, int i)
-{
-    lua_getfield(L, t, f1);
-    if (!lua_isnil(L, -1) || !f2) return;
-    lua_pop(L, 1);
-    lua_getfield(L, t, f2);
-    if (!lua_isnil(L, -1)) return;
-    lua_pop(L, 1);
-    lua_geti(L, t, i);
-}
-
-// An nn.summary row {class=, name=, depth=}: "  Linear (fc1)", as nn.summary prints it.
-// NULL when the row has no class.
-static char *summary_label(lua_State *L, int r)
-{
-    char buf[160];
-    if (lua_getfield(L, r, "class") != LUA_TSTRING) {
-        lua_pop(L, 1);
-        return NULL;
-    }
-    lua_getfield(L, r, "name");
-    lua_getfield(L, r, "depth");
-    int depth = (int)lua_tointeger(L, -1);
-    const char *name = lua_isstring(L, -2) ? lua_tostring(L, -2) : "";
-    snprintf(buf, sizeof buf, "%*s%s%s%s%s", 2 * (depth > 0 && depth < 20 ? depth : 0), "", lua_tostring(L, -3),
-             *name ? " (" : "", name, *name ? ")" : "");
-    lua_pop(L, 3);
-    return strdup(buf);
-}
-
-static void free_rows(dash_row *rows, int n)
-{
-    for (int i = 0; i < n; i++) {
-        free(rows[i].layer);
-        free(rows[i].shape);
-        free(rows[i].params);
-    }
-    free(rows);
-}
-
-// dash.model(name | {name=, rows={...}} | { {layer=, shape=, params=}, ... })
-static int model_impl(lua_State *L, int is_auto)
-{
-    ensure_init();
-    if (!is_auto) S.explicit_rows = 1;
-    if (lua_type(L, 1) == LUA_TSTRING) {
-        snprintf(S.model_name, sizeof S.model_name, "%s", lua_tostring(L, 1));
-        return 0;
-    }
-    luaL_checktype(L, 1, LUA_TTABLE);
-    // dash.model(module, input_shape): summarise it (on meta) and show those rows
-    lua_getfield(L, 1, "forward");
-    int is_module = lua_isfunction(L, -1);
-    lua_pop(L, 1);
-    if (is_module) {
-        if (lua_isnoneornil(L, 2))
-            return luaL_error(L, "dash.model(model, input_shape): give the input shape too, e.g. {64, 784}");
-        lua_getglobal(L, "nn");
-        lua_getfield(L, -1, "summary");
-        lua_pushvalue(L, 1);
-        lua_pushvalue(L, 2);
-        lua_createtable(L, 0, 1);
-        lua_pushboolean(L, 0);
-        lua_setfield(L, -2, "print");
-        lua_call(L, 3, 1);
-        lua_getfield(L, 1, "__name");
-        if (lua_isstring(L, -1)) lua_setfield(L, -2, "name");
-        else lua_pop(L, 1);
-        lua_replace(L, 1);
-        lua_settop(L, 1);
-    }
-    int list = 1;
-    lua_getfield(L, 1, "name");
-    if (lua_isstring(L, -1)) snprintf(S.model_name, sizeof S.model_name, "%s", lua_tostring(L, -1));
-    lua_pop(L, 1);
-    lua_getfield(L, 1, "rows");             // a summary object that carries its rows
-    if (lua_istable(L, -1)) list = lua_gettop(L);
-    else lua_pop(L, 1);
-    int n = (int)luaL_len(L, list);
-    if (n == 0) return luaL_error(L, "dash.model: no rows given; pass nn.summary(m, shape), (m, shape) or {{layer=, shape=, params=}, ...}");
-    dash_row *rows = calloc((size_t)(n ? n : 1), sizeof *rows);
-    if (!rows) return luaL_error(L, "dash.model: out of memory");
-    for (int i = 0; i < n; i++) {
-        lua_geti(L, list, i + 1);
-        if (!lua_istable(L, -1)) {
-            free_rows(rows, i);
-            return luaL_error(L, "dash.model: row %d is a %s; expected {layer=, shape=, params=}", i + 1,
-                              luaL_typename(L, -1));
-        }
-        int r = lua_gettop(L);
-        rows[i].layer = summary_label(L, r);
-        lua_getfield(L, r, "depth");
-        rows[i].depth = (int)lua_tointeger(L, -1);
-        lua_pop(L, 1);
-        if (!rows[i].layer) {
-            get_any(L, r, "layer", "name", 1);
-            rows[i].layer = cell_text(L, -1);
-            lua_pop(L, 1);
-        }
-        get_any(L, r, "shape", "output", 2);
-        rows[i].shape = cell_text(L, -1);
-        get_any(L, r, "params", NULL, 3);
-        rows[i].params = cell_text(L, -1);
-        lua_pop(L, 3);
-    }
-    int rc = repl_dash_set_rows(&S, rows, n);
-    free_rows(rows, n);
-    if (rc) return luaL_error(L, "dash.model: out of memory");
-    return 0;
-}
-
-static int l_model(lua_State *L) { return model_impl(L, 0); }
-static int l_model_auto(lua_State *L) { return S.explicit_rows ? 0 : model_impl(L, 1); }
-
-static double tensor_norm_value(tensor *t)
-{
-    float v = -1;
-    int was = tensor_set_grad_enabled(0);      // a display value, not part of the graph
-    tensor *n = t ? tensor_norm(t) : NULL;
-    tensor_set_grad_enabled(was);
-    if (!n || tensor_item(n, &v) != 0) v = -1;
-    tensor_release(n);
-    return v;
-}
-
-// dash.grads{ {name=, weight_norm=, grad_norm=, update_ratio=}, ... }; instead of the
-// norms a row may give param=W (norms of W and W.grad) and lr= (update ratio lr|g|/|W|).
-static int l_grads(lua_State *L)
-{
-    ensure_init();
-    luaL_checktype(L, 1, LUA_TTABLE);
-    int n = (int)luaL_len(L, 1);
-    dash_grad *g = calloc((size_t)(n ? n : 1), sizeof *g);
-    char **names = calloc((size_t)(n ? n : 1), sizeof *names);
-    if (!g || !names) {
-        free(g);
-        free(names);
-        return luaL_error(L, "dash.grads: out of memory");
-    }
-    for (int i = 0; i < n; i++) {
-        lua_geti(L, 1, i + 1);
-        int r = lua_gettop(L);
-        if (lua_istable(L, r)) {
-            get_any(L, r, "name", "layer", 1);
-            names[i] = cell_text(L, -1);
-            lua_pop(L, 1);
-            g[i].weight_norm = opt_num(L, r, "weight_norm", -1);
-            g[i].grad_norm = opt_num(L, r, "grad_norm", -1);
-            g[i].update_ratio = opt_num(L, r, "update_ratio", -1);
-            lua_getfield(L, r, "param");
-            tensor *p = repl_test_tensor(L, -1);
-            if (p) {
-                g[i].weight_norm = tensor_norm_value(p);
-                g[i].grad_norm = p->grad ? tensor_norm_value(p->grad) : -1;
-                double lr = opt_num(L, r, "lr", -1);
-                if (lr > 0 && g[i].grad_norm >= 0 && g[i].weight_norm > 0)
-                    g[i].update_ratio = lr * g[i].grad_norm / g[i].weight_norm;
-            }
-            lua_pop(L, 1);
-        } else {
-            names[i] = strdup("?");
-            g[i].weight_norm = g[i].grad_norm = g[i].update_ratio = -1;
-        }
-        g[i].name = names[i];
-        lua_pop(L, 1);
-    }
-    int rc = repl_dash_set_grads(&S, g, n);
-    S.explicit_grads = 1;
-    for (int i = 0; i < n; i++) free(names[i]);
-    free(names);
-    free(g);
-    if (rc) return luaL_error(L, "dash.grads: out of memory");
     return 0;
 }
 
@@ -851,13 +647,13 @@ int repl_open_dash(lua_State *L)
 {
     static const luaL_Reg fns[] = {
         {"open", l_open},       {"close", l_close},     {"log", l_log},       {"poll", l_poll},
-        {"key", l_key},         {"watch", l_watch},     {"model", l_model},   {"grads", l_grads},
+        {"key", l_key},         {"watch", l_watch},     {"model", repl_dash_l_model},   {"grads", repl_dash_l_grads},
         {"snapshot", l_snapshot}, {"reset", l_reset},   {"is_open", l_is_open}, {"paused", l_paused},
         {"view", l_view},       {"suspend", l_suspend}, {"stopped", l_stopped},
         {"run_dir", l_run_dir},
         // for nnlab's own Lua (train{}, the hooks, the --dash runner)
         {"_run", l_run_begin},  {"_end", l_run_end},    {"_hint", l_hint},
-        {"_model", l_model_auto}, {"_watch", l_watch_auto}, {"_frame", l_frame},
+        {"_model", repl_dash_l_model_auto}, {"_watch", l_watch_auto}, {"_frame", l_frame},
         {NULL, NULL},
     };
     ensure_init();

@@ -24,6 +24,7 @@ const tensor_backend tensor_cpu_backend = {
     .copy = cpu_copy,
     .fill = cpu_fill,
     .unary = cpu_unary,
+    .unary_backward = cpu_unary_backward,
     .binary = cpu_binary,
     .reduce = cpu_reduce,
     .gemm = cpu_gemm,

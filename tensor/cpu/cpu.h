@@ -17,6 +17,7 @@ int cpu_copy(tensor *dst, const tensor *src);
 int cpu_fill(tensor *dst, float v);
 int cpu_unary(tensor *out, const tensor *a, int op, float s0, float s1);
 int cpu_binary(tensor *out, const tensor *a, const tensor *b, int op);
+int cpu_unary_backward(tensor *gin, const tensor *s, const tensor *g, int op, float s0, float s1);
 int cpu_random(float *out, int64_t n, int kind, uint64_t seed, uint64_t offset, float a, float b);
 // reduce.c
 int cpu_reduce(float *out, const float *a, int64_t outer, int64_t r, int64_t inner, int op);

@@ -63,6 +63,7 @@ typedef struct { int op; float s0, s1; } unary_ctx;
     if (sa == 1) { for (int64_t i = 0; i < n; i++) o[i] = ew_unary(OP, a[i], s0, s1); } \
     else { for (int64_t i = 0; i < n; i++) o[i] = ew_unary(OP, a[i * sa], s0, s1); } \
     break;
+#define ROW_UNARY_CASE(name, OP, ...) UNARY_CASE(EW_##OP)
 
 static void row_unary(float **p, int64_t n, const int64_t *st, const void *vctx) {
     const unary_ctx *c = vctx;
@@ -71,9 +72,8 @@ static void row_unary(float **p, int64_t n, const int64_t *st, const void *vctx)
     int64_t sa = st[1];
     float s0 = c->s0, s1 = c->s1;
     switch (c->op) {
-        UNARY_CASE(EW_NEG) UNARY_CASE(EW_EXP) UNARY_CASE(EW_LOG) UNARY_CASE(EW_SQRT) UNARY_CASE(EW_ABS)
-        UNARY_CASE(EW_RELU) UNARY_CASE(EW_SIGMOID) UNARY_CASE(EW_TANH) UNARY_CASE(EW_GELU)
-        UNARY_CASE(EW_SIN) UNARY_CASE(EW_COS) UNARY_CASE(EW_SIGN) UNARY_CASE(EW_ADD_S) UNARY_CASE(EW_MUL_S)
+        TENSOR_UNARY_OPS(ROW_UNARY_CASE)
+        UNARY_CASE(EW_ADD_S) UNARY_CASE(EW_MUL_S)
         UNARY_CASE(EW_RSUB_S) UNARY_CASE(EW_RDIV_S) UNARY_CASE(EW_DIV_S) UNARY_CASE(EW_POW_S) UNARY_CASE(EW_CLAMP)
     default:
         for (int64_t i = 0; i < n; i++) o[i] = ew_unary(c->op, a[i * sa], s0, s1);
@@ -84,6 +84,28 @@ int cpu_unary(tensor *out, const tensor *a, int op, float s0, float s1) {
     const tensor *ops[2] = {out, a};
     unary_ctx c = {op, s0, s1};
     cpu_each_row(2, ops, row_unary, &c);
+    return 0;
+}
+
+#define UNARY_BACKWARD_CASE(name, OP, ...) case EW_##OP: \
+    if (ss == 1 && sg == 1) { for (int64_t i = 0; i < n; i++) o[i] = ew_b_##name(s[i], g[i], s0, s1); } \
+    else { for (int64_t i = 0; i < n; i++) o[i] = ew_b_##name(s[i * ss], g[i * sg], s0, s1); } \
+    break;
+
+// p = {gin, saved, g}
+static void row_unary_backward(float **p, int64_t n, const int64_t *st, const void *vctx) {
+    const unary_ctx *c = vctx;
+    float *o = p[0];
+    const float *s = p[1], *g = p[2];
+    int64_t ss = st[1], sg = st[2];
+    float s0 = c->s0, s1 = c->s1;
+    switch (c->op) { TENSOR_UNARY_OPS(UNARY_BACKWARD_CASE) }
+}
+
+int cpu_unary_backward(tensor *gin, const tensor *s, const tensor *g, int op, float s0, float s1) {
+    const tensor *ops[3] = {gin, s, g};
+    unary_ctx c = {op, s0, s1};
+    cpu_each_row(3, ops, row_unary_backward, &c);
     return 0;
 }
 
@@ -99,7 +121,6 @@ static void row_binary(float **p, int64_t n, const int64_t *st, const void *ctx)
     int64_t sa = st[1], sb = st[2];
     switch (*(const int *)ctx) {
         BINARY_CASE(EW_ADD) BINARY_CASE(EW_SUB) BINARY_CASE(EW_MUL) BINARY_CASE(EW_DIV)
-        BINARY_CASE(EW_RELU_BWD) BINARY_CASE(EW_SIGMOID_BWD) BINARY_CASE(EW_TANH_BWD) BINARY_CASE(EW_GELU_BWD)
     default: {
         int op = *(const int *)ctx;
         for (int64_t i = 0; i < n; i++) o[i] = ew_binary(op, a[i * sa], b[i * sb]);

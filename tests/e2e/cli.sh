@@ -8,17 +8,8 @@ if [ ! -x "$NNLAB" ]; then echo "1..0 # SKIP $NNLAB not built"; exit 0; fi
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT INT TERM
-n=0
-# check NAME COMMAND...: passes when the command exits 0
-check() {
-  name=$1; shift
-  n=$((n + 1))
-  if "$@"; then echo "ok $n - $name"
-  else
-    echo "not ok $n - $name"
-    for f in out err; do [ -s "$tmp/$f" ] && sed "s/^/# $f: /" "$tmp/$f"; done
-  fi
-}
+. tests/e2e/lib/tap.sh
+export XDG_DATA_HOME="$tmp/data"   # a finished lesson is recorded there, not in the real home
 # run ARGS...: runs nnlab with stdin from /dev/null; output in $tmp/out, $tmp/err, $rc
 run() { "$NNLAB" "$@" </dev/null >"$tmp/out" 2>"$tmp/err"; rc=$?; }
 has() { grep -qF -- "$2" "$tmp/$1"; }
@@ -130,4 +121,4 @@ run --dash "$tmp/dash.lua"
 check "--dash opens the dashboard and closes it on error" eval \
   '[ $rc -eq 1 ] && has out "open	true" && has err "inside the dashboard"'
 
-echo "1..$n"
+tap_done

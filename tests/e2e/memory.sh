@@ -11,13 +11,7 @@ command -v timeout >/dev/null 2>&1 || { echo "1..0 # SKIP timeout not installed"
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT INT TERM
-n=0
-check() {
-  name=$1; shift
-  n=$((n + 1))
-  if "$@"; then echo "ok $n - $name"
-  else echo "not ok $n - $name"; sed 's/^/# /' "$tmp/out"; fi
-}
+. tests/e2e/lib/tap.sh
 # limited CODE: nnlab -e CODE under ulimit -v 2 GB, killed after 30 s; output in $tmp/out
 limited() { (ulimit -v 2097152 && timeout 30 "$NNLAB" -e "$1") >"$tmp/out" 2>&1; rc=$?; }
 
@@ -31,4 +25,4 @@ limited 'local a = tensor.randn(1024, 1024); a:matmul(a); local hold = tensor.ze
 check "a matmul after the first runs with memory short (rc $rc)" \
   eval '[ $rc -eq 0 ] && grep -q "^sum	true" "$tmp/out"'
 
-echo "1..$n"
+tap_done

@@ -135,4 +135,4 @@ ok $bad "SIGKILL during saves over a checkpoint, $KILLS times: it always loads w
 distinct=$(echo $versions | tr ' ' '\n' | sort -un | wc -l)
 [ "$distinct" -ge 3 ] ; ok $? "the kills landed at different points ($distinct different versions survived)"
 echo "# versions after each kill:$versions" | cut -c1-300
-echo "1..$n"
+tap_done

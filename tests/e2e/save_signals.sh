@@ -9,8 +9,8 @@ if [ ! -x "$NNLAB" ]; then echo "1..0 # SKIP $NNLAB not built"; exit 0; fi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT INT TERM
 ck="$tmp/ck.safetensors"
-n=0
-ok() { n=$((n + 1)); if [ "$1" -eq 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; ls -A "$tmp" | sed 's/^/# /'; fi; }
+. tests/e2e/lib/tap.sh
+ok() { tap_ok "$1" "$2"; [ "$1" -eq 0 ] || ls -A "$tmp" | sed 's/^/# /'; }
 temps() { ls -A "$tmp" | grep -c '\.tmp\.'; }
 # saves a 16 MB checkpoint over and over until killed
 saver() { "$NNLAB" -e "local w = tensor.randn(2048, 2048); while true do tensor.save('$ck', {w = w}) end" & pid=$!; }
@@ -33,4 +33,4 @@ for i in 1 2 3; do saver; sleep 0.6; stop KILL; left=$((left + $(temps))); done
 ok $([ "$(temps)" -eq 0 ] && echo 0 || echo 1) "the next save removes what $left SIGKILLed saves left"
 "$NNLAB" -e "assert(tensor.load('$ck').w:sum():item() == 2)" 2>/dev/null
 ok $? "the checkpoint loads"
-echo "1..$n"
+tap_done

@@ -4,9 +4,12 @@
 --   local t = dofile(dir .. "/tap.lua")
 -- Functions: plan(n), ok(cond, name), eq(got, want, name), is_close(got, want, tol, name)
 -- (numbers, nested tables or tensors), errors_like(fn, pattern, name), skip(name, why),
--- diag(msg), done_testing(); for screens and other text: lines(s), line_with(s, text) (the
--- first line containing text, or nil), has(s, text, name). Failures print the values as
--- diagnostics.
+-- diag(msg), done_testing() / done() (done also exits 1 after a failure); for screens and
+-- other text: lines(s), line_with(s, text) (the first line containing text, or nil),
+-- has(s, text, name). For layers and PyTorch fixtures (name first, like the nn tests):
+-- check(name, fn), raises(name, fn, plain), close(name, a, b, tol), near(name, a, b, tol),
+-- gradcheck(name, loss_fn, x, opts), fx(case, name) (tests/fixtures/nn/CASE.NAME.npy),
+-- shape_of(t). Failures print the values as diagnostics. The one harness of tests/lua.
 local M = {}
 local count, failed, planned = 0, 0, nil
 
@@ -112,6 +115,81 @@ function M.errors_like(fn, pattern, name)
   return report(err:find(pattern) ~= nil, name, "error: " .. err .. "\nexpected to match: " .. pattern)
 end
 
+-- ---- layers against PyTorch fixtures (test_nn, test_optim, test_summary) ----
+M.dir = (debug.getinfo(1, "S").source:match("^@(.*)/[^/]*$") or "tests/lua") .. "/../fixtures/nn"
+
+-- runs fn; a Lua error fails the test with its message
+function M.check(name, fn)
+  local okc, err = pcall(fn)
+  if not okc then report(false, name, err) end
+  return okc
+end
+
+-- fails when fn does not raise, or raises without `plain` (plain text) in the message
+function M.raises(name, fn, plain)
+  local okc, err = pcall(fn)
+  report(not okc and (not plain or tostring(err):find(plain, 1, true) ~= nil), name,
+         okc and "no error raised" or ("message: " .. tostring(err)))
+  return err
+end
+
+-- fixture CASE.NAME.npy as a tensor
+function M.fx(case, name) return tensor.load_npy(M.dir .. "/" .. case .. "." .. name .. ".npy") end
+
+function M.shape_of(t)
+  local s = {}
+  for i = 1, t:dim() do s[i] = t:size(i) end
+  return "[" .. table.concat(s, ",") .. "]"
+end
+
+-- max |a - b| / max(max |b|, 1e-3) <= tol (default 1e-4), shapes equal
+function M.close(name, a, b, tol)
+  tol = tol or 1e-4
+  if a == nil or b == nil then return report(false, name, "missing tensor") end
+  if M.shape_of(a) ~= M.shape_of(b) then
+    return report(false, name, "shape " .. M.shape_of(a) .. " vs expected " .. M.shape_of(b))
+  end
+  a, b = a:detach():cpu(), b:detach():cpu()
+  local err = (a - b):abs():max():item()
+  local scale = math.max(b:abs():max():item(), 1e-3)
+  return report(err / scale <= tol, name, string.format("max abs err %.3g, scale %.3g, rel %.3g > %g", err, scale,
+                                                         err / scale, tol))
+end
+
+function M.near(name, a, b, tol)
+  return report(math.abs(a - b) <= (tol or 1e-6) * math.max(1, math.abs(b)), name,
+                string.format("got %.10g, expected %.10g", a, b))
+end
+
+-- Central-difference check of d loss / d x at a few elements of x (a contiguous
+-- leaf): loss_fn() -> scalar tensor. float32: eps 1e-2, tolerance 2e-2 relative.
+function M.gradcheck(name, loss_fn, x, opts)
+  opts = opts or {}
+  local eps, tol, n_points = opts.eps or 1e-2, opts.tol or 2e-2, opts.count or 6
+  x.grad = nil
+  loss_fn():backward()
+  local g = x.grad:view(-1)
+  local flat = x:view(-1)
+  local n = flat:numel()
+  local worst, where = 0, nil
+  tensor.no_grad(function()
+    for j = 1, n_points do
+      local i = ((j * 7919) % n) + 1               -- spread over the tensor, deterministic
+      local v = flat[i]:item()
+      flat[i] = v + eps
+      local lp = loss_fn():item()
+      flat[i] = v - eps
+      local lm = loss_fn():item()
+      flat[i] = v
+      local fd, an = (lp - lm) / (2 * eps), g[i]:item()
+      local err = math.abs(fd - an) / (math.abs(an) + 0.1)
+      if err > worst then worst, where = err, string.format("at %d: numeric %.6g, analytic %.6g", i, fd, an) end
+    end
+  end)
+  x.grad = nil
+  return report(worst <= tol, name .. " (finite differences)", where)
+end
+
 function M.done_testing()
   if not planned then io.write("1..", count, "\n") end
   if planned and planned ~= count then
@@ -119,6 +197,10 @@ function M.done_testing()
   end
   if failed > 0 then io.write("# failed ", failed, " of ", count, "\n") end
   return failed == 0
+end
+
+function M.done()
+  if not M.done_testing() then os.exit(1) end
 end
 
 return M

@@ -2,7 +2,7 @@
 -- and backward, then a few hundred training steps of the bottleneck model on both.
 -- Run: ./nnlab tests/lua/test_gpu_parity.lua   (prints TAP; skips without a GPU)
 --
--- Tolerances: CPU and GPU may differ only in float rounding (DESIGN.md). Elementwise
+-- Tolerances: CPU and GPU may differ only in float rounding (docs/ARCHITECTURE.md). Elementwise
 -- formulas are the same source (tensor/elementwise.h) but CUDA's expf/erff/... round
 -- within 1-2 ulp of glibc's, so they get 1e-5 relative. Sums and matmuls add in a
 -- different order (tree vs loop, cuBLAS vs OpenBLAS, float vs double accumulators),

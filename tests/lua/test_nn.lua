@@ -2,7 +2,7 @@
 -- tests/fixtures/make_nn_fixtures.py): outputs and input/weight gradients to 1e-4
 -- relative, plus a finite-difference check; then module behaviour and errors.
 local here = arg and arg[0] and arg[0]:match("^(.*)/[^/]*$") or "tests/lua"
-local T = dofile(here .. "/../fixtures/nn/tap.lua")
+local T = dofile(here .. "/tap.lua")
 local fx = T.fx
 
 -- Loads case inputs (requiring grad), runs make(inputs) -> out, compares the output

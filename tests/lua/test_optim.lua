@@ -2,7 +2,7 @@
 -- Adam and AdamW on a fixed least-squares problem equal PyTorch's numbers, and the
 -- LR schedules match torch.optim.lr_scheduler.
 local here = arg and arg[0] and arg[0]:match("^(.*)/[^/]*$") or "tests/lua"
-local T = dofile(here .. "/../fixtures/nn/tap.lua")
+local T = dofile(here .. "/tap.lua")
 local fx = T.fx
 
 local X, Y = fx("optim", "x"), fx("optim", "y")

@@ -1,7 +1,7 @@
 -- test_summary.lua - nn.summary's table and totals, the flatten-lesson parameter
 -- counts, and the meta device: shapes and would-be bytes without allocating.
 local here = arg and arg[0] and arg[0]:match("^(.*)/[^/]*$") or "tests/lua"
-local T = dofile(here .. "/../fixtures/nn/tap.lua")
+local T = dofile(here .. "/tap.lua")
 
 T.check("MLP summary on a shape (meta)", function()
   tensor.manual_seed(0)

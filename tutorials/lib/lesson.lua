@@ -40,7 +40,9 @@ local function stdout_is_tty()
   return ok == true or ok == 0
 end
 
-L.check_mode = args_have("--check") or os.getenv("NNLAB_CHECK") == "1" or not stdin_is_tty()
+-- NNLAB_LESSON_INTERACTIVE=1 asks the questions even from a pipe (tests type the answers)
+L.check_mode = args_have("--check") or os.getenv("NNLAB_CHECK") == "1"
+               or (os.getenv("NNLAB_LESSON_INTERACTIVE") ~= "1" and not stdin_is_tty())
 L.interactive = not L.check_mode
 L.color = not L.check_mode and stdout_is_tty() and os.getenv("NO_COLOR") == nil
 do
@@ -159,6 +161,16 @@ function L.comment_text(line)
   return code .. (L.lang == "ko" and ko or en)
 end
 
+-- A string in a code block may be written in both languages, "label" || "라벨" (double
+-- quotes, each string on one line; a pair that breaks before || becomes one line): the
+-- block is shown and run with the one for the current language, so what it prints is in
+-- the learner's language and the code they see is plain Lua they can type at the prompt.
+function L.code_text(src)
+  return (src:gsub('("[^"\n]*")%s*||%s*("[^"\n]*")', function(en, ko)
+    return L.lang == "ko" and ko or en
+  end))
+end
+
 -- Prints `text` wrapped to the terminal: the first line after `first`, the rest after
 -- `rest` (the indent), so that no line is wider than 80 columns.
 local function print_hanging(first, text, rest, colour)
@@ -204,7 +216,7 @@ end
 function Lesson:code(src, opts)
   opts = opts or {}
   self.step = self.step + 1
-  src = src:gsub("^\n+", ""):gsub("%s+$", "")
+  src = L.code_text(src:gsub("^\n+", ""):gsub("%s+$", ""))
   if self.after_check then print(); self.after_check = false end
   for line in (src .. "\n"):gmatch("(.-)\n") do print(style("36", "  > " .. L.comment_text(line))) end
   local fn, err = load(src, "=" .. self.name .. ":code" .. self.step, "t", _G)
@@ -313,7 +325,7 @@ function Lesson:predict(p)
   local ask = L.lang == "ko" and "예측" or "Predict"
   print_hanging(ask .. ": ", q, string.rep(" ", width(ask) + 2), "33")
   if L.interactive then
-    io.write(L.lang == "ko" and "  당신의 답> " or "  your answer> ")
+    io.write(L.lang == "ko" and "  내 답> " or "  your answer> ")
     io.flush()
     local given = io.read("l")
     if given == nil then L.interactive = false
@@ -352,6 +364,49 @@ for _, k in ipairs{"tensor", "nn", "optim", "data", "dash", "sys", "train", "hel
   if _G[k] ~= nil then BUILTINS[k] = _G[k] end
 end
 
+-- The progress file that `nnlab tutorial` reads to mark the finished lessons:
+-- $XDG_DATA_HOME/nnlab/progress, else ~/.local/share/nnlab/progress (the XDG rule,
+-- which repl/tutorials.c applies too: a relative XDG_DATA_HOME is ignored). nil: no home.
+function L.progress_path()
+  local xdg, home = os.getenv("XDG_DATA_HOME"), os.getenv("HOME")
+  local base = (xdg and xdg:sub(1, 1) == "/") and xdg or (home and home ~= "" and home .. "/.local/share")
+  if not base then return nil end
+  return base .. "/nnlab/progress", base .. "/nnlab"
+end
+
+local function shell_quote(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
+
+-- Adds `name` to the progress file: read, then a temp file in the same directory
+-- renamed over it, so a reader never sees half a file. Returns true when recorded;
+-- false (and nothing raised) when the directory cannot be written.
+function L.record_done(name)
+  local path, dir = L.progress_path()
+  if not path then return false end
+  local names = {}
+  local f = io.open(path, "r")
+  if f then
+    for line in f:lines() do
+      if line == name then f:close(); return true end    -- already there
+      if line ~= "" then names[#names + 1] = line end
+    end
+    f:close()
+  end
+  names[#names + 1] = name
+  -- a name of its own per process (a table's address), for two lessons ending at once
+  local tmp = path .. ".tmp-" .. tostring({}):gsub("^table: ", "")
+  local out = io.open(tmp, "w")
+  if not out then
+    os.execute("mkdir -p " .. shell_quote(dir) .. " 2>/dev/null")
+    out = io.open(tmp, "w")
+  end
+  if not out then return false end
+  local ok = out:write(table.concat(names, "\n"), "\n")
+  ok = out:close() and ok
+  if ok and os.rename(tmp, path) then return true end
+  os.remove(tmp)
+  return false
+end
+
 function Lesson:finish()
   for k, v in pairs(BUILTINS) do
     if _G[k] ~= v then
@@ -364,9 +419,14 @@ function Lesson:finish()
   print(style("1", string.format(
     L.lang == "ko" and "== %s 끝: 확인 %d개 통과, %.1f초 ==" or "== %s done: %d checks passed in %.1f s ==",
     self.name, self.checks, dt)))
+  local recorded = L.record_done(self.name)
   if L.interactive then
     print(L.lang == "ko" and "정의된 전역 변수는 프롬프트에서 계속 써 볼 수 있습니다 (nnlab -i)."
                          or "The globals the lesson defined stay usable at the prompt (nnlab -i).")
+    if not recorded then
+      print(L.lang == "ko" and "(진도 파일에 기록하지 못했습니다: " .. tostring(L.progress_path()) .. ")"
+                           or "(could not record the lesson as finished in " .. tostring(L.progress_path()) .. ")")
+    end
   end
 end
 

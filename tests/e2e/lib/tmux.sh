@@ -12,6 +12,7 @@ if ! command -v tmux >/dev/null 2>&1; then echo "1..0 # SKIP tmux not installed"
 if [ ! -x "$NNLAB" ]; then echo "1..0 # SKIP $NNLAB not built"; exit 0; fi
 
 tmp=$(mktemp -d)
+export XDG_DATA_HOME="$tmp/data"   # a finished lesson is recorded there, not in the real home
 sock="nnlab-e2e-$$"
 T() { tmux -L "$sock" -f "$tmp/tmux.conf" "$@"; }
 trap 'T kill-server 2>/dev/null; rm -rf "$tmp"' EXIT INT TERM
@@ -25,11 +26,8 @@ for _try in 1 2 3; do
   sleep 0.5
 done
 
-n=0
-ok() {
-  n=$((n + 1))
-  if [ "$1" -eq 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; sed 's/^/# /' "$tmp/screen"; fi
-}
+. tests/e2e/lib/tap.sh
+ok() { tap_ok "$1" "$2" "$tmp/screen"; }
 cap() { T capture-pane -p -t main > "$tmp/screen"; }
 wait_for() {
   i=0
