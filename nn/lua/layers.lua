@@ -532,4 +532,46 @@ end
 nn.Softmax = softmax_module("Softmax", "softmax")
 nn.LogSoftmax = softmax_module("LogSoftmax", "log_softmax")
 
+-- ---- parametrised activations on the tensor library's elementwise ops -----------------
+-- nn.NAME(args...) -> a module calling x:method(args...); each arg a finite number
+local function activation(name, method, params, repr)
+  local cls = Module:extend(name)
+  local names = {}
+  for i, p in ipairs(params) do names[i] = p[1] end
+  local signature = "nn." .. name .. "(" .. table.concat(names, ", ") .. ")"
+  function cls:init(...)
+    local args = {...}
+    if #args > #params then
+      error(string.format("%s: takes %d argument(s), got %d", signature, #params, #args), 3)
+    end
+    for i, p in ipairs(params) do
+      local v = args[i]
+      if v == nil then v = p[2] end
+      if type(v) ~= "number" or v ~= v or v == math.huge or v == -math.huge then
+        error(string.format("%s: %s must be a finite number, got %s", signature, p[1], check.describe(v)), 3)
+      end
+      self[p[1]] = v
+    end
+    if name == "Hardtanh" and self.min_val > self.max_val then
+      error(string.format("nn.Hardtanh(min_val, max_val): min_val %g is above max_val %g", self.min_val, self.max_val), 3)
+    end
+  end
+  function cls:forward(x)
+    local a = {}
+    for i, p in ipairs(params) do a[i] = self[p[1]] end
+    return x[method](x, table.unpack(a))
+  end
+  function cls:extra_repr()
+    local parts = {}
+    for i, p in ipairs(params) do parts[i] = (repr and p[1] .. "=" or "") .. string.format("%g", self[p[1]]) end
+    return table.concat(parts, ", ")
+  end
+  return cls
+end
+nn.LeakyReLU = activation("LeakyReLU", "leaky_relu", {{"negative_slope", 0.01}}, true)
+nn.ELU = activation("ELU", "elu", {{"alpha", 1}}, true)
+nn.SiLU = activation("SiLU", "silu", {})
+nn.Softplus = activation("Softplus", "softplus", {{"beta", 1}, {"threshold", 20}}, true)
+nn.Hardtanh = activation("Hardtanh", "hardtanh", {{"min_val", -1}, {"max_val", 1}}, true)
+
 require("nn.rnn")

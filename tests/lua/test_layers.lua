@@ -1,6 +1,7 @@
 -- test_layers.lua - Conv1d, ConvTranspose2d, AdaptiveAvgPool2d, GroupNorm, Upsample,
--- Softmax/LogSoftmax, RNN/LSTM/GRU and their cells against PyTorch
--- (tests/fixtures/layers/layers.safetensors, made by tests/fixtures/make_layer_fixtures.py):
+-- Softmax/LogSoftmax, RNN/LSTM/GRU and their cells, LeakyReLU/ELU/SiLU/Softplus/Hardtanh
+-- against PyTorch (tests/fixtures/layers/{layers,activations}.safetensors, made by
+-- tests/fixtures/make_layer_fixtures.py):
 -- outputs, input and parameter gradients to 1e-5 relative, finite differences, PyTorch's
 -- parameter names, nn.summary rows and printing.
 local here = arg and arg[0] and arg[0]:match("^(.*)/[^/]*$") or "tests/lua"
@@ -183,6 +184,38 @@ R.check("printing via extra_repr", function()
   T.eq(tostring(nn.Softmax(2)), "Softmax(dim=2)", "Softmax")
   T.eq(tostring(nn.GRUCell(3, 2)), "GRUCell(3, 2)", "GRUCell")
 end)
+
+-- ---- activation modules on the tensor library's elementwise ops ------------------------
+local function act_case(name, m)
+  R.check(name, function()
+    local x = R.fx("activations", name, "x"):requires_grad(true)
+    local r = R.fx("activations", name, "r")
+    local out = m(x)
+    R.close(name .. ": output", out, R.fx("activations", name, "out"))
+    ;(out * r):sum():backward()
+    R.close(name .. ": grad x", x.grad, R.fx("activations", name, "g_x"))
+    R.gradcheck(name .. " d/dx", function() return (m(x) * r):sum() end, x)
+  end)
+end
+act_case("leaky_relu", nn.LeakyReLU(0.2))
+act_case("leaky_relu_default", nn.LeakyReLU())
+act_case("elu", nn.ELU(0.7))
+act_case("elu_default", nn.ELU())
+act_case("silu", nn.SiLU())
+act_case("softplus", nn.Softplus(2, 3))
+act_case("softplus_default", nn.Softplus())
+act_case("hardtanh", nn.Hardtanh(-0.5, 1.5))
+act_case("hardtanh_default", nn.Hardtanh())
+R.check("activation modules print their settings", function()
+  T.eq(tostring(nn.LeakyReLU(0.2)), "LeakyReLU(negative_slope=0.2)", "LeakyReLU")
+  T.eq(tostring(nn.Softplus()), "Softplus(beta=1, threshold=20)", "Softplus")
+  T.eq(tostring(nn.Hardtanh(-2, 2)), "Hardtanh(min_val=-2, max_val=2)", "Hardtanh")
+  T.eq(tostring(nn.SiLU()), "SiLU()", "SiLU")
+end)
+T.errors_like(function() nn.LeakyReLU("0.1") end, 'nn.LeakyReLU%(negative_slope%): negative_slope must be a finite '
+              .. 'number, got the string "0.1"', "LeakyReLU checks its slope")
+T.errors_like(function() nn.Hardtanh(1, -1) end, "min_val 1 is above max_val %-1", "Hardtanh checks its range")
+T.errors_like(function() nn.SiLU(1) end, "nn.SiLU%(%): takes 0 argument%(s%), got 1", "SiLU takes no arguments")
 
 -- ---- errors name the layer, the shapes and the fix -------------------------------------
 T.errors_like(function() nn.Conv1d(3, 4, 3)(tensor.randn(2, 5, 3)) end,
