@@ -128,4 +128,4 @@ else
   end)
 end
 T.diag(string.format("worst relative error vs PyTorch: %.3g", R.worst))
-T.done_testing()
+T.done()

@@ -234,4 +234,4 @@ T.errors_like(function() nn.Upsample({scale_factr = 2}) end, "did you mean scale
 T.errors_like(function() nn.AdaptiveAvgPool2d(8)(tensor.randn(1, 1, 4, 4)) end, "smaller than the output",
               "AdaptiveAvgPool2d too small")
 T.diag(string.format("worst relative error vs PyTorch: %.3g", R.worst))
-T.done_testing()
+T.done()

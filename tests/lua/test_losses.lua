@@ -60,4 +60,4 @@ T.errors_like(function() nn.nll_loss(a, b, {smoothing = 0.1}) end, "nn.nll_loss:
 T.errors_like(function() nn.bce_with_logits(a, b, {pos_weigth = 2}) end, "did you mean pos_weight",
               "bce_with_logits: options checked")
 T.diag(string.format("worst relative error vs PyTorch: %.3g", R.worst))
-T.done_testing()
+T.done()
