@@ -105,9 +105,13 @@ fail:
     return NULL;
 }
 
-tensor *nn_cross_entropy_opts(tensor *logits, tensor *labels, tensor *weight, float e, nn_reduction r, int base) {
+// cross-entropy on logits, or (is_logp) the negative log-likelihood of log-probabilities
+// given as they are: nll_loss is cross_entropy without the log_softmax
+static tensor *ce_core(const char *op, tensor *logits, tensor *labels, tensor *weight, float e, nn_reduction r,
+                       int base, int is_logp) {
     char sl[128], sy[128];
-    if (!logits || !labels) { tensor_set_error("nn.cross_entropy: missing logits or labels"); return NULL; }
+    const char *in = is_logp ? "log-probs" : "logits";
+    if (!logits || !labels) { tensor_set_error("%s: missing %s or labels", op, in); return NULL; }
     int ok = logits->ndim >= 1 && labels->ndim == logits->ndim - 1;
     for (int i = 0; ok && i < labels->ndim; i++) ok = labels->size[i] == logits->size[i];
     if (!ok) {
@@ -116,25 +120,25 @@ tensor *nn_cross_entropy_opts(tensor *logits, tensor *labels, tensor *weight, fl
             hint = "labels look one-hot: pass class indices, e.g. labels:argmax(-1)";
         else if (labels->ndim == logits->ndim && labels->size[labels->ndim - 1] == 1)
             hint = "drop the last dim with labels:view(-1)";
-        tensor_set_error("nn.cross_entropy: logits %s (rows x classes) need labels of their leading shape, got %s; %s",
+        tensor_set_error("%s: %s %s (rows x classes) need labels of their leading shape, got %s; %s", op, in,
                          nn_shape(sl, sizeof sl, logits), nn_shape(sy, sizeof sy, labels), hint);
         return NULL;
     }
     int cdim = logits->ndim - 1;
     int64_t C = logits->size[cdim];
     if (!(e >= 0 && e <= 1)) {
-        tensor_set_error("nn.cross_entropy: label_smoothing = %g must be in [0, 1]", e);
+        tensor_set_error("%s: label_smoothing = %g must be in [0, 1]", op, e);
         return NULL;
     }
     if (weight && (weight->ndim != 1 || weight->size[0] != C)) {
-        tensor_set_error("nn.cross_entropy: weight must be [%lld] (one per class of logits %s), got %s", LL(C),
+        tensor_set_error("%s: weight must be [%lld] (one per class of %s %s), got %s", op, LL(C), in,
                          nn_shape(sl, sizeof sl, logits), nn_shape(sy, sizeof sy, weight));
         return NULL;
     }
-    if (nn_check_labels("nn.cross_entropy", "label", labels, C, base)) return NULL;
+    if (nn_check_labels(op, "label", labels, C, base)) return NULL;
     nn_scope s = {0};
     tensor *logp, *idx, *picked, *nll, *smooth = NULL, *wy = NULL, *t;
-    NN_TRY(&s, logp, tensor_log_softmax(logits, cdim));
+    NN_TRY(&s, logp, is_logp ? tensor_retain(logits) : tensor_log_softmax(logits, cdim));
     NN_TRY(&s, idx, base ? tensor_add_scalar(labels, (float)-base) : tensor_retain(labels));
     NN_TRY(&s, t, tensor_unsqueeze(idx, cdim));
     NN_TRY(&s, picked, tensor_gather(logp, cdim, t));
@@ -158,6 +162,14 @@ tensor *nn_cross_entropy_opts(tensor *logits, tensor *labels, tensor *weight, fl
 fail:
     nn_scope_end(&s);
     return NULL;
+}
+
+tensor *nn_cross_entropy_opts(tensor *logits, tensor *labels, tensor *weight, float e, nn_reduction r, int base) {
+    return ce_core("nn.cross_entropy", logits, labels, weight, e, r, base, 0);
+}
+
+tensor *nn_nll_loss(tensor *logp, tensor *labels, tensor *weight, nn_reduction r, int base) {
+    return ce_core("nn.nll_loss", logp, labels, weight, 0.0f, r, base, 1);
 }
 
 // max(x,0) - x*y + log(1 + exp(-|x|)): never overflows, gradient sigmoid(x) - y.

@@ -46,6 +46,9 @@ tensor *nn_cross_entropy_base(tensor *logits, tensor *labels, nn_reduction r, in
 // by sum_i w[y_i] (the batch size without weights).
 tensor *nn_cross_entropy_opts(tensor *logits, tensor *labels, tensor *weight, float label_smoothing,
                               nn_reduction r, int label_base);
+// -logp[i, y_i] (times weight[y_i]) of log-probabilities logp (..., C), e.g. from
+// log_softmax; reduced like nn_cross_entropy_opts without smoothing.
+tensor *nn_nll_loss(tensor *logp, tensor *labels, tensor *weight, nn_reduction r, int label_base);
 tensor *nn_bce_with_logits(tensor *logits, tensor *target, nn_reduction r);
 // Checks labels hold integers in [base, base+n_classes) for op; base = 0 in C and
 // 1 from Lua, so the message speaks the caller's convention. Skipped on meta.

@@ -146,6 +146,19 @@ static int f_cross_entropy(lua_State *L) {
                                                      smoothing, check_reduction(L, 3), 1));
 }
 
+// nll_loss(log_probs, labels, [reduction | {reduction=, weight=}]), 1-based labels
+static int f_nll_loss(lua_State *L) {
+    static const char *const valid[] = {"reduction", "weight", NULL};
+    check_keys(L, 3, "nn.nll_loss", valid);
+    tensor *weight = NULL;
+    if (lua_istable(L, 3)) {
+        if (lua_getfield(L, 3, "weight") != LUA_TNIL) weight = repl_check_tensor(L, -1);   // kept alive by the table
+        lua_pop(L, 1);
+    }
+    return repl_push_tensor(L, nn_nll_loss(repl_check_tensor(L, 1), repl_check_tensor(L, 2), weight,
+                                           check_reduction(L, 3), 1));
+}
+
 static int f_bce_with_logits(lua_State *L) {
     check_keys(L, 3, "nn.bce_with_logits", reduction_only);
     return repl_push_tensor(L, nn_bce_with_logits(repl_check_tensor(L, 1), repl_check_tensor(L, 2),
@@ -255,6 +268,7 @@ static const luaL_Reg nn_f[] = {
     {"linear", f_linear}, {"conv2d", f_conv2d}, {"max_pool2d", f_max_pool2d}, {"avg_pool2d", f_avg_pool2d},
     {"batch_norm", f_batch_norm}, {"layer_norm", f_layer_norm}, {"embedding", f_embedding},
     {"dropout", f_dropout}, {"mse_loss", f_mse_loss}, {"cross_entropy", f_cross_entropy},
+    {"nll_loss", f_nll_loss},
     {"bce_with_logits", f_bce_with_logits}, {"scaled_dot_attention", f_scaled_dot_attention}, {"xca", f_xca},
     {"pos_sincos_2d", f_pos_sincos_2d}, {"fourier_features", f_fourier_features},
     {"uniform_", f_uniform_}, {"normal_", f_normal_}, {"kaiming_uniform_", f_kaiming_uniform_},

@@ -256,44 +256,163 @@ function Module:state_dict()
   return sd, names
 end
 
-function Module:load_state_dict(sd, what)
-  what = what or "load_state_dict"
-  local own, names = self:state_dict()
-  local missing, extra = {}, {}
-  for _, name in ipairs(names) do if sd[name] == nil then missing[#missing + 1] = name end end
-  for name in pairs(sd) do if own[name] == nil then extra[#extra + 1] = name end end
-  table.sort(extra)
-  if #missing > 0 or #extra > 0 then
-    local msg = what .. ":"
-    if #missing > 0 then msg = msg .. " missing key(s) " .. table.concat(missing, ", ") .. ";" end
-    if #extra > 0 then msg = msg .. " unexpected key(s) " .. table.concat(extra, ", ") .. ";" end
-    error(msg .. " the model has " .. table.concat(names, ", "), 2)
-  end
-  for _, name in ipairs(names) do
-    local dst, src = own[name], sd[name]
-    if not is_tensor(src) then error(what .. ": " .. name .. " is a " .. type(src) .. ", not a tensor", 2) end
-    if shape_str(dst) ~= shape_str(src) then
-      error(string.format("%s: %s has shape %s in the file but %s in the model", what, name, shape_str(src),
-                          shape_str(dst)), 2)
+-- ---- PyTorch interop: its nn.Sequential (and ModuleList) children are named 0, 1, 2, ...
+-- where nnlab's are 1, 2, 3, ... ("0.weight" is nnlab's "1.weight"). A name is mapped
+-- by walking it through the model: a numeric part shifts only where the model holds
+-- numbered children, so "fc1.weight" or "weight_ih_l0" never change.
+local function split_name(name)
+  local parts = {}
+  for part in name:gmatch("[^.]+") do parts[#parts + 1] = part end
+  return parts
+end
+
+-- delta = 1: PyTorch -> nnlab; delta = -1: nnlab -> PyTorch. Inside a container with
+-- numbered children (a Sequential, a list of layers) every numeric part shifts, whether
+-- or not the model has that child, so a file of another architecture is reported in one
+-- convention.
+local function shift_name(model, name, delta)
+  local parts, obj = split_name(name), model
+  for i = 1, #parts - 1 do            -- the last part names the tensor itself
+    local n = parts[i]:match("^%d+$") and tonumber(parts[i])
+    if n and type(obj) == "table" and rawget(obj, 1) ~= nil then
+      parts[i] = tostring(n + delta)
+      obj = rawget(obj, delta > 0 and n + 1 or n)
+    else
+      obj = type(obj) == "table" and rawget(obj, parts[i]) or nil
     end
+  end
+  return table.concat(parts, ".")
+end
+
+-- A PyTorch file: some name has a part "0" where the model holds numbered children
+-- (nnlab counts from 1, so its own files never do).
+local function pytorch_numbered(model, sd)
+  for name in pairs(sd) do
+    if type(name) == "string" and shift_name(model, name, 1) ~= name then
+      for _, part in ipairs(split_name(name)) do if part == "0" then return true end end
+    end
+  end
+  return false
+end
+
+-- load_state_dict(sd[, what]) or load_state_dict(sd, {strict=true, verbose=true}):
+-- accepts nnlab's names and PyTorch's (0-based Sequential indices, num_batches_tracked of
+-- BatchNorm ignored); strict: every missing or unexpected key and every shape mismatch is
+-- listed in one error. Returns self and a table {mapped = {[file name] = model name},
+-- ignored = {...}}; prints what it mapped unless verbose = false.
+function Module:load_state_dict(sd, what, opts)
+  if type(what) == "table" then what, opts = nil, what end
+  opts = opts or {}
+  require("nn.check").check_options("load_state_dict", opts, {"strict", "verbose"}, 2)
+  what = what or "load_state_dict"
+  if type(sd) ~= "table" then
+    error(what .. ": expected a table name -> tensor (a state_dict), got " .. require("nn.check").describe(sd), 2)
+  end
+  local strict = opts.strict ~= false
+  local own, names = self:state_dict()
+  local info = {mapped = {}, ignored = {}}
+  -- PyTorch's names when a part is "0" in a numbered container, or when (a first layer
+  -- without parameters, as in Sequential(ReLU, Linear)) only the shifted names fit
+  local shift = pytorch_numbered(self, sd)
+  if not shift then
+    local direct, shifted, n = 0, 0, 0
+    for name in pairs(sd) do
+      n = n + 1
+      if own[name] ~= nil then direct = direct + 1 end
+      if type(name) == "string" and own[shift_name(self, name, 1)] ~= nil then shifted = shifted + 1 end
+    end
+    shift = direct < n and shifted == n and shifted == #names
+  end
+  local src = {}
+  for name, t in pairs(sd) do
+    local to = (shift and type(name) == "string") and shift_name(self, name, 1) or name
+    if to ~= name then info.mapped[name] = to end
+    -- PyTorch's BatchNorm counts its batches; nnlab has no such buffer (momentum is fixed)
+    if own[to] == nil and type(to) == "string" and to:match("num_batches_tracked$") then
+      info.ignored[#info.ignored + 1] = name
+    else
+      src[to] = t
+    end
+  end
+  table.sort(info.ignored)
+  local missing, extra, bad = {}, {}, {}
+  for _, name in ipairs(names) do if src[name] == nil then missing[#missing + 1] = name end end
+  for name in pairs(src) do if own[name] == nil then extra[#extra + 1] = tostring(name) end end
+  table.sort(extra)
+  for _, name in ipairs(names) do
+    local dst, t = own[name], src[name]
+    if t ~= nil and not is_tensor(t) then error(what .. ": " .. name .. " is a " .. type(t) .. ", not a tensor", 2) end
+    if t ~= nil and shape_str(dst) ~= shape_str(t) then
+      bad[#bad + 1] = string.format("%s has shape %s in the file but %s in the model", name, shape_str(t), shape_str(dst))
+    end
+  end
+  local shifted = next(info.mapped) ~= nil
+  if (strict and (#missing > 0 or #extra > 0)) or #bad > 0 then
+    local msg = what .. ":"
+    if shifted then msg = msg .. " (read as PyTorch's names: Sequential indices 0.. shifted to 1..)" end
+    if strict and #missing > 0 then msg = msg .. " missing key(s) " .. table.concat(missing, ", ") .. ";" end
+    if strict and #extra > 0 then msg = msg .. " unexpected key(s) " .. table.concat(extra, ", ") .. ";" end
+    if #bad > 0 then msg = msg .. " " .. table.concat(bad, "; ") .. ";" end
+    error(msg .. " the model has " .. table.concat(names, ", "), 2)
   end
   tensor.no_grad(function()   -- parameters are leaves that require grad: written outside autograd
     for _, name in ipairs(names) do
-      local dst, src = own[name], sd[name]
-      if src:device() ~= dst:device() then src = src:to(dst:device()) end
-      dst:copy(src)
+      local dst, t = own[name], src[name]
+      if t ~= nil then
+        if t:device() ~= dst:device() then t = t:to(dst:device()) end
+        dst:copy(t)
+      end
     end
   end)
+  if opts.verbose ~= false and (shifted or #info.ignored > 0) then
+    local pairs_list = {}
+    for from, to in pairs(info.mapped) do pairs_list[#pairs_list + 1] = from .. " -> " .. to end
+    table.sort(pairs_list)
+    local shown = {}
+    for i = 1, math.min(3, #pairs_list) do shown[i] = pairs_list[i] end
+    local note = what .. ": a PyTorch state_dict"
+    if shifted then
+      note = note .. string.format("; %d name(s) mapped from 0-based Sequential indices (%s%s)", #pairs_list,
+                                   table.concat(shown, ", "), #pairs_list > 3 and ", ..." or "")
+    end
+    if #info.ignored > 0 then
+      note = note .. string.format("; ignored %s (nnlab's BatchNorm keeps no batch count)",
+                                   table.concat(info.ignored, ", "))
+    end
+    print(note)
+  end
+  if not strict then info.missing, info.unexpected = missing, extra end
+  return self, info
+end
+
+-- The model's state_dict under PyTorch's names (0-based Sequential indices), for
+-- model.load_state_dict(safetensors.torch.load_file(path)) on the PyTorch side.
+function Module:pytorch_state_dict()
+  local sd, names = self:state_dict()
+  local out, order = {}, {}
+  for i, name in ipairs(names) do
+    local to = shift_name(self, name, -1)
+    out[to], order[i] = sd[name], to
+  end
+  return out, order
+end
+
+-- m:save(path[, {format = "nnlab" | "pytorch"}]): safetensors; "pytorch" writes PyTorch's
+-- names so torch's load_state_dict accepts the file as it is.
+function Module:save(path, opts)
+  require("nn.check").check_options("save", opts, {"format"}, 2)
+  local format = opts and opts.format or "nnlab"
+  if format ~= "nnlab" and format ~= "pytorch" then
+    error("m:save(path, {format=}): format is \"nnlab\" (1-based names) or \"pytorch\" (0-based Sequential indices), "
+          .. "got " .. require("nn.check").describe(format), 2)
+  end
+  tensor.save(path, format == "pytorch" and (self:pytorch_state_dict()) or (self:state_dict()))
   return self
 end
 
-function Module:save(path)
-  tensor.save(path, (self:state_dict()))
-  return self
-end
-
-function Module:load(path)
-  return self:load_state_dict(tensor.load(path), "load('" .. tostring(path) .. "')")
+-- m:load(path[, {strict=true, verbose=true}]): nnlab's files and PyTorch's (see load_state_dict)
+function Module:load(path, opts)
+  return self:load_state_dict(tensor.load(path), "load('" .. tostring(path) .. "')", opts)
 end
 
 -- help(m) for a module: what it is, its layers, parameters and how to call forward

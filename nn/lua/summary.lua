@@ -99,7 +99,8 @@ function nn.summary(model, input, opts)
     local row = {name = names[m] or "?", class = m.__name, depth = depth, module = m}
     rows[#rows + 1] = row
     depth = depth + 1
-    local out = m:forward(...)
+    local res = table.pack(m:forward(...))    -- every result: an LSTM's state is its second
+    local out = res[1]
     depth = depth - 1
     local t = first_tensor(out)
     if t then
@@ -108,7 +109,7 @@ function nn.summary(model, input, opts)
       row.out_numel = t:numel()
     end
     row.mult_adds = t and m:mult_adds(t, ...) or 0
-    return out
+    return table.unpack(res, 1, res.n)
   end
   tensor.reset_peak()
   local meta_before = tensor.memory_estimate().meta   -- meta tensors the caller still holds
