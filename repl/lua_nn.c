@@ -13,24 +13,6 @@ static tensor *opt_tensor(lua_State *L, int idx) {
     return lua_isnoneornil(L, idx) ? NULL : repl_check_tensor(L, idx);
 }
 
-// An options table may only hold the keys in valid (NULL-terminated): a misspelt or
-// unsupported option was silently ignored ({label_smoothing = 0.1} did nothing).
-static void check_keys(lua_State *L, int idx, const char *op, const char *const *valid) {
-    if (!lua_istable(L, idx)) return;
-    lua_pushnil(L);
-    while (lua_next(L, idx)) {
-        lua_pop(L, 1);
-        int ok = 0;
-        for (const char *const *v = valid; *v && !ok; v++) ok = lua_type(L, -1) == LUA_TSTRING && !strcmp(lua_tostring(L, -1), *v);
-        if (!ok) {
-            char names[160] = "";
-            for (const char *const *v = valid; *v; v++)
-                snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", v == valid ? "" : ", ", *v);
-            luaL_error(L, "%s: unknown option '%s'; the options are: %s", op, luaL_tolstring(L, -1, NULL), names);
-        }
-    }
-}
-
 // "mean" | "sum" | "none", or an options table {reduction = ...}; default "mean"
 static nn_reduction check_reduction(lua_State *L, int idx) {
     nn_reduction r;
@@ -49,6 +31,8 @@ static nn_reduction check_reduction(lua_State *L, int idx) {
 // a boolean, or an options table {causal = true}
 static int opt_causal(lua_State *L, int idx) {
     if (!lua_istable(L, idx)) return lua_toboolean(L, idx);
+    static const char *const valid[] = {"causal", NULL};
+    repl_check_options(L, idx, "nn.scaled_dot_attention", valid);
     lua_getfield(L, idx, "causal");
     int on = lua_toboolean(L, -1);
     lua_pop(L, 1);
@@ -122,14 +106,14 @@ static int f_dropout(lua_State *L) {
 static const char *const reduction_only[] = {"reduction", NULL};
 
 static int f_mse_loss(lua_State *L) {
-    check_keys(L, 3, "nn.mse_loss", reduction_only);
+    repl_check_options(L, 3, "nn.mse_loss", reduction_only);
     return repl_push_tensor(L, nn_mse_loss(repl_check_tensor(L, 1), repl_check_tensor(L, 2), check_reduction(L, 3)));
 }
 
 // cross_entropy(logits, labels, [reduction | {reduction=, weight=, label_smoothing=}]), 1-based labels
 static int f_cross_entropy(lua_State *L) {
     static const char *const valid[] = {"reduction", "weight", "label_smoothing", NULL};
-    check_keys(L, 3, "nn.cross_entropy", valid);
+    repl_check_options(L, 3, "nn.cross_entropy", valid);
     tensor *weight = NULL;
     float smoothing = 0.0f;
     if (lua_istable(L, 3)) {
@@ -149,7 +133,7 @@ static int f_cross_entropy(lua_State *L) {
 // nll_loss(log_probs, labels, [reduction | {reduction=, weight=}]), 1-based labels
 static int f_nll_loss(lua_State *L) {
     static const char *const valid[] = {"reduction", "weight", NULL};
-    check_keys(L, 3, "nn.nll_loss", valid);
+    repl_check_options(L, 3, "nn.nll_loss", valid);
     tensor *weight = NULL;
     if (lua_istable(L, 3)) {
         if (lua_getfield(L, 3, "weight") != LUA_TNIL) weight = repl_check_tensor(L, -1);   // kept alive by the table
@@ -160,7 +144,7 @@ static int f_nll_loss(lua_State *L) {
 }
 
 static int f_bce_with_logits(lua_State *L) {
-    check_keys(L, 3, "nn.bce_with_logits", reduction_only);
+    repl_check_options(L, 3, "nn.bce_with_logits", reduction_only);
     return repl_push_tensor(L, nn_bce_with_logits(repl_check_tensor(L, 1), repl_check_tensor(L, 2),
                                                   check_reduction(L, 3)));
 }

@@ -5,6 +5,7 @@ local U = require("nn.util")
 local is_tensor, shape_str, got, check_count, new_tensor, const_tensor =
   U.is_tensor, U.shape_str, U.got, U.check_count, U.new_tensor, U.const_tensor
 local Module, Linear, LayerNorm = nn.Module, nn.Linear, nn.LayerNorm
+local check = require("nn.check")
 
 local function check_tokens(name, x, d)
   if x:dim() ~= 3 or x:size(3) ~= d then
@@ -37,6 +38,7 @@ end
 local MHA = Module:extend("MultiheadAttention")
 nn.MultiheadAttention = MHA
 function MHA:init(d, heads, opts)
+  check.check_options("nn.MultiheadAttention", opts, {"bias", "device"}, 3)
   opts = opts or {}
   self.embed_dim, self.num_heads = check_heads("nn.MultiheadAttention", d, heads)
   self.in_proj_weight = new_tensor({3 * d, d}, opts)
@@ -76,6 +78,7 @@ end
 local XCA = Module:extend("XCA")
 nn.XCA = XCA
 function XCA:init(d, heads, opts)
+  check.check_options("nn.XCA", opts, {"qkv_bias", "device"}, 3)
   opts = opts or {}
   self.dim, self.num_heads = check_heads("nn.XCA", d, heads)
   self.qkv = Linear(d, 3 * d, {bias = opts.qkv_bias or false, device = opts.device})
@@ -100,6 +103,7 @@ end
 local CrossAttention = Module:extend("CrossAttention")
 nn.CrossAttention = CrossAttention
 function CrossAttention:init(d, n_latents, heads, opts)
+  check.check_options("nn.CrossAttention", opts, {"device"}, 3)
   opts = opts or {}
   self.dim = check_count("nn.CrossAttention(d, latents, heads): d", d)
   self.n_latents = check_count("nn.CrossAttention(d, latents, heads): latents", n_latents)

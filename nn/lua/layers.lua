@@ -6,6 +6,8 @@ local U = require("nn.util")
 local is_module, shape_str, got, check_count, check_c_int, new_tensor, kaiming_param, const_tensor =
   U.is_module, U.shape_str, U.got, U.check_count, U.check_c_int, U.new_tensor, U.kaiming_param, U.const_tensor
 local Module = nn.Module
+-- every options table names its keys: a misspelt one is an error naming the valid ones
+local check = require("nn.check")
 
 local function leaf(name, forward, extra)
   local cls = Module:extend(name)
@@ -17,6 +19,7 @@ end
 local Linear = Module:extend("Linear")
 nn.Linear = Linear
 function Linear:init(in_features, out_features, opts)
+  check.check_options("nn.Linear", opts, {"bias", "device"}, 3)
   opts = opts or {}
   self.in_features = check_count("nn.Linear(in, out): in", in_features)
   self.out_features = check_count("nn.Linear(in, out): out", out_features)
@@ -32,6 +35,7 @@ function Linear:mult_adds(out) return F.mult_adds("linear", out, self.weight) en
 local Conv2d = Module:extend("Conv2d")
 nn.Conv2d = Conv2d
 function Conv2d:init(cin, cout, k, opts)
+  check.check_options("nn.Conv2d", opts, {"stride", "padding", "groups", "bias", "device"}, 3)
   opts = opts or {}
   local kh, kw = k, k
   if type(k) == "table" then kh, kw = k[1], k[2] end
@@ -69,6 +73,7 @@ function Conv2d:mult_adds(out) return F.mult_adds("conv2d", out, self.weight) en
 local function pool(name, fn)
   local cls = Module:extend(name)
   function cls:init(k, opts)
+    check.check_options("nn." .. name, opts, {"stride", "padding"}, 3)
     opts = opts or {}
     self.kernel_size = check_c_int("nn." .. name .. "(k)", k, 1)
     self.stride = check_c_int("nn." .. name .. ": stride", opts.stride or k, 1)
@@ -86,6 +91,7 @@ nn.AvgPool2d = pool("AvgPool2d", "avg_pool2d")
 local function batch_norm(name, dims)
   local cls = Module:extend(name)
   function cls:init(c, opts)
+    check.check_options("nn." .. name, opts, {"eps", "momentum", "affine", "device"}, 3)
     opts = opts or {}
     self.num_features = check_count("nn." .. name .. "(C)", c)
     self.eps, self.momentum = opts.eps or 1e-5, opts.momentum or 0.1
@@ -114,6 +120,7 @@ nn.BatchNorm2d = batch_norm("BatchNorm2d", {[4] = true, doc = "[N,C,H,W]"})
 local LayerNorm = Module:extend("LayerNorm")
 nn.LayerNorm = LayerNorm
 function LayerNorm:init(shape, opts)
+  check.check_options("nn.LayerNorm", opts, {"eps", "elementwise_affine", "device"}, 3)
   opts = opts or {}
   if type(shape) == "number" then shape = {shape} end
   self.normalized_shape = shape
@@ -155,6 +162,7 @@ function Flatten:extra_repr() return string.format("start_dim=%d, end_dim=%d", s
 local Embedding = Module:extend("Embedding")
 nn.Embedding = Embedding
 function Embedding:init(n, d, opts)
+  check.check_options("nn.Embedding", opts, {"device"}, 3)
   self.num_embeddings = check_count("nn.Embedding(n, d): n", n)
   self.embedding_dim = check_count("nn.Embedding(n, d): d", d)
   self.weight = new_tensor({n, d}, opts)
@@ -197,7 +205,6 @@ function Sequential:forward(x)
 end
 
 -- ---- Conv1d, ConvTranspose2d, adaptive pooling, GroupNorm, Upsample, softmax modules ----
-local check = require("nn.check")
 
 local function sizes_of(x)
   local s = {}

@@ -362,7 +362,10 @@ T.check("cross_entropy weight and label_smoothing match PyTorch", function()
 end)
 T.raises("a misspelt cross_entropy option is an error naming the valid ones",
          function() nn.cross_entropy(tensor.randn(2, 3), tensor{1, 2}, {label_smooth = 0.1}) end,
-         "unknown option 'label_smooth'; the options are: reduction, weight, label_smoothing")
+         "unknown option 'label_smooth' (did you mean label_smoothing? options: reduction, weight, label_smoothing)")
+T.raises("layer options are checked too", function() nn.Linear(3, 4, {bais = false}) end,
+         "nn.Linear: unknown option 'bais' (did you mean bias? options: bias, device)")
+T.raises("and pooling's", function() nn.MaxPool2d(2, {strid = 1}) end, "did you mean stride?")
 T.raises("mse_loss options too", function() nn.mse_loss(tensor.ones(2), tensor.ones(2), {reduce = "sum"}) end,
          "unknown option 'reduce'")
 T.raises("label_smoothing outside [0, 1]", function()
