@@ -348,6 +348,10 @@ const repl_help_entry repl_help_entries[] = {
      "nn.CrossAttention(64, 16, 4)(tensor.randn(2, 1000, 64))  -- [2,16,64]"},
     {"nn.mse_loss", "nn.mse_loss(pred, target, [{reduction=\"mean\"}]) -> tensor",
      "Mean squared error; reduction \"mean\", \"sum\" or \"none\".", "loss = nn.mse_loss(m(x), y)"},
+    {"nn.accuracy", "nn.accuracy(logits, labels) or nn.accuracy(model, x, y, [{batch_size=1000}]) -> number",
+     "The fraction of rows whose largest logit is the label (labels 1-based). Given a model, runs it over x in "
+     "eval mode, without grad, in batches, and puts its mode back.",
+     "nn.accuracy(model, test.x, test.y)  -- 0.87"},
     {"nn.cross_entropy", "nn.cross_entropy(logits, labels, [{reduction=\"mean\"}]) -> tensor",
      "Softmax cross-entropy of logits [N,C] against 1-based class labels [N].",
      "loss = nn.cross_entropy(net(xb), yb)"},

@@ -4,17 +4,7 @@
 -- over the run (cosine), cross-entropy.
 local now = (sys and sys.clock) or os.clock
 
-local function accuracy(model, split)
-  model:eval()
-  local correct = 0
-  tensor.no_grad(function()
-    for xb, yb in data.loader(split.x, split.y, {batch_size = 1000}) do
-      correct = correct + model(xb):argmax(2):eq(yb):sum():item()
-    end
-  end)
-  model:train()
-  return correct / split.n
-end
+local function accuracy(model, split) return nn.accuracy(model, split.x, split.y) end
 
 return function(name, make_model, args, default_epochs)
   local epochs = tonumber(args and args[1]) or default_epochs or 5

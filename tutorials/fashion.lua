@@ -34,9 +34,7 @@ function fit(model, lr)
         epochs = EPOCHS, batch_size = 64, seed = 1,
         test = {x = testset.x, y = testset.y}, dashboard = SHOW_DASH}
   -- test accuracy, however far it got || 어디까지 학습했든 테스트 정확도
-  return tensor.no_grad(function()
-    return model(testset.x):argmax(2):eq(testset.y):mean():item()
-  end)
+  return nn.accuracy(model, testset.x, testset.y)
 end
 ]]):gsub("@SIZES", string.format("%d, %d, %d", N_TRAIN, N_TEST, EPOCHS))
      :gsub("@DASH", tostring(L.use_dash())), nil)

@@ -16,13 +16,8 @@ MLP 784-256-10을 Fashion-MNIST 이미지 300장만으로 학습하고, 다른 1
 -- syllable is 3 bytes but 2 columns
 lesson:code[[
 trainset, testset = data.fashion_mnist{limit = 300, test_limit = 1000}
-function accuracy(model, set)
-  model:eval()
-  local acc = tensor.no_grad(function()
-    return model(set.x):argmax(2):eq(set.y):mean():item()
-  end)
-  model:train()
-  return acc
+function accuracy(model, set)   -- in eval mode: no dropout || 평가 모드(드롭아웃 없음)로
+  return nn.accuracy(model, set.x, set.y)
 end
 function weight_norm(model)
   local s = 0

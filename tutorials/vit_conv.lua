@@ -182,10 +182,7 @@ function fit(use_conv)
       last = loss:item()
     end
   end
-  model:eval()
-  local acc = tensor.no_grad(function()
-    return model(testset.x):argmax(2):eq(testset.y):mean():item()
-  end)
+  local acc = nn.accuracy(model, testset.x, testset.y)
   return {first = first, last = last, acc = acc,
           params = (model:num_params())}
 end

@@ -20,6 +20,13 @@ local function split_heads(x, heads)
   return x:reshape(B, T, heads, d // heads):transpose(2, 3)
 end
 
+-- one fused projection (B,T,3d) -> q, k, v, each (B,heads,T,d/heads) as split_heads gives
+local function split_qkv(y, heads)
+  local B, T, d = y:size(1), y:size(2), y:size(3) // 3
+  local t = y:reshape(B, T, 3, heads, d // heads):permute(3, 1, 4, 2, 5)
+  return t[1], t[2], t[3]
+end
+
 -- (d, heads) of an attention layer: positive, and d splits evenly into the heads
 local function check_heads(name, d, heads)
   check_count(name .. "(d, heads): d", d)
@@ -56,12 +63,16 @@ function MHA:forward(q, k, v, opts)
   local d, name = self.embed_dim, "nn.MultiheadAttention(" .. self.embed_dim .. ", " .. self.num_heads .. ")"
   check_tokens(name, q, d); check_tokens(name, k, d); check_tokens(name, v, d)
   local W, b = self.in_proj_weight, self.in_proj_bias
-  local function proj(x, i)
-    return F.linear(x, W:narrow(1, (i - 1) * d + 1, d), b and b:narrow(1, (i - 1) * d + 1, d))
+  local qh, kh, vh
+  if rawequal(k, q) and rawequal(v, q) then   -- self-attention: one GEMM for all three, as XCA
+    qh, kh, vh = split_qkv(F.linear(q, W, b), self.num_heads)
+  else
+    local function proj(x, i)
+      return split_heads(F.linear(x, W:narrow(1, (i - 1) * d + 1, d), b and b:narrow(1, (i - 1) * d + 1, d)),
+                         self.num_heads)
+    end
+    qh, kh, vh = proj(q, 1), proj(k, 2), proj(v, 3)
   end
-  local qh = split_heads(proj(q, 1), self.num_heads)
-  local kh = split_heads(proj(k, 2), self.num_heads)
-  local vh = split_heads(proj(v, 3), self.num_heads)
   local o = F.scaled_dot_attention(qh, kh, vh, opts and opts.causal)
   return self.out_proj(merge_heads(o))
 end
@@ -87,9 +98,8 @@ function XCA:init(d, heads, opts)
 end
 function XCA:forward(x)
   check_tokens("nn.XCA(" .. self.dim .. ", " .. self.num_heads .. ")", x, self.dim)
-  local B, N, C, h = x:size(1), x:size(2), x:size(3), self.num_heads
-  local qkv = self.qkv(x):reshape(B, N, 3, h, C // h):permute(3, 1, 4, 2, 5)    -- (3,B,h,N,c)
-  local o = F.xca(qkv[1], qkv[2], qkv[3], self.temperature)                     -- (B,h,N,c)
+  local q, k, v = split_qkv(self.qkv(x), self.num_heads)                        -- (B,h,N,c) each
+  local o = F.xca(q, k, v, self.temperature)                                    -- (B,h,N,c)
   return self.proj(merge_heads(o))
 end
 function XCA:extra_repr() return string.format("d=%d, heads=%d", self.dim, self.num_heads) end

@@ -131,6 +131,35 @@ function nn.bce_with_logits(x, y, opts)
   return reduce(loss, r)
 end
 
+-- nn.accuracy(logits [N,C], labels [N]) -> the fraction of rows whose largest logit is
+-- the (1-based) label; nn.accuracy(model, x, y[, {batch_size=1000}]) runs the model over x
+-- in eval mode, without grad, in batches, and puts its mode back.
+function nn.accuracy(a, b, c, opts)
+  if tensor.is_tensor(a) then
+    if not tensor.is_tensor(b) or a:dim() ~= 2 or b:dim() ~= 1 or b:size(1) ~= a:size(1) then
+      error(string.format("nn.accuracy(logits, labels): expects logits [N,C] and labels [N], got %s and %s",
+                          check.describe(a), check.describe(b)), 2)
+    end
+    return tensor.no_grad(function() return a:argmax(2):eq(b):mean():item() end)
+  end
+  if type(a) ~= "table" or not a.parameters or not tensor.is_tensor(b) or not tensor.is_tensor(c) then
+    error("nn.accuracy: give (logits, labels) or (model, x, y), got " .. check.describe(a) .. ", "
+          .. check.describe(b) .. ", " .. check.describe(c), 2)
+  end
+  check.check_options("nn.accuracy", opts, {"batch_size"}, 2)
+  local was = a.training
+  a:eval()
+  local correct, n = 0, b:size(1)
+  local ok, err = pcall(tensor.no_grad, function()
+    for xb, yb in data.loader(b, c, {batch_size = opts and opts.batch_size or 1000}) do
+      correct = correct + a(xb):argmax(2):eq(yb):sum():item()
+    end
+  end)
+  a:train(was)
+  if not ok then error(err, 0) end
+  return n > 0 and correct / n or 0
+end
+
 nn.init = {
   uniform_ = function(t, lo, hi) F.uniform_(t, lo, hi); return t end,
   normal_ = function(t, mean, std) F.normal_(t, mean or 0, std or 1); return t end,

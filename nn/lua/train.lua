@@ -28,7 +28,7 @@ local function evaluate(model, loss_fn, test, batch)
     for xb, yb in data.loader(test.x, test.y, {batch_size = batch}) do
       local out = model(xb)
       total = total + loss_fn(out, yb):item() * xb:size(1)
-      if loss_fn == nn.cross_entropy then correct = correct + out:argmax(2):eq(yb):sum():item() end
+      if loss_fn == nn.cross_entropy then correct = correct + nn.accuracy(out, yb) * xb:size(1) end
     end
   end)
   model:train()

@@ -363,6 +363,19 @@ end)
 T.raises("a misspelt cross_entropy option is an error naming the valid ones",
          function() nn.cross_entropy(tensor.randn(2, 3), tensor{1, 2}, {label_smooth = 0.1}) end,
          "unknown option 'label_smooth' (did you mean label_smoothing? options: reduction, weight, label_smoothing)")
+-- nn.accuracy: the fraction of rows whose largest logit is the label
+T.near("nn.accuracy(logits, labels)", nn.accuracy(tensor{{0.1, 2, 0}, {3, 1, 0}, {0, 0, 5}, {1, 0, 0}},
+                                                  tensor{2, 1, 1, 1}), 0.75)
+do
+  local m = nn.Sequential(nn.Linear(3, 3), nn.Dropout(0.5))
+  local x, y = tensor.randn(10, 3), tensor{1, 2, 3, 1, 2, 3, 1, 2, 3, 1}
+  local want = nn.accuracy(m:eval()(x), y)
+  m:train()
+  T.near("nn.accuracy(model, x, y) evaluates in eval mode, in batches", nn.accuracy(m, x, y, {batch_size = 3}), want)
+  T.ok(m.training, "and gives the model its training mode back")
+end
+T.raises("nn.accuracy names its arguments", function() nn.accuracy(tensor.ones(3), tensor.ones(3)) end,
+         "expects logits [N,C] and labels [N]")
 T.raises("layer options are checked too", function() nn.Linear(3, 4, {bais = false}) end,
          "nn.Linear: unknown option 'bais' (did you mean bias? options: bias, device)")
 T.raises("and pooling's", function() nn.MaxPool2d(2, {strid = 1}) end, "did you mean stride?")
