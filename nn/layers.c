@@ -236,10 +236,5 @@ fail:
     return NULL;
 }
 
-tensor *nn_dropout(tensor *x, float p, int training) {
-    if (!(p >= 0.0f && p < 1.0f)) {
-        tensor_set_error("nn.Dropout(%g): p is the probability of zeroing and must be in [0, 1)", p);
-        return NULL;
-    }
-    return tensor_dropout(x, p, training);
-}
+// p is checked once, by tensor_dropout: [0, 1] as in PyTorch (p = 1 zeroes everything)
+tensor *nn_dropout(tensor *x, float p, int training) { return tensor_dropout(x, p, training); }

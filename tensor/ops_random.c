@@ -29,7 +29,10 @@ tensor *tensor_uniform(int ndim, const int64_t *sizes, float lo, float hi, tenso
 
 // inverted dropout: zero with probability p, scale survivors by 1/(1-p)
 tensor *tensor_dropout(tensor *a, float p, int training) {
-    if (!(p >= 0 && p <= 1)) { tensor_set_error("dropout: p = %g must be in [0, 1]", p); return NULL; }
+    if (!(p >= 0 && p <= 1)) {
+        tensor_set_error("dropout: p = %g is the probability of zeroing an element and must be in [0, 1]", p);
+        return NULL;
+    }
     if (!training || p == 0) return tensor_retain(a);
     if (p == 1) { tensor *z = tensor_zeros_like(a); tensor *r = z ? tensor_mul(a, z) : NULL; tensor_release(z); return r; }
     tensor *mask = draw("dropout", a->ndim, a->size, a->storage->device, EW_RAND_BERNOULLI, 1.0f - p, 0);
