@@ -25,12 +25,13 @@ tensor *nn_linear(tensor *x, tensor *w, tensor *b) {
     if (x->ndim < 1 || x->size[x->ndim - 1] != in) {
         char hint[160] = "check in_features, or reshape the input so its last dim is the features";
         if (x->ndim >= 2 && numel_from(x, 1) == in)
-            snprintf(hint, sizeof hint, "did you forget x:flatten(2)?");
+            snprintf(hint, sizeof hint, "did you forget {{x:flatten(2)|tensor_flatten(x, 1, -1)}}?");
         else
             for (int d = 0; d < x->ndim; d++)
                 if (x->size[d] == in) {
-                    snprintf(hint, sizeof hint, "dim %d has size %lld: move it last, e.g. x:transpose(%d, %d)",
-                             d + 1, LL(in), d + 1, x->ndim);
+                    snprintf(hint, sizeof hint, "dim {{dim:%d}} has size %lld: move it last, e.g. "
+                             "{{x:transpose(%d, %d)|tensor_transpose(x, %d, %d)}}", d, LL(in), d + 1, x->ndim, d,
+                             x->ndim - 1);
                     break;
                 }
         tensor_set_error("nn.Linear(%lld->%lld): expects last dim %lld, got %s; %s", LL(in), LL(out), LL(in),
@@ -62,15 +63,18 @@ static int check_image(const char *layer, const tensor *x, int64_t channels) {
     char sx[128];
     if (!x) { tensor_set_error("%s: missing input", layer); return -1; }
     if (x->ndim != 4) {
-        const char *hint = x->ndim == 3 ? "add a batch dim with x:unsqueeze(1)"
-                         : x->ndim == 2 ? "reshape rows of pixels to images, e.g. x:view(-1, 1, 28, 28)"
+        const char *hint = x->ndim == 3 ? "add a batch dim with {{x:unsqueeze(1)|tensor_unsqueeze(x, 0)}}"
+                         : x->ndim == 2 ? "reshape rows of pixels to images, e.g. "
+                                          "{{x:view(-1, 1, 28, 28)|tensor_view(x, 4, (int64_t[]){-1, 1, 28, 28})}}"
                                         : "reshape it to [B,C,H,W]";
         tensor_set_error("%s: expects [B,C,H,W] input, got %s; %s", layer, nn_shape(sx, sizeof sx, x), hint);
         return -1;
     }
     if (channels > 0 && x->size[1] != channels) {
-        const char *hint = x->size[3] == channels ? "; channels look last: x:permute(1, 4, 2, 3)" : "";
-        tensor_set_error("%s: expects %lld input channels at dim 2, got %s%s", layer, LL(channels),
+        const char *hint = x->size[3] == channels
+                               ? "; channels look last: {{x:permute(1, 4, 2, 3)|tensor_permute(x, (int[]){0, 3, 1, 2})}}"
+                               : "";
+        tensor_set_error("%s: expects %lld input channels at dim {{dim:1}}, got %s%s", layer, LL(channels),
                          nn_shape(sx, sizeof sx, x), hint);
         return -1;
     }
@@ -145,8 +149,8 @@ tensor *nn_batch_norm(tensor *x, tensor *running_mean, tensor *running_var, tens
                       int training, float momentum, float eps) {
     char name[64], sx[128];
     if (!x || x->ndim < 2) {
-        tensor_set_error("nn.BatchNorm: expects [N,C] or [N,C,H,W] input, got %s; add a batch dim with x:unsqueeze(1)",
-                         nn_shape(sx, sizeof sx, x));
+        tensor_set_error("nn.BatchNorm: expects [N,C] or [N,C,H,W] input, got %s; add a batch dim with "
+                         "{{x:unsqueeze(1)|tensor_unsqueeze(x, 0)}}", nn_shape(sx, sizeof sx, x));
         return NULL;
     }
     int64_t N = x->size[0], C = x->size[1], L = numel_from(x, 2);

@@ -31,7 +31,8 @@ static int check_same(const char *op, const char *a_name, const tensor *a, const
     if (nn_same_shape(a, b)) return 0;
     const char *hint = "give both the same shape";
     if (tensor_numel(a) == tensor_numel(b))
-        hint = "same number of values: reshape one, e.g. target:view(input:shape())";
+        hint = "same number of values: reshape one, e.g. "
+               "{{target:view(input:shape())|tensor_view(target, input->ndim, input->size)}}";
     tensor_set_error("%s: %s %s and %s %s differ in shape (broadcasting them is almost always a bug); %s", op,
                      a_name, nn_shape(sa, sizeof sa, a), b_name, nn_shape(sb, sizeof sb, b), hint);
     return -1;
@@ -117,9 +118,9 @@ static tensor *ce_core(const char *op, tensor *logits, tensor *labels, tensor *w
     if (!ok) {
         const char *hint = "labels hold one class index per row";
         if (labels->ndim == logits->ndim && nn_same_shape(labels, logits))
-            hint = "labels look one-hot: pass class indices, e.g. labels:argmax(-1)";
+            hint = "labels look one-hot: pass class indices, e.g. {{labels:argmax(-1)|tensor_argmax(labels, -1, 0)}}";
         else if (labels->ndim == logits->ndim && labels->size[labels->ndim - 1] == 1)
-            hint = "drop the last dim with labels:view(-1)";
+            hint = "drop the last dim with {{labels:view(-1)|tensor_view(labels, 1, (int64_t[]){-1})}}";
         tensor_set_error("%s: %s %s (rows x classes) need labels of their leading shape, got %s; %s", op, in,
                          nn_shape(sl, sizeof sl, logits), nn_shape(sy, sizeof sy, labels), hint);
         return NULL;
