@@ -97,6 +97,30 @@ lesson:check(last < first / 2, {en = "a Lua-defined module trains with optim.Ada
              ko = "Lua로 정의한 모듈도 내장 모듈처럼 optim.Adam으로 학습된다"})
 
 lesson:say{
+  en = [[A lab's checkpoints come from PyTorch. A PyTorch nn.Sequential names its layers from 0 (0.weight, 2.weight: the ReLU in between has no parameters), nnlab's from 1. m:save(path, {format = "pytorch"}) writes PyTorch's names, which model.load_state_dict(safetensors.torch.load_file(path)) accepts in Python; m:load(path) reads either kind and says what it mapped.]],
+  ko = [[연구실의 체크포인트는 PyTorch에서 옵니다. PyTorch의 nn.Sequential은 층 이름을 0부터 붙이고(0.weight, 2.weight: 사이의 ReLU에는 파라미터가 없습니다), nnlab은 1부터 붙입니다. m:save(path, {format = "pytorch"})는 PyTorch의 이름으로 저장하므로 Python에서 model.load_state_dict(safetensors.torch.load_file(path))로 읽을 수 있고, m:load(path)는 두 방식 모두 읽으면서 어떻게 대응시켰는지 알려 줍니다.]],
+}
+
+lesson:code[[
+seq = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3))
+base = os.tmpname(); os.remove(base)
+path = base .. ".safetensors"
+seq:save(path, {format = "pytorch"})      -- PyTorch's names || PyTorch의 이름으로
+names = {}
+for k in pairs(tensor.load(path)) do names[#names + 1] = k end
+table.sort(names)
+print(table.concat(names, " "))
+copy = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3))
+copy:load(path)                           -- 0, 2 -> 1, 3
+same = (copy(x) - seq(x)):abs():max():item()
+os.remove(path)
+print("largest difference" || "가장 큰 차이", same)
+]]
+lesson:check(table.concat(names, " ") == "0.bias 0.weight 2.bias 2.weight" and same == 0,
+             {en = "a checkpoint in PyTorch's names loads back into the same layers",
+              ko = "PyTorch 이름으로 저장한 체크포인트가 같은 층으로 다시 읽힌다"})
+
+lesson:say{
   en = [[Next, onboarding 10: the papers lesson (nnlab tutorial papers) runs seven landmark results, from vanishing gradients to ViT patches, each predicted first and then measured.]],
   ko = [[다음은 온보딩 10: papers 레슨 (nnlab tutorial papers)에서 기울기 소실부터 ViT 패치까지 이정표가 된 결과 일곱 가지를 먼저 예측해 보고 직접 측정합니다.]],
 }

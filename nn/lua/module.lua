@@ -370,16 +370,19 @@ function Module:load_state_dict(sd, what, opts)
     table.sort(pairs_list)
     local shown = {}
     for i = 1, math.min(3, #pairs_list) do shown[i] = pairs_list[i] end
-    local note = what .. ": a PyTorch state_dict"
+    -- one short line per fact, so a lesson's 80-column terminal shows it whole
+    local lines = {(what:gsub("^load%('(.*)'%)$", function(p)
+      return "load('" .. (#p > 40 and ("..." .. p:sub(-37)) or p) .. "')"
+    end)) .. ": a PyTorch state_dict"}
     if shifted then
-      note = note .. string.format("; %d name(s) mapped from 0-based Sequential indices (%s%s)", #pairs_list,
-                                   table.concat(shown, ", "), #pairs_list > 3 and ", ..." or "")
+      lines[#lines + 1] = string.format("  %d name(s) mapped from 0-based Sequential indices:", #pairs_list)
+      lines[#lines + 1] = "  " .. table.concat(shown, ", ") .. (#pairs_list > 3 and ", ..." or "")
     end
     if #info.ignored > 0 then
-      note = note .. string.format("; ignored %s (nnlab's BatchNorm keeps no batch count)",
-                                   table.concat(info.ignored, ", "))
+      lines[#lines + 1] = string.format("  ignored %s (nnlab's BatchNorm keeps no batch count)",
+                                        table.concat(info.ignored, ", "))
     end
-    print(note)
+    print(table.concat(lines, "\n"))
   end
   if not strict then info.missing, info.unexpected = missing, extra end
   return self, info

@@ -49,8 +49,8 @@ R.check("the load says what it mapped", function()
   local ok, err = pcall(function() conv_net():load(dir .. "/conv.safetensors") end)
   print = old                                                               -- luacheck: ignore
   T.ok(ok, "load succeeds", err)
-  T.has(out[1] or "", "a PyTorch state_dict; 11 name(s) mapped from 0-based Sequential indices (0.bias -> 1.bias",
-        "one line names the mapping")
+  T.has(out[1] or "", "a PyTorch state_dict\n  11 name(s) mapped from 0-based Sequential indices:\n  0.bias -> 1.bias",
+        "the note names the mapping")
   T.has(out[1] or "", "ignored 1.num_batches_tracked", "and the ignored keys")
 end)
 
