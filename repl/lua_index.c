@@ -25,25 +25,31 @@ static const char HOW[] = "each entry is a number i (index i, drops the dim), {}
                           "(a..b inclusive) or {a, b, step}";
 
 // ---- reading an index table -------------------------------------------------------------
-// the range table at idx (entry `entry`, for dim `dim` of size n) into e
-static void read_range(lua_State *L, int idx, const char *op, int entry, int dim, int64_t n, index_entry *e) {
-    // only the list part counts: {a=1} or {1, nil, 3} would silently mean something else
+// The length of the table at idx when its keys are exactly 1..len, else -1: only the list
+// part counts, {a=1} or {1, nil, 3} would silently mean something else.
+static lua_Integer list_len(lua_State *L, int idx) {
     lua_Integer len = (lua_Integer)lua_rawlen(L, idx), keys = 0;
     lua_pushnil(L);
     while (lua_next(L, idx)) {
         keys++;
         lua_pop(L, 1);
     }
-    if (keys != len)
+    return keys == len ? len : -1;
+}
+
+// the range table at idx (entry `entry`, for dim `dim` of size n) into e
+static void read_range(lua_State *L, int idx, const char *op, int entry, int dim, int64_t n, index_entry *e) {
+    lua_Integer len = list_len(L, idx);
+    if (len < 0)
         luaL_error(L, "%s: entry %d is a table with keys other than 1..%I; a range is {a, b} or {a, b, step}", op,
-                   entry, len);
+                   entry, (lua_Integer)lua_rawlen(L, idx));
     if (len > 3)
         luaL_error(L, "%s: entry %d has %I numbers; a range is {a, b} (inclusive) or {a, b, step}", op, entry, len);
     if (len == 0) {
         e->kind = ENTRY_WHOLE;
         return;
     }
-    int64_t v[3];
+    int64_t v[3] = {0, 0, 1};
     for (int k = 0; k < (int)len; k++) {
         lua_rawgeti(L, idx, k + 1);
         if (k < 2) v[k] = repl_check_index_entry(L, lua_gettop(L), op, entry, dim, n, k == 0 && len > 1);
@@ -87,14 +93,10 @@ static void read_range(lua_State *L, int idx, const char *op, int entry, int dim
 // entry but a number, which drops its dim (so the next entry reads the same dim of x).
 static int read_index(lua_State *L, int idx, const char *op, tensor *t, index_entry *e) {
     char s[160];
-    lua_Integer n = (lua_Integer)lua_rawlen(L, idx), keys = 0;
-    lua_pushnil(L);
-    while (lua_next(L, idx)) {
-        keys++;
-        lua_pop(L, 1);
-    }
-    if (keys != n)
-        luaL_error(L, "%s: the index table has keys other than 1..%I (or a nil inside); %s", op, n, HOW);
+    lua_Integer n = list_len(L, idx);
+    if (n < 0)
+        luaL_error(L, "%s: the index table has keys other than 1..%I (or a nil inside); %s", op,
+                   (lua_Integer)lua_rawlen(L, idx), HOW);
     if (t->ndim == 0)
         luaL_error(L, "%s: a 0-d tensor has no dims to index (use x:item() for its value)", op);
     if (n > t->ndim)
