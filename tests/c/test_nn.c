@@ -88,12 +88,16 @@ static void test_errors(void) {
     int64_t xs[4] = {64, 1, 28, 28}, ws[2] = {10, 784};
     tensor *x = tensor_zeros(4, xs, TENSOR_META), *w = tensor_zeros(2, ws, TENSOR_META);
     tap_ok(!nn_linear(x, w, NULL) &&
-           has("nn.Linear(784->10): expects last dim 784, got [64,1,28,28]; did you forget x:flatten(2)?"),
-           "Linear on unflattened images names the shapes and the fix");
+           has("nn.Linear(784->10): expects last dim 784, got [64,1,28,28]; did you forget "
+               "tensor_flatten(x, 1, -1)?"),
+           "Linear on unflattened images names the shapes and the fix, in C terms");
     int64_t cw[4] = {8, 3, 3, 3};
     tensor *k = tensor_zeros(4, cw, TENSOR_META);
     tap_ok(!nn_conv2d(x, k, NULL, 1, 0, 1) && has("expects 3 input channels"), "Conv2d channel mismatch");
-    tap_ok(!nn_dropout(x, 1.0f, 1) && has("[0, 1)"), "Dropout(1) is rejected");
+    tap_ok(!nn_dropout(x, 1.5f, 1) && has("must be in [0, 1]"), "Dropout(1.5) is rejected");
+    tensor *z = nn_dropout(x, 1.0f, 1);     // p = 1 zeroes everything, as in PyTorch
+    tap_ok(z != NULL, "Dropout(1) is allowed");
+    tensor_release(z);
     nn_reduction r;
     tap_ok(nn_parse_reduction("avg", &r) == -1 && has("\"mean\", \"sum\" or \"none\""), "unknown reduction");
     tensor_release(x);
