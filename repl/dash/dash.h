@@ -183,6 +183,33 @@ void repl_dash_hist_add(dash_watch *w, double step, const float *v, const float 
 dash_key_result repl_dash_key(dash_state *s, int key);
 
 // ---- lua_dash.c: the one dashboard of the process ----
+// The one live dashboard of the process (lua_dash.c): the training loop and the screen
+// are both singular.
+typedef struct dash_runlog dash_runlog;
+typedef struct {
+    int open, tty, quit_calls, suspended, at_exit;
+    double every;                   // plain mode: a line each time step crosses a multiple
+    double min_interval;            // 1 / fps
+    double interval;                // adapts to the redraw's own cost
+    double last_draw, last_poll;
+    double printed_step;            // plain mode: the last step printed
+    dash_runlog *run;               // the current run's folder (NULL: none or off)
+    int run_active, nruns;
+    char name_hint[64];             // the script's name, or train{name=}
+    char run_note[160];             // why there is no run folder, once
+    int stop_ref;                   // registry ref of the stop sentinel
+    struct cJSON *script, *args;    // meta.json's script and args (copied into each run)
+} dash_live;
+dash_live *repl_dash_live(void);
+void repl_dash_poll_output(void);              // captured output -> log panel, output.log
+void repl_dash_wait_for_q(void);               // a finished run waits for q on a terminal
+// a run's life (lua_run.c): start = a clean state and a folder; stop = its status written
+void repl_dash_run_start(const char *name);
+void repl_dash_run_stop(const char *status);
+int repl_dash_l_run_begin(lua_State *L);       // dash._run(name, {meta})
+int repl_dash_l_run_end(lua_State *L);         // dash._end(status [, wait])
+int repl_dash_l_hint(lua_State *L);            // dash._hint(name)
+int repl_dash_l_run_dir(lua_State *L);         // dash.run_dir()
 dash_state *repl_dash_cur(void);
 dash_state *repl_dash_init(void);              // repl_dash_cur, initialised on first use
 // dash.model, dash._model (automatic: explicit rows win), dash.grads (lua_model.c)

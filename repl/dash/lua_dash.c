@@ -14,22 +14,10 @@
 // One dashboard per process: the training loop and the screen are both singular.
 static dash_state S;
 static dash_grid G;                 // the screen's grid (snapshots use their own)
-static struct {
-    int open, tty, quit_calls, suspended, at_exit;
-    double every;                   // plain mode: a line each time step crosses a multiple
-    double min_interval;            // 1 / fps
-    double interval;                // adapts to the redraw's own cost
-    double last_draw, last_poll;
-    double printed_step;            // plain mode: the last step printed
-    dash_runlog *run;               // the current run's folder (NULL: none or off)
-    int run_active, nruns;
-    char name_hint[64];             // the script's name, or train{name=}
-    char run_note[160];             // why there is no run folder, once
-    int stop_ref;                   // registry ref of the stop sentinel
-    cJSON *script, *args;           // meta.json's script and args (copied into each run)
-} D = {.stop_ref = LUA_NOREF};
+static dash_live D = {.stop_ref = LUA_NOREF};
 
 dash_state *repl_dash_cur(void) { return &S; }
+dash_live *repl_dash_live(void) { return &D; }
 int repl_dash_run_active(void) { return D.run_active; }
 
 dash_state *repl_dash_init(void)
@@ -51,7 +39,7 @@ static void on_output(const char *b, size_t n, void *ud)
     repl_dash_runlog_output(D.run, b, n);
 }
 
-static void poll_output(void)
+void repl_dash_poll_output(void)
 {
     repl_dash_capture_poll(on_output, NULL);
     D.last_poll = repl_dash_now();
@@ -63,7 +51,7 @@ static void poll_output(void)
 // watched tensor could not be read (tensor_last_error says why).
 static int paint(dash_grid *g, int w, int h, int force)
 {
-    poll_output();
+    repl_dash_poll_output();
     repl_dash_sys_sample(&S);
     if (repl_dash_refresh_sim(&S, force) != 0) return -2;
     if (repl_dash_grid_resize(g, w, h) != 0) return -1;
@@ -117,7 +105,7 @@ static void service_at(int force, double now)
     if (!D.tty) {
         // plain: what the script printed goes on to the terminal a few times a second
         if (force || now - D.last_poll >= 0.05) {
-            poll_output();
+            repl_dash_poll_output();
             repl_dash_runlog_flush(D.run);
         }
         return;
@@ -145,7 +133,7 @@ static void print_progress(void)
     fputc('\n', stdout);
     fflush(stdout);
     D.printed_step = S.last.step;
-    if (repl_dash_capture_active()) poll_output();   // plain mode: in order with prints
+    if (repl_dash_capture_active()) repl_dash_poll_output();   // plain mode: in order with prints
 }
 
 // The error a loop gets when it goes on after q,y: one line, no traceback.
@@ -164,98 +152,12 @@ static int push_quit(lua_State *L, int from_log)
     return 1;
 }
 
-// ---- runs ------------------------------------------------------------------------------
-static void run_end(const char *status)
-{
-    if (!D.run_active) return;
-    repl_dash_flush_first();
-    D.run_active = 0;
-    repl_dash_run_end(&S, status);
-    poll_output();
-    repl_dash_runlog_close(D.run, &S, S.status);
-    D.run = NULL;
-}
-
-// A new run: a clean state and (unless runs are off) a folder for it.
-static void run_begin(const char *name)
-{
-    run_end("finished");
-    char base[64], why[200] = "";
-    snprintf(base, sizeof base, "%s", name && *name ? name : D.name_hint[0] ? D.name_hint : "repl");
-    D.nruns++;
-    if (D.nruns > 1 && !(name && *name)) {
-        size_t k = strlen(base);
-        if (k > 50) k = 50;
-        snprintf(base + k, sizeof base - k, "-%d", D.nruns);
-    }
-    repl_dash_run_begin(&S, base);
-    repl_dash_watch_reset();
-    D.run = repl_dash_runlog_open(base, why, sizeof why);
-    if (!D.run && why[0] && !D.run_note[0]) {
-        snprintf(D.run_note, sizeof D.run_note, "%s", why);
-        fprintf(stderr, "dash: %s (the run is not kept)\n", why);
-    }
-    D.run_active = 1;
-    D.quit_calls = 0;
-    D.printed_step = NAN;
-    if (D.run && D.script) repl_dash_runlog_set(D.run, "script", cJSON_Duplicate(D.script, 1));
-    if (D.run && D.args) repl_dash_runlog_set(D.run, "args", cJSON_Duplicate(D.args, 1));
-}
-
-void repl_dash_script(const char *path, int argc, char **argv)
-{
-    const char *base = strrchr(path, '/');
-    base = base ? base + 1 : path;
-    size_t n = strcspn(base, ".");
-    snprintf(D.name_hint, sizeof D.name_hint, "%.*s", (int)(n < 60 ? n : 60), base);
-    cJSON_Delete(D.script);
-    cJSON_Delete(D.args);
-    D.script = cJSON_CreateString(path);
-    D.args = cJSON_CreateArray();
-    for (int i = 0; D.args && i < argc; i++) cJSON_AddItemToArray(D.args, cJSON_CreateString(argv[i]));
-}
-
-// A Lua value as JSON: nil, booleans, numbers, strings; a table with a sequence part is
-// an array, any other an object of its string keys. NULL for what JSON cannot hold.
-static cJSON *to_json(lua_State *L, int idx, int depth)
-{
-    idx = lua_absindex(L, idx);
-    switch (lua_type(L, idx)) {
-    case LUA_TNIL: return cJSON_CreateNull();
-    case LUA_TBOOLEAN: return cJSON_CreateBool(lua_toboolean(L, idx));
-    case LUA_TNUMBER: return isfinite(lua_tonumber(L, idx)) ? cJSON_CreateNumber(lua_tonumber(L, idx)) : cJSON_CreateNull();
-    case LUA_TSTRING: return cJSON_CreateString(lua_tostring(L, idx));
-    case LUA_TTABLE: break;
-    default: return NULL;
-    }
-    if (depth > 8) return NULL;
-    lua_Integer n = (lua_Integer)lua_rawlen(L, idx);
-    cJSON *out = n > 0 ? cJSON_CreateArray() : cJSON_CreateObject();
-    if (!out) return NULL;
-    if (n > 0) {
-        for (lua_Integer i = 1; i <= n; i++) {
-            lua_rawgeti(L, idx, i);
-            cJSON *v = to_json(L, -1, depth + 1);
-            lua_pop(L, 1);
-            if (v) cJSON_AddItemToArray(out, v);
-        }
-        return out;
-    }
-    lua_pushnil(L);
-    while (lua_next(L, idx)) {
-        cJSON *v = lua_type(L, -2) == LUA_TSTRING ? to_json(L, -1, depth + 1) : NULL;
-        if (v) cJSON_AddItemToObject(out, lua_tostring(L, -2), v);
-        lua_pop(L, 1);
-    }
-    return out;
-}
-
 // Logs a point (state, metrics.jsonl), then keys/redraw when due.
 void repl_dash_feed(const dash_point *p, const dash_grad *g, int ng) { repl_dash_feed_at(p, g, ng, repl_dash_now()); }
 
 void repl_dash_feed_at(const dash_point *p, const dash_grad *g, int ng, double now)
 {
-    if (!D.run_active) run_begin(NULL);
+    if (!D.run_active) repl_dash_run_start(NULL);
     dash_point q = *p;
     repl_dash_log_at(&S, &q, now);
     double t = now - S.t_open;
@@ -271,7 +173,7 @@ void repl_dash_feed_at(const dash_point *p, const dash_grad *g, int ng, double n
 }
 
 // On a terminal, the finished run stays up until q.
-static void wait_for_q(void)
+void repl_dash_wait_for_q(void)
 {
     // not at the prompt (it has the terminal back: whoever typed dash.close() is done)
     if (!D.open || !D.tty || S.quit || D.suspended) return;
@@ -287,18 +189,18 @@ static void close_all(int wait, const char *status)
 {
     if (!D.open) return;
     repl_dash_flush_first();
-    if (D.run_active && S.nlogs) run_end(status);
+    if (D.run_active && S.nlogs) repl_dash_run_stop(status);
     else if (D.run_active) {          // opened, nothing trained: nothing to keep
         D.run_active = 0;
         repl_dash_runlog_close(D.run, &S, "finished");
         D.run = NULL;
     }
-    if (wait && S.nlogs) wait_for_q();
+    if (wait && S.nlogs) repl_dash_wait_for_q();
     int was_tty = D.tty;
     D.open = D.tty = 0;
     S.paused = 0;
     repl_dash_watch_detach(!D.at_exit);
-    poll_output();
+    repl_dash_poll_output();
     if (was_tty) repl_dash_term_close();
     repl_dash_capture_stop();
     repl_dash_capture_release_tty();
@@ -309,8 +211,8 @@ void repl_dash_finish(const char *status)
 {
     ensure_init();
     if (!D.open) return;
-    if (D.run_active && S.nlogs) run_end(S.quit ? "stopped" : status);
-    if (S.nlogs) wait_for_q();
+    if (D.run_active && S.nlogs) repl_dash_run_stop(S.quit ? "stopped" : status);
+    if (S.nlogs) repl_dash_wait_for_q();
     close_all(0, status);
 }
 
@@ -318,7 +220,7 @@ int repl_dash_is_watching(void) { return D.open; }
 
 void repl_dash_note_error(const char *msg)
 {
-    poll_output();                       // after what was printed before it
+    repl_dash_poll_output();                       // after what was printed before it
     char line[1200];
     int n = snprintf(line, sizeof line, "error: %s\n", msg);
     if (n < 0) return;
@@ -409,52 +311,6 @@ static int l_close(lua_State *L)
     return 0;
 }
 
-// dash._run(name | nil, {key = value, ...}): a new run begins (train{} and the hooks);
-// the values go into its meta.json.
-static int l_run_begin(lua_State *L)
-{
-    ensure_init();
-    const char *name = luaL_optstring(L, 1, NULL);
-    // the hooks' run for a loop that train{} (or the script) has just begun: the same run
-    if (name || !D.run_active || S.nlogs > 0) run_begin(name);
-    if (lua_istable(L, 2)) {
-        lua_pushnil(L);
-        while (lua_next(L, 2)) {
-            cJSON *v = D.run && lua_type(L, -2) == LUA_TSTRING ? to_json(L, -1, 0) : NULL;
-            if (v) repl_dash_runlog_set(D.run, lua_tostring(L, -2), v);
-            lua_pop(L, 1);
-        }
-    }
-    return 0;
-}
-
-// dash._end(status [, wait]): the run is over (finished | stopped | failed); with wait,
-// on a terminal the dashboard stays up until q
-static int l_run_end(lua_State *L)
-{
-    ensure_init();
-    const char *st = luaL_optstring(L, 1, "finished");
-    if (!strcmp(st, "finished") && S.quit) st = "stopped";
-    run_end(st);
-    if (lua_toboolean(L, 2)) wait_for_q();
-    return 0;
-}
-
-// dash._hint(name): the name new runs get (the script's, or the lesson's)
-static int l_hint(lua_State *L)
-{
-    snprintf(D.name_hint, sizeof D.name_hint, "%s", luaL_checkstring(L, 1));
-    return 0;
-}
-
-static int l_run_dir(lua_State *L)
-{
-    const char *d = repl_dash_runlog_dir(D.run);
-    if (d) lua_pushstring(L, d);
-    else lua_pushnil(L);
-    return 1;
-}
-
 static int l_stopped(lua_State *L)
 {
     lua_pushboolean(L, S.quit);
@@ -475,7 +331,7 @@ static int l_log(lua_State *L)
     p.lr = repl_dash_opt_num(L, 1, "lr", NAN);
     // the script logs its own steps: the automatic ones stand aside
     if (!isnan(p.step) || !isnan(p.loss)) {
-        if (!D.run_active) run_begin(NULL);
+        if (!D.run_active) repl_dash_run_start(NULL);
         S.explicit_log = 1;
         repl_dash_watch_consumed();
     }
@@ -583,7 +439,7 @@ static int l_frame(lua_State *L)
 static int l_reset(lua_State *L)
 {
     ensure_init();
-    run_end(S.quit ? "stopped" : "finished");
+    repl_dash_run_stop(S.quit ? "stopped" : "finished");
     repl_dash_watch_reset();
     double t_open = D.open ? repl_dash_now() : 0;
     repl_dash_state_free(&S);
@@ -597,7 +453,7 @@ static int l_reset(lua_State *L)
 static int l_suspend(lua_State *L)
 {
     if (D.open && D.tty && !D.suspended) {
-        poll_output();
+        repl_dash_poll_output();
         repl_dash_capture_stop();      // the prompt and its results go to the terminal
         repl_dash_term_suspend();
         D.suspended = 1;
@@ -652,9 +508,9 @@ int repl_open_dash(lua_State *L)
         {"key", l_key},         {"watch", l_watch},     {"model", repl_dash_l_model},   {"grads", repl_dash_l_grads},
         {"snapshot", l_snapshot}, {"reset", l_reset},   {"is_open", l_is_open}, {"paused", l_paused},
         {"view", l_view},       {"suspend", l_suspend}, {"stopped", l_stopped},
-        {"run_dir", l_run_dir},
+        {"run_dir", repl_dash_l_run_dir},
         // for nnlab's own Lua (train{}, the hooks, the --dash runner)
-        {"_run", l_run_begin},  {"_end", l_run_end},    {"_hint", l_hint},
+        {"_run", repl_dash_l_run_begin}, {"_end", repl_dash_l_run_end}, {"_hint", repl_dash_l_hint},
         {"_model", repl_dash_l_model_auto}, {"_watch", l_watch_auto}, {"_frame", l_frame},
         {NULL, NULL},
     };
