@@ -30,6 +30,10 @@ static int names_itself(const char *msg) {
 // allocator's "out of memory: ...") gets the Lua function's name in front.
 int repl_tensor_error(lua_State *L) {
     const char *msg = tensor_last_error();
+    // Ctrl-C inside an op ("interrupted", "backward of matmul: interrupted"): the REPL's
+    // own message, as when its hook stops Lua code
+    size_t len = strlen(msg);
+    if (len >= 11 && strcmp(msg + len - 11, "interrupted") == 0) return luaL_error(L, "interrupted");
     if (names_itself(msg)) return luaL_error(L, "%s", msg);
     return luaL_error(L, "%s: %s", repl_current_function(L), msg);
 }
