@@ -34,4 +34,7 @@ const tensor_backend tensor_cpu_backend = {
     .sgd = cpu_sgd,
     .memory_stats = cpu_memory_stats,
     .empty_cache = cpu_empty_cache,
+    .conv2d = cpu_conv2d,
+    .conv2d_backward_data = cpu_conv2d_backward_data,
+    .conv2d_backward_weights = cpu_conv2d_backward_weights,
 };

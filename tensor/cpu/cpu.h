@@ -58,6 +58,11 @@ int cpu_avg_pool2d(float *out, const float *x, int64_t B, int64_t C, int64_t H, 
                    int kh, int kw, int sh, int sw, int ph, int pw, int64_t oh, int64_t ow);
 int cpu_avg_pool2d_backward(float *gx, const float *g, int64_t B, int64_t C, int64_t H, int64_t W,
                             int kh, int kw, int sh, int sw, int ph, int pw, int64_t oh, int64_t ow);
+// dnnl.c: oneDNN convolution; 1 when declined (the op layer then runs im2col)
+typedef tensor_conv_shape cpu_conv_shape;
+int cpu_conv2d(float *y, const float *x, const float *w, const float *bias, const cpu_conv_shape *s);
+int cpu_conv2d_backward_data(float *gx, const float *gy, const float *w, const cpu_conv_shape *s);
+int cpu_conv2d_backward_weights(float *gw, float *gb, const float *x, const float *gy, const cpu_conv_shape *s);
 // index.c
 int cpu_gather(float *out, const float *a, const float *idx, int64_t outer, int64_t ra, int64_t ri,
                int64_t inner);
