@@ -20,6 +20,20 @@ typedef struct {
     int64_t spans;
 } red_ctx;
 
+// the double sum of n floats in 16 fixed lanes, then the tail, then the lanes in order:
+// vectorises (one running double was a 4-cycle add per element, 15x PyTorch's time on
+// 1M elements) and the order is fixed, so the bits do not depend on anything but n
+static double sum_run(const float *p, int64_t n) {
+    double acc[16] = {0};
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16)
+        for (int j = 0; j < 16; j++) acc[j] += p[i + j];
+    double s = 0;
+    for (; i < n; i++) s += p[i];
+    for (int j = 0; j < 16; j++) s += acc[j];
+    return s;
+}
+
 // out[o, j] for j in [j0, j1): the serial kernel over one block of columns
 static void reduce_cols(const red_ctx *c, int64_t o, int64_t j0, int64_t j1) {
     int64_t r = c->r, inner = c->inner;
@@ -28,9 +42,7 @@ static void reduce_cols(const red_ctx *c, int64_t o, int64_t j0, int64_t j1) {
     int op = c->op;
     if (op == REDUCE_SUM) {
         if (inner == 1) {
-            double acc = 0;   // double: long sums stay accurate
-            for (int64_t i = 0; i < r; i++) acc += src[i];
-            dst[0] = (float)acc;
+            dst[0] = (float)sum_run(src, r);   // double: long sums stay accurate
             return;
         }
         for (int64_t j = j0; j < j1; j++) dst[j] = src[j];
@@ -72,9 +84,7 @@ static int span_chunk(void *vc, int64_t b, int64_t e, int64_t chunk) {
         int64_t o = u / c->spans, i0 = (u % c->spans) * RED_SPAN, i1 = i0 + RED_SPAN < c->r ? i0 + RED_SPAN : c->r;
         const float *src = c->a + o * c->r;
         if (c->op == REDUCE_SUM) {
-            double acc = 0;
-            for (int64_t i = i0; i < i1; i++) acc += src[i];
-            c->sum[u] = acc;
+            c->sum[u] = sum_run(src + i0, i1 - i0);
             continue;
         }
         float best = src[i0];
