@@ -96,10 +96,11 @@ static int run_chunks(unsigned gen, cpu_chunk_fn fn, void *ctx, int64_t n, int64
     }
 }
 
+// arg: the generation when it was started; a job posted before it first runs is still its
 static void *worker(void *arg) {
     in_job = 1;
     pthread_mutex_lock(&pool.mu);
-    unsigned seen = pool.gen;
+    unsigned seen = (unsigned)(uintptr_t)arg;
     for (;;) {
         while (pool.gen == seen && !pool.quit) pthread_cond_wait(&pool.wake, &pool.mu);
         if (pool.quit) break;
@@ -143,7 +144,7 @@ static void start_workers(int count) {
         pthread_attr_t attr;
         pthread_attr_init(&attr);
         pthread_attr_setstacksize(&attr, 1 << 20);
-        int rc = pthread_create(&pool.tid[pool.nworkers], &attr, worker, NULL);
+        int rc = pthread_create(&pool.tid[pool.nworkers], &attr, worker, (void *)(uintptr_t)pool.gen);
         pthread_attr_destroy(&attr);
         if (rc) break;   // fewer threads (EAGAIN under a ulimit): the work still gets done
         pool.nworkers++;
