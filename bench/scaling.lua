@@ -22,6 +22,11 @@ for _, n in ipairs({1 << 16, 1 << 20, 1 << 24}) do
   print("ew", n, time(function() local c = ((a * b + a):relu() * 0.5):exp() end, reps))
   print("sum", n, time(function() local s = a:sum() end, reps))
 end
+-- a fused (single-pass) expression: gelu(x) = x * 0.5 * (1 + erf(x / sqrt 2)), one kernel
+for _, n in ipairs({1 << 16, 1 << 24}) do
+  local a = tensor.randn(n)
+  print("gelu", n, time(function() local c = a:gelu() end, n >= (1 << 24) and 9 or 31))
+end
 for _, n in ipairs({256, 1024, 2048}) do
   local x, y = tensor.randn(n, n), tensor.randn(n, n)
   print("matmul", n, time(function() local c = x:matmul(y) end, n >= 2048 and 5 or 11))

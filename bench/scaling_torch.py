@@ -21,6 +21,9 @@ for n in (1 << 16, 1 << 20, 1 << 24):
     reps = 9 if n >= (1 << 24) else 31
     print("ew", n, timed(lambda: ((a * b + a).relu() * 0.5).exp(), reps))
     print("sum", n, timed(lambda: a.sum(), reps))
+for n in (1 << 16, 1 << 24):
+    a = torch.randn(n)
+    print("gelu", n, timed(lambda: F.gelu(a), 9 if n >= (1 << 24) else 31))
 for n in (256, 1024, 2048):
     x, y = torch.randn(n, n), torch.randn(n, n)
     print("matmul", n, timed(lambda: x @ y, 5 if n >= 2048 else 11))
