@@ -16,7 +16,7 @@ BUILD   ?= build
 # Debian packages, by what needs them (docs/ARCHITECTURE.md says why each): running nnlab; the test suite
 # (tmux drives the REPL, prove runs TAP, clang builds the sanitizer and fuzz runs);
 # benchmarks and fixture regeneration (PyTorch).
-DEB_RUN   := liblua5.4-dev libreadline-dev libncurses-dev libopenblas-dev zlib1g-dev \
+DEB_RUN   := liblua5.4-dev libreadline-dev libncurses-dev libopenblas-dev libdnnl-dev zlib1g-dev \
              libcjson-dev dataset-fashion-mnist pkg-config xxd
 DEB_TEST  := $(DEB_RUN) tmux perl clang libclang-rt-14-dev
 DEB_BENCH := $(DEB_RUN) python3-torch python3-numpy
@@ -102,12 +102,18 @@ test check asan: export NNLAB_RUNS = $(CURDIR)/$(BUILD)/test-runs
 check: all $(CTEST_BIN)
 	prove -f $(CTEST_BIN)
 	prove -f --exec ./nnlab tests/lua/test_*.lua
+	$(CONV_FALLBACK)
 	prove -f tests/e2e/dash.sh tests/e2e/dash_watch.sh tests/e2e/runs.sh
+
+# the convolution suites again on the im2col fallback (the default route is oneDNN)
+CONV_FALLBACK = NNLAB_CONV=im2col prove -f $(BUILD)/tests/test_core.t $(BUILD)/tests/test_nn.t && \
+	NNLAB_CONV=im2col prove -f --exec ./nnlab tests/lua/test_conv.lua tests/lua/test_ops_torch.lua tests/lua/test_nn.lua
 
 # the whole suite, then the same C and Lua suites under ASan/UBSan/LSan and the fuzz corpora
 test: deps-test all $(CTEST_BIN) fuzz-replay asan-suite
 	prove -f $(CTEST_BIN)
 	prove -f --exec ./nnlab tests/lua/test_*.lua
+	$(CONV_FALLBACK)
 	prove -f tests/e2e/*.sh tests/tutorials.sh
 	TUTORIAL_LANG=ko prove -f tests/tutorials.sh
 

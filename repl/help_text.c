@@ -83,6 +83,12 @@ const repl_help_entry repl_help_entries[] = {
     {"tensor.set_memory_limit", "tensor.set_memory_limit(bytes | nil)",
      "Refuses cpu tensors that would take the bytes held past the limit (nil: what the machine has free).",
      "tensor.set_memory_limit(2 * 2^30)"},
+    {"tensor.set_num_threads", "tensor.set_num_threads(n)",
+     "Threads for large tensor ops, OpenBLAS and oneDNN together (n >= 1); small tensors stay on one thread. "
+     "Default: the cores this process may use, or NNLAB_NUM_THREADS.",
+     "tensor.set_num_threads(1)"},
+    {"tensor.get_num_threads", "tensor.get_num_threads() -> n",
+     "How many threads tensor ops, matmul and convolution use.", "tensor.get_num_threads()"},
     {"tensor.cuda_available", "tensor.cuda_available() -> bool, reason",
      "Whether a CUDA GPU can be used; if not, why (no build, no device).",
      "ok, why = tensor.cuda_available()"},

@@ -4,6 +4,9 @@
 // before the hook fires (stuck inside C) kills the process as usual (removing a
 // save's temp file first). At the
 // prompt the handler only raises a flag; the prompt loop clears the line.
+// Inside one long C op (a 6000^2 matmul, a 16M-element chain) the hook would wait for
+// the op's end, so the handler also raises the tensor library's interrupt flag: the op
+// stops at its next chunk or GEMM block with the error "interrupted".
 #include <signal.h>
 #include <string.h>
 #include "session.h"
@@ -41,6 +44,7 @@ static void on_sigint(int sig)
     lua_State *L = running;
     if (L) {
         set_handler(on_hard_sigint);   // the next Ctrl-C is the hard one
+        tensor_request_interrupt();
         lua_sethook(L, stop_hook, LUA_MASKCALL | LUA_MASKRET | LUA_MASKCOUNT, 1);
     }
 }
@@ -50,6 +54,7 @@ void repl_interrupt_init(void) { set_handler(on_sigint); }
 void repl_interrupt_arm(lua_State *L)
 {
     pending = 0;
+    tensor_clear_interrupt();
     running = L;
     set_handler(on_sigint);
 }
@@ -61,6 +66,7 @@ int repl_interrupt_disarm(void)
     running = NULL;
     // a Ctrl-C that came too late to fire must not stop the next command
     if (L && was) lua_sethook(L, NULL, 0, 0);
+    tensor_clear_interrupt();
     pending = 0;
     set_handler(on_sigint);
     return was;

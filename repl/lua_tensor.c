@@ -25,6 +25,10 @@ void repl_set_default_device(tensor_device d) { default_device = d; }
 int repl_tensor_error(lua_State *L) {
     char msg[1024];
     tensor_error_render(msg, sizeof msg, tensor_last_error_raw(), TENSOR_WORDS_LUA);
+    // Ctrl-C inside an op ("interrupted", "backward of matmul: interrupted"): the REPL's
+    // own message, as when its hook stops Lua code
+    size_t len = strlen(msg);
+    if (len >= 11 && strcmp(msg + len - 11, "interrupted") == 0) return luaL_error(L, "interrupted");
     if (tensor_last_error_op()) return luaL_error(L, "%s", msg);
     return luaL_error(L, "%s: %s", repl_current_function(L), msg);
 }

@@ -190,6 +190,17 @@ static int l_set_memory_limit(lua_State *L) {
     return 0;
 }
 
+// tensor.set_num_threads(n) / tensor.get_num_threads(): nnlab's kernels, OpenBLAS and oneDNN
+static int l_set_num_threads(lua_State *L) {
+    lua_Integer n = luaL_checkinteger(L, 1);
+    if (tensor_set_num_threads(n < 0 ? 0 : n > 100000 ? 100000 : (int)n)) return repl_tensor_error(L);
+    return 0;
+}
+static int l_get_num_threads(lua_State *L) {
+    lua_pushinteger(L, tensor_get_num_threads());
+    return 1;
+}
+
 // tensor.set_default_device("cpu"|"cuda"|"meta"): what :device does, for scripts
 static int l_set_default_device(lua_State *L) {
     const char *name = luaL_checkstring(L, 1);
@@ -272,6 +283,7 @@ void repl_tensor_functions(lua_State *L) {
         {"is_tensor", l_is_tensor}, {"detect_anomaly", l_detect_anomaly}, {"_set_scope", l_set_scope},
         {"memory_estimate", l_memory_estimate}, {"reset_peak", l_reset_peak},
         {"set_memory_limit", l_set_memory_limit},
+        {"set_num_threads", l_set_num_threads}, {"get_num_threads", l_get_num_threads},
         {"cuda_available", l_cuda_available}, {"cuda_memory", l_cuda_memory},
         {"set_default_device", l_set_default_device}, {"default_device", l_default_device},
         {"cuda_empty_cache", l_cuda_empty_cache}, {NULL, NULL}};

@@ -9,6 +9,14 @@
 
 #include "tensor.h"
 
+// A 2-D convolution's geometry for the optional conv2d entries: x (B,C,H,W), w
+// (O,C/groups,kh,kw), y (B,O,oh,ow); padding ph/pw on the top/left, pr_h/pr_w on the
+// bottom/right (what makes oh and ow come out with PyTorch's floor). All int64, no padding
+// bytes: a cache may compare two with memcmp.
+typedef struct {
+    int64_t B, C, H, W, O, kh, kw, sh, sw, ph, pw, pr_h, pr_w, groups, oh, ow;
+} tensor_conv_shape;
+
 typedef struct tensor_backend {
     const char *name;
     // memory
@@ -103,6 +111,13 @@ typedef struct tensor_backend {
     // caching allocator statistics (NULL on devices without one)
     int (*memory_stats)(int64_t *allocated, int64_t *cached);
     void (*empty_cache)(void);
+
+    // Optional direct convolution (oneDNN on the cpu); NULL, or a return of 1 ("not
+    // here": library missing, shape not supported), means the op layer runs im2col +
+    // GEMM. All buffers contiguous; outputs are overwritten. bias and gb may be NULL.
+    int (*conv2d)(float *y, const float *x, const float *w, const float *bias, const tensor_conv_shape *s);
+    int (*conv2d_backward_data)(float *gx, const float *gy, const float *w, const tensor_conv_shape *s);
+    int (*conv2d_backward_weights)(float *gw, float *gb, const float *x, const float *gy, const tensor_conv_shape *s);
 } tensor_backend;
 
 enum { REDUCE_SUM, REDUCE_MAX, REDUCE_MIN, REDUCE_ARGMAX, REDUCE_ARGMIN };

@@ -81,7 +81,78 @@ tensor *tensor_unfold2d(tensor *x, int kh, int kw, int sh, int sw, int ph, int p
     return unfold("unfold", x, kh, kw, sh, sw, ph, pw, pad_value, 0);
 }
 
-// (B,C,H,W) * (O,C/groups,kh,kw) -> (B,O,OH,OW): the columns of each group times its filters
+// ---- direct convolution: the backend's own kernels (oneDNN on the cpu) ----
+
+// the geometry of x * w with PyTorch's floor for the output size
+static void conv_geometry(const tensor *x, const tensor *w, int stride, int padding, int groups, tensor_conv_shape *s) {
+    s->B = x->size[0]; s->C = x->size[1]; s->H = x->size[2]; s->W = x->size[3];
+    s->O = w->size[0]; s->kh = w->size[2]; s->kw = w->size[3];
+    s->sh = s->sw = stride; s->ph = s->pw = padding; s->groups = groups;
+    s->oh = (s->H + 2 * (int64_t)padding - s->kh) / stride + 1;
+    s->ow = (s->W + 2 * (int64_t)padding - s->kw) / stride + 1;
+    s->pr_h = (s->oh - 1) * stride + s->kh - s->H - padding;
+    s->pr_w = (s->ow - 1) * stride + s->kw - s->W - padding;
+}
+
+static int conv_direct_back(tensor_node *n, tensor *out, tensor *g, tensor **gin) {
+    tensor *x = n->inputs[0], *w = n->inputs[1], *b = n->n_inputs > 2 ? n->inputs[2] : NULL;
+    const tensor_backend *be = tensor_backend_of(x);
+    tensor_conv_shape s;
+    conv_geometry(x, w, (int)n->iarg[0], (int)n->iarg[1], (int)n->iarg[2], &s);
+    tensor *gc = tensor_contiguous(g), *gx = NULL, *gw = NULL, *gb = NULL, *xc = NULL, *wc = NULL;
+    int rc = !gc;
+    if (!rc && x->requires_grad) {
+        wc = tensor_contiguous(w);
+        gx = wc ? tensor_empty(4, x->size, x->storage->device) : NULL;
+        rc = !gx || be->conv2d_backward_data(tensor_data(gx), tensor_data(gc), tensor_data(wc), &s);
+    }
+    if (!rc && (w->requires_grad || (b && b->requires_grad))) {
+        xc = tensor_contiguous(x);
+        gw = xc ? tensor_empty(4, w->size, w->storage->device) : NULL;
+        gb = gw && b ? tensor_empty(1, b->size, b->storage->device) : NULL;
+        rc = !gw || (b && !gb) ||
+             be->conv2d_backward_weights(tensor_data(gw), gb ? tensor_data(gb) : NULL, tensor_data(xc), tensor_data(gc), &s);
+    }
+    // the forward ran here, so its backward has a kernel too; 1 would be a oneDNN surprise
+    if (rc == 1) tensor_set_error("backward of conv2d: the direct kernel refused this shape; run with NNLAB_CONV=im2col");
+    tensor_release(gc); tensor_release(xc); tensor_release(wc);
+    if (rc) { tensor_release(gx); tensor_release(gw); tensor_release(gb); return -1; }
+    gin[0] = gx;
+    gin[1] = gw;
+    if (b) gin[2] = gb;
+    return 0;
+}
+
+// y, or NULL with *declined = 1 when the backend has no direct kernel for this case
+static tensor *conv_direct(tensor *x, tensor *w, tensor *bias, int stride, int padding, int groups, int *declined) {
+    const tensor_backend *be = tensor_backend_of(x);
+    *declined = 1;
+    if (!be || !be->conv2d || !be->conv2d_backward_data || !be->conv2d_backward_weights) return NULL;
+    tensor_conv_shape s;
+    conv_geometry(x, w, stride, padding, groups, &s);
+    int64_t ys[4] = {s.B, s.O, s.oh, s.ow};
+    tensor *xc = tensor_contiguous(x), *wc = xc ? tensor_contiguous(w) : NULL;
+    tensor *bc = wc && bias ? tensor_contiguous(bias) : NULL;
+    tensor *y = wc && (!bias || bc) ? tensor_empty(4, ys, x->storage->device) : NULL;
+    int rc = y ? be->conv2d(tensor_data(y), tensor_data(xc), tensor_data(wc), bc ? tensor_data(bc) : NULL, &s) : -1;
+    tensor_release(xc); tensor_release(wc); tensor_release(bc);
+    if (rc) {
+        tensor_release(y);
+        *declined = rc == 1;
+        return NULL;
+    }
+    *declined = 0;
+    tensor *in[3] = {x, w, bias};
+    tensor_node *n = tensor_record(y, "conv2d", conv_direct_back, bias ? 3 : 2, in);
+    if (n) {
+        n->iarg[0] = stride; n->iarg[1] = padding; n->iarg[2] = groups;
+        n->reads = TENSOR_READS_IN(0) | TENSOR_READS_IN(1);
+    }
+    return y;
+}
+
+// (B,C,H,W) * (O,C/groups,kh,kw) -> (B,O,OH,OW): the backend's direct kernel when it has
+// one (oneDNN), else the columns of each group times its filters
 tensor *tensor_conv2d(tensor *x, tensor *w, tensor *bias, int stride, int padding, int groups) {
     char s1[160], s2[160];
     if (tensor_check_same_device("conv2d", bias ? 3 : 2, (tensor *[]){x, w, bias})) return NULL;
@@ -113,6 +184,13 @@ tensor *tensor_conv2d(tensor *x, tensor *w, tensor *bias, int stride, int paddin
         return NULL;
     }
     int kh = (int)w->size[2], kw = (int)w->size[3];
+    int64_t oh0, ow0;
+    if (conv_out("conv2d", x, kh, kw, stride, stride, padding, padding, &oh0, &ow0)) return NULL;
+    if (x->storage->device == TENSOR_CPU) {
+        int declined;
+        tensor *y = conv_direct(x, w, bias, stride, padding, groups, &declined);
+        if (y || !declined) return y;
+    }
     // One GEMM per group over the whole batch, not one per image: the columns come
     // laid out (C*kh*kw, B, L) so the weight (g, O/g, Cg*kh*kw) multiplies all B*L
     // positions at once (128 small GEMMs with K = 9 ran at ~1 GFLOP/s).

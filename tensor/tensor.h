@@ -264,6 +264,19 @@ int tensor_adam_step(tensor *p, tensor *g, tensor *m, tensor *v, int64_t step,
 int tensor_sgd_step(tensor *p, tensor *g, tensor *buf, float lr, float momentum,
                     float dampening, float weight_decay, int nesterov, int first_step);
 
+// ---- threads and interruption (tensor/cpu/pool.c) -----------------------------------
+// One setting for nnlab's kernels, OpenBLAS and oneDNN. The default is the number of
+// cores the process may use (sched_getaffinity), or NNLAB_NUM_THREADS / OMP_NUM_THREADS.
+// Elementwise results are bit-identical on any count; reductions are deterministic.
+int tensor_set_num_threads(int n);                   // 0, or -1 (n outside 1..1024)
+int tensor_get_num_threads(void);
+// Ctrl-C inside one long op: async-signal-safe; long CPU ops poll it between chunks
+// (elementwise, reductions, row blocks of a big GEMM, convolution) and fail with the
+// error "interrupted" until it is cleared (the REPL clears it when the prompt returns).
+void tensor_request_interrupt(void);
+void tensor_clear_interrupt(void);
+int tensor_interrupt_pending(void);
+
 // ---- files (io_*.c) -------------------------------------------------------------------
 // Writes are atomic (temp file, fsync, rename). Reads check every length and offset.
 typedef struct tensor_named { char *name; tensor *t; } tensor_named;

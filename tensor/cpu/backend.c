@@ -3,22 +3,12 @@
 #include <string.h>
 #include "cpu.h"
 
-static void *cpu_alloc(size_t bytes) {
-    // 64-byte alignment keeps SIMD loads and OpenBLAS happy
-    void *p = NULL;
-    if (posix_memalign(&p, 64, bytes ? bytes : 64)) {
-        tensor_set_error("malloc of %zu bytes failed", bytes);
-        return NULL;
-    }
-    return p;
-}
-static void cpu_free(void *p) { free(p); }
 int cpu_memcpy(float *dst, const float *src, size_t n) { if (n) memcpy(dst, src, n * sizeof(float)); return 0; }   // empty tensors have no data pointer
 
 const tensor_backend tensor_cpu_backend = {
     .name = "cpu",
-    .alloc = cpu_alloc,
-    .free = cpu_free,
+    .alloc = cpu_cached_alloc,      // alloc.c: size classes, 64-byte aligned
+    .free = cpu_cached_free,
     .to_host = cpu_memcpy,
     .from_host = cpu_memcpy,
     .copy = cpu_copy,
@@ -43,4 +33,9 @@ const tensor_backend tensor_cpu_backend = {
     .random = cpu_random,
     .adam = cpu_adam,
     .sgd = cpu_sgd,
+    .memory_stats = cpu_memory_stats,
+    .empty_cache = cpu_empty_cache,
+    .conv2d = cpu_conv2d,
+    .conv2d_backward_data = cpu_conv2d_backward_data,
+    .conv2d_backward_weights = cpu_conv2d_backward_weights,
 };

@@ -14,7 +14,13 @@ typedef void (*sgemm_fn)(enum CBLAS_ORDER, enum CBLAS_TRANSPOSE, enum CBLAS_TRAN
                          float, const float *, blasint, const float *, blasint, float, float *, blasint);
 static sgemm_fn blas_sgemm;
 static int (*blas_threads)(void);   // openblas_get_num_threads; NULL for another BLAS
+static void (*blas_set_threads)(int);   // openblas_set_num_threads
 static int blas_ready;
+
+// tensor_set_num_threads: OpenBLAS follows (now, or when it loads)
+void cpu_blas_set_threads(int n) {
+    if (blas_set_threads) blas_set_threads(n);
+}
 
 static int blas_load(void) {
     static const char *libs[] = {"libopenblas.so.0", "libopenblas.so", "libblas.so.3"};
@@ -24,7 +30,9 @@ static int blas_load(void) {
         if (!h) { snprintf(why, sizeof why, "%s", dlerror()); continue; }
         blas_sgemm = (sgemm_fn)dlsym(h, "cblas_sgemm");
         blas_threads = (int (*)(void))dlsym(h, "openblas_get_num_threads");
+        blas_set_threads = (void (*)(int))dlsym(h, "openblas_set_num_threads");
     }
+    if (blas_set_threads) blas_set_threads(tensor_get_num_threads());
     if (!blas_sgemm) {
         tensor_set_error("matmul: cannot load OpenBLAS (%s); install it with: sudo apt-get install libopenblas0", why);
         return -1;
@@ -50,7 +58,7 @@ static int blas_warm_up(void) {
         if (room < need) {
             tensor_set_error("matmul: out of memory: OpenBLAS needs %lld MB of scratch memory for its %d threads but "
                              "only %lld MB of address space are left under the limit (ulimit -v); free some tensors "
-                             "(x = nil; collectgarbage()), raise the limit, or set OPENBLAS_NUM_THREADS=1",
+                             "(x = nil; collectgarbage()), raise the limit, or use fewer threads (tensor.set_num_threads(1))",
                              (long long)(need >> 20), blas_threads(), (long long)(room > 0 ? room >> 20 : 0));
             return -1;
         }
@@ -60,20 +68,62 @@ static int blas_warm_up(void) {
     return 0;
 }
 
+// A GEMM larger than this many flops runs as blocks of C (a few to tens of ms each on
+// one core) with the interrupt flag checked between them: OpenBLAS itself cannot be
+// stopped, and a 6000^3 matmul is seconds. Blocks stay >= 512 wide on both sides, so
+// the extra packing of A and B they cost is a few percent.
+static double gemm_block_flops = 4e9;
+
+static void sgemm(int ta, int tb, int64_t m, int64_t n, int64_t k, float alpha, const float *a, int64_t lda,
+                  const float *b, int64_t ldb, float beta, float *c, int64_t ldc) {
+    blas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, (blasint)m,
+               (blasint)n, (blasint)k, alpha, a, (blasint)lda, b, (blasint)ldb, beta, c, (blasint)ldc);
+}
+
+// C (m,n) = alpha op(A) op(B) + beta C in blocks of rows, then of columns
+static int sgemm_blocked(int ta, int tb, int64_t m, int64_t n, int64_t k, float alpha, const float *a,
+                         int64_t lda, const float *b, int64_t ldb, float beta, float *c, int64_t ldc) {
+    double flops = 2.0 * (double)m * (double)n * (double)k;
+    if (flops <= 2 * gemm_block_flops) {
+        sgemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+        return 0;
+    }
+    int64_t nb = n, mb = (int64_t)(gemm_block_flops / (2.0 * (double)nb * (double)k));
+    if (mb < 512) {
+        mb = m < 512 ? m : 512;
+        nb = (int64_t)(gemm_block_flops / (2.0 * (double)mb * (double)k));
+        nb = nb < 512 ? 512 : nb & ~(int64_t)63;
+        if (nb > n) nb = n;
+    }
+    if (mb > m) mb = m;
+    for (int64_t i = 0; i < m; i += mb)
+        for (int64_t j = 0; j < n; j += nb) {
+            if (cpu_check_interrupt()) return -1;
+            int64_t bm = m - i < mb ? m - i : mb, bn = n - j < nb ? n - j : nb;
+            // row i of op(A): row i of A, or column i of a transposed A; likewise for B's columns
+            const float *ai = ta ? a + i : a + i * lda, *bj = tb ? b + j * ldb : b + j;
+            sgemm(ta, tb, bm, bn, k, alpha, ai, lda, bj, ldb, beta, c + i * ldc + j, ldc);
+        }
+    return 0;
+}
+
 int cpu_gemm(int batch, int ta, int tb, int64_t m, int64_t n, int64_t k, float alpha,
              const float *a, int64_t lda, int64_t sa, const float *b, int64_t ldb, int64_t sb,
                     float beta, float *c, int64_t ldc, int64_t sc) {
     if (!blas_ready) {
         if ((!blas_sgemm && blas_load()) || blas_warm_up()) return -1;
         blas_ready = 1;
+        const char *e = getenv("NNLAB_GEMM_BLOCK_FLOPS");   // for bench/: the block size's cost
+        if (e && atof(e) > 0) gemm_block_flops = atof(e);
     }
     if (m > INT32_MAX || n > INT32_MAX || k > INT32_MAX) {
         tensor_set_error("matmul: %lld x %lld x %lld exceeds BLAS's 32-bit sizes", (long long)m, (long long)k, (long long)n);
         return -1;
     }
-    for (int i = 0; i < batch; i++)
-        blas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
-                   (blasint)m, (blasint)n, (blasint)k, alpha, a + i * sa, (blasint)lda, b + i * sb, (blasint)ldb, beta,
-                   c + i * sc, (blasint)ldc);
+    for (int i = 0; i < batch; i++) {
+        // many small GEMMs: a check between them, a block check inside big ones
+        if ((i & 63) == 63 && cpu_check_interrupt()) return -1;
+        if (sgemm_blocked(ta, tb, m, n, k, alpha, a + i * sa, lda, b + i * sb, ldb, beta, c + i * sc, ldc)) return -1;
+    }
     return 0;
 }

@@ -9,9 +9,28 @@
 
 // Calls row(ptrs, n, strides, ctx) for every run along the innermost merged dim of
 // up to three same-shape operands (ops[0]'s shape).
+// Split over the thread pool; 0, or -1 with "interrupted" after Ctrl-C.
 typedef void (*cpu_row_fn)(float **p, int64_t n, const int64_t *st, const void *ctx);
-void cpu_each_row(int nops, const tensor *const *ops, cpu_row_fn row, const void *ctx);
+int cpu_each_row(int nops, const tensor *const *ops, cpu_row_fn row, const void *ctx);
 
+// pool.c: fn(ctx, begin, end, chunk) for the chunks [c*grain, (c+1)*grain) of [0, n),
+// on the pool's threads; a single chunk runs on the caller. The chunks depend on n and
+// grain only, so per-chunk partial results combined in chunk order are the same on any
+// thread count. Between chunks it checks the interrupt flag. 0, or -1 when a chunk
+// failed or Ctrl-C came ("interrupted").
+typedef int (*cpu_chunk_fn)(void *ctx, int64_t begin, int64_t end, int64_t chunk);
+int cpu_parallel_for(int64_t n, int64_t grain, cpu_chunk_fn fn, void *ctx);
+// 0, or -1 with the error "interrupted" when Ctrl-C has been requested
+int cpu_check_interrupt(void);
+// the thread setting passed on to the libraries with threads of their own
+void cpu_blas_set_threads(int n);
+void cpu_dnnl_set_threads(int n);
+
+// alloc.c: the caching allocator
+void *cpu_cached_alloc(size_t bytes);
+void cpu_cached_free(void *p);
+void cpu_empty_cache(void);
+int cpu_memory_stats(int64_t *allocated, int64_t *cached);
 // map.c
 int cpu_copy(tensor *dst, const tensor *src);
 int cpu_fill(tensor *dst, float v);
@@ -40,6 +59,11 @@ int cpu_avg_pool2d(float *out, const float *x, int64_t B, int64_t C, int64_t H, 
                    int kh, int kw, int sh, int sw, int ph, int pw, int64_t oh, int64_t ow);
 int cpu_avg_pool2d_backward(float *gx, const float *g, int64_t B, int64_t C, int64_t H, int64_t W,
                             int kh, int kw, int sh, int sw, int ph, int pw, int64_t oh, int64_t ow);
+// dnnl.c: oneDNN convolution; 1 when declined (the op layer then runs im2col)
+typedef tensor_conv_shape cpu_conv_shape;
+int cpu_conv2d(float *y, const float *x, const float *w, const float *bias, const cpu_conv_shape *s);
+int cpu_conv2d_backward_data(float *gx, const float *gy, const float *w, const cpu_conv_shape *s);
+int cpu_conv2d_backward_weights(float *gw, float *gb, const float *x, const float *gy, const cpu_conv_shape *s);
 // index.c
 int cpu_gather(float *out, const float *a, const float *idx, int64_t outer, int64_t ra, int64_t ri,
                int64_t inner);

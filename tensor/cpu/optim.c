@@ -4,8 +4,8 @@
 
 // torch.optim.Adam / AdamW. Weight decay is applied in its own pass so the main
 // loop is branch-free and vectorises (restrict: p, g, m, v never alias).
-int cpu_adam(float *restrict p, const float *restrict g, float *restrict m, float *restrict v, int64_t n,
-             float lr, float b1, float b2, float eps, float wd, float bc1, float bc2, int decoupled) {
+static void adam_range(float *restrict p, const float *restrict g, float *restrict m, float *restrict v, int64_t n,
+                       float lr, float b1, float b2, float eps, float wd, float bc1, float bc2, int decoupled) {
     float step_size = lr / bc1;
     float inv_bc2_sqrt = 1.0f / sqrtf(bc2);
     if (decoupled && wd != 0.0f)
@@ -19,12 +19,36 @@ int cpu_adam(float *restrict p, const float *restrict g, float *restrict m, floa
         v[i] = vi;
         p[i] -= step_size * mi / (sqrtf(vi) * inv_bc2_sqrt + eps);
     }
+}
+
+// The pool splits p into fixed ranges; every element's update is the same on any count.
+#define OPTIM_GRAIN 16384
+
+typedef struct {
+    float *p, *m, *v, *buf;
+    const float *g;
+    float lr, b1, b2, eps, wd, bc1, bc2, momentum, dampening;
+    int decoupled, nesterov, first;
+} optim_ctx;
+
+static int adam_chunk(void *vc, int64_t b, int64_t e, int64_t chunk) {
+    const optim_ctx *c = vc;
+    adam_range(c->p + b, c->g + b, c->m + b, c->v + b, e - b, c->lr, c->b1, c->b2, c->eps, c->wd, c->bc1, c->bc2,
+               c->decoupled);
     return 0;
 }
 
+// p, g, m, v are (n)
+int cpu_adam(float *restrict p, const float *restrict g, float *restrict m, float *restrict v, int64_t n,
+             float lr, float b1, float b2, float eps, float wd, float bc1, float bc2, int decoupled) {
+    optim_ctx c = {.p = p, .g = g, .m = m, .v = v, .lr = lr, .b1 = b1, .b2 = b2, .eps = eps, .wd = wd, .bc1 = bc1,
+                   .bc2 = bc2, .decoupled = decoupled};
+    return cpu_parallel_for(n, OPTIM_GRAIN, adam_chunk, &c);
+}
+
 // torch.optim.SGD
-int cpu_sgd(float *p, const float *g, float *buf, int64_t n, float lr, float momentum, float dampening,
-            float wd, int nesterov, int first) {
+static void sgd_range(float *p, const float *g, float *buf, int64_t n, float lr, float momentum, float dampening,
+                      float wd, int nesterov, int first) {
     for (int64_t i = 0; i < n; i++) {
         float gi = g[i] + wd * p[i];
         if (momentum != 0.0f) {
@@ -33,5 +57,19 @@ int cpu_sgd(float *p, const float *g, float *buf, int64_t n, float lr, float mom
         }
         p[i] -= lr * gi;
     }
+}
+
+static int sgd_chunk(void *vc, int64_t b, int64_t e, int64_t chunk) {
+    const optim_ctx *c = vc;
+    sgd_range(c->p + b, c->g + b, c->buf ? c->buf + b : NULL, e - b, c->lr, c->momentum, c->dampening, c->wd,
+              c->nesterov, c->first);
     return 0;
+}
+
+// p, g, buf are (n); buf may be NULL without momentum
+int cpu_sgd(float *p, const float *g, float *buf, int64_t n, float lr, float momentum, float dampening,
+            float wd, int nesterov, int first) {
+    optim_ctx c = {.p = p, .g = g, .buf = buf, .lr = lr, .momentum = momentum, .dampening = dampening, .wd = wd,
+                   .nesterov = nesterov, .first = first};
+    return cpu_parallel_for(n, OPTIM_GRAIN, sgd_chunk, &c);
 }
