@@ -35,7 +35,7 @@ ifneq ($(NVCC),)
 CUDA_SO := libnnlab_cuda.so
 endif
 
-.PHONY: all deps deps-run deps-test deps-bench install-pkgs run test check asan clean bench gpu-check fuzz
+.PHONY: all deps deps-run deps-test deps-bench install-pkgs run test check asan clean bench gpu-check gpu-bundle fuzz
 all: nnlab $(CUDA_SO)
 
 # deps-run / deps-test / deps-bench: install what is missing (apt as root; otherwise
@@ -87,6 +87,8 @@ include gpu/gpu.mk
 else
 gpu-check: all
 	sh scripts/gpu_check.sh
+gpu-bundle:
+	@echo "gpu-bundle: needs nvcc (libnnlab_cuda.so is built only with the CUDA toolkit)"; exit 1
 endif
 
 run: deps-run all

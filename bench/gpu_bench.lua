@@ -106,10 +106,19 @@ local mem = tensor.cuda_memory()
 print(string.format("# cuda memory: %.1f MiB allocated, %.1f MiB cached", mem.allocated / 2 ^ 20, mem.cached / 2 ^ 20))
 
 -- ---- PyTorch CUDA side by side --------------------------------------------------------------
+-- NNLAB_TORCH_BENCH names a file holding that output, made beforehand (the GPU bundle's
+-- run.sh does so: python3 must not inherit the bundle's library path)
 local here = (debug.getinfo(1, "S").source:match("^@(.*/)") or "./")
-local p = io.popen("python3 " .. here .. "gpu_bench_torch.py 2>&1")
-local torch_out = p and p:read("a") or ""
-if p then p:close() end
+local torch_out, given = "", os.getenv("NNLAB_TORCH_BENCH")
+if given then
+  local f = io.open(given)
+  torch_out = f and f:read("a") or ""
+  if f then f:close() end
+else
+  local p = io.popen("python3 " .. here .. "gpu_bench_torch.py 2>&1")
+  torch_out = p and p:read("a") or ""
+  if p then p:close() end
+end
 local theirs = {}
 for name, v in torch_out:gmatch("(%S+) (%S+) %S+\n") do theirs[name] = tonumber(v) end
 if not next(theirs) then

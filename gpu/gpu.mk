@@ -25,3 +25,13 @@ $(BUILD)/gpu/%.o: gpu/%.cu $(GPU_HDR)
 # CPU/GPU parity suite and GPU benchmarks; needs a GPU (skips cleanly without one)
 gpu-check: all
 	sh scripts/gpu_check.sh
+
+# cuBLAS's own rates on the benchmark's tasks, run beside nnlab's by the bundle
+$(BUILD)/gpu_ceiling: bench/gpu_ceiling.cu
+	@mkdir -p $(dir $@)
+	$(NVCC) -O2 $(GPU_GENCODE) -o $@ $< -L$(CUDA_LIB) -lcublas -Xlinker -rpath,$(CUDA_LIB)
+
+# one folder that runs the parity suite and the benchmarks on a bare GPU machine
+.PHONY: gpu-bundle
+gpu-bundle: all $(BUILD)/gpu_ceiling
+	sh scripts/gpu_bundle.sh

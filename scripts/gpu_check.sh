@@ -9,13 +9,13 @@ mkdir -p "$LOG" || exit 1
 trap 'rm -rf "$LOG"' EXIT
 
 echo "== build"
-if ! make -j"${JOBS:-$(nproc 2>/dev/null || echo 2)}" all >"$LOG/build" 2>&1; then
+# A GPU machine lent for minutes may lack the headers a build needs (lua, cjson,
+# readline): binaries already built are used as they are. `make gpu-check` builds first.
+if [ -x nnlab ] && [ -f libnnlab_cuda.so ] && [ -z "${GPU_CHECK_BUILD:-}" ]; then
+  echo "using the built nnlab and libnnlab_cuda.so (GPU_CHECK_BUILD=1 rebuilds)"
+elif ! make -j"${JOBS:-2}" all >"$LOG/build" 2>&1; then
   tail -n 40 "$LOG/build"
   echo "gpu-check: FAIL: the build failed"
-  exit 1
-fi
-if [ ! -f libnnlab_cuda.so ]; then
-  echo "gpu-check: FAIL: libnnlab_cuda.so was not built (the Makefile found no nvcc)"
   exit 1
 fi
 # the library may need only CUDA, libc and tensor_set_error (from nnlab, linked -rdynamic)
@@ -52,8 +52,9 @@ if [ -n "$skip" ]; then
 fi
 
 echo "== GPU benchmarks (bench/gpu_bench.lua)"
-./nnlab bench/gpu_bench.lua 2>&1 | tee "$LOG/bench"
-bench_rc=$?
+# the pipeline's status is tee's; nnlab's is kept in a file
+{ ./nnlab bench/gpu_bench.lua 2>&1; echo $? > "$LOG/bench_rc"; } | tee "$LOG/bench"
+bench_rc=$(cat "$LOG/bench_rc" 2>/dev/null || echo 1)
 
 pick() { awk -v n="$1" '$1 == n {printf "%s %s", $2, $3}' "$LOG/bench"; }
 echo "== summary"
