@@ -9,8 +9,7 @@ PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 # which keeps its 10+ ms load (and thread pool) out of start-up.
 PKG_LIBS   = $(shell pkg-config --libs $(filter-out openblas,$(PKGS)) 2>/dev/null)
 LDLIBS  += $(PKG_LIBS) -lz -lm -ldl -lpthread
-# -rdynamic: libnnlab_cuda.so calls tensor_set_error from the main binary
-LDFLAGS += -rdynamic
+# (no -rdynamic: libnnlab_cuda.so gets tensor_set_error through gpu_backend_init)
 BUILD   ?= build
 
 # Debian packages of DESIGN.md, by what needs them: running nnlab; the test suite

@@ -1,6 +1,6 @@
 # gpu.mk - builds libnnlab_cuda.so from gpu/*.cu; included by the Makefile when nvcc exists.
-# nnlab dlopen()s the library on first GPU use; it resolves tensor_set_error from the
-# nnlab binary (linked -rdynamic), so the .so links only CUDA's own libraries.
+# nnlab dlopen()s the library on first GPU use and hands it its error setter in
+# gpu_backend_init; -z defs proves at link time that nothing is left to the executable.
 GPU_SRC    := $(wildcard gpu/*.cu)
 GPU_OBJ    := $(patsubst %.cu,$(BUILD)/%.o,$(GPU_SRC))
 GPU_HDR    := gpu/gpu.mk gpu/gpu.h gpu/gpu_internal.h tensor/backend.h tensor/tensor.h tensor/elementwise.h
@@ -16,7 +16,7 @@ GPU_NVCCFLAGS := $(NVCCFLAGS) -Xcompiler -fPIC -std=c++17 $(GPU_GENCODE) \
                  -Xcompiler -fvisibility=hidden,-fno-exceptions,-fno-threadsafe-statics -Xcompiler -Wall,-Wextra,-Wno-unused-parameter
 
 $(CUDA_SO): $(GPU_OBJ)
-	$(NVCC) -shared -cudart shared -o $@ $^ -L$(CUDA_LIB) -lcublas -lcudart -Xlinker -rpath,$(CUDA_LIB)
+	$(NVCC) -shared -cudart shared -o $@ $^ -L$(CUDA_LIB) -lcublas -lcudart -Xlinker -rpath,$(CUDA_LIB) -Xlinker -z,defs
 
 $(BUILD)/gpu/%.o: gpu/%.cu $(GPU_HDR)
 	@mkdir -p $(dir $@)

@@ -7,8 +7,9 @@
 #include "gpu_internal.h"
 
 // ---- errors -----------------------------------------------------------------------------
+const tensor_host *gpu_host;
 static int gpu_report(const char *call, const char *file, int line, const char *msg) {
-    tensor_set_error("gpu: %s:%d: %.*s: %s", file, line, (int)strcspn(call, "("), call, msg);
+    gpu_set_error("gpu: %s:%d: %.*s: %s", file, line, (int)strcspn(call, "("), call, msg);
     return -1;
 }
 
@@ -102,7 +103,7 @@ static void *gpu_device_malloc(size_t bytes, size_t class_bytes) {
     }
     if (e == cudaErrorMemoryAllocation) {
         (void)cudaGetLastError();
-        tensor_set_error("gpu: %s:%d: cudaMalloc: out of memory (requested %zu bytes; "
+        gpu_set_error("gpu: %s:%d: cudaMalloc: out of memory (requested %zu bytes; "
                          "%lld bytes held by live tensors)", __FILE__, __LINE__,
                          bytes, (long long)gpu_allocated_bytes);
         return NULL;
@@ -127,7 +128,7 @@ void *gpu_alloc(size_t bytes) {
         if (!(b = gpu_record(p, class_bytes))) {
             cudaError_t e = cudaFree(p);
             if (e != cudaSuccess) gpu_cuda_failed(e, "cudaFree", __FILE__, __LINE__);
-            tensor_set_error("gpu: %s:%d: malloc: out of host memory", __FILE__, __LINE__);
+            gpu_set_error("gpu: %s:%d: malloc: out of host memory", __FILE__, __LINE__);
             return NULL;
         }
     }
@@ -144,7 +145,7 @@ void gpu_free(void *p) {
     while (*link && (*link)->p != p) link = &(*link)->next;
     gpu_block *b = *link;
     if (!b) {
-        tensor_set_error("gpu: %s:%d: free of a pointer the allocator did not hand out", __FILE__, __LINE__);
+        gpu_set_error("gpu: %s:%d: free of a pointer the allocator did not hand out", __FILE__, __LINE__);
         return;
     }
     *link = b->next;
@@ -207,9 +208,15 @@ static void gpu_why(char *why, size_t n, const char *fmt, ...) {
 static tensor_backend gpu_be;
 static int gpu_ready;
 
-const tensor_backend *gpu_backend_init(char *why, size_t n) {
+const tensor_backend *gpu_backend_init(const tensor_host *host, char *why, size_t n) {
     tensor_backend *be = &gpu_be;
     if (gpu_ready) return be;
+    if (!host || !host->set_error) {
+        gpu_why(why, n, "gpu_backend_init: no host error setter given (nnlab and libnnlab_cuda.so "
+                "are from different builds; rebuild both with make)");
+        return NULL;
+    }
+    gpu_host = host;
 
     int count = 0;
     cudaError_t e = cudaGetDeviceCount(&count);

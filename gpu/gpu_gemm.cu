@@ -17,7 +17,7 @@ int gpu_gemm(int batch, int trans_a, int trans_b, int64_t m, int64_t n, int64_t 
              float beta, float *c, int64_t ldc, int64_t stride_c) {
     if (batch <= 0 || m == 0 || n == 0) return 0;
     if (m > INT_MAX || n > INT_MAX || k > INT_MAX || lda > INT_MAX || ldb > INT_MAX || ldc > INT_MAX) {
-        tensor_set_error("gpu: %s:%d: gemm: a dim of (%lld,%lld)x(%lld,%lld) is over cuBLAS's 32-bit limit",
+        gpu_set_error("gpu: %s:%d: gemm: a dim of (%lld,%lld)x(%lld,%lld) is over cuBLAS's 32-bit limit",
                          __FILE__, __LINE__, (long long)m, (long long)k, (long long)k, (long long)n);
         return -1;
     }

@@ -50,7 +50,7 @@ static int gpu_index_end(const char *op, int64_t r) {
     gpu_index_error h;
     GPU_CHECK(cudaMemcpy(&h, gpu_index_err, sizeof h, cudaMemcpyDeviceToHost));
     if (!h.bad) return 0;
-    tensor_set_error("%s: index %g is out of range: indices must be whole numbers in 1..%lld", op,
+    gpu_set_error("%s: index %g is out of range: indices must be whole numbers in 1..%lld", op,
                      (double)h.value + 1, (long long)r);
     return -1;
 }

@@ -9,6 +9,10 @@
 #include "../tensor/elementwise.h"
 
 // ---- errors: every CUDA and cuBLAS call is checked ----------------------------------
+// The host's tensor_set_error and garbage collector, from gpu_backend_init's host
+// argument: the library takes no symbol from the nnlab executable.
+extern const tensor_host *gpu_host;
+#define gpu_set_error(...) gpu_host->set_error(__VA_ARGS__)
 // Set "gpu: FILE:LINE: CALL: message" (CALL cut at its '(') and return -1.
 int gpu_cuda_failed(cudaError_t e, const char *call, const char *file, int line);
 int gpu_cublas_failed(cublasStatus_t s, const char *call, const char *file, int line);

@@ -108,9 +108,19 @@ enum { REDUCE_SUM, REDUCE_MAX, REDUCE_MIN, REDUCE_ARGMAX, REDUCE_ARGMIN };
 // device is unavailable, e.g. "nnlab was built without CUDA".
 const tensor_backend *tensor_backend_for(tensor_device d);
 
+// What nnlab hands libnnlab_cuda.so at init, so the library resolves no symbol from
+// the executable (no -rdynamic needed). The struct lives as long as the process, and
+// fields set later (collect_garbage) are seen by the library.
+typedef struct tensor_host {
+    void (*set_error)(const char *fmt, ...);   // tensor_set_error
+    // Frees what is unreachable (the REPL: a full Lua collection); an allocator calls it
+    // once before it declares out-of-memory. NULL when nobody registered one.
+    void (*collect_garbage)(void);
+} tensor_host;
+
 // gpu/ exports this symbol from libnnlab_cuda.so; tensor/device.c dlopen()s it.
 // Returns NULL with a reason in why (e.g. "no CUDA device found (...)").
-typedef const tensor_backend *(*gpu_backend_init_fn)(char *why, size_t n);
+typedef const tensor_backend *(*gpu_backend_init_fn)(const tensor_host *host, char *why, size_t n);
 #define GPU_BACKEND_SYMBOL "gpu_backend_init"
 
 #endif

@@ -11,6 +11,7 @@ extern const tensor_backend tensor_cpu_backend;
 extern const tensor_backend tensor_meta_backend;
 
 static const tensor_backend *cuda_backend;
+static tensor_host cuda_host = {.set_error = tensor_set_error};
 static int cuda_tried;
 static char cuda_why[512];
 
@@ -40,8 +41,10 @@ static void cuda_load(void) {
     }
     gpu_backend_init_fn init = (gpu_backend_init_fn)dlsym(h, GPU_BACKEND_SYMBOL);
     if (!init) { snprintf(cuda_why, sizeof cuda_why, "libnnlab_cuda.so lacks %s", GPU_BACKEND_SYMBOL); return; }
-    cuda_backend = init(cuda_why, sizeof cuda_why);
+    cuda_backend = init(&cuda_host, cuda_why, sizeof cuda_why);
 }
+
+void tensor_set_gc_hook(void (*collect)(void)) { cuda_host.collect_garbage = collect; }
 
 int tensor_cuda_available(char *why, size_t n) {
     if (!cuda_tried) cuda_load();

@@ -207,6 +207,9 @@ tensor *tensor_dropout(tensor *a, float p, int training);
 // ---- devices ----------------------------------------------------------------------
 tensor *tensor_to(tensor *t, tensor_device d);      // retains t if already there
 int tensor_cuda_available(char *why, size_t n);     // 1 yes; 0 no (reason in why)
+// collect() frees unreachable tensors (the REPL: a full Lua GC); the CUDA allocator
+// calls it once before it reports out-of-memory. NULL unregisters.
+void tensor_set_gc_hook(void (*collect)(void));
 
 // ---- autograd ------------------------------------------------------------------------
 tensor *tensor_requires_grad_(tensor *t, int on);   // in place on a leaf; returns t
