@@ -181,9 +181,10 @@ static int gpu_memory_stats(int64_t *allocated, int64_t *cached) {
 
 // ---- host <-> device ---------------------------------------------------------------------
 // cudaMemcpy waits for queued kernels, so an earlier asynchronous fault is reported here.
+// It is also where errors that kernels found in the data are reported (gpu_error.cu).
 static int gpu_to_host(float *dst, const float *src, size_t n) {
     if (n) GPU_CHECK(cudaMemcpy(dst, src, n * sizeof(float), cudaMemcpyDeviceToHost));
-    return 0;
+    return gpu_check_device_errors();
 }
 
 static int gpu_from_host(float *dst, const float *src, size_t n) {
@@ -275,6 +276,8 @@ const tensor_backend *gpu_backend_init(const tensor_host *host, char *why, size_
     be->sgd = gpu_sgd;
     be->memory_stats = gpu_memory_stats;
     be->empty_cache = gpu_empty_cache;
+    be->synchronize = gpu_synchronize;
+    be->check_labels = gpu_check_labels;
     gpu_ready = 1;
     return be;
 }

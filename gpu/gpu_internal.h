@@ -31,6 +31,33 @@ int gpu_cublas_failed(cublasStatus_t s, const char *call, const char *file, int 
     if (gpu_e_ != cudaSuccess) return gpu_cuda_failed(gpu_e_, #kernel " launch", __FILE__, __LINE__); \
 } while (0)
 
+// ---- errors found by kernels in the data: a sticky device flag (gpu_error.cu) ----------
+// A kernel records the first bad value and carries on; the host reports it at the next
+// point that waits for the device anyway (to_host, synchronize), naming the op.
+typedef struct {
+    int bad;            // 0, or 1 once a value was recorded
+    int site;           // gpu_error_site's id: which op, how to word it
+    float value;        // the bad value
+    long long pos;      // its flat position in the checked tensor
+    long long limit;    // the dim size (indices) or class count (labels)
+} gpu_device_error;
+
+__device__ inline void gpu_record_error(gpu_device_error *err, int site, float value, int64_t pos, int64_t limit) {
+    if (atomicCAS(&err->bad, 0, 1) == 0) {   // the first one wins; the fields are read after the kernel
+        err->site = site;
+        err->value = value;
+        err->pos = pos;
+        err->limit = limit;
+    }
+}
+
+int gpu_error_site(const char *op, const char *what, int base);   // an id > 0 for the report
+gpu_device_error *gpu_device_errors(void);                        // NULL + error
+void gpu_errors_armed(void);            // call after launching a kernel that may record
+int gpu_check_device_errors(void);      // after a sync: -1 with the recorded error set
+void gpu_format_device_error(char *buf, size_t n, const gpu_device_error *h);
+int gpu_synchronize(void);
+
 // ---- launch sizes ------------------------------------------------------------------------
 #define GPU_THREADS 256
 // Kernels loop grid-stride, so the grid is capped rather than sized to n.
@@ -124,5 +151,6 @@ int gpu_gather(float *out, const float *a, const float *idx,
                int64_t outer, int64_t ra, int64_t ri, int64_t inner);
 int gpu_scatter_add(float *a, const float *src, const float *idx,
                     int64_t outer, int64_t ra, int64_t ri, int64_t inner);
+int gpu_check_labels(const float *v, int64_t n, int64_t classes, int base, const char *op, const char *what);
 
 #endif

@@ -40,6 +40,9 @@ static int check_same(const char *op, const char *a_name, const tensor *a, const
 int nn_check_labels(const char *op, const char *what, const tensor *labels, int64_t n_classes, int base) {
     if (!labels) { tensor_set_error("%s: missing %ss", op, what); return -1; }
     if (nn_device(labels) == TENSOR_META) return 0;      // no values to check
+    // the GPU checks them itself and reports at the next sync: no copy, no wait here
+    int on_device = tensor_check_labels_on_device(op, what, labels, n_classes, base);
+    if (on_device) return on_device < 0 ? -1 : 0;
     float *v = tensor_to_host(labels);
     if (!v) return -1;
     int64_t n = tensor_numel(labels);

@@ -90,6 +90,9 @@ const repl_help_entry repl_help_entries[] = {
      "GPU bytes in use by tensors and held by the caching allocator.", "tensor.cuda_memory()"},
     {"tensor.cuda_empty_cache", "tensor.cuda_empty_cache()",
      "Returns the allocator's cached GPU memory to the driver.", "tensor.cuda_empty_cache()"},
+    {"tensor.cuda_synchronize", "tensor.cuda_synchronize()",
+     "Waits for the GPU; raises an error its kernels found since (bad index or label), naming the op.",
+     "tensor.cuda_synchronize()"},
 
     // ---- methods: inspection ----
     {"x:shape", "x:shape() -> shape", "The sizes as a shape value: prints [2,3], s[1], #s, ==.",

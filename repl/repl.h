@@ -37,6 +37,7 @@ int repl_tensor_error(lua_State *L);
 
 // ---- libraries opened into a state ----
 int repl_open_tensor(lua_State *L);    // global `tensor` and the tensor metatable
+void repl_open_cuda(lua_State *L);     // tensor.cuda_* (lua_cuda.c); called by repl_open_tensor
 int repl_open_nn(lua_State *L);        // C half of `nn` / `optim` (nn/lua_nn.c) + nn.lua
 int repl_open_io(lua_State *L);        // tensor.save/load/..., data.*
 int repl_open_dash(lua_State *L);      // global `dash`

@@ -100,6 +100,14 @@ typedef struct tensor_backend {
     // caching allocator statistics (NULL on devices without one)
     int (*memory_stats)(int64_t *allocated, int64_t *cached);
     void (*empty_cache)(void);
+
+    // ---- optional: NULL means "use the generic path" (the CPU backend sets none) ----
+    // Waits for all queued work; reports errors kernels found in the data (an index or
+    // label out of range, kept in a sticky device flag). to_host reports them too.
+    int (*synchronize)(void);
+    // v (n, contiguous): whole numbers in base..base+classes-1, else an error worded
+    // "op: what X at position P: ...". May be queued and reported at the next sync.
+    int (*check_labels)(const float *v, int64_t n, int64_t classes, int base, const char *op, const char *what);
 } tensor_backend;
 
 enum { REDUCE_SUM, REDUCE_MAX, REDUCE_MIN, REDUCE_ARGMAX, REDUCE_ARGMIN };

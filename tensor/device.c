@@ -62,6 +62,23 @@ const tensor_backend *tensor_backend_for(tensor_device d) {
 
 const tensor_backend *tensor_backend_of(const tensor *t) { return tensor_backend_for(t->storage->device); }
 
+int tensor_synchronize(tensor_device d) {
+    if (d != TENSOR_CUDA) return 0;
+    if (!cuda_tried || !cuda_backend) return 0;   // never used: nothing queued
+    return cuda_backend->synchronize ? cuda_backend->synchronize() : 0;
+}
+
+int tensor_check_labels_on_device(const char *op, const char *what, const tensor *labels, int64_t classes,
+                                  int base) {
+    const tensor_backend *be = tensor_backend_of(labels);
+    if (!be || !be->check_labels) return be ? 0 : -1;
+    tensor *c = tensor_contiguous((tensor *)labels);
+    if (!c) return -1;
+    int rc = be->check_labels(tensor_data(c), tensor_numel(c), classes, base, op, what);
+    tensor_release(c);
+    return rc ? -1 : 1;
+}
+
 int tensor_check_same_device(const char *op, int n, tensor *const *ts) {
     for (int i = 1; i < n; i++) {
         if (ts[i] && ts[0] && ts[i]->storage->device != ts[0]->storage->device) {

@@ -210,6 +210,13 @@ int tensor_cuda_available(char *why, size_t n);     // 1 yes; 0 no (reason in wh
 // collect() frees unreachable tensors (the REPL: a full Lua GC); the CUDA allocator
 // calls it once before it reports out-of-memory. NULL unregisters.
 void tensor_set_gc_hook(void (*collect)(void));
+// Waits for the device's queued work: 0, or -1 with an error a kernel found in the data
+// (an index or label out of range) since the last sync. CPU and meta: 0 at once.
+int tensor_synchronize(tensor_device d);
+// Labels checked by their device without a copy to the host (queued on the GPU, reported
+// at the next sync): 1 done, 0 the device has no such check (check on the host), -1 error.
+int tensor_check_labels_on_device(const char *op, const char *what, const tensor *labels, int64_t classes,
+                                  int base);
 
 // ---- autograd ------------------------------------------------------------------------
 tensor *tensor_requires_grad_(tensor *t, int on);   // in place on a leaf; returns t

@@ -302,6 +302,40 @@ for _, k in ipairs(names) do
   run(k, function() close(k .. " (5 steps)", opt_steps(optimizers[k], "cuda"), opt_steps(optimizers[k], "cpu"), EW) end)
 end
 
+-- ---- errors found on the device: reported at the next sync, naming the op -------------------
+-- a bad index or label does not make the op wait for the GPU; the next item(), print,
+-- :cpu() or tensor.cuda_synchronize() raises it, in the CPU's words
+local function raises(fn) local good, err = pcall(fn); return not good, tostring(err) end
+run("device errors: gather", function()
+  local a, bad = tensor.randn(4, 10), tensor.tensor({{1}, {11}, {2}, {3}})
+  local _, cpu_err = raises(function() return a:gather(2, bad) end)
+  local queued, qerr = raises(function() return a:cuda():gather(2, bad:cuda()) end)
+  ok(not queued, "a bad gather index does not raise at the call (no sync)", qerr)
+  local raised, err = raises(function() return tensor.cuda_synchronize() end)
+  ok(raised and err:find("gather: index 11 is out of range", 1, true) ~= nil,
+     "the next sync raises it, naming gather", err)
+  ok(err:find(cpu_err:match("gather: index[^(]*"), 1, true) ~= nil, "in the CPU's words", cpu_err .. " | " .. err)
+  ok(not raises(function() return tensor.ones(2, {device = "cuda"}):sum():item() end),
+     "reported once: the sync after it is clean")
+end)
+run("device errors: cross_entropy labels", function()
+  local logits, labels = tensor.randn(5, 10), tensor.tensor({1, 2, 11, 4, 5})
+  local _, cpu_err = raises(function() return F.cross_entropy(logits, labels) end)
+  local queued, qerr = raises(function() return F.cross_entropy(logits:cuda(), labels:cuda()) end)
+  ok(not queued, "a bad label does not raise at the call (labels stay on the GPU)", qerr)
+  local raised, err = raises(function() local l = F.cross_entropy(logits:cuda(), labels:cuda()); return l:item() end)
+  ok(raised and err:find("nn.cross_entropy: label 11 at position 3", 1, true) ~= nil,
+     "item() raises it with the label and its position", err)
+  ok(err:find(cpu_err:match("nn%.cross_entropy: label[^;]*"), 1, true) ~= nil, "in the CPU's words", cpu_err .. " | " .. err)
+  ok(not raises(function() return tensor.cuda_synchronize() end), "and only once")
+end)
+run("device errors: max backward (scatter_add) does not sync", function()
+  local x = tensor.randn(6, 8):cuda():requires_grad(true)
+  x:max(2):sum():backward()
+  close("max backward", x.grad, (function()
+    local c = x:detach():cpu():requires_grad(true); c:max(2):sum():backward(); return c.grad end)(), EXACT)
+end)
+
 -- ---- the caching allocator -----------------------------------------------------------------
 run("cuda memory", function()
   collectgarbage()
