@@ -40,6 +40,10 @@ for _, n in ipairs({1024, 4096}) do
   local a, b = tensor.randn(n, n, cuda), tensor.randn(n, n, cuda)
   local s = time(function(k) local c; for _ = 1, k do c = a:matmul(b) end; return c end, 5, n >= 4096 and 10 or 50)
   report("sgemm_" .. n, 2 * n ^ 3 / s / 1e9, "GFLOP/s", true)
+  tensor.set_matmul_precision("high")   -- TF32 tensor cores
+  s = time(function(k) local c; for _ = 1, k do c = a:matmul(b) end; return c end, 5, n >= 4096 and 10 or 50)
+  report("sgemm_" .. n .. "_tf32", 2 * n ^ 3 / s / 1e9, "GFLOP/s", true)
+  tensor.set_matmul_precision("highest")
 end
 
 -- ---- per-op overhead: a 4-element add is all launch and bookkeeping ------------------------

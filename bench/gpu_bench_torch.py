@@ -38,6 +38,9 @@ torch.manual_seed(0)
 for n in (1024, 4096):
     a, b = torch.randn(n, n, device=dev), torch.randn(n, n, device=dev)
     report("sgemm_%d" % n, 2 * n ** 3 / timed(loop(lambda: a @ b), 5, 10 if n >= 4096 else 50) / 1e9, "GFLOP/s")
+    torch.backends.cuda.matmul.allow_tf32 = True    # nnlab's set_matmul_precision("high")
+    report("sgemm_%d_tf32" % n, 2 * n ** 3 / timed(loop(lambda: a @ b), 5, 10 if n >= 4096 else 50) / 1e9, "GFLOP/s")
+    torch.backends.cuda.matmul.allow_tf32 = False
 
 a4, b4 = torch.ones(4, device=dev), torch.ones(4, device=dev)
 report("op_overhead_add", 1e6 * timed(loop(lambda: a4 + b4), 7, 20000), "us/op")

@@ -278,6 +278,7 @@ const tensor_backend *gpu_backend_init(const tensor_host *host, char *why, size_
     be->empty_cache = gpu_empty_cache;
     be->synchronize = gpu_synchronize;
     be->check_labels = gpu_check_labels;
+    be->set_matmul_precision = gpu_set_matmul_precision;
     gpu_ready = 1;
     return be;
 }

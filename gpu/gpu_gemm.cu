@@ -7,6 +7,13 @@ static cublasHandle_t gpu_cublas;
 
 cublasStatus_t gpu_gemm_init(void) { return cublasCreate(&gpu_cublas); }
 
+// TF32 rounds the inputs to a 10-bit mantissa inside the tensor cores (~1e-3 relative);
+// CUBLAS_DEFAULT_MATH keeps sgemm in full FP32, so CPU/GPU parity holds by default.
+int gpu_set_matmul_precision(int tf32) {
+    GPU_CHECK_CUBLAS(cublasSetMathMode(gpu_cublas, tf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH));
+    return 0;
+}
+
 // ---- gemm ---------------------------------------------------------------------------------
 // Row-major C (m,n) = alpha op(A) (m,k) op(B) (k,n) + beta C, batched.
 // cuBLAS is column-major, where a row-major (m,n) matrix reads as its (n,m) transpose:

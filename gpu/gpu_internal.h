@@ -123,6 +123,7 @@ int gpu_softmax_backward(float *gin, const float *y, const float *g,
                          int64_t outer, int64_t r, int64_t inner, int log);
 // gpu_gemm.cu
 cublasStatus_t gpu_gemm_init(void);   // creates the cuBLAS handle
+int gpu_set_matmul_precision(int tf32);
 int gpu_gemm(int batch, int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, float alpha,
              const float *a, int64_t lda, int64_t stride_a,
              const float *b, int64_t ldb, int64_t stride_b,

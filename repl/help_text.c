@@ -93,6 +93,11 @@ const repl_help_entry repl_help_entries[] = {
     {"tensor.cuda_synchronize", "tensor.cuda_synchronize()",
      "Waits for the GPU; raises an error its kernels found since (bad index or label), naming the op.",
      "tensor.cuda_synchronize()"},
+    {"tensor.set_matmul_precision", "tensor.set_matmul_precision(\"highest\" | \"high\")",
+     "float32 matmuls on the GPU: \"highest\" full FP32 (default), \"high\" TF32 tensor cores (faster, ~1e-3).",
+     "tensor.set_matmul_precision(\"high\")"},
+    {"tensor.get_matmul_precision", "tensor.get_matmul_precision() -> string",
+     "The precision set_matmul_precision chose: \"highest\" or \"high\".", "tensor.get_matmul_precision()"},
 
     // ---- methods: inspection ----
     {"x:shape", "x:shape() -> shape", "The sizes as a shape value: prints [2,3], s[1], #s, ==.",

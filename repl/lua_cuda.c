@@ -13,9 +13,23 @@ static int l_cuda_synchronize(lua_State *L) {
     return 0;
 }
 
+// tensor.set_matmul_precision("highest" | "high"): PyTorch's set_float32_matmul_precision
+static int l_set_matmul_precision(lua_State *L) {
+    if (tensor_set_matmul_precision(luaL_checkstring(L, 1)) != 0) {
+        return luaL_error(L, "tensor.%s", tensor_last_error());
+    }
+    return 0;
+}
+
+static int l_get_matmul_precision(lua_State *L) {
+    lua_pushstring(L, tensor_get_matmul_precision());
+    return 1;
+}
+
 void repl_open_cuda(lua_State *L) {
     static const luaL_Reg fns[] = {
         {"cuda_synchronize", l_cuda_synchronize},
+        {"set_matmul_precision", l_set_matmul_precision}, {"get_matmul_precision", l_get_matmul_precision},
         {NULL, NULL}};
     if (lua_getglobal(L, "tensor") == LUA_TTABLE) luaL_setfuncs(L, fns, 0);
     lua_pop(L, 1);

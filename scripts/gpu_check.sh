@@ -61,7 +61,7 @@ bench_rc=$(cat "$LOG/bench_rc" 2>/dev/null || echo 1)
 pick() { awk -v n="$1" '$1 == n {printf "%s %s", $2, $3}' "$LOG/bench"; }
 echo "== summary"
 echo "parity:     $((total - failed)) of $total passed in $((t1 - t0)) s$( [ "$parity_rc" -ne 0 ] && echo " (nnlab exited $parity_rc)")"
-echo "sgemm 4096: $(pick sgemm_4096)"
+echo "sgemm 4096: $(pick sgemm_4096) (TF32, set_matmul_precision(\"high\"): $(pick sgemm_4096_tf32))"
 echo "op overhead (4-element add): $(pick op_overhead_add)"
 echo "MLP 784-256-128-10 train step (batch 128, Adam): $(pick mlp_train_step)"
 echo "bottleneck, 100 epochs: cuda $(pick bottleneck_100_epochs_cuda), cpu $(pick bottleneck_100_epochs_cpu)"

@@ -108,6 +108,8 @@ typedef struct tensor_backend {
     // v (n, contiguous): whole numbers in base..base+classes-1, else an error worded
     // "op: what X at position P: ...". May be queued and reported at the next sync.
     int (*check_labels)(const float *v, int64_t n, int64_t classes, int base, const char *op, const char *what);
+    // float32 matmuls from now on: 0 full FP32 ("highest"), 1 TF32 tensor cores ("high")
+    int (*set_matmul_precision)(int tf32);
 } tensor_backend;
 
 enum { REDUCE_SUM, REDUCE_MAX, REDUCE_MIN, REDUCE_ARGMAX, REDUCE_ARGMIN };

@@ -12,6 +12,7 @@ extern const tensor_backend tensor_meta_backend;
 
 static const tensor_backend *cuda_backend;
 static tensor_host cuda_host = {.set_error = tensor_set_error};
+static int matmul_tf32;   // tensor_set_matmul_precision: 0 "highest", 1 "high"
 static int cuda_tried;
 static char cuda_why[512];
 
@@ -42,6 +43,12 @@ static void cuda_load(void) {
     gpu_backend_init_fn init = (gpu_backend_init_fn)dlsym(h, GPU_BACKEND_SYMBOL);
     if (!init) { snprintf(cuda_why, sizeof cuda_why, "libnnlab_cuda.so lacks %s", GPU_BACKEND_SYMBOL); return; }
     cuda_backend = init(&cuda_host, cuda_why, sizeof cuda_why);
+    // a precision chosen before the first GPU use applies from the start
+    if (cuda_backend && matmul_tf32 && cuda_backend->set_matmul_precision &&
+        cuda_backend->set_matmul_precision(matmul_tf32) != 0) {
+        snprintf(cuda_why, sizeof cuda_why, "%s", tensor_last_error());
+        cuda_backend = NULL;
+    }
 }
 
 void tensor_set_gc_hook(void (*collect)(void)) { cuda_host.collect_garbage = collect; }
@@ -61,6 +68,25 @@ const tensor_backend *tensor_backend_for(tensor_device d) {
 }
 
 const tensor_backend *tensor_backend_of(const tensor *t) { return tensor_backend_for(t->storage->device); }
+
+// As PyTorch's torch.set_float32_matmul_precision; the CPU always multiplies in FP32.
+int tensor_set_matmul_precision(const char *name) {
+    int tf32;
+    if (name && !strcmp(name, "highest")) tf32 = 0;
+    else if (name && !strcmp(name, "high")) tf32 = 1;
+    else {
+        tensor_set_error("set_matmul_precision: unknown precision '%s': use \"highest\" (full float32, the "
+                         "default) or \"high\" (TF32 on the GPU's tensor cores: faster, ~1e-3 relative error)",
+                         name ? name : "(none)");
+        return -1;
+    }
+    if (cuda_backend && cuda_backend->set_matmul_precision && cuda_backend->set_matmul_precision(tf32) != 0)
+        return -1;
+    matmul_tf32 = tf32;
+    return 0;
+}
+
+const char *tensor_get_matmul_precision(void) { return matmul_tf32 ? "high" : "highest"; }
 
 int tensor_synchronize(tensor_device d) {
     if (d != TENSOR_CUDA) return 0;

@@ -213,6 +213,10 @@ void tensor_set_gc_hook(void (*collect)(void));
 // Waits for the device's queued work: 0, or -1 with an error a kernel found in the data
 // (an index or label out of range) since the last sync. CPU and meta: 0 at once.
 int tensor_synchronize(tensor_device d);
+// "highest" (default: full float32) or "high" (TF32 tensor cores for float32 matmuls on
+// the GPU), as PyTorch's set_float32_matmul_precision; -1 + error naming the valid ones.
+int tensor_set_matmul_precision(const char *name);
+const char *tensor_get_matmul_precision(void);
 // Labels checked by their device without a copy to the host (queued on the GPU, reported
 // at the next sync): 1 done, 0 the device has no such check (check on the host), -1 error.
 int tensor_check_labels_on_device(const char *op, const char *what, const tensor *labels, int64_t classes,

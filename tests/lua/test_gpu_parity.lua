@@ -302,6 +302,18 @@ for _, k in ipairs(names) do
   run(k, function() close(k .. " (5 steps)", opt_steps(optimizers[k], "cuda"), opt_steps(optimizers[k], "cpu"), EW) end)
 end
 
+-- ---- matmul precision: "high" is TF32 (10-bit mantissa inputs), "highest" full FP32 ------------
+run("matmul precision", function()
+  local a, b = tensor.randn(64, 256), tensor.randn(256, 48)
+  local want = a:matmul(b)
+  tensor.set_matmul_precision("high")
+  local got = a:cuda():matmul(b:cuda())
+  tensor.set_matmul_precision("highest")
+  -- TF32 rounds each input to ~1e-3 relative; a 256-term dot product of N(0,1) values is ~16
+  close("matmul under \"high\" (TF32) is within TF32's error", got, want, {atol = 0.1, rtol = 1e-2})
+  close("matmul back under \"highest\" is FP32 again", a:cuda():matmul(b:cuda()), want, SUM)
+end)
+
 -- ---- errors found on the device: reported at the next sync, naming the op -------------------
 -- a bad index or label does not make the op wait for the GPU; the next item(), print,
 -- :cpu() or tensor.cuda_synchronize() raises it, in the CPU's words
