@@ -206,6 +206,24 @@ static void gpu_why(char *why, size_t n, const char *fmt, ...) {
     va_end(ap);
 }
 
+// On a shared server: one line when other processes hold most of this GPU's memory,
+// before the user's first allocation fails for a reason they cannot see.
+static void gpu_note_busy(int dev) {
+    size_t free_b = 0, total_b = 0;
+    if (!gpu_host->notice || cudaMemGetInfo(&free_b, &total_b) != cudaSuccess || !total_b) {
+        (void)cudaGetLastError();
+        return;
+    }
+    if (free_b >= total_b / 2) return;
+    cudaDeviceProp prop;
+    char line[640];   // prop.name is up to 256
+    snprintf(line, sizeof line, "cuda: note: cuda:%d (%s) has %.1f of %.1f GiB free: other processes hold the "
+             "rest. tensor.cuda_devices() shows each GPU's memory and load; pick one with --device cuda:N",
+             dev, cudaGetDeviceProperties(&prop, dev) == cudaSuccess ? prop.name : "?",
+             free_b / 1073741824.0, total_b / 1073741824.0);
+    gpu_host->notice(line);
+}
+
 static tensor_backend gpu_be;
 static int gpu_ready;
 
@@ -227,8 +245,16 @@ const tensor_backend *gpu_backend_init(const tensor_host *host, char *why, size_
                 e != cudaSuccess ? cudaGetErrorString(e) : "0 devices");
         return NULL;
     }
-    if ((e = cudaSetDevice(0)) != cudaSuccess) {
-        gpu_why(why, n, "CUDA device 0 is not usable (cudaSetDevice: %s)", cudaGetErrorString(e));
+    int dev = host->device_index;
+    if (dev >= count) {
+        const char *vis = getenv("CUDA_VISIBLE_DEVICES");
+        gpu_why(why, n, "cuda:%d does not exist: %d GPU%s visible (cuda:0..cuda:%d)%s%s%s", dev, count,
+                count == 1 ? " is" : "s are", count - 1, vis ? "; CUDA_VISIBLE_DEVICES=" : "", vis ? vis : "",
+                vis ? " renumbers them from 0" : "");
+        return NULL;
+    }
+    if ((e = cudaSetDevice(dev)) != cudaSuccess) {
+        gpu_why(why, n, "CUDA device cuda:%d is not usable (cudaSetDevice: %s)", dev, cudaGetErrorString(e));
         return NULL;
     }
     cudaFuncAttributes attr;
@@ -236,12 +262,13 @@ const tensor_backend *gpu_backend_init(const tensor_host *host, char *why, size_
         (void)cudaGetLastError();
         cudaDeviceProp prop;
         char arch[300] = "an unknown GPU";
-        if (cudaGetDeviceProperties(&prop, 0) == cudaSuccess)
+        if (cudaGetDeviceProperties(&prop, dev) == cudaSuccess)
             snprintf(arch, sizeof arch, "%s, sm_%d%d", prop.name, prop.major, prop.minor);
         gpu_why(why, n, "libnnlab_cuda.so has no code for this GPU (%s; rebuild with GPU_GENCODE "
                 "set for it): %s", arch, cudaGetErrorString(e));
         return NULL;
     }
+    gpu_note_busy(dev);
     cublasStatus_t s = gpu_gemm_init();
     if (s != CUBLAS_STATUS_SUCCESS) {
         gpu_why(why, n, "cuBLAS could not start (cublasCreate: %s)", cublasGetStatusString(s));

@@ -96,6 +96,9 @@ const repl_help_entry repl_help_entries[] = {
     {"tensor.set_matmul_precision", "tensor.set_matmul_precision(\"highest\" | \"high\")",
      "float32 matmuls on the GPU: \"highest\" full FP32 (default), \"high\" TF32 tensor cores (faster, ~1e-3).",
      "tensor.set_matmul_precision(\"high\")"},
+    {"tensor.cuda_devices", "tensor.cuda_devices() -> {{index, device, name, memory_used, memory_total, ...}} [, why]",
+     "The machine's GPUs (NVML; CUDA_VISIBLE_DEVICES applies): memory, load, processes; pick one as cuda:N.",
+     "for _, g in ipairs(tensor.cuda_devices()) do print(g.device, g.name, g.memory_used) end"},
     {"tensor.get_matmul_precision", "tensor.get_matmul_precision() -> string",
      "The precision set_matmul_precision chose: \"highest\" or \"high\".", "tensor.get_matmul_precision()"},
 

@@ -243,8 +243,11 @@ static tensor_device check_device_name(lua_State *L, int idx) {
     if (!name)
         luaL_error(L, "%s: device must be a string (\"cpu\", \"cuda\" or \"meta\"), got %s", current_function(L),
                    luaL_typename(L, idx));
-    if (tensor_parse_device(name, &d) != 0)
+    if (tensor_parse_device(name, &d) != 0) {
+        if (!strncmp(name, "cuda:", 5))   // cuda:N says what is wrong with N
+            luaL_error(L, "%s: %s", current_function(L), tensor_last_error());
         luaL_error(L, "%s: unknown device '%s' (use \"cpu\", \"cuda\" or \"meta\")", current_function(L), name);
+    }
     return d;
 }
 

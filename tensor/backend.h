@@ -126,6 +126,8 @@ typedef struct tensor_host {
     // Frees what is unreachable (the REPL: a full Lua collection); an allocator calls it
     // once before it declares out-of-memory. NULL when nobody registered one.
     void (*collect_garbage)(void);
+    int device_index;                          // cuda:N, of the visible GPUs
+    void (*notice)(const char *line);         // a one-line note for the user (stderr)
 } tensor_host;
 
 // gpu/ exports this symbol from libnnlab_cuda.so; tensor/device.c dlopen()s it.

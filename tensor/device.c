@@ -2,6 +2,7 @@
 // moving tensors between devices.
 #include <dlfcn.h>
 #include <limits.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -11,7 +12,8 @@ extern const tensor_backend tensor_cpu_backend;
 extern const tensor_backend tensor_meta_backend;
 
 static const tensor_backend *cuda_backend;
-static tensor_host cuda_host = {.set_error = tensor_set_error};
+static void cuda_notice(const char *line) { fprintf(stderr, "%s\n", line); }
+static tensor_host cuda_host = {.set_error = tensor_set_error, .notice = cuda_notice};
 static int matmul_tf32;   // tensor_set_matmul_precision: 0 "highest", 1 "high"
 static int cuda_tried;
 static char cuda_why[512];
@@ -52,6 +54,29 @@ static void cuda_load(void) {
 }
 
 void tensor_set_gc_hook(void (*collect)(void)) { cuda_host.collect_garbage = collect; }
+
+int tensor_cuda_index(void) { return cuda_host.device_index; }
+
+int tensor_cuda_select_name(const char *name) {
+    const char *p = name + strlen("cuda:");
+    char *end = NULL;
+    long n = *p >= '0' && *p <= '9' ? strtol(p, &end, 10) : -1;
+    if (n < 0 || n > 1023 || !end || *end) {
+        tensor_set_error("unknown device '%s': a GPU is named cuda:N with N a whole number from 0 (cuda:0 is "
+                         "the first visible GPU; tensor.cuda_devices() lists them)", name);
+        return -1;
+    }
+    if ((int)n == cuda_host.device_index) return 0;
+    if (cuda_backend) {
+        tensor_set_error("device '%s': this process already uses cuda:%d, and nnlab drives one GPU per process; "
+                         "start nnlab with --device %s (or CUDA_VISIBLE_DEVICES=%ld)", name,
+                         cuda_host.device_index, name, n);
+        return -1;
+    }
+    cuda_host.device_index = (int)n;
+    cuda_tried = 0;   // an earlier try at another GPU failed: try this one afresh
+    return 0;
+}
 
 int tensor_cuda_available(char *why, size_t n) {
     if (!cuda_tried) cuda_load();

@@ -94,6 +94,10 @@ int64_t tensor_numel(const tensor *t);
 int tensor_is_contiguous(const tensor *t);
 const char *tensor_device_name(tensor_device d);
 int tensor_parse_device(const char *name, tensor_device *d);    // 0 ok, -1 unknown
+// "cuda:N": nnlab drives one GPU per process, the N-th visible one (CUDA_VISIBLE_DEVICES
+// applies); chosen before the first GPU use, -1 + error for a bad N or another GPU in use.
+int tensor_cuda_select_name(const char *name);
+int tensor_cuda_index(void);                                  // the GPU cuda means (0 by default)
 // Element at a multi-index (cpu only) / as a float (copies from gpu).
 int tensor_item(const tensor *t, float *out);                   // needs numel == 1
 // Contiguous float32 copy of all values on the host, caller frees; NULL on meta.

@@ -25,6 +25,28 @@ ok(tensor.get_matmul_precision() == "highest", "and leaves the setting as it was
 bad, err = raises(tensor.set_matmul_precision)
 ok(bad, "a missing precision is an error", err)
 
+-- ---- device names cuda:N ----------------------------------------------------------------------
+for _, name in ipairs({"cuda:x", "cuda:-1", "cuda:", "cuda:1.5", "cuda:01x"}) do
+  local bad, err = raises(tensor.zeros, 2, {device = name})
+  ok(bad and err:find("unknown device '" .. name .. "'", 1, true) and err:find("cuda:N", 1, true),
+     name .. " is refused, saying how a GPU is named", err)
+end
+bad, err = raises(function() return tensor.ones(2):to("cuda:-1") end)
+ok(bad and err:find("unknown device 'cuda:-1'", 1, true), "x:to(\"cuda:-1\") too", err)
+local avail = tensor.cuda_available()
+bad, err = raises(tensor.zeros, 2, {device = "cuda:0"})
+ok(avail or (bad and not err:find("unknown device", 1, true)), "cuda:0 is a device name (fails here only for want of a GPU)", err)
+bad, err = raises(tensor.zeros, 2, {device = "tpu"})
+ok(bad and err:find("unknown device 'tpu'", 1, true), "other unknown names still fail as before", err)
+
+-- ---- the machine's GPUs -------------------------------------------------------------------------
+local list, why = tensor.cuda_devices()
+ok(type(list) == "table", "cuda_devices returns a list", type(list))
+ok(#list > 0 or (type(why) == "string" and #why > 0), "a list of GPUs, or an empty one and the reason", tostring(why))
+for _, g in ipairs(list) do
+  ok(g.device == "cuda:" .. g.index and type(g.name) == "string", "each names itself as cuda:N: " .. g.device)
+end
+
 -- ---- syncing ------------------------------------------------------------------------------------
 ok(not raises(tensor.cuda_synchronize), "cuda_synchronize before any GPU use (or without one) is a no-op")
 
