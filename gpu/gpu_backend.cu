@@ -306,6 +306,12 @@ const tensor_backend *gpu_backend_init(const tensor_host *host, char *why, size_
     be->synchronize = gpu_synchronize;
     be->check_labels = gpu_check_labels;
     be->set_matmul_precision = gpu_set_matmul_precision;
+    be->cross_entropy = gpu_cross_entropy;
+    be->cross_entropy_backward = gpu_cross_entropy_backward;
+    be->layer_norm = gpu_layer_norm;
+    be->layer_norm_backward = gpu_layer_norm_backward;
+    be->adam_multi = gpu_adam_multi;
+    be->sgd_multi = gpu_sgd_multi;
     gpu_ready = 1;
     return be;
 }

@@ -112,10 +112,24 @@ int gpu_fill(tensor *dst, float v);
 int gpu_unary(tensor *out, const tensor *a, int op, float s0, float s1);
 int gpu_binary(tensor *out, const tensor *a, const tensor *b, int op);
 int gpu_random(float *out, int64_t n, int kind, uint64_t seed, uint64_t offset, float a, float b);
+// gpu_optim.cu
 int gpu_adam(float *p, const float *g, float *m, float *v, int64_t n, float lr, float beta1,
              float beta2, float eps, float weight_decay, float bias_c1, float bias_c2, int decoupled);
 int gpu_sgd(float *p, const float *g, float *buf, int64_t n, float lr, float momentum,
             float dampening, float weight_decay, int nesterov, int first_step);
+int gpu_adam_multi(int count, float *const *p, const float *const *g, float *const *m, float *const *v,
+                   const int64_t *n, const float *bias_c1, const float *bias_c2, float lr, float beta1, float beta2,
+                   float eps, float weight_decay, int decoupled);
+int gpu_sgd_multi(int count, float *const *p, const float *const *g, float *const *buf, const int64_t *n,
+                  const int *first_step, float lr, float momentum, float dampening, float weight_decay, int nesterov);
+// gpu_fused.cu
+int gpu_cross_entropy(float *loss, float *lse, const float *logits, const float *labels, int64_t rows, int64_t C);
+int gpu_cross_entropy_backward(float *gx, const float *g, const float *logits, const float *lse,
+                               const float *labels, int64_t rows, int64_t C);
+int gpu_layer_norm(float *y, float *mean, float *invstd, const float *x, const float *w, const float *b,
+                   int64_t rows, int64_t D, float eps);
+int gpu_layer_norm_backward(float *gx, float *gw, float *gb, const float *dy, const float *x, const float *mean,
+                            const float *invstd, const float *w, int64_t rows, int64_t D);
 // gpu_reduce.cu
 int gpu_reduce(float *out, const float *a, int64_t outer, int64_t r, int64_t inner, int op);
 int gpu_softmax(float *out, const float *x, int64_t outer, int64_t r, int64_t inner, int log);

@@ -108,6 +108,25 @@ fail:
     return NULL;
 }
 
+// The GPU's one-kernel path (no class weights, no smoothing); the composed path below is
+// the reference it is tested against (tests/lua/test_gpu_parity.lua).
+static tensor *ce_fused(tensor *logits, tensor *labels, int64_t C, nn_reduction r, int base) {
+    nn_scope s = {0};
+    tensor *x2, *y1, *nll;
+    int64_t xs[2] = {-1, C}, ys[1] = {-1};
+    NN_TRY(&s, x2, tensor_reshape(logits, 2, xs));
+    NN_TRY(&s, y1, tensor_reshape(labels, 1, ys));
+    if (base) NN_TRY(&s, y1, tensor_add_scalar(y1, (float)-base));
+    NN_TRY(&s, nll, tensor_fused_cross_entropy(x2, y1));
+    NN_TRY(&s, nll, tensor_reshape(nll, labels->ndim, labels->size));
+    tensor *loss = ce_combine(nll, NULL, NULL, 0.0f, C, r);
+    nn_scope_end(&s);
+    return loss;
+fail:
+    nn_scope_end(&s);
+    return NULL;
+}
+
 tensor *nn_cross_entropy_opts(tensor *logits, tensor *labels, tensor *weight, float e, nn_reduction r, int base) {
     char sl[128], sy[128];
     if (!logits || !labels) { tensor_set_error("nn.cross_entropy: missing logits or labels"); return NULL; }
@@ -135,6 +154,8 @@ tensor *nn_cross_entropy_opts(tensor *logits, tensor *labels, tensor *weight, fl
         return NULL;
     }
     if (nn_check_labels("nn.cross_entropy", "label", labels, C, base)) return NULL;
+    if (!weight && e == 0 && C > 0 && tensor_numel(labels) > 0 && tensor_has_fused(logits, TENSOR_FUSED_CROSS_ENTROPY))
+        return ce_fused(logits, labels, C, r, base);
     nn_scope s = {0};
     tensor *logp, *idx, *picked, *nll, *smooth = NULL, *wy = NULL, *t;
     NN_TRY(&s, logp, tensor_log_softmax(logits, cdim));

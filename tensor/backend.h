@@ -110,6 +110,27 @@ typedef struct tensor_backend {
     int (*check_labels)(const float *v, int64_t n, int64_t classes, int base, const char *op, const char *what);
     // float32 matmuls from now on: 0 full FP32 ("highest"), 1 TF32 tensor cores ("high")
     int (*set_matmul_precision)(int tf32);
+
+    // Fused softmax + cross-entropy over rows: logits (rows, C) contiguous, labels (rows)
+    // 0-based floats already checked -> loss (rows) = logsumexp - logit of the label, and
+    // lse (rows) for the backward: gx (rows, C) = g[r] * (softmax - onehot(label)).
+    int (*cross_entropy)(float *loss, float *lse, const float *logits, const float *labels, int64_t rows, int64_t C);
+    int (*cross_entropy_backward)(float *gx, const float *g, const float *logits, const float *lse,
+                                  const float *labels, int64_t rows, int64_t C);
+    // Layer norm over the rows of x (rows, D): y = (x - mean) * invstd * w + b (biased var),
+    // mean and invstd (rows) kept; w, b (D) may be NULL. Backward: any of gx, gw, gb NULL.
+    int (*layer_norm)(float *y, float *mean, float *invstd, const float *x, const float *w, const float *b,
+                      int64_t rows, int64_t D, float eps);
+    int (*layer_norm_backward)(float *gx, float *gw, float *gb, const float *dy, const float *x, const float *mean,
+                               const float *invstd, const float *w, int64_t rows, int64_t D);
+    // adam/sgd over count parameters in as few launches as the device can (per-tensor
+    // bias corrections and first steps: parameters may have taken different step counts)
+    int (*adam_multi)(int count, float *const *p, const float *const *g, float *const *m, float *const *v,
+                      const int64_t *n, const float *bias_c1, const float *bias_c2, float lr, float beta1,
+                      float beta2, float eps, float weight_decay, int decoupled);
+    int (*sgd_multi)(int count, float *const *p, const float *const *g, float *const *buf, const int64_t *n,
+                     const int *first_step, float lr, float momentum, float dampening, float weight_decay,
+                     int nesterov);
 } tensor_backend;
 
 enum { REDUCE_SUM, REDUCE_MAX, REDUCE_MIN, REDUCE_ARGMAX, REDUCE_ARGMIN };

@@ -250,6 +250,22 @@ int tensor_adam_step(tensor *p, tensor *g, tensor *m, tensor *v, int64_t step,
                      float lr, float beta1, float beta2, float eps, float weight_decay, int decoupled);
 int tensor_sgd_step(tensor *p, tensor *g, tensor *buf, float lr, float momentum,
                     float dampening, float weight_decay, int nesterov, int first_step);
+// Many parameters in one step: the GPU updates them all in one launch (per 24 tensors);
+// other devices take them one by one. Arguments as tensor_adam_step / tensor_sgd_step,
+// one list entry per parameter (buf may be NULL without momentum).
+int tensor_adam_step_multi(int count, tensor **p, tensor **g, tensor **m, tensor **v, const int64_t *step, float lr,
+                           float beta1, float beta2, float eps, float weight_decay, int decoupled);
+int tensor_sgd_step_multi(int count, tensor **p, tensor **g, tensor **buf, const int *first_step, float lr,
+                          float momentum, float dampening, float weight_decay, int nesterov);
+
+// Fused kernels a device may have (the GPU does; the CPU composes the ops, the reference):
+// softmax + cross-entropy over rows, layer norm over rows, multi-tensor optimizer steps.
+typedef enum { TENSOR_FUSED_CROSS_ENTROPY, TENSOR_FUSED_LAYER_NORM, TENSOR_FUSED_OPTIM } tensor_fused_op;
+int tensor_has_fused(const tensor *t, tensor_fused_op op);
+// logits (rows, C), labels (rows) of 0-based classes, already checked -> loss (rows)
+tensor *tensor_fused_cross_entropy(tensor *logits, tensor *labels);
+// x (rows, D), weight/bias (D) or NULL -> layer norm of each row (biased variance)
+tensor *tensor_fused_layer_norm(tensor *x, tensor *weight, tensor *bias, float eps);
 
 // ---- files (io_*.c) -------------------------------------------------------------------
 // Writes are atomic (temp file, fsync, rename). Reads check every length and offset.

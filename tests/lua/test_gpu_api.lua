@@ -47,6 +47,37 @@ for _, g in ipairs(list) do
   ok(g.device == "cuda:" .. g.index and type(g.name) == "string", "each names itself as cuda:N: " .. g.device)
 end
 
+-- ---- multi-tensor optimizer steps: on the CPU they take the parameters one by one ---------------
+local function params(seed)
+  tensor.manual_seed(seed)
+  local ps = {tensor.randn(4, 3):requires_grad(true), tensor.randn(5):requires_grad(true),
+              tensor.randn(2, 2):requires_grad(true)}
+  local loss = (ps[1] * ps[1]):sum() + ps[2]:exp():sum()   -- ps[3] gets no gradient
+  loss:backward()
+  return ps
+end
+local one, many = params(7), params(7)
+local m1, v1, m2, v2 = {}, {}, {}, {}
+for i, p in ipairs(one) do
+  m1[i], v1[i] = tensor.zeros(p:shape()), tensor.zeros(p:shape())
+  m2[i], v2[i] = tensor.zeros(p:shape()), tensor.zeros(p:shape())
+end
+for i, p in ipairs(one) do nn.F.adam_step(p, m1[i], v1[i], 1, 0.01, 0.9, 0.999, 1e-8, 0.1, true) end
+tensor._adam_step_multi(many, m2, v2, {1, 1, 1}, 0.01, 0.9, 0.999, 1e-8, 0.1, true)
+local same = true
+for i = 1, 3 do same = same and (one[i]:detach() - many[i]:detach()):abs():max():item() == 0 end
+ok(same, "_adam_step_multi equals adam_step per parameter (and skips one without a gradient)")
+one, many = params(8), params(8)
+local b1, b2 = {}, {}
+for i, p in ipairs(one) do b1[i], b2[i] = tensor.zeros(p:shape()), tensor.zeros(p:shape()) end
+for i, p in ipairs(one) do nn.F.sgd_step(p, b1[i], 0.1, 0.9, 0, 0.01, false, true) end
+tensor._sgd_step_multi(many, b2, {true, true, true}, 0.1, 0.9, 0, 0.01, false)
+same = true
+for i = 1, 3 do same = same and (one[i]:detach() - many[i]:detach()):abs():max():item() == 0 end
+ok(same, "_sgd_step_multi equals sgd_step per parameter")
+bad, err = raises(tensor._sgd_step_multi, params(9), nil, {true, true, true}, 0.1, 0.9, 0, 0, false)
+ok(bad and err:find("momentum", 1, true), "momentum without buffers is refused", err)
+
 -- ---- syncing ------------------------------------------------------------------------------------
 ok(not raises(tensor.cuda_synchronize), "cuda_synchronize before any GPU use (or without one) is a no-op")
 

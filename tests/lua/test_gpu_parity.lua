@@ -314,6 +314,65 @@ run("matmul precision", function()
   close("matmul back under \"highest\" is FP32 again", a:cuda():matmul(b:cuda()), want, SUM)
 end)
 
+-- ---- fused kernels (the GPU's one-launch paths) against the CPU's composed ops -----------------
+-- cross-entropy without weights or smoothing, layer norm, and the multi-tensor optimizer step
+run("fused cross_entropy", function()
+  for _, shape in ipairs({{64, 10}, {7, 1000}, {3, 5, 33}}) do
+    local rows = shape[1] * (shape[3] and shape[2] or 1)
+    local C = shape[#shape]
+    local lab = indices(C, shape[3] and {shape[1], shape[2]} or {shape[1]})
+    local logits = tensor.randn(table.unpack(shape)) * 3
+    check("cross_entropy " .. table.concat(shape, "x"), function(x, y) return F.cross_entropy(x, y) end,
+          {logits, const(lab)}, SUM)
+    check("cross_entropy sum " .. table.concat(shape, "x"), function(x, y) return F.cross_entropy(x, y, {reduction = "sum"}) end,
+          {logits, const(lab)}, {atol = 1e-3 * rows, rtol = 1e-4})
+  end
+  -- large logits: the max is taken first, so exp never overflows
+  check("cross_entropy of logits ~1e4", function(x, y) return F.cross_entropy(x, y) end,
+        {tensor.randn(16, 40) * 1e4, const(indices(40, {16}))}, {atol = 1, rtol = 1e-4})
+end)
+run("fused layer_norm", function()
+  for _, shape in ipairs({{32, 64}, {4, 7, 300}, {3, 2000}}) do
+    local D = shape[#shape]
+    local x = tensor.randn(table.unpack(shape)) * 2 + 1
+    check("layer_norm " .. table.concat(shape, "x"), function(a, w, b) return F.layer_norm(a, 1, w, b, 1e-5) end,
+          {x, tensor.randn(D), tensor.randn(D)}, {atol = 1e-4, rtol = 1e-4})
+    check("layer_norm without affine " .. table.concat(shape, "x"), function(a) return F.layer_norm(a, 1, nil, nil, 1e-5) end,
+          {x}, {atol = 1e-4, rtol = 1e-4})
+  end
+  local ln = nn.LayerNorm(48)
+  local x = tensor.randn(5, 6, 48)
+  local want = ln(x)
+  close("nn.LayerNorm module on cuda", ln:cuda()(x:cuda()), want, {atol = 1e-4, rtol = 1e-4})
+end)
+run("multi-tensor optimizer steps", function()
+  local function model_steps(device, multi, kind)
+    tensor.manual_seed(77)
+    local ps = {}
+    for i, shape in ipairs({{64, 32}, {32}, {10, 64}, {10}, {3, 3}}) do ps[i] = tensor.randn(table.unpack(shape)):to(device):requires_grad(true) end
+    local st1, st2, steps, firsts = {}, {}, {}, {}
+    for i, p in ipairs(ps) do st1[i], st2[i] = tensor.zeros(p:shape(), {device = device}), tensor.zeros(p:shape(), {device = device}) end
+    for s = 1, 4 do
+      for _, p in ipairs(ps) do p:zero_grad() end
+      local loss = (ps[1]:sum(2) * ps[2]):sum() + (ps[3] * ps[3]):sum() + ps[4]:sigmoid():sum()   -- ps[5]: no grad
+      loss:backward()
+      for i = 1, #ps do steps[i], firsts[i] = s, s == 1 end
+      if kind == "adam" and multi then tensor._adam_step_multi(ps, st1, st2, steps, 1e-2, 0.9, 0.999, 1e-8, 0.01, true)
+      elseif kind == "adam" then
+        for i, p in ipairs(ps) do F.adam_step(p, st1[i], st2[i], s, 1e-2, 0.9, 0.999, 1e-8, 0.01, true) end
+      elseif multi then tensor._sgd_step_multi(ps, st1, firsts, 0.05, 0.9, 0, 1e-3, true)
+      else for i, p in ipairs(ps) do F.sgd_step(p, st1[i], 0.05, 0.9, 0, 1e-3, true, s == 1) end end
+    end
+    local out = {}
+    for i, p in ipairs(ps) do out[i] = p:detach():cpu() end
+    return out
+  end
+  for _, kind in ipairs({"adam", "sgd"}) do
+    local want, got = model_steps("cpu", false, kind), model_steps("cuda", true, kind)
+    for i = 1, #want do close(kind .. " multi-tensor step, parameter " .. i, got[i], want[i], {atol = 1e-5, rtol = 1e-4}) end
+  end
+end)
+
 -- ---- errors found on the device: reported at the next sync, naming the op -------------------
 -- a bad index or label does not make the op wait for the GPU; the next item(), print,
 -- :cpu() or tensor.cuda_synchronize() raises it, in the CPU's words
