@@ -57,6 +57,15 @@ logits = torch.randn(4096, 4096, device=dev)
 report("softmax_4096x4096", 1e3 * timed(loop(lambda: logits.softmax(-1)), 5, 20), "ms")
 del logits
 
+cx = torch.randn(32, 64, 56, 56, device=dev, requires_grad=True)
+cw = torch.randn(64, 64, 3, 3, device=dev, requires_grad=True)
+torch.backends.cudnn.allow_tf32 = False   # FP32, as nnlab's default precision
+def conv_step():
+    torch.nn.functional.conv2d(cx, cw, None, 1, 1).sum().backward()
+    return cw.grad
+report("conv2d_3x3_64_fwd_bwd", 3 * 2 * 32 * 64 * 56 * 56 * 64 * 9 / timed(loop(conv_step), 5, 5) / 1e9, "GFLOP/s")
+del cx, cw
+
 nnm = torch.nn
 mlp = nnm.Sequential(nnm.Linear(784, 256), nnm.ReLU(), nnm.Linear(256, 128), nnm.ReLU(), nnm.Linear(128, 10)).to(dev)
 opt = torch.optim.Adam(mlp.parameters(), lr=1e-3)

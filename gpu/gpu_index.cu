@@ -35,12 +35,18 @@ __global__ void gpu_scatter_add_kernel(float *a, const float *src, const float *
 
 // A bad index does not make the host wait: the kernel skips it (gather writes 0) and
 // records it in the sticky device flag, which the next sync reports (gpu_error.cu).
+static const char *gpu_next_gather_name;   // set by name_next_index_op, used once
+
+void gpu_name_next_index_op(const char *op) { gpu_next_gather_name = op; }
+
 int gpu_gather(float *out, const float *a, const float *idx,
                int64_t outer, int64_t ra, int64_t ri, int64_t inner) {
+    const char *op = gpu_next_gather_name ? gpu_next_gather_name : "gather";
+    gpu_next_gather_name = NULL;
     int64_t n = outer * ri * inner;
     if (n == 0) return 0;
     gpu_device_error *err = gpu_device_errors();
-    int site = gpu_error_site("gather", NULL, 0);
+    int site = gpu_error_site(op, NULL, 0);
     if (!err) return -1;
     gpu_gather_kernel<<<gpu_blocks(n, GPU_THREADS), GPU_THREADS>>>(out, a, idx, ra, ri, inner, n, err, site);
     GPU_CHECK_LAUNCH(gpu_gather_kernel);

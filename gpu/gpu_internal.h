@@ -16,6 +16,7 @@ extern const tensor_host *gpu_host;
 // Set "gpu: FILE:LINE: CALL: message" (CALL cut at its '(') and return -1.
 int gpu_cuda_failed(cudaError_t e, const char *call, const char *file, int line);
 int gpu_cublas_failed(cublasStatus_t s, const char *call, const char *file, int line);
+int gpu_report_failed(const char *call, const char *file, int line, const char *msg);   // any library's message
 
 #define GPU_CHECK(call) do { \
     cudaError_t gpu_e_ = (call); \
@@ -101,9 +102,11 @@ __device__ inline void gpu_layout_offsets(const gpu_layout &l, int64_t i, int64_
 
 static inline float *gpu_tensor_data(const tensor *t) { return t->storage->data + t->offset; }
 
-// ---- memory (gpu_backend.cu) -------------------------------------------------------------
+// ---- memory (gpu_alloc.cu) -------------------------------------------------------------
 void *gpu_alloc(size_t bytes);     // NULL + error when out of memory
 void gpu_free(void *p);
+void gpu_empty_cache(void);
+int gpu_memory_stats(int64_t *allocated, int64_t *cached);
 
 // ---- backend functions, by file ------------------------------------------------------
 // gpu_map.cu
@@ -135,13 +138,20 @@ int gpu_reduce(float *out, const float *a, int64_t outer, int64_t r, int64_t inn
 int gpu_softmax(float *out, const float *x, int64_t outer, int64_t r, int64_t inner, int log);
 int gpu_softmax_backward(float *gin, const float *y, const float *g,
                          int64_t outer, int64_t r, int64_t inner, int log);
-// gpu_gemm.cu
+// gpu_matmul.cu
 cublasStatus_t gpu_gemm_init(void);   // creates the cuBLAS handle
 int gpu_set_matmul_precision(int tf32);
 int gpu_gemm(int batch, int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, float alpha,
              const float *a, int64_t lda, int64_t stride_a,
              const float *b, int64_t ldb, int64_t stride_b,
              float beta, float *c, int64_t ldc, int64_t stride_c);
+// gpu_conv.cu
+extern int gpu_conv_tf32;             // cuDNN may use TF32 (set_matmul_precision "high")
+const char *gpu_conv_engine(void);    // "cudnn", or why im2col is used
+int gpu_conv2d(float *y, const float *x, const float *w, int64_t B, int64_t C, int64_t H, int64_t W, int64_t O,
+               int kh, int kw, int stride, int pad, int groups);
+int gpu_conv2d_backward(float *gx, float *gw, const float *dy, const float *x, const float *w, int64_t B, int64_t C,
+                        int64_t H, int64_t W, int64_t O, int kh, int kw, int stride, int pad, int groups);
 int gpu_unfold2d(float *cols, const float *x, int64_t B, int64_t C, int64_t H, int64_t W,
                  int kh, int kw, int sh, int sw, int ph, int pw, int64_t oh, int64_t ow, float pad_value,
                  int batch_inner);
@@ -154,6 +164,7 @@ int gpu_batch_norm(float *y, float *mean, float *invstd, const float *x, const f
 int gpu_batch_norm_backward(float *gx, float *gw, float *gb, const float *dy, const float *x, const float *mean,
                             const float *invstd, const float *weight, int64_t N, int64_t C, int64_t L,
                             int use_batch);
+// gpu_pool.cu
 int gpu_max_pool2d(float *out, float *idx, const float *x, int64_t B, int64_t C, int64_t H, int64_t W,
                    int kh, int kw, int sh, int sw, int ph, int pw, int64_t oh, int64_t ow);
 int gpu_max_pool2d_backward(float *gx, const float *g, const float *idx, int64_t planes, int64_t hw, int64_t l);
@@ -167,5 +178,6 @@ int gpu_gather(float *out, const float *a, const float *idx,
 int gpu_scatter_add(float *a, const float *src, const float *idx,
                     int64_t outer, int64_t ra, int64_t ri, int64_t inner);
 int gpu_check_labels(const float *v, int64_t n, int64_t classes, int base, const char *op, const char *what);
+void gpu_name_next_index_op(const char *op);
 
 #endif

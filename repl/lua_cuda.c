@@ -227,7 +227,18 @@ static int l_sgd_step_multi(lua_State *L) {
     return rc ? repl_tensor_error(L) : 0;
 }
 
+// ---- a full collection before the GPU declares out-of-memory ---------------------------------
+// Lua paces its collector by the bytes it sees; a GPU tensor's userdata is a few bytes,
+// so garbage tensors can hold a card full. The allocator calls this once before failing.
+static lua_State *gc_state;
+
+static void collect_lua_garbage(void) {
+    if (gc_state) lua_gc(gc_state, LUA_GCCOLLECT);   // a no-op when called from a finalizer
+}
+
 void repl_open_cuda(lua_State *L) {
+    gc_state = L;
+    tensor_set_gc_hook(collect_lua_garbage);
     static const luaL_Reg fns[] = {
         {"cuda_synchronize", l_cuda_synchronize}, {"cuda_devices", l_cuda_devices},
         {"set_matmul_precision", l_set_matmul_precision}, {"get_matmul_precision", l_get_matmul_precision},

@@ -108,6 +108,9 @@ typedef struct tensor_backend {
     // v (n, contiguous): whole numbers in base..base+classes-1, else an error worded
     // "op: what X at position P: ...". May be queued and reported at the next sync.
     int (*check_labels)(const float *v, int64_t n, int64_t classes, int base, const char *op, const char *what);
+    // The op a bad index of the next gather is reported under (index_select runs as a
+    // gather); the report comes at the next sync, so the name is kept with the launch.
+    void (*name_next_index_op)(const char *op);
     // float32 matmuls from now on: 0 full FP32 ("highest"), 1 TF32 tensor cores ("high")
     int (*set_matmul_precision)(int tf32);
 
@@ -123,6 +126,15 @@ typedef struct tensor_backend {
                       int64_t rows, int64_t D, float eps);
     int (*layer_norm_backward)(float *gx, float *gw, float *gb, const float *dy, const float *x, const float *mean,
                                const float *invstd, const float *w, int64_t rows, int64_t D);
+    // conv2d through a vendor library (cuDNN): x (B,C,H,W), w (O,C/groups,kh,kw) contiguous
+    // -> y (B,O,oh,ow), square stride and padding, no bias. Backward: gx and/or gw (either
+    // may be NULL) from dy. Return 1 when declining (no library, no algorithm): the op
+    // layer then runs im2col + gemm, which is also the reference.
+    int (*conv2d)(float *y, const float *x, const float *w, int64_t B, int64_t C, int64_t H, int64_t W, int64_t O,
+                  int kh, int kw, int stride, int pad, int groups);
+    int (*conv2d_backward)(float *gx, float *gw, const float *dy, const float *x, const float *w, int64_t B,
+                           int64_t C, int64_t H, int64_t W, int64_t O, int kh, int kw, int stride, int pad,
+                           int groups);
     // adam/sgd over count parameters in as few launches as the device can (per-tensor
     // bias corrections and first steps: parameters may have taken different step counts)
     int (*adam_multi)(int count, float *const *p, const float *const *g, float *const *m, float *const *v,

@@ -113,6 +113,9 @@ tensor *tensor_conv2d(tensor *x, tensor *w, tensor *bias, int stride, int paddin
         return NULL;
     }
     int kh = (int)w->size[2], kw = (int)w->size[3];
+    tensor *vendor_out;   // cuDNN on the GPU (ops_fused.c); 1 = declined: im2col below
+    int vendor = tensor_conv2d_vendor(x, w, bias, stride, padding, groups, &vendor_out);
+    if (vendor <= 0) return vendor < 0 ? NULL : vendor_out;
     // One GEMM per group over the whole batch, not one per image: the columns come
     // laid out (C*kh*kw, B, L) so the weight (g, O/g, Cg*kh*kw) multiplies all B*L
     // positions at once (128 small GEMMs with K = 9 ran at ~1 GFLOP/s).

@@ -266,6 +266,9 @@ int tensor_has_fused(const tensor *t, tensor_fused_op op);
 tensor *tensor_fused_cross_entropy(tensor *logits, tensor *labels);
 // x (rows, D), weight/bias (D) or NULL -> layer norm of each row (biased variance)
 tensor *tensor_fused_layer_norm(tensor *x, tensor *weight, tensor *bias, float eps);
+// conv2d by the device's vendor library (cuDNN on the GPU), arguments checked by
+// tensor_conv2d: 0 (*out set), 1 declined (no library or algorithm: use im2col), -1 error.
+int tensor_conv2d_vendor(tensor *x, tensor *w, tensor *bias, int stride, int padding, int groups, tensor **out);
 
 // ---- files (io_*.c) -------------------------------------------------------------------
 // Writes are atomic (temp file, fsync, rename). Reads check every length and offset.
