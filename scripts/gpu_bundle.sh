@@ -56,6 +56,7 @@ cudart=$(echo "$deps" | awk '$1 == "libcudart.so.13" {print $2}')
 {
   echo "# needed from the GPU machine (not bundled): NVIDIA driver >= the CUDA runtime's, and"
   ldd libnnlab_cuda.so | awk '$1 ~ /^lib(cublas|cublasLt|cudart|cudnn)/ {print $1}'
+  echo "libcudnn.so.9 optional (dlopen'ed for conv2d; im2col + cuBLAS without it)"
 } > "$B/CUDA_NEEDS"
 git log -1 --format='%H %s' > "$B/VERSION" 2>/dev/null || echo unknown > "$B/VERSION"
 

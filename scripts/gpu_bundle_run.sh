@@ -33,8 +33,8 @@ for s in site.getsitepackages():
   return 1
 }
 cuda_path=""
-for lib in $(grep -v '^#' CUDA_NEEDS 2>/dev/null); do
-  d=$(find_cuda_dir "$lib") || { echo "run.sh: $lib not found on this machine (looked in the CUDA toolkit, ldconfig and python's nvidia packages)"; continue; }
+for lib in $(grep -v '^#' CUDA_NEEDS 2>/dev/null | awk '{print $1}'); do
+  d=$(find_cuda_dir "$lib") || { echo "run.sh: $lib not found on this machine (looked in the CUDA toolkit, ldconfig and python's nvidia packages)$(grep -q "^$lib optional" CUDA_NEEDS && echo '; optional')"; continue; }
   case ":$cuda_path:" in *":$d:"*) ;; *) cuda_path=${cuda_path:+$cuda_path:}$d ;; esac
   echo "run.sh: $lib from $d"
 done
