@@ -359,7 +359,7 @@ run("multi-tensor optimizer steps", function()
     for i, p in ipairs(ps) do st1[i], st2[i] = tensor.zeros(p:shape(), {device = device}), tensor.zeros(p:shape(), {device = device}) end
     for s = 1, 4 do
       for _, p in ipairs(ps) do p:zero_grad() end
-      local loss = (ps[1]:sum(2) * ps[2]):sum() + (ps[3] * ps[3]):sum() + ps[4]:sigmoid():sum()   -- ps[5]: no grad
+      local loss = (ps[1]:sum(1) * ps[2]):sum() + (ps[3] * ps[3]):sum() + ps[4]:sigmoid():sum()   -- ps[5]: no grad
       loss:backward()
       for i = 1, #ps do steps[i], firsts[i] = s, s == 1 end
       if kind == "adam" and multi then tensor._adam_step_multi(ps, st1, st2, steps, 1e-2, 0.9, 0.999, 1e-8, 0.01, true)
@@ -470,6 +470,160 @@ run("cuda out of memory", function()
   tensor.cuda_empty_cache()
 end)
 collectgarbage("restart")   -- also when the block above raised
+
+-- ---- modules: the same seed on both devices, outputs and every parameter's gradient ------------
+local function module_check(name, make, inputs, tol, opts)
+  opts = opts or {}
+  run(name, function()
+    tensor.manual_seed(4242)
+    local mc = make()
+    tensor.manual_seed(4242)
+    local mg = make():cuda()
+    if opts.eval then mc:eval(); mg:eval() end
+    local yc = mc(table.unpack(inputs))
+    local gin = {}
+    for i, x in ipairs(inputs) do gin[i] = x:cuda() end
+    local yg = mg(table.unpack(gin))
+    close(name .. " output", yg, yc, tol)
+    if opts.nograd then return end
+    local w = tensor.randn(yc:shape())
+    ;(yc * w):sum():backward()
+    ;(yg * w:cuda()):sum():backward()
+    local names, pg = {}, mg:parameters()
+    for pname in mc:named_parameters() do names[#names + 1] = pname end
+    for i, p in ipairs(mc:parameters()) do
+      close(name .. " grad of " .. names[i], pg[i].grad, p.grad, opts.gtol or tol)
+    end
+    if opts.after then opts.after(mc, mg) end
+  end)
+end
+
+-- batch norm with running statistics: training updates them alike, eval uses them
+local function running_stats(mc, mg)
+  close("running_mean after a training step", mg.running_mean, mc.running_mean, {atol = 1e-5, rtol = 1e-4})
+  close("running_var after a training step", mg.running_var, mc.running_var, {atol = 1e-5, rtol = 1e-4})
+end
+module_check("BatchNorm1d (N,C) training, running stats", function() return nn.BatchNorm1d(16) end,
+             {tensor.randn(64, 16) * 3 + 1}, SUM, {after = running_stats})
+module_check("BatchNorm1d (N,C,L) training", function() return nn.BatchNorm1d(8) end, {tensor.randn(16, 8, 50)}, SUM,
+             {after = running_stats})
+module_check("BatchNorm2d training", function() return nn.BatchNorm2d(6) end, {tensor.randn(8, 6, 9, 9) * 2}, SUM,
+             {after = running_stats})
+run("BatchNorm2d eval uses the running statistics", function()
+  tensor.manual_seed(9)
+  local mc = nn.BatchNorm2d(5)
+  local x = tensor.randn(4, 5, 7, 7) + 2
+  mc(x)   -- one training step moves the running stats off 0/1
+  local mg = nn.BatchNorm2d(5)
+  mg.running_mean:copy(mc.running_mean); mg.running_var:copy(mc.running_var)
+  mg:cuda(); mc:eval(); mg:eval()
+  local y = tensor.randn(3, 5, 7, 7)
+  close("BatchNorm2d eval output", mg(y:cuda()), mc(y), EW)
+end)
+
+-- attention-shaped matmuls: q@k^T (T x T maps) and XCA's q^T@k (d x d maps), batched by head
+local q, k = tensor.randn(2, 4, 33, 16), tensor.randn(2, 4, 47, 16)
+check("attention q @ k^T (batched, transposed right)", function(a, b) return a:matmul(b:transpose(3, 4)) end,
+      {q, k}, SUM)
+check("XCA q^T @ k (batched, transposed left)", function(a, b) return a:transpose(3, 4):matmul(b) end,
+      {tensor.randn(2, 4, 47, 16), k}, SUM)
+check("scaled_dot_attention", function(a, b, c) return nn.scaled_dot_attention(a, b, c) end,
+      {q, k, tensor.randn(2, 4, 47, 16)}, SUM)
+check("scaled_dot_attention causal", function(a, b, c) return nn.scaled_dot_attention(a, b, c, {causal = true}) end,
+      {q, tensor.randn(2, 4, 33, 16), tensor.randn(2, 4, 33, 16)}, SUM)
+module_check("MultiheadAttention (self)", function() return nn.MultiheadAttention(32, 4) end,
+             {tensor.randn(3, 10, 32)}, SUM)
+module_check("XCA", function() return nn.XCA(32, 4) end, {tensor.randn(3, 10, 32)}, SUM)
+
+-- narrowed (offset, strided) operands into matmul, reductions and the fused ops
+local wide = tensor.randn(70, 90)
+check("matmul of narrowed operands", function(a, b) return a:narrow(1, 5, 40):matmul(b:narrow(2, 7, 30)) end,
+      {wide, tensor.randn(90, 50)}, SUM)
+check("sum of a narrowed view", function(a) return a:narrow(2, 11, 50):sum(2) end, {wide}, SUM)
+check("softmax of a narrowed view", function(a) return a:narrow(1, 3, 60):softmax(-1) end, {wide}, EW)
+check("cross_entropy of narrowed logits", function(z, y) return F.cross_entropy(z:narrow(2, 1, 10), y) end,
+      {tensor.randn(70, 20), const(indices(10, {70}))}, SUM)
+
+-- big tensors: more than one grid-stride pass (65536 blocks x 256 threads = 16.7M elements)
+-- and more rows than a grid has blocks
+run("beyond one grid", function()
+  local n = 17 * 1024 * 1024 + 3
+  local big = tensor.randn(n)
+  local g = big:cuda()
+  close("exp of 17M elements", g:exp(), big:exp(), EW)
+  close("add of 17M elements", g + g, big + big, EW)
+  ok(math.abs(g:sum():item() - big:sum():item()) <= 1e-2 * math.sqrt(n), "sum of 17M elements",
+     string.format("cuda %.6g cpu %.6g", g:sum():item(), big:sum():item()))
+  close("max of 17M elements", g:max(), big:max(), EXACT)
+  local rows = tensor.randn(70000, 24)
+  local gr = rows:cuda()
+  close("softmax over 70000 rows", gr:softmax(-1), rows:softmax(-1), EW)
+  close("sum over 70000 rows", gr:sum(2), rows:sum(2), SUM)
+  close("argmax over 70000 rows", gr:argmax(2), rows:argmax(2), EXACT)
+  close("layer_norm over 70000 rows", F.layer_norm(gr, 1), F.layer_norm(rows, 1), {atol = 1e-4, rtol = 1e-4})
+  local lab = indices(24, {70000})
+  close("cross_entropy over 70000 rows", F.cross_entropy(gr, lab:cuda()), F.cross_entropy(rows, lab), SUM)
+  big, g, rows, gr = nil, nil, nil, nil
+  collectgarbage()
+end)
+
+-- NaN, Inf and ties: the same winners and the same NaNs on both devices
+run("NaN, Inf, ties", function()
+  local v = tensor.tensor({{1, 0 / 0, 3, 3}, {2, 2, -1 / 0, 1}, {1 / 0, 1 / 0, 0, -1}, {-1, -1, -1, -1}})
+  local g = v:cuda()
+  close("max rows with NaN/Inf", (g:max(2)), (v:max(2)), EXACT)
+  close("argmax: NaN wins, else the first of ties", g:argmax(2), v:argmax(2), EXACT)
+  close("argmin ties", g:argmin(2), v:argmin(2), EXACT)
+  close("exp of NaN/Inf", g:exp(), v:exp(), EW)
+  close("relu of NaN/Inf", g:relu(), v:relu(), EXACT)
+  close("softmax with Inf and NaN", g:softmax(-1), v:softmax(-1), EW)
+  close("sum with Inf", g:sum(2), v:sum(2), EXACT)
+  local img = tensor.tensor({{{{1, 0 / 0}, {3, 3}}}})
+  close("max_pool2d with NaN", F.max_pool2d(img:cuda(), 2), F.max_pool2d(img, 2), EXACT)
+end)
+
+-- uniform(lo, hi) draws the same numbers on both devices
+run("uniform(lo, hi)", function()
+  tensor.manual_seed(31)
+  local c = nn.init.uniform_(tensor.empty(500, 7), -0.25, 3)
+  tensor.manual_seed(31)
+  local g = nn.init.uniform_(tensor.empty(500, 7, {device = "cuda"}), -0.25, 3)
+  close("uniform_(t, -0.25, 3) draws the same numbers", g, c, {atol = 1e-6, rtol = 1e-5})
+  ok(g:min():item() >= -0.25 and g:max():item() < 3, "and stays in [lo, hi)")
+end)
+
+-- ---- a 300-step CPU-vs-GPU training run: MLP with LayerNorm, cross-entropy (the fused path on
+-- the GPU), AdamW; the loss curves stay within tolerance
+run("300-step MLP classification", function()
+  local steps = 300
+  tensor.manual_seed(555)
+  local X = tensor.randn(256, 20)
+  local Y = X:narrow(2, 1, 5):argmax(2)   -- a learnable labelling, 1-based classes 1..5
+  local function train(device)
+    tensor.manual_seed(2024)
+    local m = nn.Sequential(nn.Linear(20, 64), nn.LayerNorm(64), nn.ReLU(), nn.Linear(64, 5)):to(device)
+    local o = optim.AdamW(m, {lr = 3e-3})
+    local x, y, losses = X:to(device), Y:to(device), {}
+    for s = 1, steps do
+      o:zero_grad()
+      local loss = F.cross_entropy(m(x), y)
+      loss:backward()
+      o:step()
+      losses[s] = loss:item()
+    end
+    return losses
+  end
+  local lc, lg = train("cpu"), train("cuda")
+  local worst, at = 0, 1
+  for s = 1, steps do
+    local rel = math.abs(lg[s] - lc[s]) / math.max(math.abs(lc[s]), 1e-2)
+    if rel > worst then worst, at = rel, s end
+  end
+  ok(worst < 1e-2, string.format("MLP: %d steps, losses agree (cpu %.4f, cuda %.4f at the end)", steps, lc[steps],
+                                 lg[steps]),
+     string.format("largest relative difference %.3g at step %d (cpu %.6g, cuda %.6g)", worst, at, lc[at], lg[at]))
+  ok(lg[steps] < lg[1] * 0.5, "and the GPU run learns", string.format("%.4f -> %.4f", lg[1], lg[steps]))
+end)
 
 -- ---- the bottleneck model (tutorial bottleneck): a few hundred Adam steps -----------------------
 -- Linear(1,32) -> Linear(32,8) -> Linear(8,1), inputs 0..99, targets the same, MSE, Adam 1e-3.
