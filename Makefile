@@ -9,8 +9,7 @@ PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 # which keeps its 10+ ms load (and thread pool) out of start-up.
 PKG_LIBS   = $(shell pkg-config --libs $(filter-out openblas,$(PKGS)) 2>/dev/null)
 LDLIBS  += $(PKG_LIBS) -lz -lm -ldl -lpthread
-# -rdynamic: libnnlab_cuda.so calls tensor_set_error from the main binary
-LDFLAGS += -rdynamic
+# (no -rdynamic: libnnlab_cuda.so gets tensor_set_error through gpu_backend_init)
 BUILD   ?= build
 
 # Debian packages, by what needs them (docs/ARCHITECTURE.md says why each): running nnlab; the test suite
@@ -35,7 +34,7 @@ ifneq ($(NVCC),)
 CUDA_SO := libnnlab_cuda.so
 endif
 
-.PHONY: all deps deps-run deps-test deps-bench install-pkgs run test check asan clean bench gpu-check fuzz
+.PHONY: all deps deps-run deps-test deps-bench install-pkgs run test check asan clean bench gpu-check gpu-bundle fuzz
 all: nnlab $(CUDA_SO)
 
 # deps-run / deps-test / deps-bench: install what is missing (apt as root; otherwise
@@ -87,6 +86,8 @@ include gpu/gpu.mk
 else
 gpu-check: all
 	sh scripts/gpu_check.sh
+gpu-bundle:
+	@echo "gpu-bundle: needs nvcc (libnnlab_cuda.so is built only with the CUDA toolkit)"; exit 1
 endif
 
 run: deps-run all

@@ -40,6 +40,10 @@ for _, n in ipairs({1024, 4096}) do
   local a, b = tensor.randn(n, n, cuda), tensor.randn(n, n, cuda)
   local s = time(function(k) local c; for _ = 1, k do c = a:matmul(b) end; return c end, 5, n >= 4096 and 10 or 50)
   report("sgemm_" .. n, 2 * n ^ 3 / s / 1e9, "GFLOP/s", true)
+  tensor.set_matmul_precision("high")   -- TF32 tensor cores
+  s = time(function(k) local c; for _ = 1, k do c = a:matmul(b) end; return c end, 5, n >= 4096 and 10 or 50)
+  report("sgemm_" .. n .. "_tf32", 2 * n ^ 3 / s / 1e9, "GFLOP/s", true)
+  tensor.set_matmul_precision("highest")
 end
 
 -- ---- per-op overhead: a 4-element add is all launch and bookkeeping ------------------------
@@ -64,6 +68,17 @@ local logits = tensor.randn(4096, 4096, cuda)
 report("softmax_4096x4096", 1e3 * time(function(k) local c; for _ = 1, k do c = logits:softmax(-1) end; return c end, 5, 20),
        "ms", false)
 logits = nil
+collectgarbage()
+
+-- ---- conv2d 3x3, 64 -> 64 channels, batch 32 of 56x56 (a ResNet stage): forward + backward ----
+do
+  local cx = tensor.randn(32, 64, 56, 56, cuda):requires_grad(true)
+  local cw = tensor.randn(64, 64, 3, 3, cuda):requires_grad(true)
+  local flops = 3 * 2 * 32 * 64 * 56 * 56 * 64 * 9   -- forward, grad of x, grad of w
+  local s = time(function(k) local y; for _ = 1, k do y = F.conv2d(cx, cw, nil, 1, 1); y:sum():backward() end
+                   return cw.grad end, 5, 5)
+  report("conv2d_3x3_64_fwd_bwd", flops / s / 1e9, "GFLOP/s", true)
+end
 collectgarbage()
 
 -- ---- training steps ------------------------------------------------------------------------
@@ -106,10 +121,19 @@ local mem = tensor.cuda_memory()
 print(string.format("# cuda memory: %.1f MiB allocated, %.1f MiB cached", mem.allocated / 2 ^ 20, mem.cached / 2 ^ 20))
 
 -- ---- PyTorch CUDA side by side --------------------------------------------------------------
+-- NNLAB_TORCH_BENCH names a file holding that output, made beforehand (the GPU bundle's
+-- run.sh does so: python3 must not inherit the bundle's library path)
 local here = (debug.getinfo(1, "S").source:match("^@(.*/)") or "./")
-local p = io.popen("python3 " .. here .. "gpu_bench_torch.py 2>&1")
-local torch_out = p and p:read("a") or ""
-if p then p:close() end
+local torch_out, given = "", os.getenv("NNLAB_TORCH_BENCH")
+if given then
+  local f = io.open(given)
+  torch_out = f and f:read("a") or ""
+  if f then f:close() end
+else
+  local p = io.popen("python3 " .. here .. "gpu_bench_torch.py 2>&1")
+  torch_out = p and p:read("a") or ""
+  if p then p:close() end
+end
 local theirs = {}
 for name, v in torch_out:gmatch("(%S+) (%S+) %S+\n") do theirs[name] = tonumber(v) end
 if not next(theirs) then

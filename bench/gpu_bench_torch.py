@@ -38,6 +38,9 @@ torch.manual_seed(0)
 for n in (1024, 4096):
     a, b = torch.randn(n, n, device=dev), torch.randn(n, n, device=dev)
     report("sgemm_%d" % n, 2 * n ** 3 / timed(loop(lambda: a @ b), 5, 10 if n >= 4096 else 50) / 1e9, "GFLOP/s")
+    torch.backends.cuda.matmul.allow_tf32 = True    # nnlab's set_matmul_precision("high")
+    report("sgemm_%d_tf32" % n, 2 * n ** 3 / timed(loop(lambda: a @ b), 5, 10 if n >= 4096 else 50) / 1e9, "GFLOP/s")
+    torch.backends.cuda.matmul.allow_tf32 = False
 
 a4, b4 = torch.ones(4, device=dev), torch.ones(4, device=dev)
 report("op_overhead_add", 1e6 * timed(loop(lambda: a4 + b4), 7, 20000), "us/op")
@@ -53,6 +56,15 @@ del x, y, xt
 logits = torch.randn(4096, 4096, device=dev)
 report("softmax_4096x4096", 1e3 * timed(loop(lambda: logits.softmax(-1)), 5, 20), "ms")
 del logits
+
+cx = torch.randn(32, 64, 56, 56, device=dev, requires_grad=True)
+cw = torch.randn(64, 64, 3, 3, device=dev, requires_grad=True)
+torch.backends.cudnn.allow_tf32 = False   # FP32, as nnlab's default precision
+def conv_step():
+    torch.nn.functional.conv2d(cx, cw, None, 1, 1).sum().backward()
+    return cw.grad
+report("conv2d_3x3_64_fwd_bwd", 3 * 2 * 32 * 64 * 56 * 56 * 64 * 9 / timed(loop(conv_step), 5, 5) / 1e9, "GFLOP/s")
+del cx, cw
 
 nnm = torch.nn
 mlp = nnm.Sequential(nnm.Linear(784, 256), nnm.ReLU(), nnm.Linear(256, 128), nnm.ReLU(), nnm.Linear(128, 10)).to(dev)

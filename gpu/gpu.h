@@ -2,8 +2,9 @@
 //
 // gpu/ builds into libnnlab_cuda.so, which tensor/device.c dlopen()s on first GPU use
 // (so CPU-only runs never pay cuBLAS's start-up cost) and asks for the backend with
-// the symbol GPU_BACKEND_SYMBOL of tensor/backend.h. The library calls back into the
-// nnlab binary for one symbol only: tensor_set_error (nnlab is linked -rdynamic).
+// the symbol GPU_BACKEND_SYMBOL of tensor/backend.h. The library takes no symbol from
+// the nnlab binary: the error setter (and the garbage-collection hook the allocator
+// calls before declaring out-of-memory) come in the init call's tensor_host.
 //
 // Semantics beyond backend.h:
 //  - Kernels run in order on CUDA's default stream; functions return once the work
@@ -20,16 +21,16 @@
 #include <stdint.h>
 
 #ifdef __cplusplus
-extern "C" {   // tensor.h is C: tensor_set_error must keep its C name
+extern "C" {   // tensor.h and backend.h are C: gpu_backend_init keeps its C name
 #endif
 
 #include "../tensor/backend.h"
 
 // The CUDA backend, initialised on first call (device 0, a cuBLAS handle); NULL with
-// the reason in why, e.g. "no CUDA device found (cudaGetDeviceCount: ...)".
-// The library's only exported symbol (everything else is built -fvisibility=hidden).
+// the reason in why, e.g. "no CUDA device found (cudaGetDeviceCount: ...)". host must
+// outlive the library. The only exported symbol (the rest is -fvisibility=hidden).
 __attribute__((visibility("default")))
-const tensor_backend *gpu_backend_init(char *why, size_t n);
+const tensor_backend *gpu_backend_init(const tensor_host *host, char *why, size_t n);
 
 #ifdef __cplusplus
 }

@@ -1,9 +1,9 @@
 # gpu.mk - builds libnnlab_cuda.so from gpu/*.cu; included by the Makefile when nvcc exists.
-# nnlab dlopen()s the library on first GPU use; it resolves tensor_set_error from the
-# nnlab binary (linked -rdynamic), so the .so links only CUDA's own libraries.
+# nnlab dlopen()s the library on first GPU use and hands it its error setter in
+# gpu_backend_init; -z defs proves at link time that nothing is left to the executable.
 GPU_SRC    := $(wildcard gpu/*.cu)
 GPU_OBJ    := $(patsubst %.cu,$(BUILD)/%.o,$(GPU_SRC))
-GPU_HDR    := gpu/gpu.mk gpu/gpu.h gpu/gpu_internal.h tensor/backend.h tensor/tensor.h tensor/elementwise.h
+GPU_HDR    := gpu/gpu.mk gpu/gpu.h gpu/gpu_internal.h gpu/gpu_window.h gpu/gpu_alloc_core.h tensor/backend.h tensor/tensor.h tensor/elementwise.h
 CUDA_HOME  ?= $(patsubst %/bin/,%,$(dir $(realpath $(NVCC))))
 CUDA_LIB   ?= $(CUDA_HOME)/lib64
 # A100 (sm_80; sm_86/89 run it too), H100/H200 (sm_90), and sm_90 PTX that newer GPUs JIT-compile.
@@ -16,7 +16,7 @@ GPU_NVCCFLAGS := $(NVCCFLAGS) -Xcompiler -fPIC -std=c++17 $(GPU_GENCODE) \
                  -Xcompiler -fvisibility=hidden,-fno-exceptions,-fno-threadsafe-statics -Xcompiler -Wall,-Wextra,-Wno-unused-parameter
 
 $(CUDA_SO): $(GPU_OBJ)
-	$(NVCC) -shared -cudart shared -o $@ $^ -L$(CUDA_LIB) -lcublas -lcudart -Xlinker -rpath,$(CUDA_LIB)
+	$(NVCC) -shared -cudart shared -o $@ $^ -L$(CUDA_LIB) -lcublas -lcudart -Xlinker -rpath,$(CUDA_LIB) -Xlinker -z,defs
 
 $(BUILD)/gpu/%.o: gpu/%.cu $(GPU_HDR)
 	@mkdir -p $(dir $@)
@@ -25,3 +25,13 @@ $(BUILD)/gpu/%.o: gpu/%.cu $(GPU_HDR)
 # CPU/GPU parity suite and GPU benchmarks; needs a GPU (skips cleanly without one)
 gpu-check: all
 	sh scripts/gpu_check.sh
+
+# cuBLAS's own rates on the benchmark's tasks, run beside nnlab's by the bundle
+$(BUILD)/gpu_ceiling: bench/gpu_ceiling.cu
+	@mkdir -p $(dir $@)
+	$(NVCC) -O2 $(GPU_GENCODE) -o $@ $< -L$(CUDA_LIB) -lcublas -Xlinker -rpath,$(CUDA_LIB)
+
+# one folder that runs the parity suite and the benchmarks on a bare GPU machine
+.PHONY: gpu-bundle
+gpu-bundle: all $(BUILD)/gpu_ceiling
+	sh scripts/gpu_bundle.sh

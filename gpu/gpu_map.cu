@@ -1,5 +1,5 @@
 // gpu_map.cu - one thread per element: strided copy and fill, the elementwise
-// formulas of tensor/elementwise.h, random draws and the fused optimizer updates.
+// formulas of tensor/elementwise.h and random draws (optimizers: gpu_optim.cu).
 #include "gpu_internal.h"
 
 // ---- strided elementwise ----------------------------------------------------------------
@@ -117,57 +117,5 @@ int gpu_random(float *out, int64_t n, int kind, uint64_t seed, uint64_t offset, 
     if (n == 0) return 0;
     gpu_random_kernel<<<gpu_blocks(n, GPU_THREADS), GPU_THREADS>>>(out, n, kind, seed, offset, a, b);
     GPU_CHECK_LAUNCH(gpu_random_kernel);
-    return 0;
-}
-
-// ---- optimizers: PyTorch's update rules, fused --------------------------------------------
-// p, g, m, v are (n). Adam adds weight decay to the gradient; AdamW (decoupled) shrinks p.
-// Written as torch.optim.Adam (and tensor/cpu_backend.c) orders it, so the roundings match:
-// p -= (lr / bias_c1) * m / (sqrt(v) / sqrt(bias_c2) + eps).
-__global__ void gpu_adam_kernel(float *p, const float *g, float *m, float *v, int64_t n, float lr,
-                                float beta1, float beta2, float eps, float weight_decay,
-                                float step_size, float bias_c2_sqrt, int decoupled) {
-    GPU_FOR_EACH(i, n) {
-        float pi = p[i], gi = g[i];
-        if (decoupled) pi *= 1.0f - lr * weight_decay;
-        else if (weight_decay != 0.0f) gi += weight_decay * pi;
-        float mi = beta1 * m[i] + (1.0f - beta1) * gi;
-        float vi = beta2 * v[i] + (1.0f - beta2) * gi * gi;
-        m[i] = mi;
-        v[i] = vi;
-        p[i] = pi - step_size * mi / (sqrtf(vi) / bias_c2_sqrt + eps);
-    }
-}
-
-int gpu_adam(float *p, const float *g, float *m, float *v, int64_t n, float lr, float beta1,
-             float beta2, float eps, float weight_decay, float bias_c1, float bias_c2, int decoupled) {
-    if (n == 0) return 0;
-    gpu_adam_kernel<<<gpu_blocks(n, GPU_THREADS), GPU_THREADS>>>(p, g, m, v, n, lr, beta1, beta2, eps,
-                                                                 weight_decay, lr / bias_c1, sqrtf(bias_c2),
-                                                                 decoupled);
-    GPU_CHECK_LAUNCH(gpu_adam_kernel);
-    return 0;
-}
-
-// p, g, buf are (n); buf (the momentum buffer) is unused when momentum is 0
-__global__ void gpu_sgd_kernel(float *p, const float *g, float *buf, int64_t n, float lr, float momentum,
-                               float dampening, float weight_decay, int nesterov, int first_step) {
-    GPU_FOR_EACH(i, n) {
-        float gi = g[i] + weight_decay * p[i];
-        if (momentum != 0.0f) {
-            float b = first_step ? gi : momentum * buf[i] + (1.0f - dampening) * gi;
-            buf[i] = b;
-            gi = nesterov ? gi + momentum * b : b;
-        }
-        p[i] -= lr * gi;
-    }
-}
-
-int gpu_sgd(float *p, const float *g, float *buf, int64_t n, float lr, float momentum,
-            float dampening, float weight_decay, int nesterov, int first_step) {
-    if (n == 0) return 0;
-    gpu_sgd_kernel<<<gpu_blocks(n, GPU_THREADS), GPU_THREADS>>>(p, g, buf, n, lr, momentum, dampening,
-                                                                weight_decay, nesterov, first_step);
-    GPU_CHECK_LAUNCH(gpu_sgd_kernel);
     return 0;
 }

@@ -41,6 +41,9 @@ static int check_same(const char *op, const char *a_name, const tensor *a, const
 int nn_check_labels(const char *op, const char *what, const tensor *labels, int64_t n_classes, int base) {
     if (!labels) { tensor_set_error("%s: missing %ss", op, what); return -1; }
     if (nn_device(labels) == TENSOR_META) return 0;      // no values to check
+    // the GPU checks them itself and reports at the next sync: no copy, no wait here
+    int on_device = tensor_check_labels_on_device(op, what, labels, n_classes, base);
+    if (on_device) return on_device < 0 ? -1 : 0;
     float *v = tensor_to_host(labels);
     if (!v) return -1;
     int64_t n = tensor_numel(labels);
@@ -106,6 +109,25 @@ fail:
     return NULL;
 }
 
+// The GPU's one-kernel path (no class weights, no smoothing); the composed path below is
+// the reference it is tested against (tests/lua/test_gpu_parity.lua).
+static tensor *ce_fused(tensor *logits, tensor *labels, int64_t C, nn_reduction r, int base) {
+    nn_scope s = {0};
+    tensor *x2, *y1, *nll;
+    int64_t xs[2] = {-1, C}, ys[1] = {-1};
+    NN_TRY(&s, x2, tensor_reshape(logits, 2, xs));
+    NN_TRY(&s, y1, tensor_reshape(labels, 1, ys));
+    if (base) NN_TRY(&s, y1, tensor_add_scalar(y1, (float)-base));
+    NN_TRY(&s, nll, tensor_fused_cross_entropy(x2, y1));
+    NN_TRY(&s, nll, tensor_reshape(nll, labels->ndim, labels->size));
+    tensor *loss = ce_combine(nll, NULL, NULL, 0.0f, C, r);
+    nn_scope_end(&s);
+    return loss;
+fail:
+    nn_scope_end(&s);
+    return NULL;
+}
+
 // cross-entropy on logits, or (is_logp) the negative log-likelihood of log-probabilities
 // given as they are: nll_loss is cross_entropy without the log_softmax
 static tensor *ce_core(const char *op, tensor *logits, tensor *labels, tensor *weight, float e, nn_reduction r,
@@ -137,6 +159,9 @@ static tensor *ce_core(const char *op, tensor *logits, tensor *labels, tensor *w
         return NULL;
     }
     if (nn_check_labels(op, "label", labels, C, base)) return NULL;
+    if (!is_logp && !weight && e == 0 && C > 0 && tensor_numel(labels) > 0 &&
+        tensor_has_fused(logits, TENSOR_FUSED_CROSS_ENTROPY))
+        return ce_fused(logits, labels, C, r, base);
     nn_scope s = {0};
     tensor *logp, *idx, *picked, *nll, *smooth = NULL, *wy = NULL, *t;
     NN_TRY(&s, logp, is_logp ? tensor_retain(logits) : tensor_log_softmax(logits, cdim));

@@ -96,6 +96,17 @@ const repl_help_entry repl_help_entries[] = {
      "GPU bytes in use by tensors and held by the caching allocator.", "tensor.cuda_memory()"},
     {"tensor.cuda_empty_cache", "tensor.cuda_empty_cache()",
      "Returns the allocator's cached GPU memory to the driver.", "tensor.cuda_empty_cache()"},
+    {"tensor.cuda_synchronize", "tensor.cuda_synchronize()",
+     "Waits for the GPU; raises an error its kernels found since (bad index or label), naming the op.",
+     "tensor.cuda_synchronize()"},
+    {"tensor.set_matmul_precision", "tensor.set_matmul_precision(\"highest\" | \"high\")",
+     "float32 matmuls on the GPU: \"highest\" full FP32 (default), \"high\" TF32 tensor cores (faster, ~1e-3).",
+     "tensor.set_matmul_precision(\"high\")"},
+    {"tensor.cuda_devices", "tensor.cuda_devices() -> {{index, device, name, memory_used, memory_total, ...}} [, why]",
+     "The machine's GPUs (NVML; CUDA_VISIBLE_DEVICES applies): memory, load, processes; pick one as cuda:N.",
+     "for _, g in ipairs(tensor.cuda_devices()) do print(g.device, g.name, g.memory_used) end"},
+    {"tensor.get_matmul_precision", "tensor.get_matmul_precision() -> string",
+     "The precision set_matmul_precision chose: \"highest\" or \"high\".", "tensor.get_matmul_precision()"},
 
     // ---- methods: inspection ----
     {"x:shape", "x:shape() -> shape", "The sizes as a shape value: prints [2,3], s[1], #s, ==.",

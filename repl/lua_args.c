@@ -69,8 +69,11 @@ tensor_device repl_check_device_name(lua_State *L, int idx) {
     if (!name)
         luaL_error(L, "%s: device must be a string (\"cpu\", \"cuda\" or \"meta\"), got %s", repl_current_function(L),
                    luaL_typename(L, idx));
-    if (tensor_parse_device(name, &d) != 0)
+    if (tensor_parse_device(name, &d) != 0) {
+        if (!strncmp(name, "cuda:", 5))   // cuda:N says what is wrong with N
+            luaL_error(L, "%s: %s", repl_current_function(L), tensor_last_error());
         luaL_error(L, "%s: unknown device '%s' (use \"cpu\", \"cuda\" or \"meta\")", repl_current_function(L), name);
+    }
     return d;
 }
 
@@ -106,8 +109,9 @@ tensor_device repl_opt_device(lua_State *L, int idx) {
     if (lua_type(L, idx) == LUA_TSTRING) return repl_check_device_name(L, idx);
     if (!lua_istable(L, idx)) return repl_default_device();
     static const char *const valid[] = {"device", NULL};
+    int top = lua_gettop(L);
     repl_check_options(L, idx, repl_current_function(L), valid);
-    lua_pop(L, 1);                         // the function name
+    lua_settop(L, top);                    // the function name, when one was pushed
     tensor_device d = repl_default_device();
     if (lua_getfield(L, idx, "device") != LUA_TNIL) d = repl_check_device_name(L, -1);
     lua_pop(L, 1);

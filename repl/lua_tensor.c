@@ -299,6 +299,7 @@ int repl_open_tensor(lua_State *L) {
 
     lua_pushvalue(L, -1);
     lua_setglobal(L, "tensor");
+    repl_open_cuda(L);
     lua_remove(L, methods);
     return 1;
 }

@@ -118,6 +118,49 @@ typedef struct tensor_backend {
     int (*conv2d)(float *y, const float *x, const float *w, const float *bias, const tensor_conv_shape *s);
     int (*conv2d_backward_data)(float *gx, const float *gy, const float *w, const tensor_conv_shape *s);
     int (*conv2d_backward_weights)(float *gw, float *gb, const float *x, const float *gy, const tensor_conv_shape *s);
+
+    // ---- optional: NULL means "use the generic path" (the CPU backend sets none) ----
+    // Waits for all queued work; reports errors kernels found in the data (an index or
+    // label out of range, kept in a sticky device flag). to_host reports them too.
+    int (*synchronize)(void);
+    // v (n, contiguous): whole numbers in base..base+classes-1, else an error worded
+    // "op: what X at position P: ...". May be queued and reported at the next sync.
+    int (*check_labels)(const float *v, int64_t n, int64_t classes, int base, const char *op, const char *what);
+    // The op a bad index of the next gather is reported under (index_select runs as a
+    // gather); the report comes at the next sync, so the name is kept with the launch.
+    void (*name_next_index_op)(const char *op);
+    // float32 matmuls from now on: 0 full FP32 ("highest"), 1 TF32 tensor cores ("high")
+    int (*set_matmul_precision)(int tf32);
+
+    // Fused softmax + cross-entropy over rows: logits (rows, C) contiguous, labels (rows)
+    // 0-based floats already checked -> loss (rows) = logsumexp - logit of the label, and
+    // lse (rows) for the backward: gx (rows, C) = g[r] * (softmax - onehot(label)).
+    int (*cross_entropy)(float *loss, float *lse, const float *logits, const float *labels, int64_t rows, int64_t C);
+    int (*cross_entropy_backward)(float *gx, const float *g, const float *logits, const float *lse,
+                                  const float *labels, int64_t rows, int64_t C);
+    // Layer norm over the rows of x (rows, D): y = (x - mean) * invstd * w + b (biased var),
+    // mean and invstd (rows) kept; w, b (D) may be NULL. Backward: any of gx, gw, gb NULL.
+    int (*layer_norm)(float *y, float *mean, float *invstd, const float *x, const float *w, const float *b,
+                      int64_t rows, int64_t D, float eps);
+    int (*layer_norm_backward)(float *gx, float *gw, float *gb, const float *dy, const float *x, const float *mean,
+                               const float *invstd, const float *w, int64_t rows, int64_t D);
+    // conv2d through a vendor library (cuDNN; the CPU's oneDNN uses conv2d above): x (B,C,H,W), w (O,C/groups,kh,kw) contiguous
+    // -> y (B,O,oh,ow), square stride and padding, no bias. Backward: gx and/or gw (either
+    // may be NULL) from dy. Return 1 when declining (no library, no algorithm): the op
+    // layer then runs im2col + gemm, which is also the reference.
+    int (*vendor_conv2d)(float *y, const float *x, const float *w, int64_t B, int64_t C, int64_t H, int64_t W, int64_t O,
+                  int kh, int kw, int stride, int pad, int groups);
+    int (*vendor_conv2d_backward)(float *gx, float *gw, const float *dy, const float *x, const float *w, int64_t B,
+                           int64_t C, int64_t H, int64_t W, int64_t O, int kh, int kw, int stride, int pad,
+                           int groups);
+    // adam/sgd over count parameters in as few launches as the device can (per-tensor
+    // bias corrections and first steps: parameters may have taken different step counts)
+    int (*adam_multi)(int count, float *const *p, const float *const *g, float *const *m, float *const *v,
+                      const int64_t *n, const float *bias_c1, const float *bias_c2, float lr, float beta1,
+                      float beta2, float eps, float weight_decay, int decoupled);
+    int (*sgd_multi)(int count, float *const *p, const float *const *g, float *const *buf, const int64_t *n,
+                     const int *first_step, float lr, float momentum, float dampening, float weight_decay,
+                     int nesterov);
 } tensor_backend;
 
 enum { REDUCE_SUM, REDUCE_MAX, REDUCE_MIN, REDUCE_ARGMAX, REDUCE_ARGMIN };
@@ -126,9 +169,21 @@ enum { REDUCE_SUM, REDUCE_MAX, REDUCE_MIN, REDUCE_ARGMAX, REDUCE_ARGMIN };
 // device is unavailable, e.g. "nnlab was built without CUDA".
 const tensor_backend *tensor_backend_for(tensor_device d);
 
+// What nnlab hands libnnlab_cuda.so at init, so the library resolves no symbol from
+// the executable (no -rdynamic needed). The struct lives as long as the process, and
+// fields set later (collect_garbage) are seen by the library.
+typedef struct tensor_host {
+    void (*set_error)(const char *fmt, ...);   // tensor_set_error
+    // Frees what is unreachable (the REPL: a full Lua collection); an allocator calls it
+    // once before it declares out-of-memory. NULL when nobody registered one.
+    void (*collect_garbage)(void);
+    int device_index;                          // cuda:N, of the visible GPUs
+    void (*notice)(const char *line);         // a one-line note for the user (stderr)
+} tensor_host;
+
 // gpu/ exports this symbol from libnnlab_cuda.so; tensor/device.c dlopen()s it.
 // Returns NULL with a reason in why (e.g. "no CUDA device found (...)").
-typedef const tensor_backend *(*gpu_backend_init_fn)(char *why, size_t n);
+typedef const tensor_backend *(*gpu_backend_init_fn)(const tensor_host *host, char *why, size_t n);
 #define GPU_BACKEND_SYMBOL "gpu_backend_init"
 
 #endif

@@ -2,6 +2,7 @@
 // moving tensors between devices.
 #include <dlfcn.h>
 #include <limits.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -11,6 +12,9 @@ extern const tensor_backend tensor_cpu_backend;
 extern const tensor_backend tensor_meta_backend;
 
 static const tensor_backend *cuda_backend;
+static void cuda_notice(const char *line) { fprintf(stderr, "%s\n", line); }
+static tensor_host cuda_host = {.set_error = tensor_set_error, .notice = cuda_notice};
+static int matmul_tf32;   // tensor_set_matmul_precision: 0 "highest", 1 "high"
 static int cuda_tried;
 static char cuda_why[512];
 
@@ -40,7 +44,38 @@ static void cuda_load(void) {
     }
     gpu_backend_init_fn init = (gpu_backend_init_fn)dlsym(h, GPU_BACKEND_SYMBOL);
     if (!init) { snprintf(cuda_why, sizeof cuda_why, "libnnlab_cuda.so lacks %s", GPU_BACKEND_SYMBOL); return; }
-    cuda_backend = init(cuda_why, sizeof cuda_why);
+    cuda_backend = init(&cuda_host, cuda_why, sizeof cuda_why);
+    // a precision chosen before the first GPU use applies from the start
+    if (cuda_backend && matmul_tf32 && cuda_backend->set_matmul_precision &&
+        cuda_backend->set_matmul_precision(matmul_tf32) != 0) {
+        snprintf(cuda_why, sizeof cuda_why, "%s", tensor_last_error());
+        cuda_backend = NULL;
+    }
+}
+
+void tensor_set_gc_hook(void (*collect)(void)) { cuda_host.collect_garbage = collect; }
+
+int tensor_cuda_index(void) { return cuda_host.device_index; }
+
+int tensor_cuda_select_name(const char *name) {
+    const char *p = name + strlen("cuda:");
+    char *end = NULL;
+    long n = *p >= '0' && *p <= '9' ? strtol(p, &end, 10) : -1;
+    if (n < 0 || n > 1023 || !end || *end) {
+        tensor_set_error("unknown device '%s': a GPU is named cuda:N with N a whole number from 0 (cuda:0 is "
+                         "the first visible GPU; tensor.cuda_devices() lists them)", name);
+        return -1;
+    }
+    if ((int)n == cuda_host.device_index) return 0;
+    if (cuda_backend) {
+        tensor_set_error("device '%s': this process already uses cuda:%d, and nnlab drives one GPU per process; "
+                         "start nnlab with --device %s (or CUDA_VISIBLE_DEVICES=%ld)", name,
+                         cuda_host.device_index, name, n);
+        return -1;
+    }
+    cuda_host.device_index = (int)n;
+    cuda_tried = 0;   // an earlier try at another GPU failed: try this one afresh
+    return 0;
 }
 
 int tensor_cuda_available(char *why, size_t n) {
@@ -70,6 +105,42 @@ void tensor_device_empty_cache(tensor_device d) {
 }
 
 const tensor_backend *tensor_backend_of(const tensor *t) { return tensor_backend_for(t->storage->device); }
+
+// As PyTorch's torch.set_float32_matmul_precision; the CPU always multiplies in FP32.
+int tensor_set_matmul_precision(const char *name) {
+    int tf32;
+    if (name && !strcmp(name, "highest")) tf32 = 0;
+    else if (name && !strcmp(name, "high")) tf32 = 1;
+    else {
+        tensor_set_error("set_matmul_precision: unknown precision '%s': use \"highest\" (full float32, the "
+                         "default) or \"high\" (TF32 on the GPU's tensor cores: faster, ~1e-3 relative error)",
+                         name ? name : "(none)");
+        return -1;
+    }
+    if (cuda_backend && cuda_backend->set_matmul_precision && cuda_backend->set_matmul_precision(tf32) != 0)
+        return -1;
+    matmul_tf32 = tf32;
+    return 0;
+}
+
+const char *tensor_get_matmul_precision(void) { return matmul_tf32 ? "high" : "highest"; }
+
+int tensor_synchronize(tensor_device d) {
+    if (d != TENSOR_CUDA) return 0;
+    if (!cuda_tried || !cuda_backend) return 0;   // never used: nothing queued
+    return cuda_backend->synchronize ? cuda_backend->synchronize() : 0;
+}
+
+int tensor_check_labels_on_device(const char *op, const char *what, const tensor *labels, int64_t classes,
+                                  int base) {
+    const tensor_backend *be = tensor_backend_of(labels);
+    if (!be || !be->check_labels) return be ? 0 : -1;
+    tensor *c = tensor_contiguous((tensor *)labels);
+    if (!c) return -1;
+    int rc = be->check_labels(tensor_data(c), tensor_numel(c), classes, base, op, what);
+    tensor_release(c);
+    return rc ? -1 : 1;
+}
 
 int tensor_check_same_device(const char *op, int n, tensor *const *ts) {
     for (int i = 1; i < n; i++) {

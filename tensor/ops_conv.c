@@ -190,6 +190,10 @@ tensor *tensor_conv2d(tensor *x, tensor *w, tensor *bias, int stride, int paddin
         int declined;
         tensor *y = conv_direct(x, w, bias, stride, padding, groups, &declined);
         if (y || !declined) return y;
+    } else {
+        tensor *vendor_out;   // cuDNN on the GPU (ops_fused.c); 1 = declined: im2col below
+        int vendor = tensor_conv2d_vendor(x, w, bias, stride, padding, groups, &vendor_out);
+        if (vendor <= 0) return vendor < 0 ? NULL : vendor_out;
     }
     // One GEMM per group over the whole batch, not one per image: the columns come
     // laid out (C*kh*kw, B, L) so the weight (g, O/g, Cg*kh*kw) multiplies all B*L

@@ -143,6 +143,8 @@ tensor *tensor_index_select(tensor *a, int dim, tensor *index) {
     tensor *e = v ? tensor_broadcast_view(v, a->ndim, es) : NULL;
     tensor *ec = e ? tensor_contiguous(e) : NULL;
     tensor_set_grad_enabled(prev);
+    const tensor_backend *be = ec ? tensor_backend_of(a) : NULL;   // the GPU reports index errors later:
+    if (be && be->name_next_index_op) be->name_next_index_op("index_select");   // under this op's name
     tensor *out = ec ? tensor_gather(a, dim, ec) : NULL;
     tensor_release(v); tensor_release(e); tensor_release(ec);
     if (!out && !strncmp(tensor_last_error_raw(), "gather:", 7)) {   // name the op the user called

@@ -53,7 +53,10 @@ int tensor_parse_device(const char *name, tensor_device *d) {
     if (!strcmp(name, "cpu")) *d = TENSOR_CPU;
     else if (!strcmp(name, "cuda") || !strcmp(name, "gpu")) *d = TENSOR_CUDA;
     else if (!strcmp(name, "meta")) *d = TENSOR_META;
-    else {
+    else if (!strncmp(name, "cuda:", 5)) {   // cuda:N picks the process's GPU (device.c)
+        if (tensor_cuda_select_name(name) != 0) return -1;
+        *d = TENSOR_CUDA;
+    } else {
         tensor_set_error("unknown device '%s': use \"cpu\", \"cuda\" or \"meta\"", name);
         return -1;
     }

@@ -100,6 +100,10 @@ int64_t tensor_numel(const tensor *t);
 int tensor_is_contiguous(const tensor *t);
 const char *tensor_device_name(tensor_device d);
 int tensor_parse_device(const char *name, tensor_device *d);    // 0 ok, -1 unknown
+// "cuda:N": nnlab drives one GPU per process, the N-th visible one (CUDA_VISIBLE_DEVICES
+// applies); chosen before the first GPU use, -1 + error for a bad N or another GPU in use.
+int tensor_cuda_select_name(const char *name);
+int tensor_cuda_index(void);                                  // the GPU cuda means (0 by default)
 // Element at a multi-index (cpu only) / as a float (copies from gpu).
 int tensor_item(const tensor *t, float *out);                   // needs numel == 1
 // Contiguous float32 copy of all values on the host, caller frees; NULL on meta.
@@ -238,6 +242,20 @@ int tensor_cuda_available(char *why, size_t n);     // 1 yes; 0 no (reason in wh
 // 0, or -1 with the error when the device cannot be used
 int tensor_device_memory(tensor_device d, int64_t *allocated, int64_t *cached);
 void tensor_device_empty_cache(tensor_device d);     // frees cached, unused blocks
+// collect() frees unreachable tensors (the REPL: a full Lua GC); the CUDA allocator
+// calls it once before it reports out-of-memory. NULL unregisters.
+void tensor_set_gc_hook(void (*collect)(void));
+// Waits for the device's queued work: 0, or -1 with an error a kernel found in the data
+// (an index or label out of range) since the last sync. CPU and meta: 0 at once.
+int tensor_synchronize(tensor_device d);
+// "highest" (default: full float32) or "high" (TF32 tensor cores for float32 matmuls on
+// the GPU), as PyTorch's set_float32_matmul_precision; -1 + error naming the valid ones.
+int tensor_set_matmul_precision(const char *name);
+const char *tensor_get_matmul_precision(void);
+// Labels checked by their device without a copy to the host (queued on the GPU, reported
+// at the next sync): 1 done, 0 the device has no such check (check on the host), -1 error.
+int tensor_check_labels_on_device(const char *op, const char *what, const tensor *labels, int64_t classes,
+                                  int base);
 
 // ---- autograd ------------------------------------------------------------------------
 tensor *tensor_requires_grad_(tensor *t, int on);   // in place on a leaf; returns t
@@ -263,6 +281,25 @@ int tensor_adam_step(tensor *p, tensor *g, tensor *m, tensor *v, int64_t step,
                      float lr, float beta1, float beta2, float eps, float weight_decay, int decoupled);
 int tensor_sgd_step(tensor *p, tensor *g, tensor *buf, float lr, float momentum,
                     float dampening, float weight_decay, int nesterov, int first_step);
+// Many parameters in one step: the GPU updates them all in one launch (per 24 tensors);
+// other devices take them one by one. Arguments as tensor_adam_step / tensor_sgd_step,
+// one list entry per parameter (buf may be NULL without momentum).
+int tensor_adam_step_multi(int count, tensor **p, tensor **g, tensor **m, tensor **v, const int64_t *step, float lr,
+                           float beta1, float beta2, float eps, float weight_decay, int decoupled);
+int tensor_sgd_step_multi(int count, tensor **p, tensor **g, tensor **buf, const int *first_step, float lr,
+                          float momentum, float dampening, float weight_decay, int nesterov);
+
+// Fused kernels a device may have (the GPU does; the CPU composes the ops, the reference):
+// softmax + cross-entropy over rows, layer norm over rows, multi-tensor optimizer steps.
+typedef enum { TENSOR_FUSED_CROSS_ENTROPY, TENSOR_FUSED_LAYER_NORM, TENSOR_FUSED_OPTIM } tensor_fused_op;
+int tensor_has_fused(const tensor *t, tensor_fused_op op);
+// logits (rows, C), labels (rows) of 0-based classes, already checked -> loss (rows)
+tensor *tensor_fused_cross_entropy(tensor *logits, tensor *labels);
+// x (rows, D), weight/bias (D) or NULL -> layer norm of each row (biased variance)
+tensor *tensor_fused_layer_norm(tensor *x, tensor *weight, tensor *bias, float eps);
+// conv2d by the device's vendor library (cuDNN on the GPU), arguments checked by
+// tensor_conv2d: 0 (*out set), 1 declined (no library or algorithm: use im2col), -1 error.
+int tensor_conv2d_vendor(tensor *x, tensor *w, tensor *bias, int stride, int padding, int groups, tensor **out);
 
 // ---- threads and interruption (tensor/cpu/pool.c) -----------------------------------
 // One setting for nnlab's kernels, OpenBLAS and oneDNN. The default is the number of

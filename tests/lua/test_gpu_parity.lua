@@ -222,10 +222,15 @@ check("stack", function(a, b) return tensor.stack({a, b}, 3) end, {tensor.randn(
 run("index errors", function()
   local bad = tensor.tensor({1, 2, 9})
   local okc, errc = pcall(function() return tensor.randn(4, 3):index_select(1, bad) end)
-  local okg, errg = pcall(function() return tensor.randn(4, 3, {device = "cuda"}):index_select(1, bad:cuda()) end)
+  -- the GPU does not wait at the call: the next sync reports it (see "device errors" below)
+  local okg, errg = pcall(function()
+    local y = tensor.randn(4, 3, {device = "cuda"}):index_select(1, bad:cuda())
+    return y:sum():item()
+  end)
   ok(not okc and not okg, "an out-of-range index fails on both devices", tostring(errc) .. " / " .. tostring(errg))
   local strip = function(e) return (tostring(e):gsub("^.-:%d+: ", "")) end
-  ok(strip(errc) == strip(errg), "with the same message", strip(errc) .. " / " .. strip(errg))
+  ok(strip(errg):sub(1, #strip(errc)) == strip(errc), "with the same message (the GPU's says when it was found)",
+     strip(errc) .. " / " .. strip(errg))
   local after = tensor.ones(3, {device = "cuda"}):sum():item()
   ok(after == 3, "the device still works after an index error", after)
 end)
@@ -302,6 +307,111 @@ for _, k in ipairs(names) do
   run(k, function() close(k .. " (5 steps)", opt_steps(optimizers[k], "cuda"), opt_steps(optimizers[k], "cpu"), EW) end)
 end
 
+-- ---- matmul precision: "high" is TF32 (10-bit mantissa inputs), "highest" full FP32 ------------
+run("matmul precision", function()
+  local a, b = tensor.randn(64, 256), tensor.randn(256, 48)
+  local want = a:matmul(b)
+  tensor.set_matmul_precision("high")
+  local got = a:cuda():matmul(b:cuda())
+  tensor.set_matmul_precision("highest")
+  -- TF32 rounds each input to ~1e-3 relative; a 256-term dot product of N(0,1) values is ~16
+  close("matmul under \"high\" (TF32) is within TF32's error", got, want, {atol = 0.1, rtol = 1e-2})
+  close("matmul back under \"highest\" is FP32 again", a:cuda():matmul(b:cuda()), want, SUM)
+end)
+
+-- ---- fused kernels (the GPU's one-launch paths) against the CPU's composed ops -----------------
+-- cross-entropy without weights or smoothing, layer norm, and the multi-tensor optimizer step
+run("fused cross_entropy", function()
+  for _, shape in ipairs({{64, 10}, {7, 1000}, {3, 5, 33}}) do
+    local rows = shape[1] * (shape[3] and shape[2] or 1)
+    local C = shape[#shape]
+    local lab = indices(C, shape[3] and {shape[1], shape[2]} or {shape[1]})
+    local logits = tensor.randn(table.unpack(shape)) * 3
+    check("cross_entropy " .. table.concat(shape, "x"), function(x, y) return F.cross_entropy(x, y) end,
+          {logits, const(lab)}, SUM)
+    check("cross_entropy sum " .. table.concat(shape, "x"), function(x, y) return F.cross_entropy(x, y, {reduction = "sum"}) end,
+          {logits, const(lab)}, {atol = 1e-3 * rows, rtol = 1e-4})
+  end
+  -- large logits: the max is taken first, so exp never overflows
+  check("cross_entropy of logits ~1e4", function(x, y) return F.cross_entropy(x, y) end,
+        {tensor.randn(16, 40) * 1e4, const(indices(40, {16}))}, {atol = 1, rtol = 1e-4})
+end)
+run("fused layer_norm", function()
+  for _, shape in ipairs({{32, 64}, {4, 7, 300}, {3, 2000}}) do
+    local D = shape[#shape]
+    local x = tensor.randn(table.unpack(shape)) * 2 + 1
+    check("layer_norm " .. table.concat(shape, "x"), function(a, w, b) return F.layer_norm(a, 1, w, b, 1e-5) end,
+          {x, tensor.randn(D), tensor.randn(D)}, {atol = 1e-4, rtol = 1e-4})
+    check("layer_norm without affine " .. table.concat(shape, "x"), function(a) return F.layer_norm(a, 1, nil, nil, 1e-5) end,
+          {x}, {atol = 1e-4, rtol = 1e-4})
+  end
+  local ln = nn.LayerNorm(48)
+  local x = tensor.randn(5, 6, 48)
+  local want = ln(x)
+  close("nn.LayerNorm module on cuda", ln:cuda()(x:cuda()), want, {atol = 1e-4, rtol = 1e-4})
+end)
+run("multi-tensor optimizer steps", function()
+  local function model_steps(device, multi, kind)
+    tensor.manual_seed(77)
+    local ps = {}
+    for i, shape in ipairs({{64, 32}, {32}, {10, 64}, {10}, {3, 3}}) do ps[i] = tensor.randn(table.unpack(shape)):to(device):requires_grad(true) end
+    local st1, st2, steps, firsts = {}, {}, {}, {}
+    for i, p in ipairs(ps) do st1[i], st2[i] = tensor.zeros(p:shape(), {device = device}), tensor.zeros(p:shape(), {device = device}) end
+    for s = 1, 4 do
+      for _, p in ipairs(ps) do p:zero_grad() end
+      local loss = (ps[1]:sum(1) * ps[2]):sum() + (ps[3] * ps[3]):sum() + ps[4]:sigmoid():sum()   -- ps[5]: no grad
+      loss:backward()
+      for i = 1, #ps do steps[i], firsts[i] = s, s == 1 end
+      if kind == "adam" and multi then tensor._adam_step_multi(ps, st1, st2, steps, 1e-2, 0.9, 0.999, 1e-8, 0.01, true)
+      elseif kind == "adam" then
+        for i, p in ipairs(ps) do F.adam_step(p, st1[i], st2[i], s, 1e-2, 0.9, 0.999, 1e-8, 0.01, true) end
+      elseif multi then tensor._sgd_step_multi(ps, st1, firsts, 0.05, 0.9, 0, 1e-3, true)
+      else for i, p in ipairs(ps) do F.sgd_step(p, st1[i], 0.05, 0.9, 0, 1e-3, true, s == 1) end end
+    end
+    local out = {}
+    for i, p in ipairs(ps) do out[i] = p:detach():cpu() end
+    return out
+  end
+  for _, kind in ipairs({"adam", "sgd"}) do
+    local want, got = model_steps("cpu", false, kind), model_steps("cuda", true, kind)
+    for i = 1, #want do close(kind .. " multi-tensor step, parameter " .. i, got[i], want[i], {atol = 1e-5, rtol = 1e-4}) end
+  end
+end)
+
+-- ---- errors found on the device: reported at the next sync, naming the op -------------------
+-- a bad index or label does not make the op wait for the GPU; the next item(), print,
+-- :cpu() or tensor.cuda_synchronize() raises it, in the CPU's words
+local function raises(fn) local good, err = pcall(fn); return not good, tostring(err) end
+run("device errors: gather", function()
+  local a, bad = tensor.randn(4, 10), tensor.tensor({{1}, {11}, {2}, {3}})
+  local _, cpu_err = raises(function() return a:gather(2, bad) end)
+  local queued, qerr = raises(function() return a:cuda():gather(2, bad:cuda()) end)
+  ok(not queued, "a bad gather index does not raise at the call (no sync)", qerr)
+  local raised, err = raises(function() return tensor.cuda_synchronize() end)
+  ok(raised and err:find("gather: index 11 is out of range", 1, true) ~= nil,
+     "the next sync raises it, naming gather", err)
+  ok(err:find(cpu_err:match("gather: index[^(]*"), 1, true) ~= nil, "in the CPU's words", cpu_err .. " | " .. err)
+  ok(not raises(function() return tensor.ones(2, {device = "cuda"}):sum():item() end),
+     "reported once: the sync after it is clean")
+end)
+run("device errors: cross_entropy labels", function()
+  local logits, labels = tensor.randn(5, 10), tensor.tensor({1, 2, 11, 4, 5})
+  local _, cpu_err = raises(function() return F.cross_entropy(logits, labels) end)
+  local queued, qerr = raises(function() return F.cross_entropy(logits:cuda(), labels:cuda()) end)
+  ok(not queued, "a bad label does not raise at the call (labels stay on the GPU)", qerr)
+  local raised, err = raises(function() local l = F.cross_entropy(logits:cuda(), labels:cuda()); return l:item() end)
+  ok(raised and err:find("nn.cross_entropy: label 11 at position 3", 1, true) ~= nil,
+     "item() raises it with the label and its position", err)
+  ok(err:find(cpu_err:match("nn%.cross_entropy: label[^;]*"), 1, true) ~= nil, "in the CPU's words", cpu_err .. " | " .. err)
+  ok(not raises(function() return tensor.cuda_synchronize() end), "and only once")
+end)
+run("device errors: max backward (scatter_add) does not sync", function()
+  local x = tensor.randn(6, 8):cuda():requires_grad(true)
+  x:max(2):sum():backward()
+  close("max backward", x.grad, (function()
+    local c = x:detach():cpu():requires_grad(true); c:max(2):sum():backward(); return c.grad end)(), EXACT)
+end)
+
 -- ---- the caching allocator -----------------------------------------------------------------
 run("cuda memory", function()
   collectgarbage()
@@ -322,11 +432,198 @@ run("cuda memory", function()
   again = nil
   collectgarbage()
   collectgarbage()
+  local before_empty = tensor.cuda_memory().cached
   tensor.cuda_empty_cache()
-  ok(tensor.cuda_memory().cached == 0, "empty_cache gives the cache back", tensor.cuda_memory().cached)
+  -- segments that still hold a live tensor stay (PyTorch's empty_cache does the same)
+  ok(tensor.cuda_memory().cached <= before_empty - 4 * 1024 * 1024, "empty_cache gives back the free segments",
+     before_empty .. " -> " .. tensor.cuda_memory().cached)
+  -- splitting: a freed 16 MiB block serves two 8 MiB tensors with no new segment
+  local a16 = tensor.zeros(4 * 1024 * 1024, {device = "cuda"})
+  local held = tensor.cuda_memory()
+  a16 = nil
+  collectgarbage()
+  collectgarbage()
+  local h1, h2 = tensor.zeros(2 * 1024 * 1024, {device = "cuda"}), tensor.zeros(2 * 1024 * 1024, {device = "cuda"})
+  local now = tensor.cuda_memory()
+  ok(now.allocated + now.cached == held.allocated + held.cached, "a freed block is split for smaller tensors",
+     string.format("reserved %d -> %d", held.allocated + held.cached, now.allocated + now.cached))
+  h1, h2 = nil, nil
   collectgarbage("restart")
 end)
+-- out of memory: garbage tensors are collected before the allocator gives up, and the
+-- device works after a failed allocation
+run("cuda out of memory", function()
+  collectgarbage()
+  tensor.cuda_empty_cache()
+  local free_now = tensor.cuda_devices()[1]
+  local total = free_now and free_now.memory_total or 80 * 2 ^ 30
+  -- 60% of the card held only by garbage: a request for half fits only after a collection
+  do local _ = tensor.empty(math.floor(total * 0.6 / 4), {device = "cuda"}) end
+  local good, err = pcall(function() return tensor.empty(math.floor(total / 2 / 4), {device = "cuda"}) end)
+  ok(good, "garbage tensors are collected before out-of-memory", tostring(err))
+  collectgarbage()
+  local bad, msg = pcall(function() return tensor.empty(math.floor(total * 2 / 4), {device = "cuda"}) end)
+  ok(not bad and tostring(msg):find("out of GPU memory", 1, true) and tostring(msg):find("size class", 1, true),
+     "a request larger than the card fails, naming its size class", tostring(msg))
+  ok(tensor.ones(3, {device = "cuda"}):sum():item() == 3, "and the device works after it")
+  collectgarbage()
+  tensor.cuda_empty_cache()
+end)
 collectgarbage("restart")   -- also when the block above raised
+
+-- ---- modules: the same seed on both devices, outputs and every parameter's gradient ------------
+local function module_check(name, make, inputs, tol, opts)
+  opts = opts or {}
+  run(name, function()
+    tensor.manual_seed(4242)
+    local mc = make()
+    tensor.manual_seed(4242)
+    local mg = make():cuda()
+    if opts.eval then mc:eval(); mg:eval() end
+    local yc = mc(table.unpack(inputs))
+    local gin = {}
+    for i, x in ipairs(inputs) do gin[i] = x:cuda() end
+    local yg = mg(table.unpack(gin))
+    close(name .. " output", yg, yc, tol)
+    if opts.nograd then return end
+    local w = tensor.randn(yc:shape())
+    ;(yc * w):sum():backward()
+    ;(yg * w:cuda()):sum():backward()
+    local names, pg = {}, mg:parameters()
+    for pname in mc:named_parameters() do names[#names + 1] = pname end
+    for i, p in ipairs(mc:parameters()) do
+      close(name .. " grad of " .. names[i], pg[i].grad, p.grad, opts.gtol or tol)
+    end
+    if opts.after then opts.after(mc, mg) end
+  end)
+end
+
+-- batch norm with running statistics: training updates them alike, eval uses them
+local function running_stats(mc, mg)
+  close("running_mean after a training step", mg.running_mean, mc.running_mean, {atol = 1e-5, rtol = 1e-4})
+  close("running_var after a training step", mg.running_var, mc.running_var, {atol = 1e-5, rtol = 1e-4})
+end
+module_check("BatchNorm1d (N,C) training, running stats", function() return nn.BatchNorm1d(16) end,
+             {tensor.randn(64, 16) * 3 + 1}, SUM, {after = running_stats})
+module_check("BatchNorm1d (N,C,L) training", function() return nn.BatchNorm1d(8) end, {tensor.randn(16, 8, 50)}, SUM,
+             {after = running_stats})
+module_check("BatchNorm2d training", function() return nn.BatchNorm2d(6) end, {tensor.randn(8, 6, 9, 9) * 2}, SUM,
+             {after = running_stats})
+run("BatchNorm2d eval uses the running statistics", function()
+  tensor.manual_seed(9)
+  local mc = nn.BatchNorm2d(5)
+  local x = tensor.randn(4, 5, 7, 7) + 2
+  mc(x)   -- one training step moves the running stats off 0/1
+  local mg = nn.BatchNorm2d(5)
+  mg.running_mean:copy(mc.running_mean); mg.running_var:copy(mc.running_var)
+  mg:cuda(); mc:eval(); mg:eval()
+  local y = tensor.randn(3, 5, 7, 7)
+  close("BatchNorm2d eval output", mg(y:cuda()), mc(y), EW)
+end)
+
+-- attention-shaped matmuls: q@k^T (T x T maps) and XCA's q^T@k (d x d maps), batched by head
+local q, k = tensor.randn(2, 4, 33, 16), tensor.randn(2, 4, 47, 16)
+check("attention q @ k^T (batched, transposed right)", function(a, b) return a:matmul(b:transpose(3, 4)) end,
+      {q, k}, SUM)
+check("XCA q^T @ k (batched, transposed left)", function(a, b) return a:transpose(3, 4):matmul(b) end,
+      {tensor.randn(2, 4, 47, 16), k}, SUM)
+check("scaled_dot_attention", function(a, b, c) return nn.scaled_dot_attention(a, b, c) end,
+      {q, k, tensor.randn(2, 4, 47, 16)}, SUM)
+check("scaled_dot_attention causal", function(a, b, c) return nn.scaled_dot_attention(a, b, c, {causal = true}) end,
+      {q, tensor.randn(2, 4, 33, 16), tensor.randn(2, 4, 33, 16)}, SUM)
+module_check("MultiheadAttention (self)", function() return nn.MultiheadAttention(32, 4) end,
+             {tensor.randn(3, 10, 32)}, SUM)
+module_check("XCA", function() return nn.XCA(32, 4) end, {tensor.randn(3, 10, 32)}, SUM)
+
+-- narrowed (offset, strided) operands into matmul, reductions and the fused ops
+local wide = tensor.randn(70, 90)
+check("matmul of narrowed operands", function(a, b) return a:narrow(1, 5, 40):matmul(b:narrow(2, 7, 30)) end,
+      {wide, tensor.randn(90, 50)}, SUM)
+check("sum of a narrowed view", function(a) return a:narrow(2, 11, 50):sum(2) end, {wide}, SUM)
+check("softmax of a narrowed view", function(a) return a:narrow(1, 3, 60):softmax(-1) end, {wide}, EW)
+check("cross_entropy of narrowed logits", function(z, y) return F.cross_entropy(z:narrow(2, 1, 10), y) end,
+      {tensor.randn(70, 20), const(indices(10, {70}))}, SUM)
+
+-- big tensors: more than one grid-stride pass (65536 blocks x 256 threads = 16.7M elements)
+-- and more rows than a grid has blocks
+run("beyond one grid", function()
+  local n = 17 * 1024 * 1024 + 3
+  local big = tensor.randn(n)
+  local g = big:cuda()
+  close("exp of 17M elements", g:exp(), big:exp(), EW)
+  close("add of 17M elements", g + g, big + big, EW)
+  ok(math.abs(g:sum():item() - big:sum():item()) <= 1e-2 * math.sqrt(n), "sum of 17M elements",
+     string.format("cuda %.6g cpu %.6g", g:sum():item(), big:sum():item()))
+  close("max of 17M elements", g:max(), big:max(), EXACT)
+  local rows = tensor.randn(70000, 24)
+  local gr = rows:cuda()
+  close("softmax over 70000 rows", gr:softmax(-1), rows:softmax(-1), EW)
+  close("sum over 70000 rows", gr:sum(2), rows:sum(2), SUM)
+  close("argmax over 70000 rows", gr:argmax(2), rows:argmax(2), EXACT)
+  close("layer_norm over 70000 rows", F.layer_norm(gr, 1), F.layer_norm(rows, 1), {atol = 1e-4, rtol = 1e-4})
+  local lab = indices(24, {70000})
+  close("cross_entropy over 70000 rows", F.cross_entropy(gr, lab:cuda()), F.cross_entropy(rows, lab), SUM)
+  big, g, rows, gr = nil, nil, nil, nil
+  collectgarbage()
+end)
+
+-- NaN, Inf and ties: the same winners and the same NaNs on both devices
+run("NaN, Inf, ties", function()
+  local v = tensor.tensor({{1, 0 / 0, 3, 3}, {2, 2, -1 / 0, 1}, {1 / 0, 1 / 0, 0, -1}, {-1, -1, -1, -1}})
+  local g = v:cuda()
+  close("max rows with NaN/Inf", (g:max(2)), (v:max(2)), EXACT)
+  close("argmax: NaN wins, else the first of ties", g:argmax(2), v:argmax(2), EXACT)
+  close("argmin ties", g:argmin(2), v:argmin(2), EXACT)
+  close("exp of NaN/Inf", g:exp(), v:exp(), EW)
+  close("relu of NaN/Inf", g:relu(), v:relu(), EXACT)
+  close("softmax with Inf and NaN", g:softmax(-1), v:softmax(-1), EW)
+  close("sum with Inf", g:sum(2), v:sum(2), EXACT)
+  local img = tensor.tensor({{{{1, 0 / 0}, {3, 3}}}})
+  close("max_pool2d with NaN", F.max_pool2d(img:cuda(), 2), F.max_pool2d(img, 2), EXACT)
+end)
+
+-- uniform(lo, hi) draws the same numbers on both devices
+run("uniform(lo, hi)", function()
+  tensor.manual_seed(31)
+  local c = nn.init.uniform_(tensor.empty(500, 7), -0.25, 3)
+  tensor.manual_seed(31)
+  local g = nn.init.uniform_(tensor.empty(500, 7, {device = "cuda"}), -0.25, 3)
+  close("uniform_(t, -0.25, 3) draws the same numbers", g, c, {atol = 1e-6, rtol = 1e-5})
+  ok(g:min():item() >= -0.25 and g:max():item() < 3, "and stays in [lo, hi)")
+end)
+
+-- ---- a 300-step CPU-vs-GPU training run: MLP with LayerNorm, cross-entropy (the fused path on
+-- the GPU), AdamW; the loss curves stay within tolerance
+run("300-step MLP classification", function()
+  local steps = 300
+  tensor.manual_seed(555)
+  local X = tensor.randn(256, 20)
+  local Y = X:narrow(2, 1, 5):argmax(2)   -- a learnable labelling, 1-based classes 1..5
+  local function train(device)
+    tensor.manual_seed(2024)
+    local m = nn.Sequential(nn.Linear(20, 64), nn.LayerNorm(64), nn.ReLU(), nn.Linear(64, 5)):to(device)
+    local o = optim.AdamW(m, {lr = 3e-3})
+    local x, y, losses = X:to(device), Y:to(device), {}
+    for s = 1, steps do
+      o:zero_grad()
+      local loss = F.cross_entropy(m(x), y)
+      loss:backward()
+      o:step()
+      losses[s] = loss:item()
+    end
+    return losses
+  end
+  local lc, lg = train("cpu"), train("cuda")
+  local worst, at = 0, 1
+  for s = 1, steps do
+    local rel = math.abs(lg[s] - lc[s]) / math.max(math.abs(lc[s]), 1e-2)
+    if rel > worst then worst, at = rel, s end
+  end
+  ok(worst < 1e-2, string.format("MLP: %d steps, losses agree (cpu %.4f, cuda %.4f at the end)", steps, lc[steps],
+                                 lg[steps]),
+     string.format("largest relative difference %.3g at step %d (cpu %.6g, cuda %.6g)", worst, at, lc[at], lg[at]))
+  ok(lg[steps] < lg[1] * 0.5, "and the GPU run learns", string.format("%.4f -> %.4f", lg[1], lg[steps]))
+end)
 
 -- ---- the bottleneck model (tutorial bottleneck): a few hundred Adam steps -----------------------
 -- Linear(1,32) -> Linear(32,8) -> Linear(8,1), inputs 0..99, targets the same, MSE, Adam 1e-3.

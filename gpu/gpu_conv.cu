@@ -1,0 +1,230 @@
+// gpu_conv.cu - convolution: through cuDNN when libcudnn.so.9 loads (dlopen'ed here, so
+// libnnlab_cuda.so still loads without it), else the unfold/fold (im2col/col2im) pair
+// that turns a convolution into a matmul, which also stays the reference.
+#include <dlfcn.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "gpu_internal.h"
+#include "gpu_window.h"
+
+// ---- im2col / col2im: the fallback (and reference) path ----------------------------------------
+// x is (B,C,H,W) -> cols (B, C*kh*kw, oh*ow) or (C*kh*kw, B, oh*ow); a thread per element
+__global__ void gpu_unfold2d_kernel(float *cols, const float *x, gpu_window g, int64_t n, float pad_value) {
+    GPU_FOR_EACH(i, n) {
+        int64_t t = i;
+        int64_t ox = t % g.ow; t /= g.ow;
+        int64_t oy = t % g.oh; t /= g.oh;
+        int64_t kj = t % g.kw; t /= g.kw;
+        int64_t ki = t % g.kh; t /= g.kh;            // t is now b*C + c
+        int64_t iy = oy * g.sh - g.ph + ki, ix = ox * g.sw - g.pw + kj;
+        bool inside = iy >= 0 && iy < g.H && ix >= 0 && ix < g.W;
+        int64_t b = t / g.C, r = ((t % g.C) * g.kh + ki) * g.kw + kj;
+        cols[gpu_cols_at(&g, b, r, oy * g.ow + ox)] = inside ? x[(t * g.H + iy) * g.W + ix] : pad_value;
+    }
+}
+
+// cols (B, C*kh*kw, oh*ow) -> x (B,C,H,W) += the sum of the windows covering each pixel.
+// A thread per pixel gathers (instead of scattering with atomics): deterministic.
+__global__ void gpu_fold2d_kernel(float *x, const float *cols, gpu_window g, int64_t n) {
+    GPU_FOR_EACH(i, n) {
+        int64_t ix = i % g.W, iy = (i / g.W) % g.H, bc = i / (g.W * g.H);
+        float s = 0.0f;
+        int64_t oy, ox;
+        for (int ki = 0; ki < g.kh; ki++) {
+            if (!gpu_window_tap_output(iy, ki, g.sh, g.ph, g.oh, &oy)) continue;
+            for (int kj = 0; kj < g.kw; kj++) {
+                if (!gpu_window_tap_output(ix, kj, g.sw, g.pw, g.ow, &ox)) continue;
+                int64_t r = ((bc % g.C) * g.kh + ki) * g.kw + kj;
+                s += cols[gpu_cols_at(&g, bc / g.C, r, oy * g.ow + ox)];
+            }
+        }
+        x[i] += s;
+    }
+}
+
+int gpu_unfold2d(float *cols, const float *x, int64_t B, int64_t C, int64_t H, int64_t W,
+                 int kh, int kw, int sh, int sw, int ph, int pw, int64_t oh, int64_t ow, float pad_value,
+                 int batch_inner) {
+    gpu_window g = {B, C, H, W, oh, ow, kh, kw, sh, sw, ph, pw, batch_inner};
+    int64_t n = B * C * kh * kw * oh * ow;
+    if (n == 0) return 0;
+    gpu_unfold2d_kernel<<<gpu_blocks(n, GPU_THREADS), GPU_THREADS>>>(cols, x, g, n, pad_value);
+    GPU_CHECK_LAUNCH(gpu_unfold2d_kernel);
+    return 0;
+}
+
+int gpu_fold2d(float *x, const float *cols, int64_t B, int64_t C, int64_t H, int64_t W,
+               int kh, int kw, int sh, int sw, int ph, int pw, int64_t oh, int64_t ow, int batch_inner) {
+    gpu_window g = {B, C, H, W, oh, ow, kh, kw, sh, sw, ph, pw, batch_inner};
+    int64_t n = B * C * H * W;
+    if (n == 0) return 0;
+    gpu_fold2d_kernel<<<gpu_blocks(n, GPU_THREADS), GPU_THREADS>>>(x, cols, g, n);
+    GPU_CHECK_LAUNCH(gpu_fold2d_kernel);
+    return 0;
+}
+
+// ---- cuDNN ------------------------------------------------------------------------------------------
+// Its legacy convolution API (still in cuDNN 9), resolved with dlsym: the header gives
+// the types, no symbol is linked. A library that is missing, or a call that declines,
+// sends the op to im2col; a call that fails on the device is an error.
+#include <cudnn.h>
+
+#define GPU_DNN_FNS(X) X(cudnnCreate) X(cudnnGetErrorString) X(cudnnCreateTensorDescriptor) \
+    X(cudnnSetTensor4dDescriptor) X(cudnnDestroyTensorDescriptor) X(cudnnCreateFilterDescriptor) \
+    X(cudnnSetFilter4dDescriptor) X(cudnnDestroyFilterDescriptor) X(cudnnCreateConvolutionDescriptor) \
+    X(cudnnSetConvolution2dDescriptor) X(cudnnSetConvolutionGroupCount) X(cudnnSetConvolutionMathType) \
+    X(cudnnDestroyConvolutionDescriptor) X(cudnnGetConvolutionForwardAlgorithm_v7) \
+    X(cudnnGetConvolutionForwardWorkspaceSize) X(cudnnConvolutionForward) \
+    X(cudnnGetConvolutionBackwardDataAlgorithm_v7) X(cudnnGetConvolutionBackwardDataWorkspaceSize) \
+    X(cudnnConvolutionBackwardData) X(cudnnGetConvolutionBackwardFilterAlgorithm_v7) \
+    X(cudnnGetConvolutionBackwardFilterWorkspaceSize) X(cudnnConvolutionBackwardFilter)
+#define GPU_DNN_PTR(f) static decltype(&f) p_##f;
+GPU_DNN_FNS(GPU_DNN_PTR)
+
+static cudnnHandle_t gpu_dnn;
+static int gpu_dnn_state;            // 0 not tried, 1 ready, -1 unavailable
+static char gpu_dnn_why[300];
+int gpu_conv_tf32;                   // set with the matmul precision ("high": TF32 allowed)
+
+// Loads cuDNN once; 1 when it is usable. NNLAB_NO_CUDNN=1 forces im2col (to compare).
+static int gpu_dnn_ready(void) {
+    if (gpu_dnn_state) return gpu_dnn_state > 0;
+    gpu_dnn_state = -1;
+    const char *off = getenv("NNLAB_NO_CUDNN");
+    if (off && *off && strcmp(off, "0")) { snprintf(gpu_dnn_why, sizeof gpu_dnn_why, "NNLAB_NO_CUDNN is set"); return 0; }
+    void *h = dlopen("libcudnn.so.9", RTLD_NOW | RTLD_LOCAL);
+    if (!h) { snprintf(gpu_dnn_why, sizeof gpu_dnn_why, "%s", dlerror()); return 0; }
+#define GPU_DNN_LOAD(f) \
+    if (!(*(void **)&p_##f = dlsym(h, #f))) { snprintf(gpu_dnn_why, sizeof gpu_dnn_why, "libcudnn lacks " #f); return 0; }
+    GPU_DNN_FNS(GPU_DNN_LOAD)
+    if (p_cudnnCreate(&gpu_dnn) != CUDNN_STATUS_SUCCESS) {
+        snprintf(gpu_dnn_why, sizeof gpu_dnn_why, "cudnnCreate failed");
+        return 0;
+    }
+    gpu_dnn_state = 1;   // the default stream, like every other kernel here
+    return 1;
+}
+
+const char *gpu_conv_engine(void) { return gpu_dnn_ready() ? "cudnn" : gpu_dnn_why; }
+
+#define GPU_CHECK_DNN(call) do { \
+    cudnnStatus_t gpu_d_ = (call); \
+    if (gpu_d_ != CUDNN_STATUS_SUCCESS) { \
+        rc = gpu_report_failed(#call, __FILE__, __LINE__, p_cudnnGetErrorString(gpu_d_)); goto done; } \
+} while (0)
+
+// The descriptors of one convolution: x (B,C,H,W), w (O,C/g,kh,kw), y (B,O,oh,ow).
+typedef struct {
+    cudnnTensorDescriptor_t x, y;
+    cudnnFilterDescriptor_t w;
+    cudnnConvolutionDescriptor_t conv;
+} gpu_dnn_descs;
+
+static void gpu_dnn_free(gpu_dnn_descs *d) {
+    if (d->x) p_cudnnDestroyTensorDescriptor(d->x);
+    if (d->y) p_cudnnDestroyTensorDescriptor(d->y);
+    if (d->w) p_cudnnDestroyFilterDescriptor(d->w);
+    if (d->conv) p_cudnnDestroyConvolutionDescriptor(d->conv);
+}
+
+static int gpu_dnn_make(gpu_dnn_descs *d, int64_t B, int64_t C, int64_t H, int64_t W, int64_t O, int kh, int kw,
+                        int stride, int pad, int groups) {
+    int rc = 0;
+    int64_t oh = (H + 2 * pad - kh) / stride + 1, ow = (W + 2 * pad - kw) / stride + 1;
+    GPU_CHECK_DNN(p_cudnnCreateTensorDescriptor(&d->x));
+    GPU_CHECK_DNN(p_cudnnCreateTensorDescriptor(&d->y));
+    GPU_CHECK_DNN(p_cudnnCreateFilterDescriptor(&d->w));
+    GPU_CHECK_DNN(p_cudnnCreateConvolutionDescriptor(&d->conv));
+    GPU_CHECK_DNN(p_cudnnSetTensor4dDescriptor(d->x, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, (int)B, (int)C, (int)H, (int)W));
+    GPU_CHECK_DNN(p_cudnnSetTensor4dDescriptor(d->y, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, (int)B, (int)O, (int)oh, (int)ow));
+    GPU_CHECK_DNN(p_cudnnSetFilter4dDescriptor(d->w, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NCHW, (int)O, (int)(C / groups), kh, kw));
+    GPU_CHECK_DNN(p_cudnnSetConvolution2dDescriptor(d->conv, pad, pad, stride, stride, 1, 1, CUDNN_CROSS_CORRELATION,
+                                                    CUDNN_DATA_FLOAT));
+    GPU_CHECK_DNN(p_cudnnSetConvolutionGroupCount(d->conv, groups));
+    // FMA math keeps FP32 exact as cuBLAS's default (no TF32) unless "high" was asked for
+    GPU_CHECK_DNN(p_cudnnSetConvolutionMathType(d->conv, gpu_conv_tf32 ? CUDNN_DEFAULT_MATH : CUDNN_FMA_MATH));
+done:
+    return rc;
+}
+
+// cuDNN's sizes are C ints
+static int gpu_dnn_fits(int64_t B, int64_t C, int64_t H, int64_t W, int64_t O) {
+    const int64_t lim = INT_MAX;
+    return B <= lim && C <= lim && H <= lim && W <= lim && O <= lim && B * C * H * W <= lim && B * O * H * W <= lim;
+}
+
+// the first heuristic choice that ran, within workspace_limit bytes
+#define GPU_DNN_ALGOS 8
+static const size_t gpu_dnn_workspace_limit = (size_t)1 << 30;
+
+int gpu_conv2d(float *y, const float *x, const float *w, int64_t B, int64_t C, int64_t H, int64_t W, int64_t O,
+               int kh, int kw, int stride, int pad, int groups) {
+    if (!gpu_dnn_ready() || !gpu_dnn_fits(B, C, H, W, O)) return 1;
+    gpu_dnn_descs d = {NULL, NULL, NULL, NULL};
+    void *ws = NULL;
+    int rc = gpu_dnn_make(&d, B, C, H, W, O, kh, kw, stride, pad, groups);
+    cudnnConvolutionFwdAlgoPerf_t perf[GPU_DNN_ALGOS];
+    int found = 0, pick = -1;
+    size_t bytes = 0;
+    const float one = 1.0f, zero = 0.0f;
+    if (rc) goto done;
+    GPU_CHECK_DNN(p_cudnnGetConvolutionForwardAlgorithm_v7(gpu_dnn, d.x, d.w, d.conv, d.y, GPU_DNN_ALGOS, &found, perf));
+    for (int i = 0; i < found && pick < 0; i++)
+        if (perf[i].status == CUDNN_STATUS_SUCCESS && perf[i].memory <= gpu_dnn_workspace_limit) pick = i;
+    if (pick < 0) { rc = 1; goto done; }   // no algorithm: im2col
+    GPU_CHECK_DNN(p_cudnnGetConvolutionForwardWorkspaceSize(gpu_dnn, d.x, d.w, d.conv, d.y, perf[pick].algo, &bytes));
+    if (bytes && !(ws = gpu_alloc(bytes))) { rc = -1; goto done; }
+    GPU_CHECK_DNN(p_cudnnConvolutionForward(gpu_dnn, &one, d.x, x, d.w, w, d.conv, perf[pick].algo, ws, bytes, &zero,
+                                            d.y, y));
+done:
+    gpu_free(ws);   // stream-ordered: the next user of the block queues after this conv
+    gpu_dnn_free(&d);
+    return rc;
+}
+
+int gpu_conv2d_backward(float *gx, float *gw, const float *dy, const float *x, const float *w, int64_t B, int64_t C,
+                        int64_t H, int64_t W, int64_t O, int kh, int kw, int stride, int pad, int groups) {
+    if (!gpu_dnn_ready() || !gpu_dnn_fits(B, C, H, W, O)) return 1;
+    gpu_dnn_descs d = {NULL, NULL, NULL, NULL};
+    void *ws = NULL;
+    int rc = gpu_dnn_make(&d, B, C, H, W, O, kh, kw, stride, pad, groups);
+    const float one = 1.0f, zero = 0.0f;
+    int found = 0, pick = -1;
+    size_t bytes = 0;
+    if (rc) goto done;
+    if (gx) {
+        cudnnConvolutionBwdDataAlgoPerf_t perf[GPU_DNN_ALGOS];
+        GPU_CHECK_DNN(p_cudnnGetConvolutionBackwardDataAlgorithm_v7(gpu_dnn, d.w, d.y, d.conv, d.x, GPU_DNN_ALGOS,
+                                                                    &found, perf));
+        for (int i = 0; i < found && pick < 0; i++)
+            if (perf[i].status == CUDNN_STATUS_SUCCESS && perf[i].memory <= gpu_dnn_workspace_limit) pick = i;
+        if (pick < 0) { rc = 1; goto done; }
+        GPU_CHECK_DNN(p_cudnnGetConvolutionBackwardDataWorkspaceSize(gpu_dnn, d.w, d.y, d.conv, d.x, perf[pick].algo,
+                                                                     &bytes));
+        if (bytes && !(ws = gpu_alloc(bytes))) { rc = -1; goto done; }
+        GPU_CHECK_DNN(p_cudnnConvolutionBackwardData(gpu_dnn, &one, d.w, w, d.y, dy, d.conv, perf[pick].algo, ws, bytes,
+                                                     &zero, d.x, gx));
+        gpu_free(ws);
+        ws = NULL;
+    }
+    if (gw) {
+        cudnnConvolutionBwdFilterAlgoPerf_t perf[GPU_DNN_ALGOS];
+        pick = -1;
+        GPU_CHECK_DNN(p_cudnnGetConvolutionBackwardFilterAlgorithm_v7(gpu_dnn, d.x, d.y, d.conv, d.w, GPU_DNN_ALGOS,
+                                                                      &found, perf));
+        for (int i = 0; i < found && pick < 0; i++)
+            if (perf[i].status == CUDNN_STATUS_SUCCESS && perf[i].memory <= gpu_dnn_workspace_limit) pick = i;
+        if (pick < 0) { rc = 1; goto done; }
+        GPU_CHECK_DNN(p_cudnnGetConvolutionBackwardFilterWorkspaceSize(gpu_dnn, d.x, d.y, d.conv, d.w, perf[pick].algo,
+                                                                       &bytes));
+        if (bytes && !(ws = gpu_alloc(bytes))) { rc = -1; goto done; }
+        GPU_CHECK_DNN(p_cudnnConvolutionBackwardFilter(gpu_dnn, &one, d.x, x, d.y, dy, d.conv, perf[pick].algo, ws,
+                                                       bytes, &zero, d.w, gw));
+    }
+done:
+    gpu_free(ws);
+    gpu_dnn_free(&d);
+    return rc;
+}
