@@ -3,7 +3,7 @@
 # gpu_backend_init; -z defs proves at link time that nothing is left to the executable.
 GPU_SRC    := $(wildcard gpu/*.cu)
 GPU_OBJ    := $(patsubst %.cu,$(BUILD)/%.o,$(GPU_SRC))
-GPU_HDR    := gpu/gpu.mk gpu/gpu.h gpu/gpu_internal.h gpu/gpu_window.h gpu/gpu_alloc_core.h tensor/backend.h tensor/tensor.h tensor/elementwise.h
+GPU_HDR    := gpu/gpu.mk gpu/gpu.h gpu/gpu_internal.h gpu/gpu_window.h gpu/gpu_alloc_core.h tensor/backend.h tensor/tensor.h tensor/elementwise.h tensor/layout.h tensor/op_table.h
 CUDA_HOME  ?= $(patsubst %/bin/,%,$(dir $(realpath $(NVCC))))
 CUDA_LIB   ?= $(CUDA_HOME)/lib64
 # A100 (sm_80; sm_86/89 run it too), H100/H200 (sm_90), and sm_90 PTX that newer GPUs JIT-compile.

@@ -22,29 +22,6 @@ int gpu_cublas_failed(cublasStatus_t s, const char *call, const char *file, int 
     return gpu_report_failed(call, file, line, cublasGetStatusString(s));
 }
 
-// ---- layouts ----------------------------------------------------------------------------
-int64_t gpu_layout_make(gpu_layout *l, int ndim, const int64_t *size, int nops,
-                        const int64_t *const *strides) {
-    int64_t n = 1;
-    l->ndim = 0;
-    for (int d = 0; d < ndim; d++) {
-        n *= size[d];
-        if (size[d] == 1) continue;            // a size-1 dim never moves an index
-        int last = l->ndim - 1, merge = last >= 0;
-        for (int k = 0; k < nops && merge; k++)
-            merge = l->stride[k][last] == strides[k][d] * size[d];
-        if (merge) {
-            l->size[last] *= size[d];
-            for (int k = 0; k < nops; k++) l->stride[k][last] = strides[k][d];
-        } else {
-            l->size[l->ndim] = size[d];
-            for (int k = 0; k < nops; k++) l->stride[k][l->ndim] = strides[k][d];
-            l->ndim++;
-        }
-    }
-    return n;
-}
-
 // ---- host <-> device ---------------------------------------------------------------------
 // cudaMemcpy waits for queued kernels, so an earlier asynchronous fault is reported here.
 // It is also where errors that kernels found in the data are reported (gpu_error.cu).

@@ -7,6 +7,7 @@
 #include <cublas_v2.h>
 #include "gpu.h"
 #include "../tensor/elementwise.h"
+#include "../tensor/layout.h"
 
 // ---- errors: every CUDA and cuBLAS call is checked ----------------------------------
 // The host's tensor_set_error and garbage collector, from gpu_backend_init's host
@@ -75,19 +76,11 @@ static inline unsigned gpu_blocks(int64_t n, int threads) {
 
 // ---- strided layouts ------------------------------------------------------------------
 // Up to three operands of one shape, each with its own strides; passed to kernels by
-// value. gpu_layout_make merges dims that are contiguous in every operand, so the
+// value. The dim merging is the CPU's own (tensor/layout.h: tensor_layout_make), so the
 // common contiguous case becomes one dim and the index math costs one multiply.
-#define GPU_MAX_OPERANDS 3
-
-typedef struct {
-    int ndim;
-    int64_t size[TENSOR_MAX_DIMS];
-    int64_t stride[GPU_MAX_OPERANDS][TENSOR_MAX_DIMS];
-} gpu_layout;
-
-// Returns the number of elements.
-int64_t gpu_layout_make(gpu_layout *l, int ndim, const int64_t *size, int nops,
-                        const int64_t *const *strides);
+#define GPU_MAX_OPERANDS LAYOUT_MAX_OPS
+typedef tensor_layout gpu_layout;
+#define gpu_layout_make tensor_layout_make
 
 // Element i (row-major over the layout's shape) -> its offset in each operand.
 template <int NOPS>
