@@ -75,6 +75,20 @@ static void empty_locked(void) {
 void *cpu_cached_alloc(size_t bytes) {
     size_t class_bytes;
     int cls = size_class(bytes ? bytes : 1, &class_bytes);
+    if (class_bytes > CACHE_MAX_BLOCK) {
+        // never cached, so not rounded up to its class: a 1.9 GB tensor must not ask for
+        // 2.1 GB (under a memory limit that failed where an exact malloc fits)
+        block *big = system_alloc((bytes + 63) & ~(size_t)63);
+        if (!big && cached_bytes) {
+            cpu_empty_cache();
+            big = system_alloc((bytes + 63) & ~(size_t)63);
+        }
+        if (!big) { tensor_set_error("malloc of %zu bytes failed", bytes); return NULL; }
+        pthread_mutex_lock(&mu);
+        allocated_bytes += (int64_t)big->bytes;
+        pthread_mutex_unlock(&mu);
+        return (char *)big + HDR;
+    }
     if (cls >= CLASSES) { tensor_set_error("malloc of %zu bytes failed: larger than the allocator's classes", bytes); return NULL; }
     pthread_mutex_lock(&mu);
     block *b = free_lists[cls];
@@ -98,10 +112,10 @@ void cpu_cached_free(void *p) {
     if (!p) return;
     block *b = (block *)((char *)p - HDR);
     size_t class_bytes;
-    int cls = size_class(b->bytes, &class_bytes);
+    int cls = b->bytes <= CACHE_MAX_BLOCK ? size_class(b->bytes, &class_bytes) : -1;
     pthread_mutex_lock(&mu);
     allocated_bytes -= (int64_t)b->bytes;
-    if (b->bytes <= CACHE_MAX_BLOCK && cached_bytes + (int64_t)b->bytes <= cap_bytes()) {
+    if (cls >= 0 && cached_bytes + (int64_t)b->bytes <= cap_bytes()) {
         b->next = free_lists[cls];
         free_lists[cls] = b;
         cached_bytes += (int64_t)b->bytes;
