@@ -14,12 +14,23 @@ cd "$(dirname "$0")/../.." || exit 1
 printf 'set bell-style none\n' > "$tmp/inputrc"
 KILLS=${RELIABILITY_KILLS:-60}
 
-typed() { T send-keys -t main -l "$1"; T send-keys -t main Enter; }
+# idle: waits (up to 15 s) until the last line on screen is a bare prompt, so a command is
+# never typed while the previous one still runs (its echo would land mid-screen)
+idle() {
+  i=0
+  while [ $i -lt 150 ]; do
+    cap
+    [ "$(grep -v '^ *$' "$tmp/screen" | tail -n 1)" = "nnlab>" ] && return 0
+    sleep 0.1; i=$((i + 1))
+  done
+  return 1
+}
+typed() { idle; T send-keys -t main -l "$1"; T send-keys -t main Enter; }
 # result EXPR TEXT: types =EXPR and waits for TEXT on the line right after it
 result() {
   typed "=$1"
   i=0
-  while [ $i -lt 50 ]; do
+  while [ $i -lt 150 ]; do   # 15 s: a busy machine may take its time
     cap
     grep -A1 -xF -- "nnlab> =$1" "$tmp/screen" | tail -n 1 | grep -qxF -- "$2" && return 0
     sleep 0.1; i=$((i + 1))
@@ -42,7 +53,7 @@ typed "keep = tensor.arange(1, 7):view(2, 3); a = tensor.randn(400, 400); n = 0"
 typed "while true do b = a:matmul(a):softmax(2):sum(1); n = n + 1 end"
 interrupt
 ok $? "Ctrl-C stops a loop of matmuls"
-T send-keys -t main C-l
+T send-keys -t main C-l; gone "error: interrupted"   # the next wait sees only new text
 result "keep:sum():item()" "21.0"
 ok $? "variables defined before the interrupt are intact"
 result "n > 0 and b:numel()" "400"
@@ -54,7 +65,7 @@ typed "xb, yb = tensor.randn(64, 8), tensor.randn(64, 1); steps = 0"
 typed "while true do opt:zero_grad(); local l = nn.mse_loss(model(xb), yb); l:backward(); opt:step(); steps = steps + 1 end"
 interrupt 1
 ok $? "Ctrl-C stops a training loop"
-T send-keys -t main C-l
+T send-keys -t main C-l; gone "error: interrupted"   # the next wait sees only new text
 typed "opt:zero_grad(); l2 = nn.mse_loss(model(xb), yb); l2:backward(); opt:step(); steps = steps + 1"
 result "steps > 1 and l2:item() == l2:item()" "true"
 ok $? "after the interrupt the model trains on: forward, backward, step"
@@ -62,7 +73,7 @@ ok $? "after the interrupt the model trains on: forward, backward, step"
 # ---- Ctrl-C inside tensor.no_grad restores grad mode -------------------------------------------
 typed "tensor.no_grad(function() while true do end end)"
 interrupt
-T send-keys -t main C-l
+T send-keys -t main C-l; gone "error: interrupted"   # the next wait sees only new text
 typed "w = tensor.ones(3):requires_grad(); (w * 2):sum():backward()"
 result "w.grad:sum():item()" "6.0"
 ok $? "Ctrl-C inside tensor.no_grad leaves gradients on"
@@ -73,7 +84,7 @@ typed "big = tensor.randn(1000, 1000); ref = big:sum():item(); saves = 0"
 typed "while true do tensor.save('$ck', {w = big, b = keep}); saves = saves + 1 end"
 interrupt 1.5
 ok $? "Ctrl-C stops a loop of tensor.save"
-T send-keys -t main C-l
+T send-keys -t main C-l; gone "error: interrupted"   # the next wait sees only new text
 typed "back = tensor.load('$ck')"
 result "saves > 0 and back.w:sum():item() == ref and back.b:sum():item()" "21.0"
 ok $? "the checkpoint written when Ctrl-C came loads complete"
@@ -81,7 +92,7 @@ ls -A "$tmp" | grep -q '\.tmp\.' && st=1 || st=0
 cap; ok $st "no temp file is left next to the checkpoint"
 
 # ---- a 10^12-element tensor ----------------------------------------------------------------------
-T send-keys -t main C-l
+T send-keys -t main C-l; gone "error: interrupted"   # the next wait sees only new text
 typed "huge = tensor.zeros(1000000, 1000000)"
 wait_for "error: tensor.zeros: out of memory" 10 && grep -q "\[1000000,1000000\] needs 4000.0 GB" "$tmp/screen"
 ok $? "a 10^12-element tensor: out of memory, naming the shape and 4000 GB"
