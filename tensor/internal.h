@@ -36,6 +36,16 @@ static inline float *tensor_data(const tensor *t) {
     return t->storage->data ? t->storage->data + t->offset : NULL;
 }
 
+// A contiguous copy of an optional tensor (a norm's weight, bias, running stats), or NULL
+// when t is NULL (*ok stays 1); opt_data: its data, NULL for none.
+static inline tensor *opt_contiguous(tensor *t, int *ok) {
+    if (!t) return NULL;
+    tensor *c = tensor_contiguous(t);
+    if (!c) *ok = 0;
+    return c;
+}
+static inline float *opt_data(tensor *t) { return t ? tensor_data(t) : NULL; }
+
 // The one meta short-circuit: TENSOR_RUN(t, kernel, args...) runs t's device's kernel and
 // gives its status, or gives 0 without running anything when t is empty or on the meta
 // device (shapes only: the op layer still checks shapes, allocates and records autograd).

@@ -76,14 +76,6 @@ tensor *tensor_fused_cross_entropy(tensor *logits, tensor *labels) {
 }
 
 // ---- layer norm ------------------------------------------------------------------------------------------
-static tensor *opt_contiguous(tensor *t, int *ok) {
-    if (!t) return NULL;
-    tensor *c = tensor_contiguous(t);
-    if (!c) *ok = 0;
-    return c;
-}
-
-static float *opt_data(tensor *t) { return t ? tensor_data(t) : NULL; }
 
 // inputs: x, weight, bias; saved: mean, invstd, contiguous x
 static int layer_norm_back(tensor_node *n, tensor *out, tensor *g, tensor **gin) {

@@ -3,15 +3,6 @@
 // took ~6 full passes forward and more backward).
 #include "internal.h"
 
-// A contiguous copy of an optional (C) vector, or NULL when t is NULL (*ok stays 1).
-static tensor *opt_contiguous(tensor *t, int *ok) {
-    if (!t) return NULL;
-    tensor *c = tensor_contiguous(t);
-    if (!c) *ok = 0;
-    return c;
-}
-
-static float *opt_data(tensor *t) { return t ? tensor_data(t) : NULL; }
 
 // inputs: x, weight, bias; saved: mean, invstd, contiguous x
 static int batch_norm_back(tensor_node *n, tensor *out, tensor *g, tensor **gin) {

@@ -32,6 +32,18 @@ function Linear:extra_repr()
 end
 function Linear:mult_adds(out) return F.mult_adds("linear", out, self.weight) end
 
+-- the settings a convolution prints when they differ from the defaults (Conv1d, Conv2d,
+-- ConvTranspose2d): ", stride=2, padding=1, groups=4, bias=false"
+local function conv_settings(m)
+  local s = ""
+  if m.stride ~= 1 then s = s .. ", stride=" .. m.stride end
+  if m.padding ~= 0 then s = s .. ", padding=" .. m.padding end
+  if (m.output_padding or 0) ~= 0 then s = s .. ", output_padding=" .. m.output_padding end
+  if m.groups ~= 1 then s = s .. ", groups=" .. m.groups end
+  if not m.bias then s = s .. ", bias=false" end
+  return s
+end
+
 local Conv2d = Module:extend("Conv2d")
 nn.Conv2d = Conv2d
 function Conv2d:init(cin, cout, k, opts)
@@ -62,11 +74,7 @@ end
 function Conv2d:extra_repr()
   local s = string.format("%d, %d, k=%dx%d", self.in_channels, self.out_channels, self.kernel_size[1],
                           self.kernel_size[2])
-  if self.stride ~= 1 then s = s .. ", stride=" .. self.stride end
-  if self.padding ~= 0 then s = s .. ", padding=" .. self.padding end
-  if self.groups ~= 1 then s = s .. ", groups=" .. self.groups end
-  if not self.bias then s = s .. ", bias=false" end
-  return s
+  return s .. conv_settings(self)
 end
 function Conv2d:mult_adds(out) return F.mult_adds("conv2d", out, self.weight) end
 
@@ -266,11 +274,7 @@ function Conv1d:forward(x)
 end
 function Conv1d:extra_repr()
   local s = string.format("%d, %d, k=%d", self.in_channels, self.out_channels, self.kernel_size)
-  if self.stride ~= 1 then s = s .. ", stride=" .. self.stride end
-  if self.padding ~= 0 then s = s .. ", padding=" .. self.padding end
-  if self.groups ~= 1 then s = s .. ", groups=" .. self.groups end
-  if not self.bias then s = s .. ", bias=false" end
-  return s
+  return s .. conv_settings(self)
 end
 function Conv1d:mult_adds(out) return out:numel() * (self.in_channels // self.groups) * self.kernel_size end
 
@@ -347,12 +351,7 @@ end
 function ConvT:extra_repr()
   local s = string.format("%d, %d, k=%dx%d", self.in_channels, self.out_channels, self.kernel_size[1],
                           self.kernel_size[2])
-  if self.stride ~= 1 then s = s .. ", stride=" .. self.stride end
-  if self.padding ~= 0 then s = s .. ", padding=" .. self.padding end
-  if self.output_padding ~= 0 then s = s .. ", output_padding=" .. self.output_padding end
-  if self.groups ~= 1 then s = s .. ", groups=" .. self.groups end
-  if not self.bias then s = s .. ", bias=false" end
-  return s
+  return s .. conv_settings(self)
 end
 -- each input value is multiplied into a kh x kw x out/groups patch
 function ConvT:mult_adds(out, x)
