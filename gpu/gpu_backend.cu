@@ -155,8 +155,9 @@ const tensor_backend *gpu_backend_init(const tensor_host *host, char *why, size_
     be->cross_entropy_backward = gpu_cross_entropy_backward;
     be->layer_norm = gpu_layer_norm;
     be->layer_norm_backward = gpu_layer_norm_backward;
-    be->vendor_conv2d = gpu_conv2d;
-    be->vendor_conv2d_backward = gpu_conv2d_backward;
+    be->conv2d = gpu_conv2d;
+    be->conv2d_backward_data = gpu_conv2d_backward_data;
+    be->conv2d_backward_weights = gpu_conv2d_backward_weights;
     be->adam_multi = gpu_adam_multi;
     be->sgd_multi = gpu_sgd_multi;
     gpu_ready = 1;

@@ -79,7 +79,8 @@ int gpu_fold2d(float *x, const float *cols, int64_t B, int64_t C, int64_t H, int
     X(cudnnGetConvolutionForwardWorkspaceSize) X(cudnnConvolutionForward) \
     X(cudnnGetConvolutionBackwardDataAlgorithm_v7) X(cudnnGetConvolutionBackwardDataWorkspaceSize) \
     X(cudnnConvolutionBackwardData) X(cudnnGetConvolutionBackwardFilterAlgorithm_v7) \
-    X(cudnnGetConvolutionBackwardFilterWorkspaceSize) X(cudnnConvolutionBackwardFilter)
+    X(cudnnGetConvolutionBackwardFilterWorkspaceSize) X(cudnnConvolutionBackwardFilter) X(cudnnAddTensor) \
+    X(cudnnConvolutionBackwardBias)
 #define GPU_DNN_PTR(f) static decltype(&f) p_##f;
 GPU_DNN_FNS(GPU_DNN_PTR)
 
@@ -88,12 +89,16 @@ static int gpu_dnn_state;            // 0 not tried, 1 ready, -1 unavailable
 static char gpu_dnn_why[300];
 int gpu_conv_tf32;                   // set with the matmul precision ("high": TF32 allowed)
 
-// Loads cuDNN once; 1 when it is usable. NNLAB_NO_CUDNN=1 forces im2col (to compare).
+// Loads cuDNN once; 1 when it is usable. NNLAB_CONV=im2col forces the fallback on every
+// device (NNLAB_NO_CUDNN=1, its older name, still does).
 static int gpu_dnn_ready(void) {
     if (gpu_dnn_state) return gpu_dnn_state > 0;
     gpu_dnn_state = -1;
-    const char *off = getenv("NNLAB_NO_CUDNN");
-    if (off && *off && strcmp(off, "0")) { snprintf(gpu_dnn_why, sizeof gpu_dnn_why, "NNLAB_NO_CUDNN is set"); return 0; }
+    const char *conv = getenv("NNLAB_CONV"), *off = getenv("NNLAB_NO_CUDNN");
+    if ((conv && strcmp(conv, "im2col") == 0) || (off && *off && strcmp(off, "0"))) {
+        snprintf(gpu_dnn_why, sizeof gpu_dnn_why, "%s is set", conv ? "NNLAB_CONV=im2col" : "NNLAB_NO_CUDNN");
+        return 0;
+    }
     void *h = dlopen("libcudnn.so.9", RTLD_NOW | RTLD_LOCAL);
     if (!h) { snprintf(gpu_dnn_why, sizeof gpu_dnn_why, "%s", dlerror()); return 0; }
 #define GPU_DNN_LOAD(f) \
@@ -115,9 +120,10 @@ const char *gpu_conv_engine(void) { return gpu_dnn_ready() ? "cudnn" : gpu_dnn_w
         rc = gpu_report_failed(#call, __FILE__, __LINE__, p_cudnnGetErrorString(gpu_d_)); goto done; } \
 } while (0)
 
-// The descriptors of one convolution: x (B,C,H,W), w (O,C/g,kh,kw), y (B,O,oh,ow).
+// The descriptors of one convolution: x (B,C,H,W), w (O,C/g,kh,kw), y (B,O,oh,ow), and
+// the bias (1,O,1,1) when there is one.
 typedef struct {
-    cudnnTensorDescriptor_t x, y;
+    cudnnTensorDescriptor_t x, y, b;
     cudnnFilterDescriptor_t w;
     cudnnConvolutionDescriptor_t conv;
 } gpu_dnn_descs;
@@ -125,104 +131,130 @@ typedef struct {
 static void gpu_dnn_free(gpu_dnn_descs *d) {
     if (d->x) p_cudnnDestroyTensorDescriptor(d->x);
     if (d->y) p_cudnnDestroyTensorDescriptor(d->y);
+    if (d->b) p_cudnnDestroyTensorDescriptor(d->b);
     if (d->w) p_cudnnDestroyFilterDescriptor(d->w);
     if (d->conv) p_cudnnDestroyConvolutionDescriptor(d->conv);
 }
 
-static int gpu_dnn_make(gpu_dnn_descs *d, int64_t B, int64_t C, int64_t H, int64_t W, int64_t O, int kh, int kw,
-                        int stride, int pad, int groups) {
+// cuDNN's sizes are C ints
+static int gpu_dnn_fits(const tensor_conv_shape *s) {
+    const int64_t lim = INT_MAX;
+    return s->B <= lim && s->C <= lim && s->H <= lim && s->W <= lim && s->O <= lim && s->B * s->C * s->H * s->W <= lim &&
+           s->B * s->O * s->oh * s->ow <= lim && s->sh <= lim && s->sw <= lim && s->ph <= lim && s->pw <= lim;
+}
+
+// cuDNN pads both sides alike; with PyTorch's floor the bottom/right padding the op
+// layer computes (pr_h, pr_w) is never read, so (ph, pw) is the whole geometry
+static int gpu_dnn_make(gpu_dnn_descs *d, const tensor_conv_shape *s, int with_bias) {
     int rc = 0;
-    int64_t oh = (H + 2 * pad - kh) / stride + 1, ow = (W + 2 * pad - kw) / stride + 1;
     GPU_CHECK_DNN(p_cudnnCreateTensorDescriptor(&d->x));
     GPU_CHECK_DNN(p_cudnnCreateTensorDescriptor(&d->y));
     GPU_CHECK_DNN(p_cudnnCreateFilterDescriptor(&d->w));
     GPU_CHECK_DNN(p_cudnnCreateConvolutionDescriptor(&d->conv));
-    GPU_CHECK_DNN(p_cudnnSetTensor4dDescriptor(d->x, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, (int)B, (int)C, (int)H, (int)W));
-    GPU_CHECK_DNN(p_cudnnSetTensor4dDescriptor(d->y, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, (int)B, (int)O, (int)oh, (int)ow));
-    GPU_CHECK_DNN(p_cudnnSetFilter4dDescriptor(d->w, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NCHW, (int)O, (int)(C / groups), kh, kw));
-    GPU_CHECK_DNN(p_cudnnSetConvolution2dDescriptor(d->conv, pad, pad, stride, stride, 1, 1, CUDNN_CROSS_CORRELATION,
-                                                    CUDNN_DATA_FLOAT));
-    GPU_CHECK_DNN(p_cudnnSetConvolutionGroupCount(d->conv, groups));
+    GPU_CHECK_DNN(p_cudnnSetTensor4dDescriptor(d->x, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, (int)s->B, (int)s->C,
+                                               (int)s->H, (int)s->W));
+    GPU_CHECK_DNN(p_cudnnSetTensor4dDescriptor(d->y, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, (int)s->B, (int)s->O,
+                                               (int)s->oh, (int)s->ow));
+    GPU_CHECK_DNN(p_cudnnSetFilter4dDescriptor(d->w, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NCHW, (int)s->O,
+                                               (int)(s->C / s->groups), (int)s->kh, (int)s->kw));
+    GPU_CHECK_DNN(p_cudnnSetConvolution2dDescriptor(d->conv, (int)s->ph, (int)s->pw, (int)s->sh, (int)s->sw, 1, 1,
+                                                    CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT));
+    GPU_CHECK_DNN(p_cudnnSetConvolutionGroupCount(d->conv, (int)s->groups));
     // FMA math keeps FP32 exact as cuBLAS's default (no TF32) unless "high" was asked for
     GPU_CHECK_DNN(p_cudnnSetConvolutionMathType(d->conv, gpu_conv_tf32 ? CUDNN_DEFAULT_MATH : CUDNN_FMA_MATH));
+    if (with_bias) {
+        GPU_CHECK_DNN(p_cudnnCreateTensorDescriptor(&d->b));
+        GPU_CHECK_DNN(p_cudnnSetTensor4dDescriptor(d->b, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, 1, (int)s->O, 1, 1));
+    }
 done:
     return rc;
 }
 
-// cuDNN's sizes are C ints
-static int gpu_dnn_fits(int64_t B, int64_t C, int64_t H, int64_t W, int64_t O) {
-    const int64_t lim = INT_MAX;
-    return B <= lim && C <= lim && H <= lim && W <= lim && O <= lim && B * C * H * W <= lim && B * O * H * W <= lim;
-}
-
-// the first heuristic choice that ran, within workspace_limit bytes
+// The first heuristic choice that ran within the workspace limit, or -1 (then im2col).
+// One template for the three perf-result types (forward, backward data, backward filter).
 #define GPU_DNN_ALGOS 8
 static const size_t gpu_dnn_workspace_limit = (size_t)1 << 30;
+template <typename perf_t> static int gpu_dnn_pick(const perf_t *perf, int found) {
+    for (int i = 0; i < found; i++)
+        if (perf[i].status == CUDNN_STATUS_SUCCESS && perf[i].memory <= gpu_dnn_workspace_limit) return i;
+    return -1;
+}
 
-int gpu_conv2d(float *y, const float *x, const float *w, int64_t B, int64_t C, int64_t H, int64_t W, int64_t O,
-               int kh, int kw, int stride, int pad, int groups) {
-    if (!gpu_dnn_ready() || !gpu_dnn_fits(B, C, H, W, O)) return 1;
-    gpu_dnn_descs d = {NULL, NULL, NULL, NULL};
+// Descriptors ready, or 1 (declined) / -1 (error) with nothing to free.
+static int gpu_dnn_begin(gpu_dnn_descs *d, const tensor_conv_shape *s, int with_bias) {
+    *d = gpu_dnn_descs{NULL, NULL, NULL, NULL, NULL};
+    if (!gpu_dnn_ready() || !gpu_dnn_fits(s)) return 1;
+    int rc = gpu_dnn_make(d, s, with_bias);
+    if (rc) gpu_dnn_free(d);
+    return rc;
+}
+
+// x (B,C,H,W) * w (O,C/g,kh,kw) + bias (O) -> y (B,O,oh,ow); bias may be NULL
+int gpu_conv2d(float *y, const float *x, const float *w, const float *bias, const tensor_conv_shape *s) {
+    gpu_dnn_descs d;
+    int rc = gpu_dnn_begin(&d, s, bias != NULL);
+    if (rc) return rc;
     void *ws = NULL;
-    int rc = gpu_dnn_make(&d, B, C, H, W, O, kh, kw, stride, pad, groups);
     cudnnConvolutionFwdAlgoPerf_t perf[GPU_DNN_ALGOS];
-    int found = 0, pick = -1;
+    int found = 0, pick;
     size_t bytes = 0;
     const float one = 1.0f, zero = 0.0f;
-    if (rc) goto done;
     GPU_CHECK_DNN(p_cudnnGetConvolutionForwardAlgorithm_v7(gpu_dnn, d.x, d.w, d.conv, d.y, GPU_DNN_ALGOS, &found, perf));
-    for (int i = 0; i < found && pick < 0; i++)
-        if (perf[i].status == CUDNN_STATUS_SUCCESS && perf[i].memory <= gpu_dnn_workspace_limit) pick = i;
-    if (pick < 0) { rc = 1; goto done; }   // no algorithm: im2col
+    if ((pick = gpu_dnn_pick(perf, found)) < 0) { rc = 1; goto done; }
     GPU_CHECK_DNN(p_cudnnGetConvolutionForwardWorkspaceSize(gpu_dnn, d.x, d.w, d.conv, d.y, perf[pick].algo, &bytes));
     if (bytes && !(ws = gpu_alloc(bytes))) { rc = -1; goto done; }
     GPU_CHECK_DNN(p_cudnnConvolutionForward(gpu_dnn, &one, d.x, x, d.w, w, d.conv, perf[pick].algo, ws, bytes, &zero,
                                             d.y, y));
+    if (bias) GPU_CHECK_DNN(p_cudnnAddTensor(gpu_dnn, &one, d.b, bias, &one, d.y, y));   // y += bias, per channel
 done:
     gpu_free(ws);   // stream-ordered: the next user of the block queues after this conv
     gpu_dnn_free(&d);
     return rc;
 }
 
-int gpu_conv2d_backward(float *gx, float *gw, const float *dy, const float *x, const float *w, int64_t B, int64_t C,
-                        int64_t H, int64_t W, int64_t O, int kh, int kw, int stride, int pad, int groups) {
-    if (!gpu_dnn_ready() || !gpu_dnn_fits(B, C, H, W, O)) return 1;
-    gpu_dnn_descs d = {NULL, NULL, NULL, NULL};
+// gy (B,O,oh,ow), w -> gx (B,C,H,W)
+int gpu_conv2d_backward_data(float *gx, const float *gy, const float *w, const tensor_conv_shape *s) {
+    gpu_dnn_descs d;
+    int rc = gpu_dnn_begin(&d, s, 0);
+    if (rc) return rc;
     void *ws = NULL;
-    int rc = gpu_dnn_make(&d, B, C, H, W, O, kh, kw, stride, pad, groups);
-    const float one = 1.0f, zero = 0.0f;
-    int found = 0, pick = -1;
+    cudnnConvolutionBwdDataAlgoPerf_t perf[GPU_DNN_ALGOS];
+    int found = 0, pick;
     size_t bytes = 0;
-    if (rc) goto done;
-    if (gx) {
-        cudnnConvolutionBwdDataAlgoPerf_t perf[GPU_DNN_ALGOS];
-        GPU_CHECK_DNN(p_cudnnGetConvolutionBackwardDataAlgorithm_v7(gpu_dnn, d.w, d.y, d.conv, d.x, GPU_DNN_ALGOS,
-                                                                    &found, perf));
-        for (int i = 0; i < found && pick < 0; i++)
-            if (perf[i].status == CUDNN_STATUS_SUCCESS && perf[i].memory <= gpu_dnn_workspace_limit) pick = i;
-        if (pick < 0) { rc = 1; goto done; }
-        GPU_CHECK_DNN(p_cudnnGetConvolutionBackwardDataWorkspaceSize(gpu_dnn, d.w, d.y, d.conv, d.x, perf[pick].algo,
-                                                                     &bytes));
-        if (bytes && !(ws = gpu_alloc(bytes))) { rc = -1; goto done; }
-        GPU_CHECK_DNN(p_cudnnConvolutionBackwardData(gpu_dnn, &one, d.w, w, d.y, dy, d.conv, perf[pick].algo, ws, bytes,
-                                                     &zero, d.x, gx));
-        gpu_free(ws);
-        ws = NULL;
-    }
-    if (gw) {
-        cudnnConvolutionBwdFilterAlgoPerf_t perf[GPU_DNN_ALGOS];
-        pick = -1;
-        GPU_CHECK_DNN(p_cudnnGetConvolutionBackwardFilterAlgorithm_v7(gpu_dnn, d.x, d.y, d.conv, d.w, GPU_DNN_ALGOS,
-                                                                      &found, perf));
-        for (int i = 0; i < found && pick < 0; i++)
-            if (perf[i].status == CUDNN_STATUS_SUCCESS && perf[i].memory <= gpu_dnn_workspace_limit) pick = i;
-        if (pick < 0) { rc = 1; goto done; }
-        GPU_CHECK_DNN(p_cudnnGetConvolutionBackwardFilterWorkspaceSize(gpu_dnn, d.x, d.y, d.conv, d.w, perf[pick].algo,
-                                                                       &bytes));
-        if (bytes && !(ws = gpu_alloc(bytes))) { rc = -1; goto done; }
-        GPU_CHECK_DNN(p_cudnnConvolutionBackwardFilter(gpu_dnn, &one, d.x, x, d.y, dy, d.conv, perf[pick].algo, ws,
-                                                       bytes, &zero, d.w, gw));
-    }
+    const float one = 1.0f, zero = 0.0f;
+    GPU_CHECK_DNN(p_cudnnGetConvolutionBackwardDataAlgorithm_v7(gpu_dnn, d.w, d.y, d.conv, d.x, GPU_DNN_ALGOS, &found,
+                                                                perf));
+    if ((pick = gpu_dnn_pick(perf, found)) < 0) { rc = 1; goto done; }
+    GPU_CHECK_DNN(p_cudnnGetConvolutionBackwardDataWorkspaceSize(gpu_dnn, d.w, d.y, d.conv, d.x, perf[pick].algo,
+                                                                 &bytes));
+    if (bytes && !(ws = gpu_alloc(bytes))) { rc = -1; goto done; }
+    GPU_CHECK_DNN(p_cudnnConvolutionBackwardData(gpu_dnn, &one, d.w, w, d.y, gy, d.conv, perf[pick].algo, ws, bytes,
+                                                 &zero, d.x, gx));
+done:
+    gpu_free(ws);
+    gpu_dnn_free(&d);
+    return rc;
+}
+
+// x, gy (B,O,oh,ow) -> gw (O,C/g,kh,kw) and, when gb is not NULL, gb (O): gy summed per channel
+int gpu_conv2d_backward_weights(float *gw, float *gb, const float *x, const float *gy, const tensor_conv_shape *s) {
+    gpu_dnn_descs d;
+    int rc = gpu_dnn_begin(&d, s, gb != NULL);
+    if (rc) return rc;
+    void *ws = NULL;
+    cudnnConvolutionBwdFilterAlgoPerf_t perf[GPU_DNN_ALGOS];
+    int found = 0, pick;
+    size_t bytes = 0;
+    const float one = 1.0f, zero = 0.0f;
+    GPU_CHECK_DNN(p_cudnnGetConvolutionBackwardFilterAlgorithm_v7(gpu_dnn, d.x, d.y, d.conv, d.w, GPU_DNN_ALGOS, &found,
+                                                                  perf));
+    if ((pick = gpu_dnn_pick(perf, found)) < 0) { rc = 1; goto done; }
+    GPU_CHECK_DNN(p_cudnnGetConvolutionBackwardFilterWorkspaceSize(gpu_dnn, d.x, d.y, d.conv, d.w, perf[pick].algo,
+                                                                   &bytes));
+    if (bytes && !(ws = gpu_alloc(bytes))) { rc = -1; goto done; }
+    GPU_CHECK_DNN(p_cudnnConvolutionBackwardFilter(gpu_dnn, &one, d.x, x, d.y, gy, d.conv, perf[pick].algo, ws, bytes,
+                                                   &zero, d.w, gw));
+    if (gb) GPU_CHECK_DNN(p_cudnnConvolutionBackwardBias(gpu_dnn, &one, d.y, gy, &zero, d.b, gb));
 done:
     gpu_free(ws);
     gpu_dnn_free(&d);

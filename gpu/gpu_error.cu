@@ -57,8 +57,7 @@ void gpu_format_device_error(char *buf, size_t n, const gpu_device_error *h) {
     if (!s) {
         snprintf(buf, n, "gpu: a kernel recorded an error at an unknown site %d (value %g)", h->site, (double)h->value);
     } else if (!s->what[0]) {
-        snprintf(buf, n, "%s: index %g is out of range: indices must be whole numbers in 1..%lld", s->op,
-                 (double)h->value + 1, (long long)h->limit);
+        tensor_index_error_words(buf, n, s->op, h->value, h->limit);
     } else {
         snprintf(buf, n, "%s: %s %g at position %lld: %ss are %d-based %s %d..%lld", s->op, s->what,
                  (double)h->value, (long long)(h->pos + s->base), s->what, s->base,

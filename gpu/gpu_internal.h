@@ -142,10 +142,10 @@ int gpu_gemm(int batch, int trans_a, int trans_b, int64_t m, int64_t n, int64_t 
 // gpu_conv.cu
 extern int gpu_conv_tf32;             // cuDNN may use TF32 (set_matmul_precision "high")
 const char *gpu_conv_engine(void);    // "cudnn", or why im2col is used
-int gpu_conv2d(float *y, const float *x, const float *w, int64_t B, int64_t C, int64_t H, int64_t W, int64_t O,
-               int kh, int kw, int stride, int pad, int groups);
-int gpu_conv2d_backward(float *gx, float *gw, const float *dy, const float *x, const float *w, int64_t B, int64_t C,
-                        int64_t H, int64_t W, int64_t O, int kh, int kw, int stride, int pad, int groups);
+// the backend's direct-convolution entries through cuDNN (1: declined, im2col runs)
+int gpu_conv2d(float *y, const float *x, const float *w, const float *bias, const tensor_conv_shape *s);
+int gpu_conv2d_backward_data(float *gx, const float *gy, const float *w, const tensor_conv_shape *s);
+int gpu_conv2d_backward_weights(float *gw, float *gb, const float *x, const float *gy, const tensor_conv_shape *s);
 int gpu_unfold2d(float *cols, const float *x, int64_t B, int64_t C, int64_t H, int64_t W,
                  int kh, int kw, int sh, int sw, int ph, int pw, int64_t oh, int64_t ow, float pad_value,
                  int batch_inner);

@@ -59,79 +59,29 @@ fail:
     return NULL;
 }
 
-static int check_image(const char *layer, const tensor *x, int64_t channels) {
-    char sx[128];
-    if (!x) { tensor_set_error("%s: missing input", layer); return -1; }
-    if (x->ndim != 4) {
-        const char *hint = x->ndim == 3 ? "add a batch dim with {{x:unsqueeze(1)|tensor_unsqueeze(x, 0)}}"
-                         : x->ndim == 2 ? "reshape rows of pixels to images, e.g. "
-                                          "{{x:view(-1, 1, 28, 28)|tensor_view(x, 4, (int64_t[]){-1, 1, 28, 28})}}"
-                                        : "reshape it to [B,C,H,W]";
-        tensor_set_error("%s: expects [B,C,H,W] input, got %s; %s", layer, nn_shape(sx, sizeof sx, x), hint);
-        return -1;
-    }
-    if (channels > 0 && x->size[1] != channels) {
-        const char *hint = x->size[3] == channels
-                               ? "; channels look last: {{x:permute(1, 4, 2, 3)|tensor_permute(x, (int[]){0, 3, 1, 2})}}"
-                               : "";
-        tensor_set_error("%s: expects %lld input channels at dim {{dim:1}}, got %s%s", layer, LL(channels),
-                         nn_shape(sx, sizeof sx, x), hint);
-        return -1;
-    }
-    return 0;
-}
-
+// The ops validate (tensor/ops_conv.c); the layer only puts its name on their errors.
 tensor *nn_conv2d(tensor *x, tensor *w, tensor *b, int stride, int padding, int groups) {
-    char name[128], sw[128];
-    if (!w || w->ndim != 4) {
-        tensor_set_error("nn.Conv2d: weight must be [out, in/groups, kh, kw], got %s", nn_shape(sw, sizeof sw, w));
-        return NULL;
+    tensor *y = tensor_conv2d(x, w, b, stride, padding, groups);
+    if (!y && w && w->ndim == 4) {
+        char name[128];
+        int g = groups < 1 ? 1 : groups;
+        snprintf(name, sizeof name, "nn.Conv2d(%lld->%lld, k=%lldx%lld%s)", LL(w->size[1] * g), LL(w->size[0]),
+                 LL(w->size[2]), LL(w->size[3]), g > 1 ? ", grouped" : "");
+        tensor_error_rename("conv2d", name);
     }
-    if (groups < 1) groups = 1;
-    snprintf(name, sizeof name, "nn.Conv2d(%lld->%lld, k=%lldx%lld%s)", LL(w->size[1] * groups), LL(w->size[0]),
-             LL(w->size[2]), LL(w->size[3]), groups > 1 ? ", grouped" : "");
-    if (check_image(name, x, w->size[1] * groups)) return NULL;
-    if (b && (b->ndim != 1 || b->size[0] != w->size[0])) {
-        tensor_set_error("%s: bias must be [%lld], got %s", name, LL(w->size[0]), nn_shape(sw, sizeof sw, b));
-        return NULL;
-    }
-    int64_t hp = x->size[2] + 2 * (int64_t)padding, wp = x->size[3] + 2 * (int64_t)padding;   // no int overflow
-    int64_t oh = (hp - w->size[2]) / (stride > 0 ? stride : 1) + 1;
-    int64_t ow = (wp - w->size[3]) / (stride > 0 ? stride : 1) + 1;
-    if (stride < 1 || padding < 0 || hp < w->size[2] || wp < w->size[3]) {
-        tensor_set_error("%s: input %s with stride %d, padding %d gives no output (%lldx%lld); "
-                         "use a larger input or more padding", name, nn_shape(sw, sizeof sw, x), stride, padding,
-                         LL(oh), LL(ow));
-        return NULL;
-    }
-    return tensor_conv2d(x, w, b, stride, padding, groups);
-}
-
-static int check_pool(const char *layer, const tensor *x, int k, int stride, int padding) {
-    char sx[128];
-    if (check_image(layer, x, 0)) return -1;
-    if (k < 1 || stride < 1 || padding < 0 || padding > k / 2) {
-        tensor_set_error("%s: kernel %d, stride %d, padding %d: need k >= 1, stride >= 1, 0 <= padding <= k/2",
-                         layer, k, stride, padding);
-        return -1;
-    }
-    if (x->size[2] + 2 * (int64_t)padding < k || x->size[3] + 2 * (int64_t)padding < k) {
-        tensor_set_error("%s: input %s is smaller than the %dx%d window", layer, nn_shape(sx, sizeof sx, x), k, k);
-        return -1;
-    }
-    return 0;
+    return y;
 }
 
 tensor *nn_max_pool2d(tensor *x, int k, int stride, int padding) {
-    if (stride <= 0) stride = k;
-    if (check_pool("nn.MaxPool2d", x, k, stride, padding)) return NULL;
-    return tensor_max_pool2d(x, k, stride, padding);
+    tensor *y = tensor_max_pool2d(x, k, stride, padding);
+    if (!y) tensor_error_rename("max_pool2d", "nn.MaxPool2d");
+    return y;
 }
 
 tensor *nn_avg_pool2d(tensor *x, int k, int stride, int padding) {
-    if (stride <= 0) stride = k;
-    if (check_pool("nn.AvgPool2d", x, k, stride, padding)) return NULL;
-    return tensor_avg_pool2d(x, k, stride, padding);
+    tensor *y = tensor_avg_pool2d(x, k, stride, padding);
+    if (!y) tensor_error_rename("avg_pool2d", "nn.AvgPool2d");
+    return y;
 }
 
 static int check_vec(const char *layer, const char *what, const tensor *t, int64_t c) {
@@ -157,7 +107,7 @@ tensor *nn_batch_norm(tensor *x, tensor *running_mean, tensor *running_var, tens
     int64_t c = weight ? weight->size[0] : running_mean ? running_mean->size[0] : C;
     snprintf(name, sizeof name, "nn.BatchNorm%s(%lld)", x->ndim == 4 ? "2d" : "1d", LL(c));
     if (c != C) {
-        tensor_set_error("%s: expects %lld channels at dim 2, got %s", name, LL(c), nn_shape(sx, sizeof sx, x));
+        tensor_set_error("%s: expects %lld channels at dim {{dim:1}}, got %s", name, LL(c), nn_shape(sx, sizeof sx, x));
         return NULL;
     }
     if (check_vec(name, "weight", weight, C) || check_vec(name, "bias", bias, C) ||

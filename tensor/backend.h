@@ -112,9 +112,10 @@ typedef struct tensor_backend {
     int (*memory_stats)(int64_t *allocated, int64_t *cached);
     void (*empty_cache)(void);
 
-    // Optional direct convolution (oneDNN on the cpu); NULL, or a return of 1 ("not
-    // here": library missing, shape not supported), means the op layer runs im2col +
-    // GEMM. All buffers contiguous; outputs are overwritten. bias and gb may be NULL.
+    // Optional direct convolution (oneDNN on the cpu, cuDNN on the gpu); NULL, or a return
+    // of 1 ("not here": library missing, shape not supported, NNLAB_CONV=im2col), means
+    // the op layer runs im2col + GEMM, which is also the reference in tests. All buffers
+    // contiguous; outputs are overwritten. bias and gb may be NULL.
     int (*conv2d)(float *y, const float *x, const float *w, const float *bias, const tensor_conv_shape *s);
     int (*conv2d_backward_data)(float *gx, const float *gy, const float *w, const tensor_conv_shape *s);
     int (*conv2d_backward_weights)(float *gw, float *gb, const float *x, const float *gy, const tensor_conv_shape *s);
@@ -144,15 +145,6 @@ typedef struct tensor_backend {
                       int64_t rows, int64_t D, float eps);
     int (*layer_norm_backward)(float *gx, float *gw, float *gb, const float *dy, const float *x, const float *mean,
                                const float *invstd, const float *w, int64_t rows, int64_t D);
-    // conv2d through a vendor library (cuDNN; the CPU's oneDNN uses conv2d above): x (B,C,H,W), w (O,C/groups,kh,kw) contiguous
-    // -> y (B,O,oh,ow), square stride and padding, no bias. Backward: gx and/or gw (either
-    // may be NULL) from dy. Return 1 when declining (no library, no algorithm): the op
-    // layer then runs im2col + gemm, which is also the reference.
-    int (*vendor_conv2d)(float *y, const float *x, const float *w, int64_t B, int64_t C, int64_t H, int64_t W, int64_t O,
-                  int kh, int kw, int stride, int pad, int groups);
-    int (*vendor_conv2d_backward)(float *gx, float *gw, const float *dy, const float *x, const float *w, int64_t B,
-                           int64_t C, int64_t H, int64_t W, int64_t O, int kh, int kw, int stride, int pad,
-                           int groups);
     // adam/sgd over count parameters in as few launches as the device can (per-tensor
     // bias corrections and first steps: parameters may have taken different step counts)
     int (*adam_multi)(int count, float *const *p, const float *const *g, float *const *m, float *const *v,

@@ -185,45 +185,14 @@ tensor *tensor_to(tensor *t, tensor_device d) {
 }
 
 // ---- the meta device: shapes only, no memory, no work ----
+// Every kernel entry is NULL: the op layer never calls one for a meta tensor (TENSOR_RUN
+// and tensor_has_work in internal.h are the one place that decides), so a missed call
+// site crashes in tests instead of silently "succeeding".
 static void *meta_alloc(size_t bytes) { return NULL; }
 static void meta_free(void *p) {}
-static int meta_nop(void) { return 0; }
-#define NOP(type) ((type)(void (*)(void))meta_nop)
 
 const tensor_backend tensor_meta_backend = {
     .name = "meta",
     .alloc = meta_alloc,
     .free = meta_free,
-    .to_host = NOP(int (*)(float *, const float *, size_t)),
-    .from_host = NOP(int (*)(float *, const float *, size_t)),
-    .copy = NOP(int (*)(tensor *, const tensor *)),
-    .fill = NOP(int (*)(tensor *, float)),
-    .unary = NOP(int (*)(tensor *, const tensor *, int, float, float)),
-    .binary = NOP(int (*)(tensor *, const tensor *, const tensor *, int)),
-    .reduce = NOP(int (*)(float *, const float *, int64_t, int64_t, int64_t, int)),
-    .gemm = NOP(int (*)(int, int, int, int64_t, int64_t, int64_t, float, const float *, int64_t, int64_t,
-                        const float *, int64_t, int64_t, float, float *, int64_t, int64_t)),
-    .softmax = NOP(int (*)(float *, const float *, int64_t, int64_t, int64_t, int)),
-    .softmax_backward = NOP(int (*)(float *, const float *, const float *, int64_t, int64_t, int64_t, int)),
-    .unfold2d = NOP(int (*)(float *, const float *, int64_t, int64_t, int64_t, int64_t, int, int, int, int,
-                            int, int, int64_t, int64_t, float, int)),
-    .fold2d = NOP(int (*)(float *, const float *, int64_t, int64_t, int64_t, int64_t, int, int, int, int,
-                          int, int, int64_t, int64_t, int)),
-    .gather = NOP(int (*)(float *, const float *, const float *, int64_t, int64_t, int64_t, int64_t)),
-    .scatter_add = NOP(int (*)(float *, const float *, const float *, int64_t, int64_t, int64_t, int64_t)),
-    .max_pool2d = NOP(int (*)(float *, float *, const float *, int64_t, int64_t, int64_t, int64_t, int, int, int,
-                              int, int, int, int64_t, int64_t)),
-    .max_pool2d_backward = NOP(int (*)(float *, const float *, const float *, int64_t, int64_t, int64_t)),
-    .avg_pool2d = NOP(int (*)(float *, const float *, int64_t, int64_t, int64_t, int64_t, int, int, int, int,
-                              int, int, int64_t, int64_t)),
-    .avg_pool2d_backward = NOP(int (*)(float *, const float *, int64_t, int64_t, int64_t, int64_t, int, int, int,
-                                       int, int, int, int64_t, int64_t)),
-    .batch_norm = NOP(int (*)(float *, float *, float *, const float *, const float *, const float *, float *,
-                              float *, int64_t, int64_t, int64_t, int, float, float)),
-    .batch_norm_backward = NOP(int (*)(float *, float *, float *, const float *, const float *, const float *,
-                                       const float *, const float *, int64_t, int64_t, int64_t, int)),
-    .random = NOP(int (*)(float *, int64_t, int, uint64_t, uint64_t, float, float)),
-    .adam = NOP(int (*)(float *, const float *, float *, float *, int64_t, float, float, float, float, float,
-                        float, float, int)),
-    .sgd = NOP(int (*)(float *, const float *, float *, int64_t, float, float, float, float, int, int)),
 };

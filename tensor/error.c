@@ -39,6 +39,14 @@ void tensor_set_error(const char *fmt, ...) {
     }
 }
 
+void tensor_error_rename(const char *from, const char *to) {
+    size_t n = strlen(from);
+    if (strcmp(op, from) != 0 || strncmp(raw, from, n) != 0) return;   // another op's error: keep its name
+    char tmp[1024];
+    snprintf(tmp, sizeof tmp, "%s%s", to, raw + n);
+    tensor_set_error("%s", tmp);
+}
+
 const char *tensor_last_error(void) { return words_c[0] ? words_c : "unknown error"; }
 const char *tensor_last_error_raw(void) { return raw[0] ? raw : "unknown error"; }
 const char *tensor_last_error_op(void) { return op[0] ? op : NULL; }
@@ -56,10 +64,10 @@ size_t tensor_error_render(char *out, size_t n, const char *msg, tensor_words wo
         size_t len = (size_t)(end - body);
         const char *colon = memchr(body, ':', len);
         size_t tag = colon ? (size_t)(colon - body) : 0;
-        if (tag && (strncmp(body, "dim", tag) == 0 || strncmp(body, "index", tag) == 0)) {
+        if ((tag == 3 && strncmp(body, "dim", 3) == 0) || (tag == 5 && strncmp(body, "index", 5) == 0)) {
             long long d = strtoll(colon + 1, NULL, 10);
             k += (size_t)snprintf(out + k, n - k, "%lld", words == TENSOR_WORDS_LUA ? d + 1 : d);
-        } else if (tag && strncmp(body, "range", tag) == 0) {
+        } else if (tag == 5 && strncmp(body, "range", 5) == 0) {
             long long d = strtoll(colon + 1, NULL, 10);
             k += (size_t)snprintf(out + k, n - k, "%lld..%lld", words == TENSOR_WORDS_LUA ? 1LL : 0LL,
                                   words == TENSOR_WORDS_LUA ? d : d - 1);

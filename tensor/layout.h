@@ -66,4 +66,17 @@ EW_FN int window_end_tap(int64_t n, int k, int p) {
     return e < k ? (int)e : k;
 }
 
+// Host only: the words of a bad gather/scatter index v (as stored, 0-based) into a dim of
+// size r, the same on every device. Markup as tensor_set_error reads it (error.c).
+#include <math.h>
+#include <stdio.h>
+static inline void tensor_index_error_words(char *buf, size_t n, const char *op, float v, int64_t r) {
+    if (v == floorf(v) && fabsf(v) < 1e15f)
+        snprintf(buf, n, "%s: index {{index:%lld}} is out of range for a dim of size %lld (indices are {{range:%lld}})",
+                 op, (long long)v, (long long)r, (long long)r);
+    else   // not a whole number (or NaN): shown as the caller wrote it
+        snprintf(buf, n, "%s: index {{%g|%g}} is not a whole number (indices are {{range:%lld}})", op,
+                 (double)v + 1, (double)v, (long long)r);
+}
+
 #endif

@@ -4,12 +4,19 @@
 #include <math.h>
 #include "internal.h"
 
+// the fix for an input that is not (B,C,H,W), by what it looks like
+static const char *image_hint(const tensor *x) {
+    return x->ndim == 3 ? "add a batch dim with {{x:unsqueeze(1)|tensor_unsqueeze(x, 0)}}"
+         : x->ndim == 2 ? "reshape rows of pixels to images, e.g. "
+                          "{{x:view(-1, 1, 28, 28)|tensor_view(x, 4, (int64_t[]){-1, 1, 28, 28})}}"
+                        : "reshape it to [B,C,H,W]";
+}
+
 static int conv_out(const char *op, const tensor *x, int kh, int kw, int sh, int sw, int ph, int pw,
                     int64_t *oh, int64_t *ow) {
     char s[160];
     if (x->ndim != 4) {
-        tensor_set_error("%s: expects a 4-d input (B,C,H,W), got %s%s", op, tensor_shape_str(s, sizeof s, x),
-                         x->ndim == 3 ? "; add a batch dim with x:unsqueeze(1)" : "");
+        tensor_set_error("%s: expects [B,C,H,W] input, got %s; %s", op, tensor_shape_str(s, sizeof s, x), image_hint(x));
         return -1;
     }
     if (kh <= 0 || kw <= 0 || sh <= 0 || sw <= 0 || ph < 0 || pw < 0) {
@@ -22,7 +29,8 @@ static int conv_out(const char *op, const tensor *x, int kh, int kw, int sh, int
     *oh = (hp - kh) / sh + 1;
     *ow = (wp - kw) / sw + 1;
     if (hp < kh || wp < kw) {
-        tensor_set_error("%s: kernel %dx%d is larger than the padded input %lldx%lld of %s", op, kh, kw,
+        tensor_set_error("%s: kernel %dx%d is larger than the padded input %lldx%lld of %s; use a smaller kernel or "
+                         "more padding", op, kh, kw,
                          (long long)hp, (long long)wp, tensor_shape_str(s, sizeof s, x));
         return -1;
     }
@@ -45,9 +53,8 @@ static int unfold_back(tensor_node *n, tensor *out, tensor *g, tensor **gin) {
     tensor *z = tensor_zeros(x->ndim, x->size, x->storage->device);
     tensor *gc = tensor_contiguous(g);
     int rc = !z || !gc ||
-             (tensor_numel(x) && tensor_backend_of(x)->fold2d(tensor_data(z), tensor_data(gc), x->size[0], x->size[1],
-                                                             x->size[2], x->size[3], (int)a[0], (int)a[1], (int)a[2],
-                                                             (int)a[3], (int)a[4], (int)a[5], a[6], a[7], (int)a[8]));
+             TENSOR_RUN(x, fold2d, tensor_data(z), tensor_data(gc), x->size[0], x->size[1], x->size[2], x->size[3],
+                        (int)a[0], (int)a[1], (int)a[2], (int)a[3], (int)a[4], (int)a[5], a[6], a[7], (int)a[8]);
     tensor_release(gc);
     if (rc) { tensor_release(z); return -1; }
     gin[0] = z;
@@ -64,9 +71,8 @@ static tensor *unfold(const char *op, tensor *x, int kh, int kw, int sh, int sw,
     if (batch_inner) { sz[0] = C * kh * kw; sz[1] = B; }
     tensor *xc = tensor_contiguous(x);
     tensor *out = xc ? tensor_empty(3, sz, x->storage->device) : NULL;
-    int rc = !out || (tensor_numel(out) &&
-                      tensor_backend_of(x)->unfold2d(tensor_data(out), tensor_data(xc), B, C, x->size[2], x->size[3],
-                                                     kh, kw, sh, sw, ph, pw, oh, ow, pad_value, batch_inner));
+    int rc = !out || TENSOR_RUN(out, unfold2d, tensor_data(out), tensor_data(xc), B, C, x->size[2], x->size[3], kh,
+                                kw, sh, sw, ph, pw, oh, ow, pad_value, batch_inner);
     tensor_release(xc);
     if (rc) { tensor_release(out); return NULL; }
     tensor_node *n = tensor_record(out, "unfold", unfold_back, 1, &x);
@@ -81,7 +87,7 @@ tensor *tensor_unfold2d(tensor *x, int kh, int kw, int sh, int sw, int ph, int p
     return unfold("unfold", x, kh, kw, sh, sw, ph, pw, pad_value, 0);
 }
 
-// ---- direct convolution: the backend's own kernels (oneDNN on the cpu) ----
+// ---- direct convolution: the backend's own kernels (oneDNN on the cpu, cuDNN on the gpu) ----
 
 // the geometry of x * w with PyTorch's floor for the output size
 static void conv_geometry(const tensor *x, const tensor *w, int stride, int padding, int groups, tensor_conv_shape *s) {
@@ -126,8 +132,10 @@ static int conv_direct_back(tensor_node *n, tensor *out, tensor *g, tensor **gin
 // y, or NULL with *declined = 1 when the backend has no direct kernel for this case
 static tensor *conv_direct(tensor *x, tensor *w, tensor *bias, int stride, int padding, int groups, int *declined) {
     const tensor_backend *be = tensor_backend_of(x);
-    *declined = 1;
-    if (!be || !be->conv2d || !be->conv2d_backward_data || !be->conv2d_backward_weights) return NULL;
+    *declined = 1;   // meta and empty tensors take the im2col route, which only shapes them
+    if (!tensor_has_work(x) || !tensor_has_work(w) || !be->conv2d || !be->conv2d_backward_data ||
+        !be->conv2d_backward_weights)
+        return NULL;
     tensor_conv_shape s;
     conv_geometry(x, w, stride, padding, groups, &s);
     int64_t ys[4] = {s.B, s.O, s.oh, s.ow};
@@ -152,30 +160,36 @@ static tensor *conv_direct(tensor *x, tensor *w, tensor *bias, int stride, int p
 }
 
 // (B,C,H,W) * (O,C/groups,kh,kw) -> (B,O,OH,OW): the backend's direct kernel when it has
-// one (oneDNN), else the columns of each group times its filters
+// one (oneDNN, cuDNN), else the columns of each group times its filters
 tensor *tensor_conv2d(tensor *x, tensor *w, tensor *bias, int stride, int padding, int groups) {
     char s1[160], s2[160];
+    if (!x || !w) { tensor_set_error("conv2d: missing %s", x ? "weight" : "input"); return NULL; }
     if (tensor_check_same_device("conv2d", bias ? 3 : 2, (tensor *[]){x, w, bias})) return NULL;
     if (w->ndim != 4) {
-        tensor_set_error("conv2d: the weight must be 4-d (out, in/groups, kh, kw), got %s", tensor_shape_str(s1, sizeof s1, w));
+        tensor_set_error("conv2d: the weight must be [out, in/groups, kh, kw], got %s", tensor_shape_str(s1, sizeof s1, w));
         return NULL;
     }
     if (x->ndim != 4) {
-        tensor_set_error("conv2d: expects input (B,C,H,W), got %s%s", tensor_shape_str(s1, sizeof s1, x),
-                         x->ndim == 3 ? "; add a batch dim with x:unsqueeze(1)"
-                         : x->ndim == 2 ? "; a flat image must be reshaped, e.g. x:view(-1,1,28,28)" : "");
+        tensor_set_error("conv2d: expects [B,C,H,W] input, got %s; %s", tensor_shape_str(s1, sizeof s1, x), image_hint(x));
         return NULL;
     }
     int64_t O = w->size[0], Cg = w->size[1], C = x->size[1];
-    if (groups <= 0 || C % groups || O % groups || Cg * groups != C) {
-        const char *hint = x->size[3] == Cg * groups ? "; the input looks channels-last (B,H,W,C): use x:permute(1,4,2,3)" : "";
-        tensor_set_error("conv2d: input %s has %lld channels (dim 2) but the weight %s expects %lld (in/groups = %lld, "
-                         "groups = %d)%s", tensor_shape_str(s1, sizeof s1, x), (long long)C,
-                         tensor_shape_str(s2, sizeof s2, w), (long long)(Cg * groups), (long long)Cg, groups, hint);
+    if (groups <= 0 || O % groups) {
+        tensor_set_error("conv2d: groups = %d must be a positive divisor of the weight's %lld output channels "
+                         "(weight %s)", groups, (long long)O, tensor_shape_str(s1, sizeof s1, w));
+        return NULL;
+    }
+    if (Cg * groups != C) {
+        const char *hint = x->size[3] == Cg * groups
+                               ? "; channels look last: {{x:permute(1, 4, 2, 3)|tensor_permute(x, (int[]){0, 3, 1, 2})}}"
+                               : "";
+        tensor_set_error("conv2d: expects %lld input channels at dim {{dim:1}} (weight %s, groups = %d), got %s%s",
+                         (long long)(Cg * groups), tensor_shape_str(s2, sizeof s2, w), groups,
+                         tensor_shape_str(s1, sizeof s1, x), hint);
         return NULL;
     }
     if (bias && (bias->ndim != 1 || bias->size[0] != O)) {
-        tensor_set_error("conv2d: bias must have shape [%lld], got %s", (long long)O, tensor_shape_str(s1, sizeof s1, bias));
+        tensor_set_error("conv2d: bias must be [%lld], got %s", (long long)O, tensor_shape_str(s1, sizeof s1, bias));
         return NULL;
     }
     if (w->size[2] > INT_MAX || w->size[3] > INT_MAX) {   // kernel sizes run as C ints
@@ -186,15 +200,9 @@ tensor *tensor_conv2d(tensor *x, tensor *w, tensor *bias, int stride, int paddin
     int kh = (int)w->size[2], kw = (int)w->size[3];
     int64_t oh0, ow0;
     if (conv_out("conv2d", x, kh, kw, stride, stride, padding, padding, &oh0, &ow0)) return NULL;
-    if (x->storage->device == TENSOR_CPU) {
-        int declined;
-        tensor *y = conv_direct(x, w, bias, stride, padding, groups, &declined);
-        if (y || !declined) return y;
-    } else {
-        tensor *vendor_out;   // cuDNN on the GPU (ops_fused.c); 1 = declined: im2col below
-        int vendor = tensor_conv2d_vendor(x, w, bias, stride, padding, groups, &vendor_out);
-        if (vendor <= 0) return vendor < 0 ? NULL : vendor_out;
-    }
+    int declined;   // oneDNN on the cpu, cuDNN on the gpu, or im2col below
+    tensor *y = conv_direct(x, w, bias, stride, padding, groups, &declined);
+    if (y || !declined) return y;
     // One GEMM per group over the whole batch, not one per image: the columns come
     // laid out (C*kh*kw, B, L) so the weight (g, O/g, Cg*kh*kw) multiplies all B*L
     // positions at once (128 small GEMMs with K = 9 ran at ~1 GFLOP/s).
@@ -206,7 +214,7 @@ tensor *tensor_conv2d(tensor *x, tensor *w, tensor *bias, int stride, int paddin
     int64_t cs[3] = {groups, K, B * L}, ws[3] = {groups, O / groups, K}, ys[4] = {O, B, oh, ow};
     tensor *cf = tensor_view(cols, 3, cs);                                  // (g, K, B*L)
     tensor *w3 = cf ? tensor_reshape(w, 3, ws) : NULL;
-    tensor *y = w3 ? tensor_matmul(w3, cf) : NULL;                          // (g, O/g, B*L)
+    y = w3 ? tensor_matmul(w3, cf) : NULL;                                  // (g, O/g, B*L)
     tensor *yo = y ? tensor_view(y, 4, ys) : NULL;                          // (O, B, oh, ow)
     tensor *y4 = yo ? tensor_permute(yo, (int[]){1, 0, 2, 3}) : NULL;       // (B, O, oh, ow), a view
     tensor_release(cf); tensor_release(yo);
@@ -230,9 +238,8 @@ static int max_pool_back(tensor_node *n, tensor *out, tensor *g, tensor **gin) {
     tensor *z = tensor_zeros(x->ndim, x->size, x->storage->device);
     tensor *gc = tensor_contiguous(g);
     int rc = !z || !gc ||
-             (tensor_numel(g) && tensor_backend_of(x)->max_pool2d_backward(tensor_data(z), tensor_data(gc), tensor_data(idx),
-                                                                          planes, x->size[2] * x->size[3],
-                                                                          out->size[2] * out->size[3]));
+             TENSOR_RUN(g, max_pool2d_backward, tensor_data(z), tensor_data(gc), tensor_data(idx), planes,
+                        x->size[2] * x->size[3], out->size[2] * out->size[3]);
     tensor_release(gc);
     if (rc) { tensor_release(z); return -1; }
     gin[0] = z;
@@ -245,9 +252,8 @@ static int avg_pool_back(tensor_node *n, tensor *out, tensor *g, tensor **gin) {
     tensor *z = tensor_zeros(x->ndim, x->size, x->storage->device);
     tensor *gc = tensor_contiguous(g);
     int rc = !z || !gc ||
-             (tensor_numel(g) && tensor_backend_of(x)->avg_pool2d_backward(tensor_data(z), tensor_data(gc), x->size[0],
-                                                                          x->size[1], x->size[2], x->size[3], k, k, st,
-                                                                          st, p, p, out->size[2], out->size[3]));
+             TENSOR_RUN(g, avg_pool2d_backward, tensor_data(z), tensor_data(gc), x->size[0], x->size[1], x->size[2],
+                        x->size[3], k, k, st, st, p, p, out->size[2], out->size[3]);
     tensor_release(gc);
     if (rc) { tensor_release(z); return -1; }
     gin[0] = z;
@@ -257,6 +263,7 @@ static int avg_pool_back(tensor_node *n, tensor *out, tensor *g, tensor **gin) {
 // x is (B,C,H,W) -> (B,C,OH,OW): max (NaN wins, -inf padding) or mean (zero padding counted)
 static tensor *pool(const char *op, tensor *x, int k, int stride, int padding, int is_max) {
     char s[160];
+    if (!x) { tensor_set_error("%s: missing input", op); return NULL; }
     if (stride <= 0) stride = k;
     if (padding > k / 2) {
         tensor_set_error("%s: padding %d must be at most half the kernel size %d", op, padding, k);
@@ -266,8 +273,8 @@ static tensor *pool(const char *op, tensor *x, int k, int stride, int padding, i
     if (conv_out(op, x, k, k, stride, stride, padding, padding, &oh, &ow)) return NULL;
     int64_t B = x->size[0], C = x->size[1], H = x->size[2], W = x->size[3];
     if (C == 0 || H == 0 || W == 0) {   // a window of padding only has no value (max gave uninitialised memory)
-        tensor_set_error("%s: input %s has an empty dim %d; only the batch dim may be 0 (as in PyTorch)", op,
-                         tensor_shape_str(s, sizeof s, x), C == 0 ? 2 : H == 0 ? 3 : 4);
+        tensor_set_error("%s: input %s has an empty dim {{dim:%d}}; only the batch dim may be 0 (as in PyTorch)", op,
+                         tensor_shape_str(s, sizeof s, x), C == 0 ? 1 : H == 0 ? 2 : 3);
         return NULL;
     }
     if (is_max && H * W > ((int64_t)1 << 24)) {   // the argmax is kept as a float
@@ -278,13 +285,12 @@ static tensor *pool(const char *op, tensor *x, int k, int stride, int padding, i
     tensor *xc = tensor_contiguous(x);
     tensor *out = xc ? tensor_empty(4, os, x->storage->device) : NULL;
     tensor *idx = out && is_max ? tensor_empty(4, os, x->storage->device) : NULL;
-    const tensor_backend *be = out ? tensor_backend_of(x) : NULL;
     int rc = !out || (is_max && !idx);
-    if (!rc && tensor_numel(out))
-        rc = is_max ? be->max_pool2d(tensor_data(out), tensor_data(idx), tensor_data(xc), B, C, H, W, k, k, stride,
-                                     stride, padding, padding, oh, ow)
-                    : be->avg_pool2d(tensor_data(out), tensor_data(xc), B, C, H, W, k, k, stride, stride, padding,
-                                     padding, oh, ow);
+    if (!rc)
+        rc = is_max ? TENSOR_RUN(out, max_pool2d, tensor_data(out), tensor_data(idx), tensor_data(xc), B, C, H, W, k, k,
+                                 stride, stride, padding, padding, oh, ow)
+                    : TENSOR_RUN(out, avg_pool2d, tensor_data(out), tensor_data(xc), B, C, H, W, k, k, stride, stride,
+                                 padding, padding, oh, ow);
     tensor_release(xc);
     if (rc) { tensor_release(out); tensor_release(idx); return NULL; }
     tensor_node *n = tensor_record(out, op, is_max ? max_pool_back : avg_pool_back, 1, &x);

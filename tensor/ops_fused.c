@@ -28,8 +28,8 @@ static int cross_entropy_back(tensor_node *n, tensor *out, tensor *g, tensor **g
     tensor *gx = x->requires_grad ? tensor_empty(2, x->size, x->storage->device) : NULL;
     int rc = !gc || (x->requires_grad && !gx);
     if (!rc && gx)
-        rc = tensor_backend_of(x)->cross_entropy_backward(tensor_data(gx), tensor_data(gc), tensor_data(xc),
-                                                          tensor_data(lse), tensor_data(yc), rows, C);
+        rc = TENSOR_RUN(x, cross_entropy_backward, tensor_data(gx), tensor_data(gc), tensor_data(xc), tensor_data(lse),
+                        tensor_data(yc), rows, C);
     tensor_release(gc);
     if (rc) { tensor_release(gx); return -1; }
     gin[0] = gx;
@@ -148,68 +148,6 @@ tensor *tensor_fused_layer_norm(tensor *x, tensor *weight, tensor *bias, float e
         tensor_release(mean); tensor_release(invstd); tensor_release(xc);
     }
     return y;
-}
-
-// ---- conv2d through the device's vendor library (cuDNN) ------------------------------------------
-// inputs: x, w; saved: contiguous x, contiguous w. iarg: B C H W O kh kw stride pad groups
-static int conv2d_vendor_back(tensor_node *n, tensor *out, tensor *g, tensor **gin) {
-    tensor *x = n->inputs[0], *w = n->inputs[1], *xc = n->saved[0], *wc = n->saved[1];
-    const int64_t *a = n->iarg;
-    tensor *gc = tensor_contiguous(g);
-    tensor *gx = x->requires_grad ? tensor_empty(4, x->size, x->storage->device) : NULL;
-    tensor *gw = w->requires_grad ? tensor_empty(4, w->size, w->storage->device) : NULL;
-    int rc = !gc || (x->requires_grad && !gx) || (w->requires_grad && !gw) ? -1 : 0;
-    if (!rc && (gx || gw))
-        rc = tensor_backend_of(x)->vendor_conv2d_backward(gx ? tensor_data(gx) : NULL, gw ? tensor_data(gw) : NULL,
-                                                   tensor_data(gc), tensor_data(xc), tensor_data(wc), a[0], a[1], a[2],
-                                                   a[3], a[4], (int)a[5], (int)a[6], (int)a[7], (int)a[8], (int)a[9]);
-    if (rc > 0) tensor_set_error("conv2d backward: cuDNN declined a convolution whose forward it ran; "
-                                 "run with NNLAB_NO_CUDNN=1 to use im2col");
-    tensor_release(gc);
-    if (rc) { tensor_release(gx); tensor_release(gw); return -1; }
-    gin[0] = gx; gin[1] = gw; gin[2] = NULL;
-    return 0;
-}
-
-int tensor_conv2d_vendor(tensor *x, tensor *w, tensor *bias, int stride, int padding, int groups, tensor **out) {
-    *out = NULL;
-    if (x->storage->device != TENSOR_CUDA || tensor_numel(x) == 0 || tensor_numel(w) == 0) return 1;
-    if (stride <= 0 || padding < 0) return 1;   // the im2col path words these errors
-    const tensor_backend *be = tensor_backend_of(x);
-    if (!be || !be->vendor_conv2d || !be->vendor_conv2d_backward) return 1;
-    int64_t B = x->size[0], C = x->size[1], H = x->size[2], W = x->size[3], O = w->size[0];
-    int kh = (int)w->size[2], kw = (int)w->size[3];
-    int64_t oh = (H + 2 * (int64_t)padding - kh) / stride + 1, ow = (W + 2 * (int64_t)padding - kw) / stride + 1;
-    if (oh <= 0 || ow <= 0) return 1;   // let the im2col path word the error
-    tensor *xc = tensor_contiguous(x), *wc = tensor_contiguous(w);
-    int64_t ys[4] = {B, O, oh, ow};
-    tensor *y = xc && wc ? tensor_empty(4, ys, x->storage->device) : NULL;
-    int rc = y ? be->vendor_conv2d(tensor_data(y), tensor_data(xc), tensor_data(wc), B, C, H, W, O, kh, kw, stride, padding,
-                            groups) : -1;
-    if (rc) {
-        tensor_release(xc); tensor_release(wc); tensor_release(y);
-        return rc;   // 1: declined, use im2col
-    }
-    tensor_node *n = tensor_record(y, "conv2d", conv2d_vendor_back, 2, (tensor *[]){x, w});
-    if (n) {
-        tensor_node_save(n, 0, xc);
-        tensor_node_save(n, 1, wc);
-        int64_t a[10] = {B, C, H, W, O, kh, kw, stride, padding, groups};
-        for (int i = 0; i < 10; i++) n->iarg[i] = a[i];
-    } else {
-        tensor_release(xc); tensor_release(wc);
-    }
-    if (bias) {   // as the im2col path adds it: a broadcast add, whose backward sums to the bias
-        int64_t bs[4] = {1, O, 1, 1};
-        tensor *b4 = tensor_view(bias, 4, bs);
-        tensor *yb = b4 ? tensor_add(y, b4) : NULL;
-        tensor_release(b4);
-        tensor_release(y);
-        if (!yb) return -1;
-        y = yb;
-    }
-    *out = y;
-    return 0;
 }
 
 // ---- optimizer steps over many parameters -------------------------------------------------------

@@ -13,7 +13,6 @@ static int gemm_layout(const tensor *x, int *trans, int64_t *ld) {
 
 // out (bs..., m, n) = a (bs..., m, k) @ b (bs..., k, n); a and b already broadcast to bs.
 static int gemm_batched(tensor *out, tensor *a, tensor *b) {
-    const tensor_backend *be = tensor_backend_of(out);
     tensor *ops[2] = {a, b};
     int trans[2];
     int64_t ld[2];
@@ -51,8 +50,8 @@ static int gemm_batched(tensor *out, tensor *a, tensor *b) {
         for (int d = 0; d < first; d++)
             for (int q = 0; q < 3; q++) off[q] += idx[d] * all[q]->stride[d];
         if (batch && m && n)
-            rc = be->gemm((int)batch, trans[0], trans[1], m, n, k, 1.0f, tensor_data(ops[0]) + off[0], ld[0], bst[0],
-                          tensor_data(ops[1]) + off[1], ld[1], bst[1], 0.0f, tensor_data(out) + off[2], n, bst[2]);
+            rc = TENSOR_RUN(out, gemm, (int)batch, trans[0], trans[1], m, n, k, 1.0f, tensor_data(ops[0]) + off[0], ld[0],
+                            bst[0], tensor_data(ops[1]) + off[1], ld[1], bst[1], 0.0f, tensor_data(out) + off[2], n, bst[2]);
         if (rc) break;
         int d = first - 1;
         for (; d >= 0; d--) { if (++idx[d] < out->size[d]) break; idx[d] = 0; }

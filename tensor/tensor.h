@@ -59,6 +59,9 @@ const char *tensor_last_error_raw(void);              // with the markup
 const char *tensor_last_error_op(void);               // "matmul", or NULL when none is named
 size_t tensor_error_render(char *out, size_t n, const char *msg, tensor_words words);
 void tensor_set_error(const char *fmt, ...);          // printf-style; for nn/ and repl/
+// a layer built on op names itself in op's own errors ("conv2d: ..." -> "nn.Conv2d(...): ..."),
+// so the op validates its arguments once and the learner still sees the layer
+void tensor_error_rename(const char *op, const char *layer);
 // "[2,3,4]" into buf; returns buf.
 char *tensor_shape_str(char *buf, size_t n, const tensor *t);
 char *tensor_sizes_str(char *buf, size_t n, int ndim, const int64_t *sizes);
@@ -297,9 +300,6 @@ int tensor_has_fused(const tensor *t, tensor_fused_op op);
 tensor *tensor_fused_cross_entropy(tensor *logits, tensor *labels);
 // x (rows, D), weight/bias (D) or NULL -> layer norm of each row (biased variance)
 tensor *tensor_fused_layer_norm(tensor *x, tensor *weight, tensor *bias, float eps);
-// conv2d by the device's vendor library (cuDNN on the GPU), arguments checked by
-// tensor_conv2d: 0 (*out set), 1 declined (no library or algorithm: use im2col), -1 error.
-int tensor_conv2d_vendor(tensor *x, tensor *w, tensor *bias, int stride, int padding, int groups, tensor **out);
 
 // ---- threads and interruption (tensor/cpu/pool.c) -----------------------------------
 // One setting for nnlab's kernels, OpenBLAS and oneDNN. The default is the number of

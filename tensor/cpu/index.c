@@ -2,11 +2,13 @@
 #include <math.h>
 #include <string.h>
 #include "cpu.h"
+#include "../layout.h"
 
 static int check_index(const char *op, float v, int64_t r) {
     if (!(v >= 0 && v < (float)r) || v != floorf(v)) {
-        tensor_set_error("%s: index %g is out of range: indices must be whole numbers in 1..%lld", op,
-                         (double)v + 1, (long long)r);
+        char msg[256];
+        tensor_index_error_words(msg, sizeof msg, op, v, r);
+        tensor_set_error("%s", msg);
         return -1;
     }
     return 0;
