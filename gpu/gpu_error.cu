@@ -8,7 +8,7 @@
 #include "gpu_internal.h"
 
 // What a site id stands for: the op that launched the check and how to word its error.
-// what "" : an index of gather/scatter_add, shown 1-based as Lua users write it;
+// what "" : an index of gather/scatter_add, worded by tensor_index_error_words (layout.h);
 // else a label/id check worded as nn/loss.c's CPU check words it.
 typedef struct {
     char op[96], what[16];   // copies: nn.Embedding's op name is built on the stack

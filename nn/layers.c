@@ -116,7 +116,7 @@ tensor *nn_batch_norm(tensor *x, tensor *running_mean, tensor *running_var, tens
     int use_batch = training || !running_mean || !running_var;
     if (use_batch && N * L <= 1) {
         tensor_set_error("%s: expected more than 1 value per channel when training, got input %s; "
-                         "use a batch larger than 1 or model:eval()", name, nn_shape(sx, sizeof sx, x));
+                         "use a batch larger than 1 or {{model:eval()|training = 0}}", name, nn_shape(sx, sizeof sx, x));
         return NULL;
     }
     return tensor_batch_norm(x, weight, bias, running_mean, running_var, training, momentum, eps);

@@ -48,7 +48,7 @@ int repl_use_device(const char *name, char *err, size_t errn)
 {
     tensor_device d;
     if (tensor_parse_device(name, &d) != 0) {
-        if (!strncmp(name, "cuda:", 5)) snprintf(err, errn, "%s", tensor_last_error());   // cuda:N's own reason
+        if (!strncmp(name, "cuda:", 5)) repl_last_error(err, errn);   // cuda:N's own reason
         else snprintf(err, errn, "unknown device '%s' (cpu, cuda or meta)", name);
         return -1;
     }

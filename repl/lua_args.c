@@ -71,7 +71,7 @@ tensor_device repl_check_device_name(lua_State *L, int idx) {
                    luaL_typename(L, idx));
     if (tensor_parse_device(name, &d) != 0) {
         if (!strncmp(name, "cuda:", 5))   // cuda:N says what is wrong with N
-            luaL_error(L, "%s: %s", repl_current_function(L), tensor_last_error());
+            luaL_error(L, "%s: %s", repl_current_function(L), repl_last_error((char[1024]){0}, 1024));
         luaL_error(L, "%s: unknown device '%s' (use \"cpu\", \"cuda\" or \"meta\")", repl_current_function(L), name);
     }
     return d;

@@ -150,7 +150,7 @@ static int l_cuda_synchronize(lua_State *L) {
 // tensor.set_matmul_precision("highest" | "high"): PyTorch's set_float32_matmul_precision
 static int l_set_matmul_precision(lua_State *L) {
     if (tensor_set_matmul_precision(luaL_checkstring(L, 1)) != 0) {
-        return luaL_error(L, "tensor.%s", tensor_last_error());
+        return luaL_error(L, "tensor.%s", repl_last_error((char[1024]){0}, 1024));
     }
     return 0;
 }

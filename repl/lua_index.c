@@ -183,7 +183,8 @@ static int index_sizes(const tensor *t, int n, const index_entry *e, int64_t *sz
 // Raises the library's error under the learner's name for the op: "copy: ..." becomes
 // "x[{...}] = v: ...".
 static int index_error(lua_State *L, const char *op) {
-    const char *msg = tensor_last_error(), *p = msg;
+    char words[1024];
+    const char *msg = repl_last_error(words, sizeof words), *p = msg;
     while (*p == '_' || islower((unsigned char)*p)) p++;
     if (p > msg && p[0] == ':' && p[1] == ' ') msg = p + 2;
     return luaL_error(L, "%s: %s", op, msg);

@@ -22,9 +22,14 @@ void repl_set_default_device(tensor_device d) { default_device = d; }
 // Raises the library's last error in the learner's words (1-based dims, Lua syntax: the
 // markup of tensor.h's errors); a message that does not name its op (the allocator's
 // "out of memory: ...") gets the Lua function's name in front.
+const char *repl_last_error(char *buf, size_t n) {
+    tensor_error_render(buf, n, tensor_last_error_raw(), TENSOR_WORDS_LUA);
+    return buf;
+}
+
 int repl_tensor_error(lua_State *L) {
     char msg[1024];
-    tensor_error_render(msg, sizeof msg, tensor_last_error_raw(), TENSOR_WORDS_LUA);
+    repl_last_error(msg, sizeof msg);
     // Ctrl-C inside an op ("interrupted", "backward of matmul: interrupted"): the REPL's
     // own message, as when its hook stops Lua code
     size_t len = strlen(msg);

@@ -34,6 +34,8 @@ void repl_set_default_device(tensor_device d);
 void repl_push_shape(lua_State *L, int ndim, const int64_t *sizes);
 // Raises the last tensor error as a Lua error (never returns).
 int repl_tensor_error(lua_State *L);
+// the library's last error in the learner's words (1-based dims, Lua syntax), in buf
+const char *repl_last_error(char *buf, size_t n);
 // the pieces of the `tensor` global: methods into the table at the top of the stack
 // (lua_tensor_ops.c), operators and __tostring into the metatable there, the functions
 // of the `tensor` table (lua_tensor_new.c)

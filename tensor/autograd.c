@@ -285,7 +285,7 @@ int tensor_backward(tensor *loss, tensor *grad) {
     }
     if (!grad && tensor_numel(loss) != 1) {
         tensor_set_error("backward: called on a tensor of shape %s; backward() without an argument needs a "
-                         "scalar (one element), e.g. loss = y:sum() or y:mean()", tensor_shape_str(s1, sizeof s1, loss));
+                         "scalar (one element), e.g. {{loss = y:sum() or y:mean()|tensor_sum(y, TENSOR_ALL_DIMS, 0)}}", tensor_shape_str(s1, sizeof s1, loss));
         return -1;
     }
     if (grad && grad->storage->device != loss->storage->device) {   // kernels would mix devices (the fuzzer's find)

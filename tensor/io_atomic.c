@@ -410,7 +410,7 @@ int io_checked_numel(const char *op, const char *path, int ndim, const int64_t *
     int64_t n = 1, bound = 1;
     for (int i = 0; i < ndim; i++) {
         if (sizes[i] < 0) {
-            tensor_set_error("%s: %s: negative size %lld in dim %d", op, path,
+            tensor_set_error("%s: %s: negative size %lld in dim {{dim:%d}}", op, path,
                              (long long)sizes[i], i);
             return -1;
         }

@@ -34,8 +34,9 @@ tensor *tensor_cat(int n, tensor **ts, int dim) {
         int ok = t->ndim == f->ndim;
         for (int i = 0; ok && i < f->ndim; i++) ok = i == dim || t->size[i] == f->size[i];
         if (!ok) {
-            tensor_set_error("cat: tensor %d has shape %s but tensor 1 has %s; all sizes except dim %d must match", k + 1,
-                             tensor_shape_str(s1, sizeof s1, t), tensor_shape_str(s2, sizeof s2, f), dim + 1);
+            tensor_set_error("cat: tensor {{index:%d}} has shape %s but tensor {{index:0}} has %s; all sizes except dim "
+                             "{{dim:%d}} must match", k, tensor_shape_str(s1, sizeof s1, t),
+                             tensor_shape_str(s2, sizeof s2, f), dim);
             return NULL;
         }
         sz[dim] += t->size[dim];
@@ -107,8 +108,8 @@ tensor *tensor_gather(tensor *a, int dim, tensor *index) {
     int ok = index->ndim == a->ndim;
     for (int i = 0; ok && i < a->ndim; i++) ok = i == dim || index->size[i] == a->size[i];
     if (!ok) {
-        tensor_set_error("gather: index %s must have the shape of the input %s except along dim %d",
-                         tensor_shape_str(s1, sizeof s1, index), tensor_shape_str(s2, sizeof s2, a), dim + 1);
+        tensor_set_error("gather: index %s must have the shape of the input %s except along dim {{dim:%d}}",
+                         tensor_shape_str(s1, sizeof s1, index), tensor_shape_str(s2, sizeof s2, a), dim);
         return NULL;
     }
     int64_t outer, ra, inner, ro, ri, ii;
@@ -176,10 +177,10 @@ static float *mask_values(const char *op, tensor *mask, int64_t *count) {
         if (m[i] == 1.0f) ones++;
         else if (m[i] != 0.0f) {
             char s[160];
-            tensor_set_error("%s: the mask %s holds %g at element %lld (row-major, 1-based); a mask holds only 0 "
-                             "and 1, as comparisons like x:gt(0) return (to pick by position use "
-                             "x:index_select(dim, indices))", op, tensor_shape_str(s, sizeof s, mask), (double)m[i],
-                             (long long)i + 1);
+            tensor_set_error("%s: the mask %s holds %g at element {{index:%lld}} (row-major); a mask holds only 0 "
+                             "and 1, as comparisons like {{x:gt(0)|tensor_compare_scalar(x, 0, TENSOR_GT)}} return (to "
+                             "pick by position use {{x:index_select(dim, indices)|tensor_index_select(x, dim, indices)}})",
+                             op, tensor_shape_str(s, sizeof s, mask), (double)m[i], (long long)i);
             free(m);
             return NULL;
         }
@@ -196,7 +197,8 @@ static int mask_leading(const char *op, const tensor *a, const tensor *mask, int
     for (int i = 0; ok && i < mask->ndim; i++) { ok = mask->size[i] == a->size[i]; l *= a->size[i]; }
     if (!ok) {
         tensor_set_error("%s: the mask has shape %s but x has %s; a mask must have x's shape, or the shape of x's "
-                         "first dims (to pick whole rows)%s; to pick by position use x:index_select(dim, indices)", op, tensor_shape_str(s1, sizeof s1, mask),
+                         "first dims (to pick whole rows)%s; to pick by position use "
+                         "{{x:index_select(dim, indices)|tensor_index_select(x, dim, indices)}}", op, tensor_shape_str(s1, sizeof s1, mask),
                          tensor_shape_str(s2, sizeof s2, a),
                          mask->ndim == 0 ? "; this mask is 0-d" : "");
         return -1;

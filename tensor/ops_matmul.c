@@ -116,10 +116,10 @@ static tensor *matmul_nd(tensor *a, tensor *b) {
     int na = a->ndim, nb = b->ndim;
     int64_t m = a->size[na - 2], k = a->size[na - 1], k2 = b->size[nb - 2], n = b->size[nb - 1];
     if (k != k2) {
-        tensor_set_error("matmul: %s x %s: dim %d of the left (%lld) must equal dim %d of the right (%lld)%s",
-                         tensor_shape_str(s1, sizeof s1, a), tensor_shape_str(s2, sizeof s2, b), na, (long long)k,
-                         nb - 1, (long long)k2,
-                         (n == k) ? "; did you mean to transpose the right side (y:t())?" : "");
+        tensor_set_error("matmul: %s x %s: dim {{dim:%d}} of the left (%lld) must equal dim {{dim:%d}} of the right "
+                         "(%lld)%s", tensor_shape_str(s1, sizeof s1, a), tensor_shape_str(s2, sizeof s2, b), na - 1,
+                         (long long)k, nb - 2, (long long)k2,
+                         (n == k) ? "; did you mean to transpose the right side ({{y:t()|tensor_t(y)}})?" : "");
         return NULL;
     }
     // broadcast the batch dims
@@ -163,10 +163,11 @@ tensor *tensor_matmul(tensor *a, tensor *b) {
     }
     int64_t ka = a->size[a->ndim - 1], kb = b->size[b->ndim == 1 ? 0 : b->ndim - 2];
     if (ka != kb) {   // reported with the shapes as given, before 1-D operands are reshaped
-        tensor_set_error("matmul: %s x %s: dim %d of the left (%lld) must equal dim %d of the right (%lld)%s",
-                         tensor_shape_str(s1, sizeof s1, a), tensor_shape_str(s2, sizeof s2, b), a->ndim, (long long)ka,
-                         b->ndim == 1 ? 1 : b->ndim - 1, (long long)kb,
-                         b->ndim >= 2 && b->size[b->ndim - 1] == ka ? "; did you mean to transpose the right side (y:t())?" : "");
+        tensor_set_error("matmul: %s x %s: dim {{dim:%d}} of the left (%lld) must equal dim {{dim:%d}} of the right "
+                         "(%lld)%s", tensor_shape_str(s1, sizeof s1, a), tensor_shape_str(s2, sizeof s2, b), a->ndim - 1,
+                         (long long)ka, b->ndim == 1 ? 0 : b->ndim - 2, (long long)kb,
+                         b->ndim >= 2 && b->size[b->ndim - 1] == ka
+                             ? "; did you mean to transpose the right side ({{y:t()|tensor_t(y)}})?" : "");
         return NULL;
     }
     // 1-D operands become a row / column, removed again from the result

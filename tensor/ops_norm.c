@@ -47,7 +47,7 @@ tensor *tensor_batch_norm(tensor *x, tensor *weight, tensor *bias, tensor *runni
     for (int i = 2; i < x->ndim; i++) L *= x->size[i];
     for (int i = 1; i < 5; i++)
         if (args[i] && (args[i]->ndim != 1 || args[i]->size[0] != C)) {
-            tensor_set_error("batch_norm: %s must be [%lld] for input %s (C = dim 2), got %s", names[i], (long long)C,
+            tensor_set_error("batch_norm: %s must be [%lld] for input %s (C = dim {{dim:1}}), got %s", names[i], (long long)C,
                              tensor_shape_str(s1, sizeof s1, x), tensor_shape_str(s2, sizeof s2, args[i]));
             return NULL;
         }

@@ -136,7 +136,8 @@ static tensor *view_as(const char *op, tensor *t, int ndim, const int64_t *sizes
         if (!may_copy) {
             char s[160];
             tensor_set_error("%s: the tensor %s is not contiguous in memory, so it cannot be viewed as %s; "
-                             "use x:reshape(...) (copies when needed) or x:contiguous():view(...)", op,
+                             "use {{x:reshape(...)|tensor_reshape(x, ...)}} (copies when needed) or "
+                             "{{x:contiguous():view(...)|tensor_view(tensor_contiguous(x), ...)}}", op,
                              tensor_shape_str(s, sizeof s, t), tensor_sizes_str((char[160]){0}, 160, ndim, sz));
             return NULL;
         }
@@ -194,7 +195,8 @@ tensor *tensor_transpose(tensor *t, int d0, int d1) {
 tensor *tensor_t(tensor *t) {
     if (t->ndim != 2) {
         char s[160];
-        tensor_set_error("t: expects a 2-d tensor, got %s; use x:transpose(d1, d2) or x:permute(...)",
+        tensor_set_error("t: expects a 2-d tensor, got %s; use {{x:transpose(d1, d2)|tensor_transpose(x, d1, d2)}} or "
+                         "{{x:permute(...)|tensor_permute(x, dims)}}",
                          tensor_shape_str(s, sizeof s, t));
         return NULL;
     }
@@ -232,7 +234,7 @@ static tensor *slice(const char *op, tensor *t, int dim, int64_t start, int64_t 
 tensor *tensor_narrow(tensor *t, int dim, int64_t start, int64_t length) { return slice("narrow", t, dim, start, length, 0); }
 
 tensor *tensor_select(tensor *t, int dim, int64_t index) {
-    if (t->ndim == 0) { tensor_set_error("select: cannot index a 0-d tensor (it holds one number: use x:item())"); return NULL; }
+    if (t->ndim == 0) { tensor_set_error("select: cannot index a 0-d tensor (it holds one number: use {{x:item()|tensor_item(x, &v)}})"); return NULL; }
     int d;
     if (tensor_normalize_dim("select", t, dim, 0, &d)) return NULL;
     if (index < 0) index += t->size[d];
@@ -259,7 +261,7 @@ tensor *tensor_squeeze(tensor *t, int dim) {
 tensor *tensor_flatten(tensor *t, int start, int end) {
     if (t->ndim == 0) return view_as("flatten", t, 1, (int64_t[]){1}, 1);
     if (tensor_normalize_dim("flatten", t, start, 0, &start) || tensor_normalize_dim("flatten", t, end, 0, &end)) return NULL;
-    if (start > end) { tensor_set_error("flatten: start dim %d comes after end dim %d", start + 1, end + 1); return NULL; }
+    if (start > end) { tensor_set_error("flatten: start dim {{dim:%d}} comes after end dim {{dim:%d}}", start, end); return NULL; }
     int64_t sz[TENSOR_MAX_DIMS];
     int nd = 0;
     for (int i = 0; i < start; i++) sz[nd++] = t->size[i];
@@ -287,7 +289,7 @@ static tensor *expand_view(tensor *t, int ndim, const int64_t *sizes) {
             if (want == -1) want = t->size[j];
             if (t->size[j] == want) { v->size[i] = want; v->stride[i] = t->stride[j]; continue; }
             if (t->size[j] != 1) {
-                tensor_set_error("expand: dim %d of %s has size %lld, which is not 1, so it cannot expand to %s", j + 1,
+                tensor_set_error("expand: dim {{dim:%d}} of %s has size %lld, which is not 1, so it cannot expand to %s", j,
                                  tensor_shape_str(s1, sizeof s1, t), (long long)t->size[j],
                                  tensor_sizes_str(s2, sizeof s2, ndim, sizes));
                 tensor_release(v);
@@ -408,8 +410,8 @@ tensor *tensor_slice(tensor *t, int dim, int64_t start, int64_t length, int64_t 
     // the last element taken, start + (length-1)*step, must lie inside the dim (checked without overflow)
     int64_t size = t->size[dim];
     if (start < 0 || length < 0 || (length > 0 && (start >= size || (length - 1) > (size - 1 - start) / step))) {
-        tensor_set_error("slice: %lld elements from %lld, %lld apart, run past dim %d of size %lld in %s",
-                         (long long)length, (long long)start + 1, (long long)step, dim + 1, (long long)size,
+        tensor_set_error("slice: %lld elements from {{index:%lld}}, %lld apart, run past dim {{dim:%d}} of size %lld in %s",
+                         (long long)length, (long long)start, (long long)step, dim, (long long)size,
                          tensor_shape_str(s, sizeof s, t));
         return NULL;
     }

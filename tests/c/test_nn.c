@@ -93,7 +93,24 @@ static void test_errors(void) {
            "Linear on unflattened images names the shapes and the fix, in C terms");
     int64_t cw[4] = {8, 3, 3, 3};
     tensor *k = tensor_zeros(4, cw, TENSOR_META);
-    tap_ok(!nn_conv2d(x, k, NULL, 1, 0, 1) && has("expects 3 input channels"), "Conv2d channel mismatch");
+    tap_ok(!nn_conv2d(x, k, NULL, 1, 0, 1) &&
+               has("nn.Conv2d(3->8, k=3x3): expects 3 input channels at dim 1 (weight [8,3,3,3], groups = 1), "
+                   "got [64,1,28,28]"),
+           "Conv2d channel mismatch: checked once by the op, named by the layer, 0-based dim in C");
+    tap_ok(tensor_last_error_op() && strcmp(tensor_last_error_op(), "nn.Conv2d(3->8, k=3x3)") == 0,
+           "the renamed error's op field is the layer");
+    tap_ok(!tensor_conv2d(x, k, NULL, 1, 0, 1) && has("conv2d: expects 3 input channels"),
+           "the op alone keeps its own name");
+    tensor_set_error("matmul: a nested op failed");
+    tensor_error_rename("conv2d", "nn.Conv2d(...)");
+    tap_ok(has("matmul: a nested op failed") && strcmp(tensor_last_error_op(), "matmul") == 0,
+           "a nested op's error keeps its name (only conv2d's own errors are renamed)");
+    tap_ok(!nn_conv2d(tensor_zeros(3, (int64_t[]){1, 28, 28}, TENSOR_META), k, NULL, 1, 0, 1) &&
+               has("nn.Conv2d(3->8, k=3x3): expects [B,C,H,W] input, got [1,28,28]; add a batch dim with "
+                   "tensor_unsqueeze(x, 0)"),
+           "a missing batch dim: the fix in C words");
+    tap_ok(!nn_max_pool2d(x, 64, 0, 0) && has("nn.MaxPool2d: kernel 64x64 is larger than the padded input 28x28"),
+           "MaxPool2d: the op's check under the layer's name");
     tap_ok(!nn_dropout(x, 1.5f, 1) && has("must be in [0, 1]"), "Dropout(1.5) is rejected");
     tensor *z = nn_dropout(x, 1.0f, 1);     // p = 1 zeroes everything, as in PyTorch
     tap_ok(z != NULL, "Dropout(1) is allowed");

@@ -47,7 +47,16 @@ t.errors_like(function() return x:narrow(2, 3, 2) end, "tensor%.narrow: start 3 
   "narrow past the end")
 t.errors_like(function() return x:index_select(2, tensor{4}) end, "index 4 is out of range", "index_select index past the end")
 t.errors_like(function() return x:index_select(2, tensor{0}) end, "index 0 is out of range", "index_select index 0")
-t.errors_like(function() return x:gather(2, tensor{{1}, {9}}) end, "index 9 is out of range", "gather index past the end")
+t.errors_like(function() return x:gather(2, tensor{{1}, {9}}) end, "gather: index 9 is out of range for a dim of size 3 %(indices are 1%.%.3%)",
+  "gather index past the end")
+t.errors_like(function() return x:gather(2, tensor{{1}, {2.5}}) end, "gather: index 2%.5 is not a whole number %(indices are 1%.%.3%)",
+  "gather index not a whole number")
+t.errors_like(function() return nn.F.conv2d(tensor.zeros(1, 4, 5, 5), tensor.zeros(3, 2, 3, 3), nil, 1, 0, 2) end,
+  "grouped%): groups = 2 must be a positive divisor of the weight.s 3 output channels", "conv2d groups that do not divide")
+t.errors_like(function() return nn.Conv2d(3, 4, 3)(tensor.zeros(2, 8, 8, 3)) end,
+  "nn%.Conv2d%(3%->4, k=3x3%): expects 3 input channels at dim 2 %(weight %[4,3,3,3%], groups = 1%), got %[2,8,8,3%]; channels look last: x:permute%(1, 4, 2, 3%)",
+  "conv2d channels-last input: 1-based dim and the Lua fix")
+t.errors_like(function() return x[tensor.ones(2, 3) * 2] end, "holds 2 at element 1 %(row%-major%).-x:gt%(0%)", "a bad mask: 1-based element, Lua words")
 t.errors_like(function() x[5] = 1 end, "index 5 is out of range", "x[i] = v past the end")
 
 -- shape mismatches name the op and the shapes -----------------------------------------------------
