@@ -27,13 +27,17 @@ local function split_qkv(y, heads)
   return t[1], t[2], t[3]
 end
 
--- (d, heads) of an attention layer: positive, and d splits evenly into the heads
-local function check_heads(name, d, heads)
+-- What MultiheadAttention and XCA check first: their options, and (d, heads) positive with
+-- d splitting evenly into the heads. -> opts or {}
+local function attention_args(name, d, heads, opts, allowed)
+  check.check_options(name, opts, allowed, 3)
   check_count(name .. "(d, heads): d", d)
   check_count(name .. "(d, heads): heads", heads)
   if d % heads ~= 0 then error(string.format("%s(%d, %d): d must be divisible by heads", name, d, heads), 3) end
-  return d, heads
+  return opts or {}
 end
+
+local function heads_repr(d, heads) return string.format("d=%d, heads=%d", d, heads) end
 
 local function merge_heads(x)
   local B, h, T, dh = x:size(1), x:size(2), x:size(3), x:size(4)
@@ -45,9 +49,8 @@ end
 local MHA = Module:extend("MultiheadAttention")
 nn.MultiheadAttention = MHA
 function MHA:init(d, heads, opts)
-  check.check_options("nn.MultiheadAttention", opts, {"bias", "device"}, 3)
-  opts = opts or {}
-  self.embed_dim, self.num_heads = check_heads("nn.MultiheadAttention", d, heads)
+  opts = attention_args("nn.MultiheadAttention", d, heads, opts, {"bias", "device"})
+  self.embed_dim, self.num_heads = d, heads
   self.in_proj_weight = new_tensor({3 * d, d}, opts)
   F.xavier_uniform_(self.in_proj_weight, d, 3 * d)
   self.in_proj_weight:requires_grad(true)
@@ -76,7 +79,7 @@ function MHA:forward(q, k, v, opts)
   local o = F.scaled_dot_attention(qh, kh, vh, opts and opts.causal)
   return self.out_proj(merge_heads(o))
 end
-function MHA:extra_repr() return string.format("d=%d, heads=%d", self.embed_dim, self.num_heads) end
+function MHA:extra_repr() return heads_repr(self.embed_dim, self.num_heads) end
 -- in-projections plus the attention itself (out_proj counts as its own row)
 function MHA:mult_adds(out, q, k)
   k = (is_tensor(k) and k) or q
@@ -89,9 +92,8 @@ end
 local XCA = Module:extend("XCA")
 nn.XCA = XCA
 function XCA:init(d, heads, opts)
-  check.check_options("nn.XCA", opts, {"qkv_bias", "device"}, 3)
-  opts = opts or {}
-  self.dim, self.num_heads = check_heads("nn.XCA", d, heads)
+  opts = attention_args("nn.XCA", d, heads, opts, {"qkv_bias", "device"})
+  self.dim, self.num_heads = d, heads
   self.qkv = Linear(d, 3 * d, {bias = opts.qkv_bias or false, device = opts.device})
   self.temperature = const_tensor({heads, 1, 1}, 1, opts, true)
   self.proj = Linear(d, d, opts)
@@ -102,7 +104,7 @@ function XCA:forward(x)
   local o = F.xca(q, k, v, self.temperature)                                    -- (B,h,N,c)
   return self.proj(merge_heads(o))
 end
-function XCA:extra_repr() return string.format("d=%d, heads=%d", self.dim, self.num_heads) end
+function XCA:extra_repr() return heads_repr(self.dim, self.num_heads) end
 function XCA:mult_adds(out, x)
   local B, N, c = x:size(1), x:size(2), self.dim // self.num_heads
   return F.attention_macs(B * self.num_heads, c, c, N, N)        -- qᵀk and attn·vᵀ: linear in N

@@ -41,7 +41,13 @@ end
 function Module:new(...)
   if nn._rearm then nn._rearm() end   -- a dashboard wants this model's first forward
   local obj = setmetatable({_keys = {}, _keyset = {}, training = true}, self)
-  obj:init(...)
+  local ok, err = pcall(obj.init, obj, ...)
+  if not ok then
+    -- a check inside init names a line of nnlab's own files; the learner wants theirs
+    -- (nested layers strip and re-raise once per level, ending at the outermost call)
+    if type(err) == "string" then err = err:gsub("^nn/lua/[%w_]+%.lua:%d+: ", "") end
+    error(err, 2)   -- class_call tail-calls new: level 2 is the constructor's caller
+  end
   return obj
 end
 

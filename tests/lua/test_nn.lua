@@ -384,4 +384,13 @@ T.raises("mse_loss options too", function() nn.mse_loss(tensor.ones(2), tensor.o
 T.raises("label_smoothing outside [0, 1]", function()
   nn.cross_entropy(tensor.randn(2, 3), tensor{1, 2}, {label_smoothing = 1.5}) end, "must be in [0, 1]")
 
+-- a check inside a constructor names the learner's line, not a line of nn/lua/*.lua
+-- (nested: CrossAttention builds a MultiheadAttention whose check fails)
+for _, case in ipairs{{"Linear", function() local m = nn.Linear(0, 3); return m end},
+                      {"MultiheadAttention", function() local m = nn.CrossAttention(8, 4, 3); return m end}} do
+  local ok, err = pcall(case[2])
+  T.ok(not ok and tostring(err):find("^[^:]*test_nn%.lua:%d+: nn%." .. case[1]) ~= nil,
+       "a constructor error points at the caller's line: " .. case[1], err)
+end
+
 T.done()
