@@ -20,9 +20,7 @@ function train_classifier(model)
     nn.cross_entropy(model(pts), labels):backward()
     opt:step()
   end
-  return tensor.no_grad(function()
-    return model(pts):argmax(2):eq(labels):mean():item()
-  end)
+  return nn.accuracy(model, pts, labels)   -- eval mode, no grad
 end
 deep_linear = nn.Sequential(nn.Linear(2, 32), nn.Linear(32, 32),
                             nn.Linear(32, 2))
