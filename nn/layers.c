@@ -84,42 +84,19 @@ tensor *nn_avg_pool2d(tensor *x, int k, int stride, int padding) {
     return y;
 }
 
-static int check_vec(const char *layer, const char *what, const tensor *t, int64_t c) {
-    char st[128];
-    if (t && (t->ndim != 1 || t->size[0] != c)) {
-        tensor_set_error("%s: %s must be [%lld], got %s", layer, what, LL(c), nn_shape(st, sizeof st, t));
-        return -1;
-    }
-    return 0;
-}
-
 // x is viewed as (N, C, L) with L the product of the spatial dims (1 for BatchNorm1d
-// on (N,C)); statistics are over N and L.
+// on (N,C)); statistics are over N and L. tensor_batch_norm checks; the layer names itself.
 tensor *nn_batch_norm(tensor *x, tensor *running_mean, tensor *running_var, tensor *weight, tensor *bias,
                       int training, float momentum, float eps) {
-    char name[64], sx[128];
-    if (!x || x->ndim < 2) {
-        tensor_set_error("nn.BatchNorm: expects [N,C] or [N,C,H,W] input, got %s; add a batch dim with "
-                         "{{x:unsqueeze(1)|tensor_unsqueeze(x, 0)}}", nn_shape(sx, sizeof sx, x));
-        return NULL;
+    tensor *y = tensor_batch_norm(x, weight, bias, running_mean, running_var, training, momentum, eps);
+    if (!y && x) {
+        char name[64];
+        tensor *p = weight ? weight : running_mean;
+        int64_t c = p && p->ndim == 1 ? p->size[0] : x->ndim >= 2 ? x->size[1] : 0;
+        snprintf(name, sizeof name, "nn.BatchNorm%s(%lld)", x->ndim == 4 ? "2d" : "1d", LL(c));
+        tensor_error_rename("batch_norm", name);
     }
-    int64_t N = x->size[0], C = x->size[1], L = numel_from(x, 2);
-    int64_t c = weight ? weight->size[0] : running_mean ? running_mean->size[0] : C;
-    snprintf(name, sizeof name, "nn.BatchNorm%s(%lld)", x->ndim == 4 ? "2d" : "1d", LL(c));
-    if (c != C) {
-        tensor_set_error("%s: expects %lld channels at dim {{dim:1}}, got %s", name, LL(c), nn_shape(sx, sizeof sx, x));
-        return NULL;
-    }
-    if (check_vec(name, "weight", weight, C) || check_vec(name, "bias", bias, C) ||
-        check_vec(name, "running_mean", running_mean, C) || check_vec(name, "running_var", running_var, C))
-        return NULL;
-    int use_batch = training || !running_mean || !running_var;
-    if (use_batch && N * L <= 1) {
-        tensor_set_error("%s: expected more than 1 value per channel when training, got input %s; "
-                         "use a batch larger than 1 or {{model:eval()|training = 0}}", name, nn_shape(sx, sizeof sx, x));
-        return NULL;
-    }
-    return tensor_batch_norm(x, weight, bias, running_mean, running_var, training, momentum, eps);
+    return y;
 }
 
 // x viewed as (rows, D) and weight/bias as (D) for the fused kernel; the composed path

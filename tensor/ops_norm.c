@@ -39,16 +39,18 @@ tensor *tensor_batch_norm(tensor *x, tensor *weight, tensor *bias, tensor *runni
     tensor *args[5] = {x, weight, bias, running_mean, running_var};
     static const char *names[5] = {"input", "weight", "bias", "running_mean", "running_var"};
     if (!x || x->ndim < 2) {
-        tensor_set_error("batch_norm: expects an (N, C, ...) input, got %s",
-                         x ? tensor_shape_str(s1, sizeof s1, x) : "nothing");
+        tensor_set_error("batch_norm: expects [N,C] or [N,C,H,W] input, got %s%s",
+                         x ? tensor_shape_str(s1, sizeof s1, x) : "nothing",
+                         x && x->ndim == 1 ? "; add a batch dim with {{x:unsqueeze(1)|tensor_unsqueeze(x, 0)}}" : "");
         return NULL;
     }
     int64_t N = x->size[0], C = x->size[1], L = 1;
     for (int i = 2; i < x->ndim; i++) L *= x->size[i];
     for (int i = 1; i < 5; i++)
         if (args[i] && (args[i]->ndim != 1 || args[i]->size[0] != C)) {
-            tensor_set_error("batch_norm: %s must be [%lld] for input %s (C = dim {{dim:1}}), got %s", names[i], (long long)C,
-                             tensor_shape_str(s1, sizeof s1, x), tensor_shape_str(s2, sizeof s2, args[i]));
+            tensor_set_error("batch_norm: the input %s has %lld channels at dim {{dim:1}} but the %s is %s (one value "
+                             "per channel)", tensor_shape_str(s1, sizeof s1, x), (long long)C, names[i],
+                             tensor_shape_str(s2, sizeof s2, args[i]));
             return NULL;
         }
     for (int i = 1; i < 5; i++)
@@ -56,8 +58,8 @@ tensor *tensor_batch_norm(tensor *x, tensor *weight, tensor *bias, tensor *runni
     int use_batch = training || !running_mean || !running_var;
     int update = use_batch && running_mean && running_var;
     if (use_batch && N * L <= 1) {
-        tensor_set_error("batch_norm: expected more than 1 value per channel when training, got input %s",
-                         tensor_shape_str(s1, sizeof s1, x));
+        tensor_set_error("batch_norm: expected more than 1 value per channel when training, got input %s; "
+                         "use a batch larger than 1 or {{model:eval()|training = 0}}", tensor_shape_str(s1, sizeof s1, x));
         return NULL;
     }
     tensor_device dev = x->storage->device;

@@ -111,6 +111,11 @@ static void test_errors(void) {
            "a missing batch dim: the fix in C words");
     tap_ok(!nn_max_pool2d(x, 64, 0, 0) && has("nn.MaxPool2d: kernel 64x64 is larger than the padded input 28x28"),
            "MaxPool2d: the op's check under the layer's name");
+    tensor *bw = tensor_ones(1, (int64_t[]){3}, TENSOR_META);
+    tap_ok(!nn_batch_norm(x, NULL, NULL, bw, NULL, 1, 0.1f, 1e-5f) &&
+               has("nn.BatchNorm2d(3): the input [64,1,28,28] has 1 channels at dim 1 but the weight is [3]"),
+           "BatchNorm: one check (tensor_batch_norm), the layer's name, a 0-based dim in C");
+    tensor_release(bw);
     tap_ok(!nn_dropout(x, 1.5f, 1) && has("must be in [0, 1]"), "Dropout(1.5) is rejected");
     tensor *z = nn_dropout(x, 1.0f, 1);     // p = 1 zeroes everything, as in PyTorch
     tap_ok(z != NULL, "Dropout(1) is allowed");
