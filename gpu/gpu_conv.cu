@@ -170,14 +170,27 @@ done:
     return rc;
 }
 
-// The first heuristic choice that ran within the workspace limit, or -1 (then im2col).
-// One template for the three perf-result types (forward, backward data, backward filter).
+// One cuDNN convolution call: ask the heuristics for algorithms (find), take the first
+// that ran within the workspace limit, size its workspace (size), run it (run). The
+// three directions differ only in those three calls. 1 when none fits: im2col runs.
 #define GPU_DNN_ALGOS 8
 static const size_t gpu_dnn_workspace_limit = (size_t)1 << 30;
-template <typename perf_t> static int gpu_dnn_pick(const perf_t *perf, int found) {
-    for (int i = 0; i < found; i++)
-        if (perf[i].status == CUDNN_STATUS_SUCCESS && perf[i].memory <= gpu_dnn_workspace_limit) return i;
-    return -1;
+template <typename perf_t, typename find_t, typename size_t_fn, typename run_t>
+static int gpu_dnn_run(find_t find, size_t_fn size, run_t run) {
+    perf_t perf[GPU_DNN_ALGOS];
+    int found = 0, rc = 0, pick = -1;
+    size_t bytes = 0;
+    void *ws = NULL;
+    GPU_CHECK_DNN(find(perf, &found));
+    for (int i = 0; i < found && pick < 0; i++)
+        if (perf[i].status == CUDNN_STATUS_SUCCESS && perf[i].memory <= gpu_dnn_workspace_limit) pick = i;
+    if (pick < 0) return 1;
+    GPU_CHECK_DNN(size(perf[pick].algo, &bytes));
+    if (bytes && !(ws = gpu_alloc(bytes))) return -1;
+    GPU_CHECK_DNN(run(perf[pick].algo, ws, bytes));
+done:
+    gpu_free(ws);   // stream-ordered: the next user of the block queues after this call
+    return rc;
 }
 
 // Descriptors ready, or 1 (declined) / -1 (error) with nothing to free.
@@ -189,25 +202,25 @@ static int gpu_dnn_begin(gpu_dnn_descs *d, const tensor_conv_shape *s, int with_
     return rc;
 }
 
+static const float gpu_one = 1.0f, gpu_zero = 0.0f;
+
 // x (B,C,H,W) * w (O,C/g,kh,kw) + bias (O) -> y (B,O,oh,ow); bias may be NULL
 int gpu_conv2d(float *y, const float *x, const float *w, const float *bias, const tensor_conv_shape *s) {
     gpu_dnn_descs d;
     int rc = gpu_dnn_begin(&d, s, bias != NULL);
     if (rc) return rc;
-    void *ws = NULL;
-    cudnnConvolutionFwdAlgoPerf_t perf[GPU_DNN_ALGOS];
-    int found = 0, pick;
-    size_t bytes = 0;
-    const float one = 1.0f, zero = 0.0f;
-    GPU_CHECK_DNN(p_cudnnGetConvolutionForwardAlgorithm_v7(gpu_dnn, d.x, d.w, d.conv, d.y, GPU_DNN_ALGOS, &found, perf));
-    if ((pick = gpu_dnn_pick(perf, found)) < 0) { rc = 1; goto done; }
-    GPU_CHECK_DNN(p_cudnnGetConvolutionForwardWorkspaceSize(gpu_dnn, d.x, d.w, d.conv, d.y, perf[pick].algo, &bytes));
-    if (bytes && !(ws = gpu_alloc(bytes))) { rc = -1; goto done; }
-    GPU_CHECK_DNN(p_cudnnConvolutionForward(gpu_dnn, &one, d.x, x, d.w, w, d.conv, perf[pick].algo, ws, bytes, &zero,
-                                            d.y, y));
-    if (bias) GPU_CHECK_DNN(p_cudnnAddTensor(gpu_dnn, &one, d.b, bias, &one, d.y, y));   // y += bias, per channel
+    rc = gpu_dnn_run<cudnnConvolutionFwdAlgoPerf_t>(
+        [&](cudnnConvolutionFwdAlgoPerf_t *perf, int *found) {
+            return p_cudnnGetConvolutionForwardAlgorithm_v7(gpu_dnn, d.x, d.w, d.conv, d.y, GPU_DNN_ALGOS, found, perf);
+        },
+        [&](cudnnConvolutionFwdAlgo_t algo, size_t *bytes) {
+            return p_cudnnGetConvolutionForwardWorkspaceSize(gpu_dnn, d.x, d.w, d.conv, d.y, algo, bytes);
+        },
+        [&](cudnnConvolutionFwdAlgo_t algo, void *ws, size_t bytes) {
+            return p_cudnnConvolutionForward(gpu_dnn, &gpu_one, d.x, x, d.w, w, d.conv, algo, ws, bytes, &gpu_zero, d.y, y);
+        });
+    if (!rc && bias) GPU_CHECK_DNN(p_cudnnAddTensor(gpu_dnn, &gpu_one, d.b, bias, &gpu_one, d.y, y));   // per channel
 done:
-    gpu_free(ws);   // stream-ordered: the next user of the block queues after this conv
     gpu_dnn_free(&d);
     return rc;
 }
@@ -217,21 +230,18 @@ int gpu_conv2d_backward_data(float *gx, const float *gy, const float *w, const t
     gpu_dnn_descs d;
     int rc = gpu_dnn_begin(&d, s, 0);
     if (rc) return rc;
-    void *ws = NULL;
-    cudnnConvolutionBwdDataAlgoPerf_t perf[GPU_DNN_ALGOS];
-    int found = 0, pick;
-    size_t bytes = 0;
-    const float one = 1.0f, zero = 0.0f;
-    GPU_CHECK_DNN(p_cudnnGetConvolutionBackwardDataAlgorithm_v7(gpu_dnn, d.w, d.y, d.conv, d.x, GPU_DNN_ALGOS, &found,
-                                                                perf));
-    if ((pick = gpu_dnn_pick(perf, found)) < 0) { rc = 1; goto done; }
-    GPU_CHECK_DNN(p_cudnnGetConvolutionBackwardDataWorkspaceSize(gpu_dnn, d.w, d.y, d.conv, d.x, perf[pick].algo,
-                                                                 &bytes));
-    if (bytes && !(ws = gpu_alloc(bytes))) { rc = -1; goto done; }
-    GPU_CHECK_DNN(p_cudnnConvolutionBackwardData(gpu_dnn, &one, d.w, w, d.y, gy, d.conv, perf[pick].algo, ws, bytes,
-                                                 &zero, d.x, gx));
-done:
-    gpu_free(ws);
+    rc = gpu_dnn_run<cudnnConvolutionBwdDataAlgoPerf_t>(
+        [&](cudnnConvolutionBwdDataAlgoPerf_t *perf, int *found) {
+            return p_cudnnGetConvolutionBackwardDataAlgorithm_v7(gpu_dnn, d.w, d.y, d.conv, d.x, GPU_DNN_ALGOS, found,
+                                                                 perf);
+        },
+        [&](cudnnConvolutionBwdDataAlgo_t algo, size_t *bytes) {
+            return p_cudnnGetConvolutionBackwardDataWorkspaceSize(gpu_dnn, d.w, d.y, d.conv, d.x, algo, bytes);
+        },
+        [&](cudnnConvolutionBwdDataAlgo_t algo, void *ws, size_t bytes) {
+            return p_cudnnConvolutionBackwardData(gpu_dnn, &gpu_one, d.w, w, d.y, gy, d.conv, algo, ws, bytes, &gpu_zero,
+                                                  d.x, gx);
+        });
     gpu_dnn_free(&d);
     return rc;
 }
@@ -241,22 +251,20 @@ int gpu_conv2d_backward_weights(float *gw, float *gb, const float *x, const floa
     gpu_dnn_descs d;
     int rc = gpu_dnn_begin(&d, s, gb != NULL);
     if (rc) return rc;
-    void *ws = NULL;
-    cudnnConvolutionBwdFilterAlgoPerf_t perf[GPU_DNN_ALGOS];
-    int found = 0, pick;
-    size_t bytes = 0;
-    const float one = 1.0f, zero = 0.0f;
-    GPU_CHECK_DNN(p_cudnnGetConvolutionBackwardFilterAlgorithm_v7(gpu_dnn, d.x, d.y, d.conv, d.w, GPU_DNN_ALGOS, &found,
-                                                                  perf));
-    if ((pick = gpu_dnn_pick(perf, found)) < 0) { rc = 1; goto done; }
-    GPU_CHECK_DNN(p_cudnnGetConvolutionBackwardFilterWorkspaceSize(gpu_dnn, d.x, d.y, d.conv, d.w, perf[pick].algo,
-                                                                   &bytes));
-    if (bytes && !(ws = gpu_alloc(bytes))) { rc = -1; goto done; }
-    GPU_CHECK_DNN(p_cudnnConvolutionBackwardFilter(gpu_dnn, &one, d.x, x, d.y, gy, d.conv, perf[pick].algo, ws, bytes,
-                                                   &zero, d.w, gw));
-    if (gb) GPU_CHECK_DNN(p_cudnnConvolutionBackwardBias(gpu_dnn, &one, d.y, gy, &zero, d.b, gb));
+    rc = gpu_dnn_run<cudnnConvolutionBwdFilterAlgoPerf_t>(
+        [&](cudnnConvolutionBwdFilterAlgoPerf_t *perf, int *found) {
+            return p_cudnnGetConvolutionBackwardFilterAlgorithm_v7(gpu_dnn, d.x, d.y, d.conv, d.w, GPU_DNN_ALGOS, found,
+                                                                   perf);
+        },
+        [&](cudnnConvolutionBwdFilterAlgo_t algo, size_t *bytes) {
+            return p_cudnnGetConvolutionBackwardFilterWorkspaceSize(gpu_dnn, d.x, d.y, d.conv, d.w, algo, bytes);
+        },
+        [&](cudnnConvolutionBwdFilterAlgo_t algo, void *ws, size_t bytes) {
+            return p_cudnnConvolutionBackwardFilter(gpu_dnn, &gpu_one, d.x, x, d.y, gy, d.conv, algo, ws, bytes,
+                                                    &gpu_zero, d.w, gw);
+        });
+    if (!rc && gb) GPU_CHECK_DNN(p_cudnnConvolutionBackwardBias(gpu_dnn, &gpu_one, d.y, gy, &gpu_zero, d.b, gb));
 done:
-    gpu_free(ws);
     gpu_dnn_free(&d);
     return rc;
 }
