@@ -105,10 +105,12 @@ static void test_errors(void) {
     tensor_error_rename("conv2d", "nn.Conv2d(...)");
     tap_ok(has("matmul: a nested op failed") && strcmp(tensor_last_error_op(), "matmul") == 0,
            "a nested op's error keeps its name (only conv2d's own errors are renamed)");
-    tap_ok(!nn_conv2d(tensor_zeros(3, (int64_t[]){1, 28, 28}, TENSOR_META), k, NULL, 1, 0, 1) &&
+    tensor *img3 = tensor_zeros(3, (int64_t[]){1, 28, 28}, TENSOR_META);
+    tap_ok(!nn_conv2d(img3, k, NULL, 1, 0, 1) &&
                has("nn.Conv2d(3->8, k=3x3): expects [B,C,H,W] input, got [1,28,28]; add a batch dim with "
                    "tensor_unsqueeze(x, 0)"),
            "a missing batch dim: the fix in C words");
+    tensor_release(img3);
     tap_ok(!nn_max_pool2d(x, 64, 0, 0) && has("nn.MaxPool2d: kernel 64x64 is larger than the padded input 28x28"),
            "MaxPool2d: the op's check under the layer's name");
     tensor *bw = tensor_ones(1, (int64_t[]){3}, TENSOR_META);
