@@ -7,6 +7,15 @@
 #include "../internal.h"
 #include "../layout.h"
 
+// The hot loops are compiled twice, for SSE2 and for AVX2 (8 lanes, as PyTorch's
+// dispatch picks on this class of CPU), and the loader picks by the CPU. No FMA: -std=c11
+// keeps fp-contract off, so both builds give the same bits.
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+#define CPU_SIMD_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define CPU_SIMD_CLONES
+#endif
+
 // Calls row(ptrs, n, strides, ctx) for every run along the innermost merged dim of
 // up to three same-shape operands (ops[0]'s shape).
 // Split over the thread pool; 0, or -1 with "interrupted" after Ctrl-C.

@@ -115,6 +115,7 @@ typedef struct { int op; float s0, s1; } unary_ctx;
     break;
 #define ROW_UNARY_CASE(name, OP, ...) UNARY_CASE(EW_##OP)
 
+CPU_SIMD_CLONES
 static void row_unary(float **p, int64_t n, const int64_t *st, const void *vctx) {
     const unary_ctx *c = vctx;
     float *o = p[0];
@@ -142,6 +143,7 @@ int cpu_unary(tensor *out, const tensor *a, int op, float s0, float s1) {
     break;
 
 // p = {gin, saved, g}
+CPU_SIMD_CLONES
 static void row_unary_backward(float **p, int64_t n, const int64_t *st, const void *vctx) {
     const unary_ctx *c = vctx;
     float *o = p[0];
@@ -164,6 +166,7 @@ int cpu_unary_backward(tensor *gin, const tensor *s, const tensor *g, int op, fl
     else { for (int64_t i = 0; i < n; i++) o[i] = ew_binary(OP, a[i * sa], b[i * sb]); } \
     break;
 
+CPU_SIMD_CLONES
 static void row_binary(float **p, int64_t n, const int64_t *st, const void *ctx) {
     float *o = p[0];
     const float *a = p[1], *b = p[2];
