@@ -12,15 +12,29 @@ GPU_GENCODE ?= -gencode arch=compute_80,code=sm_80 -gencode arch=compute_90,code
 NVCCFLAGS  ?= -O2
 # hidden visibility: only gpu_backend_init is exported. No exceptions and no guarded
 # statics (nvcc's launch stubs have some), so the .so needs nothing from libstdc++.
-GPU_NVCCFLAGS := $(NVCCFLAGS) -Xcompiler -fPIC -std=c++17 $(GPU_GENCODE) \
+GPU_CODEFLAGS := $(NVCCFLAGS) -Xcompiler -fPIC -std=c++17 \
                  -Xcompiler -fvisibility=hidden,-fno-exceptions,-fno-threadsafe-statics -Xcompiler -Wall,-Wextra,-Wno-unused-parameter
+GPU_NVCCFLAGS := $(GPU_CODEFLAGS) $(GPU_GENCODE)
 
 $(CUDA_SO): $(GPU_OBJ)
 	$(NVCC) -shared -cudart shared -o $@ $^ -L$(CUDA_LIB) -lcublas -lcudart -Xlinker -rpath,$(CUDA_LIB) -Xlinker -z,defs
 
+# No FMA contraction where the GPU must round as the CPU does (built -std=c11 for
+# x86-64: gcc contracts nothing): nvcc would turn uniform's a + (b-a)*u and Adam's
+# b1*m + (1-b1)*g into fused multiply-adds, one rounding instead of two, and the draws and
+# updates would differ from the CPU's in the last bit (checked in the PTX by
+# tests/e2e/gpu_fmad.sh). These kernels are memory bound: one more instruction an element.
+GPU_NOFMA := gpu_map gpu_optim
+GPU_FILE_FLAGS = $(if $(filter $(GPU_NOFMA),$*),-fmad=false)
+
 $(BUILD)/gpu/%.o: gpu/%.cu $(GPU_HDR)
 	@mkdir -p $(dir $@)
-	$(NVCC) $(GPU_NVCCFLAGS) -c -o $@ $<
+	$(NVCC) $(GPU_NVCCFLAGS) $(GPU_FILE_FLAGS) -c -o $@ $<
+
+# the PTX of one file with its real flags (sm_90), for tests/e2e/gpu_fmad.sh
+$(BUILD)/gpu/%.ptx: gpu/%.cu $(GPU_HDR)
+	@mkdir -p $(dir $@)
+	$(NVCC) $(GPU_CODEFLAGS) -arch=compute_90 $(GPU_FILE_FLAGS) -ptx -o $@ $<
 
 # CPU/GPU parity suite and GPU benchmarks; needs a GPU (skips cleanly without one)
 gpu-check: all
@@ -33,5 +47,5 @@ $(BUILD)/gpu_ceiling: bench/gpu_ceiling.cu
 
 # one folder that runs the parity suite and the benchmarks on a bare GPU machine
 .PHONY: gpu-bundle
-gpu-bundle: all $(BUILD)/gpu_ceiling
+gpu-bundle: all $(BUILD)/gpu_ceiling $(BUILD)/tests/test_gpu_kernels.t
 	sh scripts/gpu_bundle.sh

@@ -107,14 +107,29 @@ int gpu_binary(tensor *out, const tensor *a, const tensor *b, int op) {
 }
 
 // ---- random -----------------------------------------------------------------------------
-// out is (n); element i is a pure function of (seed, offset + i), as on the CPU
+// out is (n); element i is a pure function of (seed, offset + i), as on the CPU.
+// Bitwise equal to the CPU's draws: ew_random is the CPU's own source, Philox is integer
+// math, ew_u01 an exact scaling, and uniform's a + (b - a) * u is rounded twice as on
+// the CPU because this file is built with -fmad=false (gpu.mk). normal goes through
+// CUDA's logf/cosf, which round within 2 ulp of glibc's: close, not equal.
 __global__ void gpu_random_kernel(float *out, int64_t n, int kind, uint64_t seed, uint64_t offset,
                                   float a, float b) {
     GPU_FOR_EACH(i, n) out[i] = ew_random(kind, seed, offset + (uint64_t)i, a, b);
 }
 
+// out is (n): uniform [a, b) only, a kernel of its own so that its PTX holds no
+// transcendental and tests/e2e/gpu_fmad.sh can prove it has no fused multiply-add
+__global__ void gpu_uniform_kernel(float *out, int64_t n, uint64_t seed, uint64_t offset, float a, float b) {
+    GPU_FOR_EACH(i, n) out[i] = ew_random(EW_RAND_UNIFORM, seed, offset + (uint64_t)i, a, b);
+}
+
 int gpu_random(float *out, int64_t n, int kind, uint64_t seed, uint64_t offset, float a, float b) {
     if (n == 0) return 0;
+    if (kind == EW_RAND_UNIFORM) {
+        gpu_uniform_kernel<<<gpu_blocks(n, GPU_THREADS), GPU_THREADS>>>(out, n, seed, offset, a, b);
+        GPU_CHECK_LAUNCH(gpu_uniform_kernel);
+        return 0;
+    }
     gpu_random_kernel<<<gpu_blocks(n, GPU_THREADS), GPU_THREADS>>>(out, n, kind, seed, offset, a, b);
     GPU_CHECK_LAUNCH(gpu_random_kernel);
     return 0;

@@ -34,13 +34,15 @@ int gpu_gemm(int batch, int trans_a, int trans_b, int64_t m, int64_t n, int64_t 
     // cuBLAS wants ld >= 1 even when k == 0 (then C = beta C)
     int ia = (int)(lda > 0 ? lda : 1), ib = (int)(ldb > 0 ? ldb : 1);
     if (stride_c == 0 && batch > 1) {
-        // every product adds into one C (a summed weight gradient): one GEMM at a time,
-        // since a strided batch would write C concurrently
-        for (int i = 0; i < batch; i++) {
-            float beta_i = i ? 1.0f : beta;
+        // One C for every product (stride 0): backend.h's C[i] = alpha A[i] B[i] + beta C[i]
+        // read in order, as tensor/cpu/blas.c's cpu_gemm runs it: product i sees the C
+        // that product i-1 left and scales it by beta again (beta 1 sums the products,
+        // beta 0 keeps the last one). One GEMM at a time, in order: a strided batch would
+        // write C concurrently. No op issues this today (matmul's output is never
+        // broadcast); tests/c/test_gpu_kernels.c checks it against the CPU backend.
+        for (int i = 0; i < batch; i++)
             GPU_CHECK_CUBLAS(cublasSgemm(gpu_cublas, op_b, op_a, (int)n, (int)m, (int)k, &alpha,
-                                         b + i * stride_b, ib, a + i * stride_a, ia, &beta_i, c, (int)ldc));
-        }
+                                         b + i * stride_b, ib, a + i * stride_a, ia, &beta, c, (int)ldc));
         return 0;
     }
     GPU_CHECK_CUBLAS(cublasSgemmStridedBatched(gpu_cublas, op_b, op_a, (int)n, (int)m, (int)k, &alpha,

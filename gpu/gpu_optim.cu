@@ -4,22 +4,29 @@
 #include "gpu_internal.h"
 
 // ---- the update of one element, shared by the single and multi-tensor kernels ----------------
-// Adam adds weight decay to the gradient; AdamW (decoupled) shrinks p. Written as
-// torch.optim.Adam (and the CPU backend) orders it, so the roundings match:
-// p -= (lr / bias_c1) * m / (sqrt(v) / sqrt(bias_c2) + eps).
+// Adam adds weight decay to the gradient; AdamW (decoupled) shrinks p. The expression is
+// tensor/cpu/optim.c's adam_range, term for term, so that every element is bitwise the
+// CPU's: the gradient always gets l2 * p (0 * p for AdamW and weight_decay 0, as on the
+// CPU: an infinite p makes NaN there too), the denominator multiplies by 1/sqrt(bias_c2)
+// (computed on the host as the CPU does) instead of PyTorch's divide, and this file is
+// built with -fmad=false (gpu.mk) so that nothing is fused into one rounding; sqrtf and
+// the division are IEEE round-to-nearest under nvcc's default -prec-sqrt/-prec-div.
+// p -= (lr / bias_c1) * m / (sqrt(v) * (1 / sqrt(bias_c2)) + eps).
 static __device__ inline void gpu_adam_elem(float *p, const float *g, float *m, float *v, int64_t i, float lr,
                                             float beta1, float beta2, float eps, float weight_decay,
-                                            float step_size, float bias_c2_sqrt, int decoupled) {
-    float pi = p[i], gi = g[i];
-    if (decoupled) pi *= 1.0f - lr * weight_decay;
-    else if (weight_decay != 0.0f) gi += weight_decay * pi;
+                                            float step_size, float inv_bc2_sqrt, int decoupled) {
+    float pi = p[i];
+    if (decoupled && weight_decay != 0.0f) pi *= 1.0f - lr * weight_decay;
+    float l2 = decoupled ? 0.0f : weight_decay;
+    float gi = g[i] + l2 * pi;
     float mi = beta1 * m[i] + (1.0f - beta1) * gi;
     float vi = beta2 * v[i] + (1.0f - beta2) * gi * gi;
     m[i] = mi;
     v[i] = vi;
-    p[i] = pi - step_size * mi / (sqrtf(vi) / bias_c2_sqrt + eps);
+    p[i] = pi - step_size * mi / (sqrtf(vi) * inv_bc2_sqrt + eps);
 }
 
+// torch.optim.SGD as tensor/cpu/optim.c's sgd_range, term for term (and no FMA: gpu.mk);
 // buf (the momentum buffer) is unused when momentum is 0
 static __device__ inline void gpu_sgd_elem(float *p, const float *g, float *buf, int64_t i, float lr, float momentum,
                                            float dampening, float weight_decay, int nesterov, int first_step) {
@@ -35,8 +42,8 @@ static __device__ inline void gpu_sgd_elem(float *p, const float *g, float *buf,
 // p, g, m, v are (n)
 __global__ void gpu_adam_kernel(float *p, const float *g, float *m, float *v, int64_t n, float lr,
                                 float beta1, float beta2, float eps, float weight_decay,
-                                float step_size, float bias_c2_sqrt, int decoupled) {
-    GPU_FOR_EACH(i, n) gpu_adam_elem(p, g, m, v, i, lr, beta1, beta2, eps, weight_decay, step_size, bias_c2_sqrt,
+                                float step_size, float inv_bc2_sqrt, int decoupled) {
+    GPU_FOR_EACH(i, n) gpu_adam_elem(p, g, m, v, i, lr, beta1, beta2, eps, weight_decay, step_size, inv_bc2_sqrt,
                                      decoupled);
 }
 
@@ -44,7 +51,7 @@ int gpu_adam(float *p, const float *g, float *m, float *v, int64_t n, float lr, 
              float beta2, float eps, float weight_decay, float bias_c1, float bias_c2, int decoupled) {
     if (n == 0) return 0;
     gpu_adam_kernel<<<gpu_blocks(n, GPU_THREADS), GPU_THREADS>>>(p, g, m, v, n, lr, beta1, beta2, eps,
-                                                                 weight_decay, lr / bias_c1, sqrtf(bias_c2),
+                                                                 weight_decay, lr / bias_c1, 1.0f / sqrtf(bias_c2),
                                                                  decoupled);
     GPU_CHECK_LAUNCH(gpu_adam_kernel);
     return 0;
@@ -77,7 +84,7 @@ struct gpu_multi_args {
     int64_t start[GPU_MULTI + 1];            // prefix sums of the sizes
     float *p[GPU_MULTI], *m[GPU_MULTI], *v[GPU_MULTI];   // m: momentum buffer for SGD
     const float *g[GPU_MULTI];
-    float step_size[GPU_MULTI], bias_c2_sqrt[GPU_MULTI];  // Adam: per tensor, steps may differ
+    float step_size[GPU_MULTI], inv_bc2_sqrt[GPU_MULTI];  // Adam: per tensor, steps may differ
     int first_step[GPU_MULTI];                             // SGD: per tensor
 };
 
@@ -96,7 +103,7 @@ __global__ void gpu_adam_multi_kernel(gpu_multi_args a, float lr, float beta1, f
     GPU_FOR_EACH(e, a.start[a.count]) {
         int k = gpu_multi_find(a, e);
         gpu_adam_elem(a.p[k], a.g[k], a.m[k], a.v[k], e - a.start[k], lr, beta1, beta2, eps, weight_decay,
-                      a.step_size[k], a.bias_c2_sqrt[k], decoupled);
+                      a.step_size[k], a.inv_bc2_sqrt[k], decoupled);
     }
 }
 
@@ -134,7 +141,7 @@ int gpu_adam_multi(int count, float *const *p, const float *const *g, float *con
         for (int i = from, c = 0; i < from + chunk; i++) {
             if (n[i] == 0) continue;
             a.step_size[c] = lr / bias_c1[i];
-            a.bias_c2_sqrt[c] = sqrtf(bias_c2[i]);
+            a.inv_bc2_sqrt[c] = 1.0f / sqrtf(bias_c2[i]);
             c++;
         }
         if (!a.count) continue;

@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.." || exit 1
 B=${BUNDLE:-build/gpu-bundle}
 MAX_MIB=64
 
-for f in nnlab libnnlab_cuda.so; do
+for f in nnlab libnnlab_cuda.so build/tests/test_gpu_kernels.t; do
   if [ ! -f "$f" ]; then echo "gpu-bundle: $f is not built (run make all; libnnlab_cuda.so needs nvcc)"; exit 1; fi
 done
 command -v ldd >/dev/null 2>&1 || { echo "gpu-bundle: ldd not found"; exit 1; }
@@ -21,8 +21,11 @@ command -v ldd >/dev/null 2>&1 || { echo "gpu-bundle: ldd not found"; exit 1; }
 rm -rf "$B"
 mkdir -p "$B/lib" "$B/lib-cuda" "$B/tests/lua" "$B/bench" || exit 1
 cp nnlab libnnlab_cuda.so "$B/" || exit 1
-# the bundle's nnlab without its DWARF (1.8 -> ~0.5 MB); symbols stay for backtraces
-command -v strip >/dev/null 2>&1 && strip --strip-debug "$B/nnlab"
+# the backend kernels no Lua op reaches (shared-output GEMM); next to libnnlab_cuda.so,
+# where tensor/device.c looks for it
+cp build/tests/test_gpu_kernels.t "$B/test_gpu_kernels" || exit 1
+# the bundle's binaries without their DWARF (nnlab 1.8 -> ~0.5 MB); symbols stay for backtraces
+command -v strip >/dev/null 2>&1 && strip --strip-debug "$B/nnlab" "$B/test_gpu_kernels"
 cp tests/lua/test_gpu_parity.lua tests/lua/tap.lua "$B/tests/lua/" || exit 1
 cp bench/gpu_bench.lua bench/gpu_bench_torch.py "$B/bench/" || exit 1
 cp scripts/gpu_bundle_run.sh "$B/run.sh" || exit 1
@@ -36,7 +39,7 @@ blas=$(ldconfig -p 2>/dev/null | awk '$1 == "libopenblas.so.0" {print $NF; exit}
 if [ -z "$blas" ]; then echo "gpu-bundle: libopenblas.so.0 not found (apt-get install libopenblas0)"; exit 1; fi
 
 # name => path of every dependency, transitively (ldd already follows the graph)
-deps=$(for f in nnlab libnnlab_cuda.so "$blas" $( [ -f build/gpu_ceiling ] && echo build/gpu_ceiling); do
+deps=$(for f in nnlab libnnlab_cuda.so build/tests/test_gpu_kernels.t "$blas" $( [ -f build/gpu_ceiling ] && echo build/gpu_ceiling); do
          ldd "$f" | awk '$2 == "=>" && $3 ~ /^\// {print $1, $3}'
        done | sort -u)
 missing=$(for f in nnlab "$blas"; do ldd "$f"; done | awk '/not found/ {print $1}' | sort -u)

@@ -65,6 +65,12 @@ echo "== CPU/GPU parity"
 t0=$(date +%s)
 LD_LIBRARY_PATH=$NNLAB_LD limit "${PARITY_TIMEOUT:-240}" "$HERE/nnlab" tests/lua/test_gpu_parity.lua > "$LOG/parity.tap" 2>&1
 parity_rc=$?
+# the backend kernels no Lua op reaches (tests/c/test_gpu_kernels.c), counted with the suite
+if [ -x ./test_gpu_kernels ]; then
+  echo "# tests/c/test_gpu_kernels.c" >> "$LOG/parity.tap"
+  LD_LIBRARY_PATH=$NNLAB_LD limit 60 ./test_gpu_kernels > "$LOG/kernels.tap" 2>&1 || parity_rc=1
+  grep -v '^1\.\.' "$LOG/kernels.tap" >> "$LOG/parity.tap"
+fi
 parity_s=$(( $(date +%s) - t0 ))
 grep -v '^ok ' "$LOG/parity.tap" | head -n 60
 

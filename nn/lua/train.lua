@@ -10,6 +10,60 @@
 --   history.loss[epoch], history.test_loss[epoch], history.acc[epoch], history.steps
 local M = {}
 
+-- On the CPU an item() costs nothing, and each step's loss is read at once (today's
+-- behaviour). On a GPU, loss:item() after every step would make the host wait for the
+-- device every step: the launch queue drains and a small model runs at launch latency.
+-- There the values stay on the device (detached, no copy) and are read in one copy every
+-- M.read_every values and at the epoch's end (a sync point: errors the GPU found, such as
+-- a bad label, are reported there). The sums are then made in Lua, in step order, with
+-- the CPU path's own expressions, so both paths give the same numbers. M.deferred = true
+-- forces the GPU path on any device (tests/lua/test_train.lua), false the CPU path.
+M.read_every = 256
+M.deferred = nil   -- nil: by the device of the values
+
+local function is_deferred(t)
+  if M.deferred ~= nil then return M.deferred end
+  return t:device() ~= "cpu"
+end
+
+-- A sum of scalar tensors, each times a weight (a number, or nil for 1): read now, or
+-- kept on the device and read in batches. s.value() reads what is left, returns the sum.
+local function summer()
+  local s = {sum = 0}
+  local pending, weights = {}, {}
+  local function flush()
+    if #pending == 0 then return end
+    local v = tensor.cat(pending, 1):cpu():tolist()
+    for i = 1, #v do
+      local w = weights[i]
+      s.sum = s.sum + (w and v[i] * w or v[i])
+    end
+    pending, weights = {}, {}
+  end
+  function s.add(t, w)
+    if not is_deferred(t) then
+      s.sum = s.sum + (w and t:item() * w or t:item())
+      return
+    end
+    local n = #pending + 1
+    pending[n], weights[n] = t:detach():reshape(1), w or false
+    if n >= M.read_every then flush() end
+  end
+  function s.value()
+    flush()
+    return s.sum
+  end
+  return s
+end
+
+-- nn.accuracy(out, yb) as a tensor (the same ops, not read): its mean on the device
+local function accuracy_tensor(out, yb)
+  if not tensor.is_tensor(yb) or out:dim() ~= 2 or yb:dim() ~= 1 or yb:size(1) ~= out:size(1) then
+    return tensor.tensor(nn.accuracy(out, yb))   -- raises nn.accuracy's own message
+  end
+  return out:argmax(2):eq(yb):mean()
+end
+
 local function check(opts)
   if type(opts) ~= "table" then error("train{...}: give one table, e.g. train{model = m, data = {x = X, y = Y}}", 3) end
   if type(opts.model) ~= "table" or not opts.model.parameters then
@@ -23,16 +77,20 @@ end
 -- test loss, and accuracy when the loss is cross-entropy (labels 1..C)
 local function evaluate(model, loss_fn, test, batch)
   model:eval()
-  local total, correct, n = 0, 0, test.x:size(1)
+  local total, correct, n = summer(), summer(), test.x:size(1)
+  local is_ce = loss_fn == nn.cross_entropy
   tensor.no_grad(function()
     for xb, yb in data.loader(test.x, test.y, {batch_size = batch}) do
       local out = model(xb)
-      total = total + loss_fn(out, yb):item() * xb:size(1)
-      if loss_fn == nn.cross_entropy then correct = correct + nn.accuracy(out, yb) * xb:size(1) end
+      total.add(loss_fn(out, yb), xb:size(1))
+      if is_ce then
+        if is_deferred(out) then correct.add(accuracy_tensor(out, yb), xb:size(1))
+        else correct.sum = correct.sum + nn.accuracy(out, yb) * xb:size(1) end
+      end
     end
   end)
   model:train()
-  return total / n, loss_fn == nn.cross_entropy and correct / n or nil
+  return total.value() / n, is_ce and correct.value() / n or nil
 end
 
 local function run(opts)
@@ -51,17 +109,17 @@ local function run(opts)
   local t0 = sys.clock()
   local ok, err = pcall(function()
     for epoch = 1, opts.epochs or 1 do
-      local sum, count = 0, 0
+      local sum, count = summer(), 0
       for xb, yb in loader do
         opt:zero_grad()
         local loss = loss_fn(model(xb), yb)
         loss:backward()
         opt:step()
-        local l = loss:item()
-        sum, count, hist.steps = sum + l, count + 1, hist.steps + 1
+        sum.add(loss)                    -- read now (CPU) or in batches (GPU): summer()
+        count, hist.steps = count + 1, hist.steps + 1
         if use_dash and dash.stopped() then hist.stopped = true; break end
       end
-      hist.loss[epoch] = sum / math.max(count, 1)
+      hist.loss[epoch] = sum.value() / math.max(count, 1)
       local line = string.format("epoch %d  loss %.4f", epoch, hist.loss[epoch])
       if opts.test then                  -- also after q, y: the history says where it got to
         hist.test_loss[epoch], hist.acc[epoch] = evaluate(model, loss_fn, opts.test, 1000)

@@ -10,7 +10,7 @@ if [ -z "$NVCC" ]; then echo "1..0 # SKIP nvcc not found (a build without CUDA h
 if ! command -v python3 >/dev/null 2>&1; then echo "1..0 # SKIP python3 (to check the JSON) not found"; exit 0; fi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT INT TERM
-echo "1..7"
+echo "1..8"
 n=0
 t() {   # t COND-EXIT-STATUS NAME [FILE shown on failure]
   n=$((n + 1))
@@ -45,3 +45,6 @@ python3 -m json.tool "$tmp/out/result.json" > "$tmp/json.log" 2>&1 &&
   python3 -c 'import json, sys; r = json.load(open(sys.argv[1])); assert "parity" in r and "bench" in r and "device" in r' \
     "$tmp/out/result.json" >> "$tmp/json.log" 2>&1
 t $? "result.json (in \$OUT) is valid JSON with device, parity and bench" "$tmp/json.log"
+logs="$tmp/out/logs/parity.tap"; [ -f "$logs" ] || logs="$tmp/copy/logs/parity.tap"
+grep -q 'gemm shared output on cpu' "$logs" 2>/dev/null && ! grep -q '^not ok' "$logs"
+t $? "run.sh runs the bundled backend-kernel test (test_gpu_kernels) with the parity suite" "$logs"

@@ -40,6 +40,7 @@ nn.Module.to = function(self, d) if d and d:match("^cuda") then d = "cpu" end re
 dofile("tests/lua/test_gpu_parity.lua")
 LUA
 "$NNLAB" "$tmp/shim.lua" > "$tmp/out" 2>&1
+[ -n "${DRYRUN_KEEP:-}" ] && cp "$tmp/out" "$DRYRUN_KEEP"
 echo "1..3"
 grep -q '^1\.\.[0-9]' "$tmp/out" && [ "$(sed -n 's/^1\.\.//p' "$tmp/out")" -gt 400 ]
 if [ $? -eq 0 ]; then echo "ok 1 - the whole suite runs ($(sed -n 's/^1\.\.//p' "$tmp/out") tests)"

@@ -277,6 +277,27 @@ run("random", function()
   close("dropout keeps the same elements", g, c, EW)
 end)
 
+-- bitwise: uniform's a + (b - a) * u rounds twice on both devices (gpu.mk builds
+-- gpu_map.cu with -fmad=false; tests/e2e/gpu_fmad.sh checks its PTX), so Linear's
+-- Kaiming init U(-1/sqrt(128), 1/sqrt(128)) and rand are the CPU's bits, not 1 ulp off
+run("random bitwise", function()
+  local bound = 1 / math.sqrt(128)
+  tensor.manual_seed(128)
+  local c = nn.init.uniform_(tensor.zeros(512, 128), -bound, bound)
+  tensor.manual_seed(128)
+  local g = nn.init.uniform_(tensor.zeros(512, 128, {device = "cuda"}), -bound, bound)
+  close("uniform(-1/sqrt(128), 1/sqrt(128)) is bitwise the CPU's", g, c, EXACT)
+  tensor.manual_seed(9)
+  c = tensor.rand(1000, 33)
+  tensor.manual_seed(9)
+  close("rand is bitwise the CPU's", tensor.rand(1000, 33, {device = "cuda"}), c, EXACT)
+  tensor.manual_seed(4)
+  c = nn.init.kaiming_uniform_(tensor.zeros(64, 128), 128)
+  tensor.manual_seed(4)
+  close("kaiming_uniform_ is bitwise the CPU's", nn.init.kaiming_uniform_(tensor.zeros(64, 128, {device = "cuda"}), 128),
+        c, EXACT)
+end)
+
 -- ---- optimizers: each fused update against the CPU's --------------------------------------
 local function opt_steps(make_opt, device)
   tensor.manual_seed(3)
@@ -306,6 +327,58 @@ table.sort(names)
 for _, k in ipairs(names) do
   run(k, function() close(k .. " (5 steps)", opt_steps(optimizers[k], "cuda"), opt_steps(optimizers[k], "cpu"), EW) end)
 end
+
+-- bitwise: the GPU's Adam/SGD element update is tensor/cpu/optim.c's expression term for
+-- term (multiply by 1/sqrt(bias_c2), no FMA: gpu_optim.cu). The gradient of (p * w):sum()
+-- is w exactly on both devices, so the parameters and both moments must match to the bit.
+run("optimizer updates bitwise", function()
+  local function steps(device, kind, wd, decoupled, multi)
+    tensor.manual_seed(21)
+    local shapes = {{300, 129}, {129}, {7, 3}}
+    local ps, ws, m, v, nsteps, firsts = {}, {}, {}, {}, {}, {}
+    for i, sh in ipairs(shapes) do
+      ps[i] = tensor.randn(table.unpack(sh)):to(device):requires_grad(true)
+      ws[i] = tensor.randn(table.unpack(sh)):to(device)
+      m[i], v[i] = tensor.zeros(sh, {device = device}), tensor.zeros(sh, {device = device})
+    end
+    for s = 1, 8 do
+      local loss
+      for i, p in ipairs(ps) do
+        p:zero_grad()
+        loss = loss and loss + (p * ws[i]):sum() or (p * ws[i]):sum()
+        nsteps[i], firsts[i] = s, s == 1
+      end
+      loss:backward()
+      if kind == "adam" and multi then tensor._adam_step_multi(ps, m, v, nsteps, 1e-2, 0.9, 0.999, 1e-8, wd, decoupled)
+      elseif kind == "adam" then
+        for i, p in ipairs(ps) do F.adam_step(p, m[i], v[i], s, 1e-2, 0.9, 0.999, 1e-8, wd, decoupled) end
+      elseif multi then tensor._sgd_step_multi(ps, m, firsts, 0.05, 0.9, 0, wd, true)
+      else for i, p in ipairs(ps) do F.sgd_step(p, m[i], 0.05, 0.9, 0, wd, true, s == 1) end end
+    end
+    local out = {}
+    for i, p in ipairs(ps) do out[#out + 1] = p:detach():cpu(); out[#out + 1] = m[i]:cpu(); out[#out + 1] = v[i]:cpu() end
+    return out
+  end
+  -- one line per setting: every parameter and moment, the elements that differ counted
+  local function same_bits(name, got, want)
+    local bad, n, first = 0, 0, nil
+    for j = 1, #want do
+      local d = got[j]:ne(want[j]):sum():item()
+      if d > 0 and not first then first = j end
+      bad, n = bad + d, n + want[j]:numel()
+    end
+    ok(bad == 0, name, string.format("%d of %d elements differ (first in tensor %s)", bad, n, tostring(first)))
+  end
+  for _, c in ipairs({{"adam", 0, false}, {"adam", 0.1, false}, {"adam", 0.01, true}, {"sgd", 0.01, false}}) do
+    local kind, wd, dec = c[1], c[2], c[3]
+    local label = (kind == "adam" and (dec and "AdamW" or "Adam") or "SGD nesterov") .. " weight decay " .. wd
+    local want = steps("cpu", kind, wd, dec, false)
+    for _, multi in ipairs({false, true}) do
+      same_bits(string.format("%s%s, 8 steps: parameters and moments are bitwise the CPU's", label,
+                              multi and " (multi-tensor)" or ""), steps("cuda", kind, wd, dec, multi), want)
+    end
+  end
+end)
 
 -- ---- matmul precision: "high" is TF32 (10-bit mantissa inputs), "highest" full FP32 ------------
 run("matmul precision", function()
@@ -403,6 +476,41 @@ run("device errors: cross_entropy labels", function()
   ok(raised and err:find("nn.cross_entropy: label 11 at position 3", 1, true) ~= nil,
      "item() raises it with the label and its position", err)
   ok(err:find(cpu_err:match("nn%.cross_entropy: label[^;]*"), 1, true) ~= nil, "in the CPU's words", cpu_err .. " | " .. err)
+  ok(not raises(function() return tensor.cuda_synchronize() end), "and only once")
+end)
+-- many bad entries across many blocks: the CPU stops at the first in flat order, and the
+-- GPU (atomicMin on the flat position, gpu_index.cu) must name that one, not whichever
+-- thread got there first. The error is raised at the call (CPU) or at the sync (GPU).
+local function first_bad_case(n, valid)
+  local t = {}
+  for p = 0, n - 1 do
+    -- bad every 997th entry from 70001 on, each a different value; the first is 70001 + 999
+    t[p + 1] = (p >= 70001 and (p - 70001) % 997 == 0) and (1000 + p % 100000) or (p % valid + 1)
+  end
+  return tensor.tensor(t)
+end
+run("device errors: the first bad index, as the CPU", function()
+  local a = tensor.randn(64, 10)
+  local idx = first_bad_case(64 * 4096, 10):view(64, 4096)
+  local _, cpu_err = raises(function() return a:gather(2, idx) end)
+  local raised, err = raises(function()
+    local y = a:cuda():gather(2, idx:cuda())
+    tensor.cuda_synchronize()
+    return y
+  end)
+  local want = cpu_err:match("gather: index %d+ is out of range") or "?"
+  ok(want == "gather: index 71001 is out of range", "the CPU names the first bad index", cpu_err)
+  ok(raised and err:find(want, 1, true) ~= nil, "the GPU names the same bad index", cpu_err .. " | " .. err)
+  ok(not raises(function() return tensor.cuda_synchronize() end), "and only once")
+end)
+run("device errors: the first bad label, as the CPU", function()
+  local n = 200000
+  local logits, labels = tensor.randn(n, 10), first_bad_case(n, 10)
+  local _, cpu_err = raises(function() return F.cross_entropy(logits, labels):item() end)
+  local raised, err = raises(function() return F.cross_entropy(logits:cuda(), labels:cuda()):item() end)
+  local want = cpu_err:match("nn%.cross_entropy: label %d+ at position %d+") or "?"
+  ok(want == "nn.cross_entropy: label 71001 at position 70002", "the CPU names the first bad label", cpu_err)
+  ok(raised and err:find(want, 1, true) ~= nil, "the GPU names the same label and position", cpu_err .. " | " .. err)
   ok(not raises(function() return tensor.cuda_synchronize() end), "and only once")
 end)
 run("device errors: max backward (scatter_add) does not sync", function()
