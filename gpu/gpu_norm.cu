@@ -44,11 +44,7 @@ __global__ void gpu_batch_norm_kernel(float *y, float *mean, float *invstd, cons
             }
             float var = (float)(gpu_block_sum(ss) / (double)M);
             is = (float)(1.0 / sqrt((double)var + (double)eps));
-            if (rm && rv && threadIdx.x == 0) {
-                float unbiased = var * (float)((double)M / (double)(M - 1));
-                rm[c] = rm[c] * (1.0f - momentum) + m * momentum;
-                rv[c] = rv[c] * (1.0f - momentum) + unbiased * momentum;
-            }
+            if (rm && rv && threadIdx.x == 0) ew_running_stats(&rm[c], &rv[c], m, var, M, momentum);
         } else {
             m = rm[c];
             is = (float)(1.0 / sqrt((double)rv[c] + (double)eps));

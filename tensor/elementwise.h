@@ -5,6 +5,7 @@
 #define NNLAB_ELEMENTWISE_H
 
 #include <math.h>
+#include <stdint.h>
 #include "op_table.h"
 
 #ifdef __CUDACC__
@@ -49,7 +50,7 @@ enum {
 #ifdef __CUDACC__
 EW_FN float ew_expf(float x) { return expf(x); }
 EW_FN float ew_erff(float x) { return erff(x); }
-EW_FN float ew_tanhf(float x) { return ew_tanhf(x); }
+EW_FN float ew_tanhf(float x) { return tanhf(x); }
 #else
 typedef union { float f; int i; } ew_bits;
 
@@ -257,6 +258,21 @@ EW_FN float ew_random(int kind, unsigned long long seed, unsigned long long coun
     float u = ew_u01(r.v[0]);
     if (kind == EW_RAND_BERNOULLI) return u < a ? 1.0f : 0.0f;
     return a + (b - a) * u;
+}
+
+// Batch norm's running statistics after a batch of M values per channel with mean m and
+// biased variance var, as PyTorch: r <- r (1 - momentum) + batch * momentum, the variance
+// unbiased. One expression for both devices, rounded step by step on the GPU (no FMA
+// contraction), so CPU and GPU running stats agree bit for bit.
+EW_FN void ew_running_stats(float *rm, float *rv, float m, float var, int64_t M, float momentum) {
+    float unbiased = var * (float)((double)M / (double)(M - 1));
+#ifdef __CUDA_ARCH__
+    *rm = __fadd_rn(__fmul_rn(*rm, 1.0f - momentum), __fmul_rn(m, momentum));
+    *rv = __fadd_rn(__fmul_rn(*rv, 1.0f - momentum), __fmul_rn(unbiased, momentum));
+#else
+    *rm = *rm * (1.0f - momentum) + m * momentum;
+    *rv = *rv * (1.0f - momentum) + unbiased * momentum;
+#endif
 }
 
 #endif

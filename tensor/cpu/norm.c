@@ -64,11 +64,7 @@ static int bn_chunk(void *vc, int64_t c0, int64_t c1, int64_t chunk) {
             for (int64_t n = 0; n < N; n++) ss += row_sq_dev(x + (n * C + c) * L, L, m);
             float var = (float)(ss / (double)M);
             is = (float)(1.0 / sqrt((double)var + (double)k->eps));
-            if (rm && rv) {
-                float unbiased = var * (float)((double)M / (double)(M - 1));
-                rm[c] = rm[c] * (1.0f - k->momentum) + m * k->momentum;
-                rv[c] = rv[c] * (1.0f - k->momentum) + unbiased * k->momentum;
-            }
+            if (rm && rv) ew_running_stats(&rm[c], &rv[c], m, var, M, k->momentum);
         } else {
             m = rm[c];
             is = (float)(1.0 / sqrt((double)rv[c] + (double)k->eps));
