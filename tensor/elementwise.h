@@ -58,8 +58,9 @@ typedef union { float f; int i; } ew_bits;
 // off glibc in tests), 2^n applied as two factors so results down to the denormals are
 // right. NaN stays NaN, exp(inf) = inf, exp(-inf) = 0.
 EW_FN float ew_expf(float x) {
-    float c = x > 88.8f ? 88.8f : x;
-    c = c < -104.0f ? -104.0f : c;
+    // clamp so that NaN becomes a number too: (int)NaN below would be undefined
+    float c = x < 88.8f ? x : 88.8f;
+    c = c > -104.0f ? c : -104.0f;
     // round(c log2 e) by the 1.5*2^23 trick: no floorf, which SSE2 lacks
     float n = (c * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
     float r = c - n * 0.693359375f;
