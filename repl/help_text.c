@@ -519,9 +519,15 @@ const repl_help_entry repl_help_entries[] = {
     {"nn.F.xavier_uniform_", "nn.F.xavier_uniform_(t, fan_in, fan_out)", "See nn.init.xavier_uniform_.",
      "nn.F.xavier_uniform_(w, 64, 64)"},
     {"nn.F.sgd_step", "nn.F.sgd_step(p, buf|nil, lr, momentum, dampening, weight_decay, nesterov, first)",
-     "One fused SGD update of p from p.grad (what optim.SGD runs).", "see optim.SGD"},
+     "One fused SGD update of p from p.grad.", "see optim.SGD"},
     {"nn.F.adam_step", "nn.F.adam_step(p, m, v, step, lr, beta1, beta2, eps, weight_decay, decoupled)",
-     "One fused Adam/AdamW update of p from p.grad (what optim.Adam runs).", "see optim.Adam"},
+     "One fused Adam/AdamW update of p from p.grad.", "see optim.Adam"},
+    {"nn.F.sgd_steps", "nn.F.sgd_steps(params, state, lr, momentum, dampening, weight_decay, nesterov)",
+     "One SGD step of every parameter with a gradient, in one C call (one launch on the GPU); state "
+     "{momentum_buffer = {}, first = {}} fills itself (what optim.SGD runs).", "see optim.SGD"},
+    {"nn.F.adam_steps", "nn.F.adam_steps(params, state, lr, beta1, beta2, eps, weight_decay, decoupled)",
+     "One Adam/AdamW step of every parameter with a gradient, in one C call (one launch on the GPU); "
+     "state {exp_avg = {}, exp_avg_sq = {}, step = {}} fills itself (what optim.Adam runs).", "see optim.Adam"},
     {"nn.F.mult_adds", "nn.F.mult_adds(kind, out, [weight]) -> integer",
      "Multiply-adds of a layer call (\"linear\", \"conv2d\", \"norm\") for nn.summary.",
      "nn.F.mult_adds(\"linear\", out, w)"},

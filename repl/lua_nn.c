@@ -277,6 +277,7 @@ int repl_open_nn(lua_State *L) {
     luaL_newlib(L, nn_f);
     lua_setfield(L, -2, "F");
     lua_setglobal(L, "nn");
+    repl_open_optim_steps(L);
     load_global(L, "nn.nn", "nn");
     load_global(L, "nn.optim", "optim");
     load_global(L, "nn.train", "train");

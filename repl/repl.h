@@ -74,6 +74,7 @@ void repl_shapes_line(const char *op, const tensor *in, const char *what, const 
 // ---- libraries opened into a state ----
 int repl_open_tensor(lua_State *L);    // global `tensor` and the tensor metatable
 void repl_open_cuda(lua_State *L);     // tensor.cuda_* (lua_cuda.c); called by repl_open_tensor
+void repl_open_optim_steps(lua_State *L);  // nn.F.*_steps, tensor._*_step_multi (lua_optim.c)
 int repl_open_nn(lua_State *L);        // C half of `nn` / `optim` (repl/lua_nn.c) + nn/lua/*.lua
 int repl_open_io(lua_State *L);        // tensor.save/load/..., data.*
 int repl_open_dash(lua_State *L);      // global `dash`

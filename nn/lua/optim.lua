@@ -1,6 +1,7 @@
 -- optim.lua - SGD, Adam, AdamW, RMSprop, Adagrad, LR schedules and gradient clipping
 -- (nn.utils.clip_grad_norm_ / clip_grad_value_). The updates are PyTorch's exact rules:
--- SGD and Adam run fused in C (nn.F.sgd_step / adam_step -> tensor_*_step) on p.grad,
+-- SGD, Adam and AdamW run fused in C, one call per step for all parameters (nn.F.sgd_steps /
+-- adam_steps -> tensor_*_step_multi: one launch on the GPU) on p.grad,
 -- RMSprop and Adagrad are tensor ops under no_grad (a handful of passes per parameter).
 local optim = {}
 local F = nn.F
@@ -102,18 +103,9 @@ function optim.SGD(params, opts)
   if d.nesterov and (d.momentum <= 0 or d.dampening ~= 0) then
     error("optim.SGD: nesterov needs momentum > 0 and dampening 0", 2)
   end
+  -- one C call for all parameters (lua_optim.c keeps the momentum buffers in self.state)
   function self:_update()
-    for i, p in ipairs(self.params) do
-      if F.has_grad(p) then
-        local st = self.state[i]
-        if not st then
-          st = {first = true, buf = d.momentum ~= 0 and zeros_like(p) or nil}
-          self.state[i] = st
-        end
-        F.sgd_step(p, st.buf, self.lr, d.momentum, d.dampening, d.weight_decay, d.nesterov, st.first)
-        st.first = false
-      end
-    end
+    F.sgd_steps(self.params, self.state, self.lr, d.momentum, d.dampening, d.weight_decay, d.nesterov)
   end
   return self
 end
@@ -123,19 +115,10 @@ local function adam(name, decoupled, default_wd)
     local self = new_optimizer(name, params, opts,
                                {lr = 1e-3, betas = {0.9, 0.999}, eps = 1e-8, weight_decay = default_wd})
     local d = self.defaults
+    -- one C call for all parameters (lua_optim.c keeps exp_avg, exp_avg_sq and the step
+    -- counts in self.state, made on each parameter's first step)
     function self:_update()
-      for i, p in ipairs(self.params) do
-        if F.has_grad(p) then
-          local st = self.state[i]
-          if not st then
-            st = {step = 0, exp_avg = zeros_like(p), exp_avg_sq = zeros_like(p)}
-            self.state[i] = st
-          end
-          st.step = st.step + 1
-          F.adam_step(p, st.exp_avg, st.exp_avg_sq, st.step, self.lr, d.betas[1], d.betas[2], d.eps,
-                      d.weight_decay, decoupled)
-        end
-      end
+      F.adam_steps(self.params, self.state, self.lr, d.betas[1], d.betas[2], d.eps, d.weight_decay, decoupled)
     end
     return self
   end

@@ -51,6 +51,36 @@ T.check("zero_grad and params without grads", function()
   T.ok(a.grad == nil, "zero_grad drops the gradients")
 end)
 
+-- optim.lua steps every parameter in one C call (nn.F.adam_steps / sgd_steps): a parameter's
+-- state starts at its own first step with a gradient, as PyTorch's per-parameter state does
+T.check("a parameter's first step is the first one with a gradient (one call for all)", function()
+  local a, b = tensor.ones(2):requires_grad(true), tensor.ones(2):requires_grad(true)
+  local opt = optim.Adam({a, b}, {lr = 0.1})
+  ;(a * 3):sum():backward()
+  opt:step()
+  T.ok(opt.state.step[1] == 1 and opt.state.step[2] == nil and opt.state.exp_avg[2] == nil,
+       "after step 1 only a has state", tostring(opt.state.step[2]))
+  opt:zero_grad()
+  ;((a + b) * 3):sum():backward()
+  opt:step()
+  T.eq(opt.state.step[1], 2, "a: step 2")
+  T.eq(opt.state.step[2], 1, "b: its first step")
+  -- Adam's first step moves by lr * g / (|g| + eps): b = 1 - 0.1 (a step-2 count would give 1 - 0.0744)
+  T.close("b moved as a first Adam step", b, tensor.tensor({0.9, 0.9}), 1e-6)
+  local c, d = tensor.ones(2):requires_grad(true), tensor.ones(2):requires_grad(true)
+  local sgd = optim.SGD({c, d}, {lr = 0.1, momentum = 0.9})
+  ;(c * 2):sum():backward()
+  sgd:step()
+  sgd:zero_grad()
+  ;((c + d) * 2):sum():backward()
+  sgd:step()
+  -- c: buffer 2, then 0.9*2 + 2 = 3.8 -> 1 - 0.2 - 0.38; d: first step, buffer = g = 2 -> 1 - 0.2
+  T.close("SGD c after two momentum steps", c, tensor.tensor({0.42, 0.42}), 1e-6)
+  T.close("SGD d: its first step copies the gradient into its buffer", d, tensor.tensor({0.8, 0.8}), 1e-6)
+  T.ok(sgd.state.first[1] == false and sgd.state.first[2] == false and sgd.state.momentum_buffer[2] ~= nil,
+       "both have stepped and d has its buffer")
+end)
+
 T.raises("optimizer rejects unknown options", function() optim.Adam({tensor.ones(1):requires_grad(true)}, {lr = 1, mom = 1}) end,
          "unknown option 'mom'")
 T.raises("optimizer rejects tensors without grad", function() optim.SGD({tensor.ones(1)}, {lr = 1}) end,
