@@ -42,11 +42,15 @@ int repl_tensor_error(lua_State *L) {
 // The slot of a tensor userdata: only one with the tensor metatable and the size of
 // a tensor pointer (debug.setmetatable can put the metatable on any userdata), else
 // NULL. Metamethods are plain functions a script can call with anything.
+// The metatable's address, to recognise a tensor without a registry lookup (that hash
+// lookup was ~140 instructions, on every tensor argument of every call). Lua's collector
+// does not move tables, the registry keeps this one alive, and a process has one state.
+static const void *tensor_mt_ptr;
+
 static tensor **tensor_slot(lua_State *L, int idx) {
     if (lua_type(L, idx) != LUA_TUSERDATA || !lua_getmetatable(L, idx)) return NULL;
-    lua_rawgetp(L, LUA_REGISTRYINDEX, &tensor_mt_key);
-    int same = lua_rawequal(L, -1, -2);
-    lua_pop(L, 2);
+    int same = lua_topointer(L, -1) == tensor_mt_ptr;
+    lua_pop(L, 1);
     return same && lua_rawlen(L, idx) == sizeof(tensor *) ? lua_touserdata(L, idx) : NULL;
 }
 
@@ -281,6 +285,7 @@ int repl_open_tensor(lua_State *L) {
 
     // the metatable
     luaL_newmetatable(L, REPL_TENSOR_MT);
+    tensor_mt_ptr = lua_topointer(L, -1);
     lua_pushvalue(L, -1);
     lua_rawsetp(L, LUA_REGISTRYINDEX, &tensor_mt_key);
     lua_pushvalue(L, methods);
