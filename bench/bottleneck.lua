@@ -4,6 +4,10 @@
 -- (what the dashboard costs this step is bench/dash_ab.lua)
 local repeats = tonumber(arg and arg[2]) or 1
 local x = tensor.arange(0, 100):view(100, 1)
+-- the math library is loaded before the clock starts, on both sides: PyTorch loads its
+-- own at import, nnlab's OpenBLAS loads on the first matmul (2.5-5 ms, a tenth of these
+-- 300 steps); the whole-process row counts it
+tensor.ones(2, 2):matmul(tensor.ones(2, 2))
 local steps, t0 = 0, sys.clock()
 for _, c in ipairs({8, 32, 128}) do
   for _ = 1, repeats do

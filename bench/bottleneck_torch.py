@@ -3,6 +3,7 @@ import sys, time
 import torch
 torch.set_num_threads(int(sys.argv[1]) if len(sys.argv) > 1 else 2)
 x = torch.arange(0, 100, dtype=torch.float32).view(100, 1)
+torch.ones(2, 2) @ torch.ones(2, 2)   # as bench/bottleneck.lua: libraries loaded before the clock
 steps, t0 = 0, time.perf_counter()
 for c in (8, 32, 128):
     torch.manual_seed(10000)
