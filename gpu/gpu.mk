@@ -24,8 +24,9 @@ $(CUDA_SO): $(GPU_OBJ)
 # b1*m + (1-b1)*g into fused multiply-adds, one rounding instead of two, and the draws and
 # updates would differ from the CPU's in the last bit (checked in the PTX by
 # tests/e2e/gpu_fmad.sh). These kernels are memory bound: one more instruction an element.
+# The optimizer updates also flush denormals to zero, as tensor/cpu/optim.c does on x86.
 GPU_NOFMA := gpu_map gpu_optim
-GPU_FILE_FLAGS = $(if $(filter $(GPU_NOFMA),$*),-fmad=false)
+GPU_FILE_FLAGS = $(if $(filter $(GPU_NOFMA),$*),-fmad=false) $(if $(filter gpu_optim,$*),-ftz=true)
 
 $(BUILD)/gpu/%.o: gpu/%.cu $(GPU_HDR)
 	@mkdir -p $(dir $@)

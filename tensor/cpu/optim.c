@@ -1,6 +1,33 @@
 // optim.c - optimizer updates: Adam/AdamW and SGD, in place.
 #include <math.h>
 #include "cpu.h"
+#if defined(__SSE2__)
+#include <xmmintrin.h>
+#endif
+
+// The updates run with denormals flushed to zero (x86's FTZ and DAZ, for the update
+// only; gpu.mk builds gpu_optim.cu -ftz=true, so the devices agree). A parameter whose
+// gradient is zero (a dead ReLU unit) has its moments decay by beta each step, and past
+// ~850 steps they are denormal: every operation on them then takes a microcode assist,
+// and an MLP epoch's Adam steps measured 68 ms in epoch 1, 290 in epoch 2, 376 in epoch 3
+// (with the flush: 68 in each). A moment below 1.2e-38 moves no float32 weight.
+typedef struct { unsigned csr; } ftz_state;
+static ftz_state ftz_on(void) {
+#if defined(__SSE2__)
+    ftz_state s = {_mm_getcsr()};
+    _mm_setcsr(s.csr | 0x8040);     // FTZ (bit 15) | DAZ (bit 6)
+    return s;
+#else
+    return (ftz_state){0};
+#endif
+}
+static void ftz_off(ftz_state s) {
+#if defined(__SSE2__)
+    _mm_setcsr(s.csr);
+#else
+    (void)s;
+#endif
+}
 
 // torch.optim.Adam / AdamW. Weight decay is applied in its own pass so the main
 // loop is branch-free and vectorises (restrict: p, g, m, v never alias).
@@ -33,8 +60,10 @@ typedef struct {
 
 static int adam_chunk(void *vc, int64_t b, int64_t e, int64_t chunk) {
     const optim_ctx *c = vc;
+    ftz_state f = ftz_on();
     adam_range(c->p + b, c->g + b, c->m + b, c->v + b, e - b, c->lr, c->b1, c->b2, c->eps, c->wd, c->bc1, c->bc2,
                c->decoupled);
+    ftz_off(f);
     return 0;
 }
 
@@ -61,8 +90,10 @@ static void sgd_range(float *p, const float *g, float *buf, int64_t n, float lr,
 
 static int sgd_chunk(void *vc, int64_t b, int64_t e, int64_t chunk) {
     const optim_ctx *c = vc;
+    ftz_state f = ftz_on();
     sgd_range(c->p + b, c->g + b, c->buf ? c->buf + b : NULL, e - b, c->lr, c->momentum, c->dampening, c->wd,
               c->nesterov, c->first);
+    ftz_off(f);
     return 0;
 }
 

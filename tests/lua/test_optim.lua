@@ -81,6 +81,31 @@ T.check("a parameter's first step is the first one with a gradient (one call for
        "both have stepped and d has its buffer")
 end)
 
+-- A parameter whose gradient stays zero (a dead ReLU unit) has its moments decay by beta
+-- each step; below 1.2e-38 they would be denormal, which made each Adam step 4x slower.
+-- The updates flush them to zero (tensor/cpu/optim.c, like torch.set_flush_denormal).
+T.check("optimizer moments decay to zero, never to denormals", function()
+  local p = tensor.ones(1):requires_grad(true)
+  local opt = optim.Adam({p}, {lr = 1e-3})
+  p.grad = tensor.ones(1)
+  opt:step()
+  p.grad = tensor.zeros(1)
+  for _ = 2, 801 do opt:step() end
+  local m800 = opt.state.exp_avg[1][1]:item()       -- 0.1 * 0.9^800 = 2.3e-38: still normal
+  T.ok(math.abs(m800 / (0.1 * 0.9 ^ 800) - 1) < 1e-3, "exp_avg after 800 zero gradients is 0.1 * 0.9^800", m800)
+  for _ = 802, 901 do opt:step() end
+  T.eq(opt.state.exp_avg[1][1]:item(), 0.0, "exp_avg 100 steps later (0.1 * 0.9^900 = 6e-43) is 0, not a denormal")
+  local v = opt.state.exp_avg_sq[1][1]:item()
+  T.ok(v == 0 or v >= 1.1754944e-38, "exp_avg_sq is 0 or normal", v)
+  local s = tensor.ones(1):requires_grad(true)
+  local sgd = optim.SGD({s}, {lr = 1e-3, momentum = 0.9})
+  s.grad = tensor.ones(1)
+  sgd:step()
+  s.grad = tensor.zeros(1)
+  for _ = 2, 901 do sgd:step() end
+  T.eq(sgd.state.momentum_buffer[1][1]:item(), 0.0, "SGD's momentum buffer 0.9^900 is 0, not a denormal")
+end)
+
 T.raises("optimizer rejects unknown options", function() optim.Adam({tensor.ones(1):requires_grad(true)}, {lr = 1, mom = 1}) end,
          "unknown option 'mom'")
 T.raises("optimizer rejects tensors without grad", function() optim.SGD({tensor.ones(1)}, {lr = 1}) end,
