@@ -131,6 +131,23 @@ int repl_nvml_read(int phys, repl_nvml_gpu *g)
     return 0;
 }
 
+// Only what changes, for the dashboard's once-a-second refresh: each call can take a
+// millisecond on a busy driver, and a slow redraw lowers the dashboard's frame rate.
+int repl_nvml_read_load(repl_nvml_gpu *g)
+{
+    nvml_device d;
+    nvml_memory mem;
+    nvml_utilization util;
+    if (!nvml.init || g->nvml_index < 0 || nvml.handle((unsigned int)g->nvml_index, &d) != 0) return -1;
+    if ((g->has_mem = nvml.memory(d, &mem) == 0)) {
+        g->mem_used = mem.used;
+        g->mem_total = mem.total;
+        g->mem_free = mem.free;
+    }
+    if ((g->has_util = nvml.utilization && nvml.utilization(d, &util) == 0)) g->util = util.gpu;
+    return 0;
+}
+
 int repl_nvml_read_cuda(int cuda, repl_nvml_gpu *g)
 {
     char err[128];

@@ -112,6 +112,7 @@ int repl_nvml_count(char *err, size_t n);        // GPUs the driver sees; -1 + e
 int repl_nvml_index(int cuda, int count);        // cuda:N -> NVML index via CUDA_VISIBLE_DEVICES; -1 none
 int repl_nvml_read(int nvml_index, repl_nvml_gpu *g);   // 0 ok; -1 no such GPU
 int repl_nvml_read_cuda(int cuda, repl_nvml_gpu *g);    // load + map + read cuda:N; 0 ok, -1 not known
+int repl_nvml_read_load(repl_nvml_gpu *g);       // memory and load of g's GPU again; 0 ok, -1 gone
 
 // ---- printing (print.c) ----
 // tostring of a tensor: values like PyTorch, abbreviated, footer [tensor 2x3 float32 cpu]

@@ -26,6 +26,11 @@ static void gpu_sample(dash_state *s, double now)
     }
     if (s->gpu_at > 0 && now - s->gpu_at < 1) return;
     s->gpu_at = now;
+    // the name and the index mapping once per card, then only memory and load
+    if (s->gpu_shown && s->gpu_cuda == tensor_cuda_index()) {
+        s->gpu_shown = repl_nvml_read_load(&s->gpu) == 0;
+        return;
+    }
     s->gpu_cuda = tensor_cuda_index();
     s->gpu_shown = repl_nvml_read_cuda(s->gpu_cuda, &s->gpu) == 0;
 }

@@ -145,5 +145,15 @@ int main(void)
         printf("# device row: %s\n", got);
     }
     free(t);
+    if (have) {
+        // a second later: memory and load read again, the name kept from the first read
+        unsigned long long used = s.gpu.mem_used;
+        s.gpu.mem_used = 0;
+        snprintf(s.gpu.name, sizeof s.gpu.name, "kept");
+        s.gpu_at -= 1.5;
+        repl_dash_sys_sample(&s);
+        tap_ok(s.gpu_shown && s.gpu.mem_used == used && !strcmp(s.gpu.name, "kept"),
+               "a second later: the memory again, not the name");
+    }
     return tap_done();
 }
