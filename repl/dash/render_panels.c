@@ -172,13 +172,13 @@ void repl_dash_draw_log(dash_state *s, dash_grid *g, int x, int y, int w, int h)
 static void gpu_card(dash_grid *g, int x, int y, int w, const repl_nvml_gpu *c)
 {
     double used = c->mem_used / (double)(1 << 30), total = c->mem_total / (double)(1 << 30);
-    static const char *const mem_fmt[] = {"%.1f/%.1f GB  ", "%.1f/%.1f GB  ", "%.0f/%.0f GB "};
-    static const char *const util_fmt[] = {"util %u%%", "%u%%", "%u%%"};
+    static const char *const fmt[][2] = {   // memory, load: widest first
+        {"%.1f/%.1f GB  ", "util %u%%"}, {"%.1f/%.1f GB  ", "%u%%"}, {"%.0f/%.0f GB ", "%u%%"}};
     char line[128] = "";
     for (int i = 0; i < 3; i++) {
         int n = snprintf(line, sizeof line, "card     ");
-        if (c->has_mem) n += snprintf(line + n, sizeof line - n, mem_fmt[i], used, total);
-        if (c->has_util) n += snprintf(line + n, sizeof line - n, util_fmt[i], c->util);
+        if (c->has_mem) n += snprintf(line + n, sizeof line - n, fmt[i][0], used, total);
+        if (c->has_util) n += snprintf(line + n, sizeof line - n, fmt[i][1], c->util);
         if (n <= w) break;
     }
     repl_dash_text(g, x, y, w, DASH_A_NONE, line);
