@@ -83,6 +83,12 @@ $(BUILD)/tests/%.t: tests/c/%.c $(LIB_OBJ) tests/c/tap.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ $< $(LIB_OBJ) $(LDFLAGS) $(LDLIBS)
 
+# tests of repl/'s own code (test_dash_*: the dashboard's panels) link it too, less main()
+REPL_TEST_OBJ := $(filter-out $(BUILD)/repl/main.o,$(REPL_OBJ))
+$(BUILD)/tests/test_dash_%.t: tests/c/test_dash_%.c $(LIB_OBJ) $(REPL_TEST_OBJ) tests/c/tap.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ $< $(REPL_TEST_OBJ) $(LIB_OBJ) $(LDFLAGS) $(LDLIBS)
+
 ifneq ($(NVCC),)
 include gpu/gpu.mk
 else

@@ -99,6 +99,22 @@ void repl_install_embedded(lua_State *L);
 int repl_require_embedded(lua_State *L, const char *name);
 int repl_is_embedded_source(const char *src);   // "@nn/lua/x.lua" and the like
 
+// ---- NVML (nvml.c): the driver's view of a GPU, for tensor.cuda_devices() and the dashboard ----
+#define REPL_NVML_BUF 96               // NVML_DEVICE_NAME_V2/UUID_V2 buffer sizes
+typedef struct {
+    char name[REPL_NVML_BUF], uuid[REPL_NVML_BUF];
+    int nvml_index;                    // the driver's numbering (CUDA_VISIBLE_DEVICES renumbers)
+    int has_mem, has_util, has_procs;  // what this driver answered
+    unsigned long long mem_used, mem_total, mem_free;   // bytes, all processes
+    unsigned int util, procs;          // % busy over the last sample period; compute processes
+} repl_nvml_gpu;
+int repl_nvml_load(const char **why);            // 1 loaded; 0 not, *why says why (tried once)
+int repl_nvml_count(char *err, size_t n);        // GPUs the driver sees; -1 + err
+int repl_nvml_index(int cuda, int count);        // cuda:N -> NVML index via CUDA_VISIBLE_DEVICES; -1 none
+int repl_nvml_read(int nvml_index, repl_nvml_gpu *g);   // 0 ok; -1 no such GPU
+int repl_nvml_read_cuda(int cuda, repl_nvml_gpu *g);    // load + map + read cuda:N; 0 ok, -1 not known
+int repl_nvml_read_load(repl_nvml_gpu *g);       // memory and load of g's GPU again; 0 ok, -1 gone
+
 // ---- printing (print.c) ----
 // tostring of a tensor: values like PyTorch, abbreviated, footer [tensor 2x3 float32 cpu]
 void repl_push_tensor_string(lua_State *L, tensor *t);

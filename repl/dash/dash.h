@@ -15,7 +15,7 @@
 //   capture.c what the script prints while the dashboard is open: into the log
 //             panel and the run's output.log, replayed to the terminal on close.
 //   runlog.c  the run folder on disk (docs/RUNS.md): meta.json, metrics.jsonl.
-//   sys.c     the system panel's figures (CPU %, RSS, GPU memory).
+//   sys.c     the system panel's figures (CPU %, RSS, GPU memory, the card via NVML).
 #ifndef NNLAB_DASH_H
 #define NNLAB_DASH_H
 
@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <lua.h>
 #include "../../tensor/tensor.h"
+#include "../repl.h"            // repl_nvml_gpu
 
 struct cJSON;                // <cjson/cJSON.h>: run metadata
 
@@ -144,6 +145,10 @@ typedef struct dash_state {
     int page;                        // bottom row on small terminals: 0 tables, 1 log+system, 2 distributions
     // system figures, refreshed at redraw
     double cpu_pct, rss_mb, gpu_mb, gpu_total_mb;
+    // the card it trains on, through NVML (sys.c): read at most once a second
+    int gpu_shown, gpu_cuda;         // a reading to show; of cuda:N
+    repl_nvml_gpu gpu;
+    double gpu_at;                   // when it was read (repl_dash_now)
     double cpu_t, cpu_wall;          // last readings behind cpu_pct
 } dash_state;
 

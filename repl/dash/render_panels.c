@@ -167,6 +167,40 @@ void repl_dash_draw_log(dash_state *s, dash_grid *g, int x, int y, int w, int h)
     }
 }
 
+// The card as NVML sees it, all processes together: "card     12.3/139.8 GB  util 45%",
+// the words and decimals dropped until it fits.
+static void gpu_card(dash_grid *g, int x, int y, int w, const repl_nvml_gpu *c)
+{
+    double used = c->mem_used / (double)(1 << 30), total = c->mem_total / (double)(1 << 30);
+    static const char *const fmt[][2] = {   // memory, load: widest first
+        {"%.1f/%.1f GB  ", "util %u%%"}, {"%.1f/%.1f GB  ", "%u%%"}, {"%.0f/%.0f GB ", "%u%%"}};
+    char line[128] = "";
+    for (int i = 0; i < 3; i++) {
+        int n = snprintf(line, sizeof line, "card     ");
+        if (c->has_mem) n += snprintf(line + n, sizeof line - n, fmt[i][0], used, total);
+        if (c->has_util) n += snprintf(line + n, sizeof line - n, fmt[i][1], c->util);
+        if (n <= w) break;
+    }
+    repl_dash_text(g, x, y, w, DASH_A_NONE, line);
+}
+
+// "device   cuda:0 NVIDIA H200": a long name loses its vendor, then its end (…)
+static void gpu_device(dash_grid *g, int x, int y, int w, int cuda, const char *name)
+{
+    char head[32];
+    int n = snprintf(head, sizeof head, "device   cuda:%d ", cuda), room = w - n;
+    if ((int)strlen(name) > room && !strncmp(name, "NVIDIA ", 7)) name += 7;
+    repl_dash_text(g, x, y, w, DASH_A_NONE, head);
+    if (room < 2) return;
+    int len = (int)strlen(name);
+    if (len <= room) {
+        repl_dash_text(g, x + n, y, room, DASH_A_NONE, name);
+        return;
+    }
+    repl_dash_text(g, x + n, y, room - 1, DASH_A_NONE, name);
+    repl_dash_put(g, x + w - 1, y, L'…', DASH_A_DIM);
+}
+
 void repl_dash_draw_system(dash_state *s, dash_grid *g, int x, int y, int w, int h)
 {
     repl_dash_box(g, x, y, w, h, "System");
@@ -178,7 +212,9 @@ void repl_dash_draw_system(dash_state *s, dash_grid *g, int x, int y, int w, int
     if (r < ih) repl_dash_textf(g, ix, iy + r++, iw, DASH_A_NONE, "RSS      %.1f MB", s->rss_mb);
     if (r < ih && !strcmp(s->device, "cuda"))
         repl_dash_textf(g, ix, iy + r++, iw, DASH_A_NONE, "GPU mem  %.1f MB in tensors", s->gpu_mb);
-    if (r < ih) repl_dash_textf(g, ix, iy + r++, iw, DASH_A_NONE, "device   %s", s->device[0] ? s->device : "cpu");
+    if (r < ih && s->gpu_shown) gpu_card(g, ix, iy + r++, iw, &s->gpu);
+    if (r < ih && s->gpu_shown) gpu_device(g, ix, iy + r++, iw, s->gpu_cuda, s->gpu.name);
+    else if (r < ih) repl_dash_textf(g, ix, iy + r++, iw, DASH_A_NONE, "device   %s", s->device[0] ? s->device : "cpu");
     if (r < ih && s->run_name[0]) repl_dash_textf(g, ix, iy + r++, iw, DASH_A_DIM, "run      %s", s->run_name);
 }
 

@@ -3,7 +3,9 @@
 # libnvidia-ml.so.1 (three GPUs, the middle one busy) it lists each GPU's name, memory,
 # load and processes, and follows CUDA_VISIBLE_DEVICES (indices and UUIDs); without
 # NVML it returns {} and the reason; cuda:N parses and bad names fail clearly, in Lua
-# and on the command line. Prints TAP. NNLAB=path overrides ./nnlab.
+# and on the command line. The dashboard's system panel shows that card's memory and
+# load on CUDA (build/tests/test_dash_sys.t, run against the stand-in) and nothing of
+# it on the CPU, NVML or not. Prints TAP. NNLAB=path overrides ./nnlab.
 cd "$(dirname "$0")/../.." || exit 1
 NNLAB=${NNLAB:-./nnlab}
 if [ ! -x "$NNLAB" ]; then echo "1..0 # SKIP $NNLAB not built"; exit 0; fi
@@ -31,7 +33,7 @@ if ! $CC -shared -fPIC -o "$tmp/libnvidia-ml.so.1" "$tmp/nvml.c" 2>"$tmp/cc.log"
   echo "1..0 # SKIP cannot build the stand-in NVML"; exit 0
 fi
 list='for _, g in ipairs((tensor.cuda_devices())) do print(g.device, g.name, g.memory_used >> 30, g.memory_total >> 30, g.utilization, g.processes, g.nvml_index, g.current) end'
-echo "1..9"
+echo "1..13"
 n=0
 t() { n=$((n + 1)); if [ "$1" -eq 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; sed 's/^/# /' "$tmp/out"; fi; }
 
@@ -58,3 +60,34 @@ grep -q "false.*cuda" "$tmp/out" && ! grep -q "unknown device" "$tmp/out"; t $? 
 rc=$?
 [ $rc -ne 0 ] && grep -q -- "--device cuda:x: unknown device 'cuda:x': a GPU is named cuda:N" "$tmp/out"
 t $? "--device cuda:x fails clearly"
+
+# ---- the dashboard's system panel ----
+# on CUDA: the C test draws the panel from what it samples (no GPU here to make this
+# process use CUDA); cuda:0 is the busy card B through CUDA_VISIBLE_DEVICES
+dash_t=${BUILD:-build}/tests/test_dash_sys.t
+if [ -x "$dash_t" ]; then
+  LD_LIBRARY_PATH="$tmp" CUDA_VISIBLE_DEVICES=1 WANT_GPU="card     70.0/80.0 GB  97%" "$dash_t" > "$tmp/out" 2>&1
+  rc=$?
+  [ $rc -eq 0 ] && grep -q "^# │card     70.0/80.0 GB  97% *│$" "$tmp/out" &&
+    grep -q "^# │device   cuda:0 Fake GPU B *│$" "$tmp/out"
+  t $? "on cuda the system panel shows the card: 70.0/80.0 GB, 97%, cuda:0 Fake GPU B"
+else
+  n=$((n + 1)); echo "ok $n # SKIP $dash_t not built (make check builds it)"
+fi
+# on the CPU: the System panel's rows (digits as N), and whether NVML got loaded
+panel='dash.open{plain = true, every = 1e9}
+local s = dash.snapshot(120, 40)
+dash.close()
+local rows = {}
+for l in s:gmatch("[^\n]+") do rows[#rows + 1] = l:sub(utf8.offset(l, utf8.len(l) - 28), utf8.offset(l, utf8.len(l)) - 1) end
+local top
+for i, r in ipairs(rows) do if r:find("System") then top = i end end
+for i = top + 1, #rows - 2 do local r = rows[i]:gsub("%s+$", ""):gsub("[%d.]+", "N"); if r ~= "" then print(r) end end
+for l in io.lines("/proc/self/maps") do if l:find("nvidia%-ml") then print("NVML loaded") break end end'
+printf 'steps/s  -\nCPU      N%%\nRSS      N MB\ndevice   cpu\n' > "$tmp/want"
+LD_LIBRARY_PATH="$tmp" "$NNLAB" -e "$panel" > "$tmp/out" 2>&1
+cmp -s "$tmp/out" "$tmp/want"; t $? "on the CPU with NVML here: the panel as before, no GPU rows, NVML not loaded"
+LD_LIBRARY_PATH="$tmp" "$NNLAB" -e 'local ok = pcall(tensor.zeros, 1, {device = "cuda:1"})' -e "$panel" > "$tmp/out" 2>&1
+cmp -s "$tmp/out" "$tmp/want"; t $? "after a cuda:1 tensor that could not be made: still no GPU rows"
+"$NNLAB" -e "$panel" > "$tmp/out" 2>&1
+cmp -s "$tmp/out" "$tmp/want"; t $? "without NVML: the panel as before"
