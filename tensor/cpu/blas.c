@@ -1,6 +1,7 @@
 // blas.c - GEMM through OpenBLAS, loaded with dlopen on the first matmul.
 #include <cblas.h>
 #include <dlfcn.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,11 +69,21 @@ static int blas_warm_up(void) {
     return 0;
 }
 
-// A GEMM larger than this many flops runs as blocks of C (a few to tens of ms each on
-// one core) with the interrupt flag checked between them: OpenBLAS itself cannot be
-// stopped, and a 6000^3 matmul is seconds. Blocks stay >= 512 wide on both sides, so
-// the extra packing of A and B they cost is a few percent.
-static double gemm_block_flops = 4e9;
+// A GEMM larger than twice this many flops runs as blocks of C of about this size (a
+// tenth to a third of a second on one core) with the interrupt flag checked between
+// them: OpenBLAS itself cannot be stopped, and a 6000^3 matmul is seconds. Blocks are
+// few, even and >= 512 wide: 4e9-flop blocks split 2048^3 into 512x1920 and 512x128
+// pieces and ran it 13-18% slower than one call. Above 32e9 flops the blocks still cost
+// ~10% (4096^3: 0.81 s in 3x3 blocks, 0.72 s as one call that Ctrl-C could not stop).
+static double gemm_block_flops = 16e9;
+
+// n split into pieces of at most `most` (and >= 1), as even as possible, multiples of 64
+// where that fits: the piece size
+static int64_t even_piece(int64_t n, int64_t most) {
+    if (most >= n) return n;
+    int64_t count = (n + most - 1) / most, piece = (n + count - 1) / count;
+    return piece > 64 ? (piece + 63) & ~(int64_t)63 : piece;
+}
 
 static void sgemm(int ta, int tb, int64_t m, int64_t n, int64_t k, float alpha, const float *a, int64_t lda,
                   const float *b, int64_t ldb, float beta, float *c, int64_t ldc) {
@@ -88,14 +99,12 @@ static int sgemm_blocked(int ta, int tb, int64_t m, int64_t n, int64_t k, float 
         sgemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
         return 0;
     }
-    int64_t nb = n, mb = (int64_t)(gemm_block_flops / (2.0 * (double)nb * (double)k));
-    if (mb < 512) {
-        mb = m < 512 ? m : 512;
-        nb = (int64_t)(gemm_block_flops / (2.0 * (double)mb * (double)k));
-        nb = nb < 512 ? 512 : nb & ~(int64_t)63;
-        if (nb > n) nb = n;
-    }
-    if (mb > m) mb = m;
+    // Each row block packs B again and each column block A: near-square blocks keep the
+    // repacking least (4096^3: 3x3 blocks instead of 8x2)
+    int64_t side = (int64_t)sqrt(gemm_block_flops / (2.0 * (double)k));
+    int64_t nb = even_piece(n, side < 512 ? 512 : side);
+    int64_t mb = (int64_t)(gemm_block_flops / (2.0 * (double)nb * (double)k));
+    mb = even_piece(m, mb < 512 ? 512 : mb);
     for (int64_t i = 0; i < m; i += mb)
         for (int64_t j = 0; j < n; j += nb) {
             if (cpu_check_interrupt()) return -1;
