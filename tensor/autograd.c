@@ -26,9 +26,9 @@ void tensor_trace(const char *op, int n, tensor *const *inputs, const tensor *ou
 
 // a node for out over inputs (retained), with the versions of what it may read
 static tensor_node *node_new(tensor *out, const char *op, tensor_backward_fn bw, int n, tensor *const *inputs) {
-    tensor_node *node = calloc(1, sizeof *node);
-    tensor **ins = calloc((size_t)(n ? n : 1), sizeof *ins);
-    if (!node || !ins) { free(node); free(ins); return NULL; }   // no graph: backward will say so
+    tensor_node *node = tensor_node_alloc(n);
+    if (!node) return NULL;            // no graph: backward will say so
+    tensor **ins = node->inputs;
     node->op = op;
     node->backward = bw;
     if (detect_anomaly && scope[0]) node->scope = strdup(scope);   // only then: it costs a malloc

@@ -26,11 +26,15 @@ struct tensor_node {
     unsigned saved_version[3];
     char *scope;                     // the layer it ran in (anomaly detection only), or NULL
     int n_inputs;
-    tensor **inputs;                 // retained
+    tensor **inputs;                 // retained; inline_inputs for up to 3
+    tensor *inline_inputs[3];
     tensor *saved[3];                // extra tensors the backward needs (retained)
     int64_t iarg[TENSOR_MAX_DIMS + 4];
     float farg[4];
 };
+
+// a zeroed node with room for n inputs, from the free list when possible (tensor.c)
+tensor_node *tensor_node_alloc(int n);
 
 static inline float *tensor_data(const tensor *t) {
     return t->storage->data ? t->storage->data + t->offset : NULL;

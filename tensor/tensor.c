@@ -16,6 +16,8 @@ static tensor *free_headers[POOL_CAP];
 static int n_free_headers;
 static tensor_storage *free_storages[POOL_CAP];
 static int n_free_storages;
+static tensor_node *free_nodes[POOL_CAP];   // autograd records (their inputs inline up to 3)
+static int n_free_nodes;
 static float *free_small[SMALL_CLASSES][POOL_CAP / 4];
 static int n_free_small[SMALL_CLASSES];
 
@@ -254,12 +256,22 @@ tensor *tensor_header_alloc(void) {
     return t;
 }
 
+tensor_node *tensor_node_alloc(int n) {
+    tensor_node *node = n_free_nodes ? free_nodes[--n_free_nodes] : malloc(sizeof *node);
+    if (!node) return NULL;
+    memset(node, 0, sizeof *node);
+    node->inputs = n <= 3 ? node->inline_inputs : calloc((size_t)n, sizeof *node->inputs);
+    if (!node->inputs) { free(node); return NULL; }
+    return node;
+}
+
 static void node_release(tensor_node *n) {
     for (int i = 0; i < n->n_inputs; i++) tensor_release(n->inputs[i]);
     for (int i = 0; i < 3; i++) tensor_release(n->saved[i]);
-    free(n->inputs);
+    if (n->inputs != n->inline_inputs) free(n->inputs);
     free(n->scope);
-    free(n);
+    if (n_free_nodes < POOL_CAP) free_nodes[n_free_nodes++] = n;
+    else free(n);
 }
 
 // A header viewing storage s (retained) with contiguous strides.

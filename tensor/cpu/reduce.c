@@ -23,7 +23,7 @@ typedef struct {
 // the double sum of n floats in 16 fixed lanes, then the tail, then the lanes in order:
 // vectorises (one running double was a 4-cycle add per element, 15x PyTorch's time on
 // 1M elements) and the order is fixed, so the bits do not depend on anything but n
-static double sum_run(const float *p, int64_t n) {
+CPU_SIMD_CLONES static double sum_run(const float *p, int64_t n) {
     double acc[16] = {0};
     int64_t i = 0;
     for (; i + 16 <= n; i += 16)
@@ -32,6 +32,27 @@ static double sum_run(const float *p, int64_t n) {
     for (; i < n; i++) s += p[i];
     for (int j = 0; j < 16; j++) s += acc[j];
     return s;
+}
+
+// dst[j] = sum over i of src[i * inner + j], j in [j0, j1), each column summed in row
+// order. 32 columns at a time stay in registers over all rows: a row-by-row loop loads
+// and stores dst for every row, and a bias gradient (the batch sum of (100,128)) took
+// 2.3 us, twice an add of the same size.
+CPU_SIMD_CLONES static void sum_cols(float *dst, const float *src, int64_t r, int64_t inner, int64_t j0,
+                                     int64_t j1) {
+    int64_t j = j0;
+    for (; j + 32 <= j1; j += 32) {
+        float acc[32];
+        for (int t = 0; t < 32; t++) acc[t] = src[j + t];
+        for (int64_t i = 1; i < r; i++) {
+            const float *row = src + i * inner + j;
+            for (int t = 0; t < 32; t++) acc[t] += row[t];
+        }
+        for (int t = 0; t < 32; t++) dst[j + t] = acc[t];
+    }
+    for (int64_t k = j; k < j1; k++) dst[k] = src[k];
+    for (int64_t i = 1; i < r; i++)
+        for (int64_t k = j; k < j1; k++) dst[k] += src[i * inner + k];
 }
 
 // out[o, j] for j in [j0, j1): the serial kernel over one block of columns
@@ -45,9 +66,7 @@ static void reduce_cols(const red_ctx *c, int64_t o, int64_t j0, int64_t j1) {
             dst[0] = (float)sum_run(src, r);   // double: long sums stay accurate
             return;
         }
-        for (int64_t j = j0; j < j1; j++) dst[j] = src[j];
-        for (int64_t i = 1; i < r; i++)
-            for (int64_t j = j0; j < j1; j++) dst[j] += src[i * inner + j];
+        sum_cols(dst, src, r, inner, j0, j1);
         return;
     }
     int want_max = op == REDUCE_MAX || op == REDUCE_ARGMAX;

@@ -1,7 +1,9 @@
 // test_gemm_blocks.c - a big matmul runs as blocks of C (tensor/cpu/blas.c, so that Ctrl-C
 // can stop it between them). With the block size made tiny (NNLAB_GEMM_BLOCK_FLOPS), every
-// shape below is cut into uneven row and column blocks; each result, with and without
-// transposed operands, must equal a double-precision triple loop.
+// shape below is cut into uneven row and column blocks, and small products with a
+// transposed B go through blas.c's own transpose (n and k not multiples of its 4x4
+// tiles); each result, with and without transposed operands, must equal a
+// double-precision triple loop.
 #include <stdio.h>
 #include <stdlib.h>
 #include "tap.h"
