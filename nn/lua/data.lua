@@ -108,8 +108,8 @@ function Loader:__call(_, prev)
   if prev == nil then
     self:_new_epoch()
     -- the loader a training loop runs (not an evaluation under no_grad): the dashboard
-    -- reads its epoch
-    if tensor.is_grad_enabled() then M._training = self end
+    -- logs its epoch with the steps
+    if tensor.is_grad_enabled() and dash and dash._epoch then dash._epoch(self.epoch) end
   end
   local left = self.n - self.pos + 1
   local b = math.min(self.batch_size, left)

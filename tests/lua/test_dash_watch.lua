@@ -149,6 +149,38 @@ local log = read(dir .. "/output.log") or ""
 has(log, "before training", "output.log has what the script printed")
 has(log, "after training", "output.log has the late prints too")
 
+-- ---- a data.loader's epoch goes with the steps it runs (no dash.* call) ---------------------
+do
+  local ls0 = io.popen("ls " .. runs):read("a")
+  local out2, rc2 = run_script([[
+tensor.manual_seed(4)
+local m = nn.Linear(3, 1)
+local opt = optim.SGD(m, {lr = 0.01})
+local x, y = tensor.randn(12, 3), tensor.randn(12, 1)
+local loader = data.loader(x, y, {batch_size = 4})
+local evals = data.loader(x, y, {batch_size = 12})
+dash.open{plain = true, every = 1e9, name = "epochs"}
+for epoch = 1, 2 do
+  for xb, yb in loader do
+    opt:zero_grad()
+    nn.mse_loss(m(xb), yb):backward()
+    opt:step()
+  end
+  tensor.no_grad(function() for xb in evals do local _ = m(xb) end end)   -- not the training loader
+end
+dash.close()
+]])
+  ok(rc2 == 0, "a loader loop under the dashboard ran", out2)
+  local ls1 = io.popen("ls " .. runs):read("a")
+  local newdir
+  for d in ls1:gmatch("[^\n]+") do if not ls0:find(d, 1, true) and d:find("epochs", 1, true) then newdir = d end end
+  local mt = newdir and read(runs .. "/" .. newdir .. "/metrics.jsonl") or ""
+  local epochs = {}
+  for l in mt:gmatch("[^\n]+") do epochs[#epochs + 1] = tonumber(l:match('"epoch":(%d+)')) or -1 end
+  ok(#epochs == 6 and epochs[1] == 1 and epochs[3] == 1 and epochs[4] == 2 and epochs[6] == 2,
+     "each step's line carries its loader epoch: 1,1,1 then 2,2,2", table.concat(epochs, ","))
+end
+
 -- ---- q, y: the loop stops with one line, train{} returns its history ---------------------------
 out, rc = run_script([[
 local m = nn.Linear(2, 1)
