@@ -283,7 +283,6 @@ static int post(double lr, double epoch)
     // a model whose statistics cost many steps still moves
     W.sample_next = W.since_sample >= W.every || (W.stats_cost <= 5e-3 && now - W.sampled_at >= 1.0);
     if (sampled) W.sampled_at = now;
-    W.sample_next = 0; /*HACK*/
     W.last_post = sampled ? repl_dash_now() : now;
     return 0;
 }
