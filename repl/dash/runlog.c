@@ -126,13 +126,17 @@ static char *put_g(char *p, double v)
         for (int i = 0; i < 2 * 330; i++) p10[i] = pow(10, i - 330);
         have_p10 = 1;
     }
-    int lo = 0, hi = 2 * 330 - 1;              // largest power <= v
-    while (lo < hi) {
-        int mid = (lo + hi + 1) / 2;
-        if (p10[mid] <= v) lo = mid;
-        else hi = mid - 1;
+    // the largest power <= v from the binary exponent (floor(log2 v) * log10 2 is low by at
+    // most one): no search, whose ten unpredictable branches cost more than the rest
+    uint64_t bits;
+    memcpy(&bits, &v, sizeof bits);
+    int e2 = (int)((bits >> 52) & 0x7ff) - 1023, e;
+    if (e2 > -1023) {                          // normal (v > 0, finite, not an integer)
+        e = (int)floor(e2 * 0.30102999566398120);
+        if (e + 1 + 330 < 2 * 330 && p10[e + 1 + 330] <= v) e++;
+    } else {                                   // a denormal double (below the table): printf
+        return p + sprintf(p, "%.8g", v);
     }
-    int e = lo - 330;
     int k = 7 - e + 330;
     uint64_t m = (uint64_t)(v * (k >= 0 && k < 2 * 330 ? p10[k] : pow(10, 7 - e)) + 0.5);
     if (m >= 100000000u) { m = (m + 5) / 10; e++; }

@@ -181,6 +181,42 @@ dash.close()
      "each step's line carries its loader epoch: 1,1,1 then 2,2,2", table.concat(epochs, ","))
 end
 
+-- ---- metrics.jsonl numbers: 8 significant digits, whatever the magnitude (runlog.c's put_g) ----
+do
+  local ls0 = io.popen("ls " .. runs):read("a")
+  local out3, rc3 = run_script([[
+local vals = {0.1, 0.5, 1.5, 123.456, 99999999.5, 0.999999995, 1e-5, 1.25e-6, 3.3e-11, 7e22, 2.5e-300, 4e-310}
+local seed = 7
+for i = #vals + 1, 400 do
+  seed = (seed * 1103515245 + 12345) % 2147483648
+  local mant = 1 + (seed % 100000) / 100000
+  vals[i] = mant * 10 ^ ((seed // 100000) % 61 - 30)
+end
+dash.open{plain = true, every = 1e9, name = "numbers"}
+for i, v in ipairs(vals) do dash.log{step = i, loss = v} end
+dash.close()
+local f = io.open(os.getenv("NNLAB_RUNS") .. "/numbers.txt", "w")
+for _, v in ipairs(vals) do f:write(string.format("%.17g\n", v)) end
+f:close()
+]])
+  ok(rc3 == 0, "a run of logged numbers", out3)
+  local ls1 = io.popen("ls " .. runs):read("a")
+  local newdir
+  for d in ls1:gmatch("[^\n]+") do if not ls0:find(d, 1, true) and d:match("^%d+%-%d+%-numbers$") then newdir = d end end
+  local mt = newdir and read(runs .. "/" .. newdir .. "/metrics.jsonl") or ""
+  local want = {}
+  for l in (read(runs .. "/numbers.txt") or ""):gmatch("[^\n]+") do want[#want + 1] = tonumber(l) end
+  local got, worst, where = {}, 0, ""
+  for l in mt:gmatch("[^\n]+") do got[#got + 1] = tonumber(l:match('"loss":([^,}]+)')) end
+  for i, w in ipairs(want) do
+    local g = got[i] or 0 / 0
+    local rel = math.abs(g - w) / w
+    if not (rel <= worst) then worst, where = rel, string.format("%.17g written as %s", w, tostring(got[i])) end
+  end
+  ok(#got == #want and #want == 400 and worst <= 5e-8, "every logged number reads back to 8 significant digits",
+     #got .. " of " .. #want .. ", worst " .. worst .. " at " .. where)
+end
+
 -- ---- q, y: the loop stops with one line, train{} returns its history ---------------------------
 out, rc = run_script([[
 local m = nn.Linear(2, 1)
