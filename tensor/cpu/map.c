@@ -3,9 +3,12 @@
 #include "../elementwise.h"
 #include "cpu.h"
 
-// Elements per chunk of the pool: ~30 us of a simple op, well above the wake-up cost
-// of a sleeping worker; a tensor smaller than this stays on the calling thread.
+// Elements per chunk of the pool (small chunks balance well: the caller takes more while
+// a worker wakes). But waking a sleeping worker and waiting for it costs 15-25 us here:
+// split at 64K, an exp took 60 us on 2 threads and 40 on one, a 128K relu 35 and 16. So
+// a tensor below EW_PARALLEL elements stays on the calling thread.
 #define EW_GRAIN 32768
+#define EW_PARALLEL 262144
 
 // One call of cpu_each_row, cut into units for the pool: whole rows (short rows, several
 // per chunk), or segments of one long row (the contiguous case is a single row).
@@ -76,6 +79,7 @@ int cpu_each_row(int nops, const tensor *const *ops, cpu_row_fn row, const void 
     // an output written through a 0 stride (an expanded view) must not race: one thread
     for (int d = 0; d < j.l.ndim; d++)
         if (j.l.stride[0][d] == 0 && j.l.size[d] > 1) return each_chunk(&j, 0, rows, 0);
+    if (n < EW_PARALLEL) return each_chunk(&j, 0, rows, 0);
     if (L >= 2 * EW_GRAIN) {
         j.segs = (L + EW_GRAIN - 1) / EW_GRAIN;
         j.seg_len = ((L + j.segs - 1) / j.segs + 15) & ~(int64_t)15;   // 64-byte multiples
