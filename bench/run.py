@@ -117,6 +117,7 @@ def table(threads, first):
     add("bottleneck step, dashboard off", ab["bare_step"], None)
     add("bottleneck step, dashboard watching: %+.1f%%" % ab["dash_overhead_pct"], ab["watched_step"], None,
         target=("pct", 2), pct=ab["dash_overhead_pct"])
+    add("  a watched run's first 2 steps and close (once)", ab["run_setup"], None)
     if first:
         # nnlab runs: open 100 runs of 10,000 steps and draw the workspace
         runs100 = os.path.join(scratch, "runs100")
