@@ -342,6 +342,22 @@ do
   end
   t.ok(peak - before.cpu < 300 * 1024 * 1024,
     string.format("a 2000-step loop of 4 MB tensors stays bounded (peak %.0f MB)", (peak - before.cpu) / 2 ^ 20))
+  -- after big tensors die, a loop's small garbage is collected within ~1 MB of growth
+  -- again (the step used to wait until live bytes passed their old high-water mark)
+  do
+    local big = tensor.empty(4096, 4096)       -- 64 MB
+    big = nil
+    collectgarbage()
+    local small = tensor.randn(65536)
+    local base = tensor.memory_estimate().cpu
+    local worst = 0
+    for _ = 1, 200 do
+      local y = small:exp()                      -- 256 KB, garbage at once
+      worst = math.max(worst, tensor.memory_estimate().cpu - base)
+    end
+    t.ok(worst <= 4 * 1024 * 1024, string.format("after a 64 MB tensor died, 200 garbage 256 KB results "
+      .. "never hold more than 4 MB (%.1f MB)", worst / 2 ^ 20))
+  end
   collectgarbage()
   collectgarbage()
   tensor.reset_peak()
