@@ -211,6 +211,15 @@ if io.open("/usr/share/datasets/fashion-mnist/train-labels-idx1-ubyte.gz") then
   T.eq(train.y:narrow(1, 1, 5), {10, 1, 1, 4, 1}, "train labels 1..10 match what python reads (+1)")
   T.eq(test.y:narrow(1, 1, 5), {10, 3, 2, 2, 7}, "test labels match python (+1)")
   ok(train.classes[10] == "Ankle boot", "class names")
+  -- scaled in place by blocks of 4096 rows (no second copy of the set): rows on both sides
+  -- of a block edge and the last one equal raw / 255 exactly
+  local big = data.fashion_mnist({limit = 5000, test_limit = 1}).x
+  local raw = data.idx("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz"):narrow(1, 1, 5000):reshape(5000, 784)
+  local same = true
+  for _, r in ipairs({1, 4095, 4096, 4097, 5000}) do
+    if big:narrow(1, r, 1):eq(raw:narrow(1, r, 1) / 255):sum():item() ~= 784 then same = false end
+  end
+  ok(same and big:shape() == tensor.zeros(5000, 784):shape(), "limit=5000: rows 1, 4095-4097 and 5000 are raw / 255")
   local batches = 0
   for xb, yb in data.loader(train.x, train.y, {batch_size = 128, shuffle = true}) do
     batches = batches + 1
