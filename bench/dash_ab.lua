@@ -3,7 +3,7 @@
 -- dashboard, then with one open that watches by itself (no dash.* call in the loop:
 -- each opt:step() logs step/loss/lr to the panels and metrics.jsonl, statistics are
 -- sampled) and redraws a 100x30 frame as often as a terminal would get one. The two
--- alternate, 12 rounds, and each keeps its best round (the machine may be shared).
+-- alternate, 24 rounds over C = 8, 32, 128.
 -- A run's first two steps (naming the parameters, the run folder, the model summary, the
 -- held-back first line) and the close are a cost once a run: timed apart, as run_setup.
 --   nnlab bench/dash_ab.lua [steps per round = 3000]
@@ -46,21 +46,20 @@ local function train(C, watched)
   end
   return per_step, setup
 end
-local best = {}
+-- Each round runs bare then watched, back to back on the same machine state; the overhead
+-- is the median of the rounds' watched/bare ratios (a best-of-rounds on each side swung
+-- from -1% to +5% between runs on a shared machine), the step times their medians.
+local function median(t) table.sort(t); return t[(#t + 1) // 2] end
+local ratios, bares, watcheds, setups = {}, {}, {}, {}
 train(32)                                  -- warm-up: OpenBLAS, allocator
-for round = 1, 12 do
+for round = 1, 24 do
   local C = ({8, 32, 128})[round % 3 + 1]
-  best[C] = best[C] or {bare = math.huge, watched = math.huge, bare_setup = math.huge, setup = math.huge}
   local b, bs = train(C)
   local w, ws = train(C, true)
-  best[C].bare, best[C].bare_setup = math.min(best[C].bare, b), math.min(best[C].bare_setup, bs)
-  best[C].watched, best[C].setup = math.min(best[C].watched, w), math.min(best[C].setup, ws)
+  ratios[#ratios + 1] = w / b
+  bares[#bares + 1], watcheds[#watcheds + 1], setups[#setups + 1] = b, w, ws - bs
 end
-local sb, sw, ss = 0, 0, 0
-for _, C in ipairs{8, 32, 128} do
-  sb, sw, ss = sb + best[C].bare, sw + best[C].watched, ss + best[C].setup - best[C].bare_setup
-end
-print("bare_step", sb / 3)
-print("watched_step", sw / 3)
-print("dash_overhead_pct", (sw / sb - 1) * 100)
-print("run_setup", ss / 3)
+print("bare_step", median(bares))
+print("watched_step", median(watcheds))
+print("dash_overhead_pct", (median(ratios) - 1) * 100)
+print("run_setup", median(setups))

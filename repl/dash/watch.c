@@ -123,9 +123,12 @@ void repl_dash_note_backward(lua_State *L, tensor *t)
     (void)L;
     if (!repl_dash_watching || tensor_numel(t) != 1) return;
     flush_backward_step();
-    tensor_retain(t);
+    // a detached alias: its value without its graph, whose inputs (every activation of the
+    // step) the loss itself would keep alive until the next backward
+    tensor *d = tensor_detach(t);
+    if (!d) return;
     tensor_release(W.loss);
-    W.loss = t;
+    W.loss = d;
     W.loss_fresh = 1;
 }
 
