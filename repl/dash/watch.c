@@ -24,7 +24,8 @@ typedef struct bound {
 static struct {
     bound *b;
     int nb;
-    tensor *loss;              // the last scalar backward() ran on
+    tensor *loss;              // the last scalar backward() ran on (a detached alias), off the CPU
+    double loss_cpu;           // its value when on the CPU (read at backward: no alias to make)
     int loss_fresh;            // not yet logged by a step or dash.log
     int64_t opt_steps;         // optimizer steps this run (0: backward() is the step)
     int sample_next, have_old;
@@ -89,11 +90,9 @@ static const float *host_values(tensor *t, float **owned)
 static double loss_value(void)
 {
     float v;
-    if (!W.loss || !W.loss_fresh) return NAN;
-    float *owned;
-    const float *h = W.loss->storage->device == TENSOR_CPU ? host_values(W.loss, &owned) : NULL;
-    if (h) return h[0];        // a CPU scalar: read in place (tensor_item's checks cost ~60 ns a step)
-    return tensor_item(W.loss, &v) != 0 ? NAN : v;
+    if (!W.loss_fresh) return NAN;
+    if (!W.loss) return W.loss_cpu;
+    return tensor_item(W.loss, &v) != 0 ? NAN : v;   // a device scalar: read at the step, not at backward
 }
 
 static dash_point blank_point(void) { return (dash_point){NAN, NAN, NAN, NAN, NAN, NAN}; }
@@ -123,12 +122,19 @@ void repl_dash_note_backward(lua_State *L, tensor *t)
     (void)L;
     if (!repl_dash_watching || tensor_numel(t) != 1) return;
     flush_backward_step();
-    // a detached alias: its value without its graph, whose inputs (every activation of the
-    // step) the loss itself would keep alive until the next backward
-    tensor *d = tensor_detach(t);
-    if (!d) return;
+    // Not the loss itself: it would keep its graph, every activation of the step, alive
+    // until the next backward. A CPU scalar is read now (in place: tensor_item's checks
+    // cost ~60 ns); a device one is kept as a detached alias and read at the step.
     tensor_release(W.loss);
-    W.loss = d;
+    W.loss = NULL;
+    float *owned;
+    const float *h = t->storage->device == TENSOR_CPU ? host_values(t, &owned) : NULL;
+    if (h) {
+        W.loss_cpu = h[0];
+        free(owned);
+    } else if (!(W.loss = tensor_detach(t))) {
+        return;
+    }
     W.loss_fresh = 1;
 }
 
