@@ -39,14 +39,14 @@ int repl_tensor_error(lua_State *L) {
 }
 
 // ---- the tensor userdata ------------------------------------------------------------
-// The slot of a tensor userdata: only one with the tensor metatable and the size of
-// a tensor pointer (debug.setmetatable can put the metatable on any userdata), else
-// NULL. Metamethods are plain functions a script can call with anything.
 // The metatable's address, to recognise a tensor without a registry lookup (that hash
 // lookup was ~140 instructions, on every tensor argument of every call). Lua's collector
 // does not move tables, the registry keeps this one alive, and a process has one state.
 static const void *tensor_mt_ptr;
 
+// The slot of a tensor userdata: only one with the tensor metatable and the size of
+// a tensor pointer (debug.setmetatable can put the metatable on any userdata), else
+// NULL. Metamethods are plain functions a script can call with anything.
 static tensor **tensor_slot(lua_State *L, int idx) {
     if (lua_type(L, idx) != LUA_TUSERDATA || !lua_getmetatable(L, idx)) return NULL;
     int same = lua_topointer(L, -1) == tensor_mt_ptr;
@@ -150,12 +150,14 @@ static int64_t gc_threshold = GC_MIN_GROWTH, gc_live_at_step;
 static unsigned gc_pushes;
 static const char gc_tuned_key = 0;
 
+static int64_t live_tensor_bytes(void) { return tensor_live_bytes(TENSOR_CPU) + tensor_live_bytes(TENSOR_CUDA); }
+
 static void gc_account(lua_State *L) {
-    int64_t live_now = tensor_live_bytes(TENSOR_CPU) + tensor_live_bytes(TENSOR_CUDA);
+    int64_t live = live_tensor_bytes();
     // growth since the last step or the lowest point since (after big tensors die, from
     // there: else a 64K loop after a 16M op waited for 128 MB of its garbage, 3x slower)
-    if (live_now < gc_live_at_step) gc_live_at_step = live_now;
-    if (++gc_pushes >= GC_STEP_EVERY || live_now - gc_live_at_step > GC_STEP_BYTES) {
+    if (live < gc_live_at_step) gc_live_at_step = live;
+    if (++gc_pushes >= GC_STEP_EVERY || live - gc_live_at_step > GC_STEP_BYTES) {
         gc_pushes = 0;
         // switched once per state, after the libraries loaded: switching while the heap
         // still grows leaves Lua 5.4 in its slow "bad collection" state
@@ -166,13 +168,11 @@ static void gc_account(lua_State *L) {
         }
         lua_pop(L, 1);
         if (lua_gc(L, LUA_GCCOUNT) < GC_STEP_MAX_HEAP_KB) lua_gc(L, LUA_GCSTEP, 0);
-        live_now = tensor_live_bytes(TENSOR_CPU) + tensor_live_bytes(TENSOR_CUDA);
-        gc_live_at_step = live_now;
+        gc_live_at_step = live = live_tensor_bytes();
     }
-    int64_t live = live_now;
     if (live <= gc_threshold) return;
     lua_gc(L, LUA_GCCOLLECT);
-    live = tensor_live_bytes(TENSOR_CPU) + tensor_live_bytes(TENSOR_CUDA);
+    live = live_tensor_bytes();
     gc_threshold = live + (live > GC_MIN_GROWTH ? live : GC_MIN_GROWTH);
 }
 

@@ -281,9 +281,10 @@ static int post(double lr, double epoch)
     // are shown in the panel but not written as a step of their own
     free(g);
     // what a sample cost, all of it: the copy before the step, the statistics, the panel
-    // and their metrics line (counting the statistics twice for the line, as before,
-    // measured a third of the real cost: sampling took ~0.8% of a bottleneck step)
-    if (sampled) W.stats_cost = repl_dash_now() - now + W.pre_cost;
+    // and their metrics line (twice the statistics alone, the estimate before, was a third
+    // of that, and sampling took ~0.8% of a bottleneck step, not 0.3%)
+    double done = sampled ? repl_dash_now() : now;
+    if (sampled) W.stats_cost = done - now + W.pre_cost;
     // the next sample when its cost fits the budget: k >= cost / (0.3% of a step)
     W.since_sample++;
     double budget = 0.003 * W.step_dt;
@@ -293,7 +294,7 @@ static int post(double lr, double epoch)
     // a model whose statistics cost many steps still moves
     W.sample_next = W.since_sample >= W.every || (W.stats_cost <= 5e-3 && now - W.sampled_at >= 1.0);
     if (sampled) W.sampled_at = now;
-    W.last_post = sampled ? repl_dash_now() : now;
+    W.last_post = done;             // a step's time leaves the sample out
     return 0;
 }
 
