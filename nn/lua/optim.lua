@@ -29,16 +29,12 @@ local function zeros_like(p) return tensor.zeros(p:shape(), {device = p:device()
 local Optimizer = {}
 Optimizer.__index = Optimizer
 
--- Every optimizer steps through here: with a dashboard open, optim._watch and
--- optim._watched (watch.lua: dash._step_begin / _step_end) see each step without the
--- script saying anything. Optimizers define _update.
+-- Every optimizer steps through here: with a dashboard open, optim._watch (watch.lua:
+-- dash._step) runs the update and sees each step without the script saying anything.
+-- Optimizers define _update.
 function Optimizer:step()
   local w = optim._watch
-  if w then
-    w(self)
-    self:_update()
-    return optim._watched(self)
-  end
+  if w then return w(self) end
   return self:_update()
 end
 

@@ -295,6 +295,21 @@ void repl_dash_runlog_flush(dash_runlog *r);
 void repl_dash_runlog_tick(dash_runlog *r, const dash_state *s);   // meta.json when due
 void repl_dash_runlog_close(dash_runlog *r, const dash_state *s, const char *status);
 
+// ---- jsonl.c: metrics.jsonl's lines ----
+char *repl_dash_put_g(char *p, double v);      // a JSON number, 8 digits (null: NaN/Inf); <= 24 bytes
+// {"step":..,"time":.. and the point's logged fields, without the closing brace; the end
+char *repl_dash_put_point(char *p, const dash_point *pt, double t);
+// the point and its per-parameter statistics, as a whole line (malloc'd; NULL: no memory)
+char *repl_dash_grads_line(const dash_point *pt, double t, const dash_grad *g, int n);
+
+// ---- writer.c: metrics.jsonl from a writer thread ----
+typedef struct dash_writer dash_writer;
+dash_writer *repl_dash_writer_open(FILE *f);   // writes into f (not closed); NULL: no memory
+void repl_dash_writer_point(dash_writer *w, const dash_point *p, double t);
+void repl_dash_writer_text(dash_writer *w, char *line);   // takes line (malloc'd)
+void repl_dash_writer_drain(dash_writer *w);   // returns when all queued is in f, flushed
+int repl_dash_writer_close(dash_writer *w);    // drains, ends the thread; -1: a write failed
+
 // ---- sys.c ----
 void repl_dash_sys_sample(dash_state *s);     // cpu %, rss; gpu memory when on cuda
 

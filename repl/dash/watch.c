@@ -3,8 +3,9 @@
 // the optimizer's parameters here by module path; backward() on a scalar names the
 // loss. Each step logs step, loss and lr (a few hundred ns); per-parameter statistics
 // (norms, update/weight ratio, distributions) cost a copy and a pass over every
-// parameter, so they are sampled: every k-th step, k chosen so they take <= 0.3% of
-// the loop's time, and at least once a second when a sample costs <= 5 ms
+// parameter, so they are sampled: every k-th step, k chosen so they take <= 0.2% of
+// the loop's time and come at most 4 times a second, and at least once a second when a
+// sample costs <= 5 ms
 // (TensorBoard and W&B sample histograms the same way).
 #include "dash.h"
 #include "../repl.h"
@@ -285,10 +286,14 @@ static int post(double lr, double epoch)
     // of that, and sampling took ~0.8% of a bottleneck step, not 0.3%)
     double done = sampled ? repl_dash_now() : now;
     if (sampled) W.stats_cost = done - now + W.pre_cost;
-    // the next sample when its cost fits the budget: k >= cost / (0.3% of a step)
+    // the next sample when its cost fits the budget, k >= cost / (0.2% of a step), and no
+    // more than 4 a second: the panel redraws at most 20 times a second and a sample a
+    // step of a fast model only made metrics.jsonl longer (wandb.watch logs every 1000
+    // steps); for the bottleneck step this is ~0.02% of its time, not the 0.2%
     W.since_sample++;
-    double budget = 0.003 * W.step_dt;
+    double budget = 0.002 * W.step_dt;
     W.every = budget > 0 && W.stats_cost > 0 ? (int64_t)ceil(W.stats_cost / budget) : 1;
+    if (W.step_dt > 0 && W.every < 0.25 / W.step_dt) W.every = (int64_t)ceil(0.25 / W.step_dt);
     if (W.every < 1) W.every = 1;
     // and at least once a second when a sample is cheap (<= 5 ms: <= 0.5%), so the panel of
     // a model whose statistics cost many steps still moves
@@ -306,39 +311,40 @@ static const void *cur_opt;      // its address: while the registry holds it, no
 static void bind_optimizer(lua_State *L, int force)
 {
     if (lua_topointer(L, 1) == cur_opt && !force) return;
+    int top = lua_gettop(L);
     if (!push_watch_fn(L, "begin")) luaL_error(L, "dash: watch.lua is not loaded");
     lua_pushvalue(L, 1);
     lua_call(L, 1, 0);
-    lua_settop(L, 1);
+    lua_settop(L, top);
     lua_pushvalue(L, 1);
     lua_rawsetp(L, LUA_REGISTRYINDEX, &cur_opt_key);
     cur_opt = lua_topointer(L, 1);
 }
 
-// Optimizer:step runs dash._step_begin(opt), its update, dash._step_end(opt) while a
-// dashboard is open: in C, as the step's only extra (the Lua version of this hook alone
-// cost 2% of a bottleneck step; calling the update from C, another 0.3%).
-static int l_step_begin(lua_State *L)
+// Optimizer:step is dash._step(opt) while a dashboard is open: bind, keep the values
+// before a sampled step, run opt:_update(), log the step. One call from Lua a step (two,
+// around an update called from Lua, cost ~0.3% more of a bottleneck step).
+static int l_step(lua_State *L)
 {
     luaL_checktype(L, 1, LUA_TTABLE);
     lua_settop(L, 1);
     bind_optimizer(L, 0);
     if (repl_dash_cur()->quit) return repl_dash_raise_stop(L);   // after q,y: one line
     if (W.sample_next) copy_before();
-    return 0;
-}
-
-static int l_step_end(lua_State *L)
-{
-    luaL_checktype(L, 1, LUA_TTABLE);
-    lua_settop(L, 1);
-    lua_getfield(L, 1, "lr");
+    lua_getfield(L, 1, "_update");
+    lua_pushvalue(L, 1);
+    lua_call(L, 1, LUA_MULTRET);
+    int nres = lua_gettop(L) - 1;
+    // lr: a raw field of the optimizer (schedulers set it), looked up by the interned key
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_rawget(L, 1);
     double lr = lua_type(L, -1) == LUA_TNUMBER ? lua_tonumber(L, -1) : NAN;
-    lua_settop(L, 1);
-    if (post(lr, W.epoch) == 0) return 0;
-    bind_optimizer(L, 1);          // the run had ended (train{} returned): this step begins the next
-    post(lr, W.epoch);
-    return 0;
+    lua_pop(L, 1);
+    if (post(lr, W.epoch) != 0) {
+        bind_optimizer(L, 1);      // the run had ended (train{} returned): this step begins the next
+        post(lr, W.epoch);
+    }
+    return nres;
 }
 
 void repl_dash_watch_forget_opt(lua_State *L)
@@ -346,6 +352,23 @@ void repl_dash_watch_forget_opt(lua_State *L)
     cur_opt = NULL;
     lua_pushnil(L);
     lua_rawsetp(L, LUA_REGISTRYINDEX, &cur_opt_key);
+}
+
+// dash._pause_watch(paused): bench/dash_ab.lua's switch. Its bare steps, between the
+// watched ones, run as with the dashboard closed (no hook, backward not noted), and the
+// step time that paces sampling counts watched steps only.
+static int l_pause_watch(lua_State *L)
+{
+    int paused = lua_toboolean(L, 1);
+    if (!repl_dash_is_watching()) return luaL_error(L, "dash._pause_watch: no dashboard is open");
+    repl_dash_watching = !paused;
+    if (!paused) W.last_post = 0;
+    lua_getglobal(L, "optim");
+    if (!lua_istable(L, -1)) return 0;
+    if (paused) lua_pushnil(L);
+    else lua_getfield(L, lua_upvalueindex(1), "_step");
+    lua_setfield(L, -2, "_watch");
+    return 0;
 }
 
 // dash._epoch(n): a data loader began epoch n of a training loop (nn/lua/data.lua); the
@@ -358,10 +381,15 @@ static int l_epoch(lua_State *L)
 
 void repl_dash_watch_register(lua_State *L, int t)
 {
-    static const luaL_Reg fns[] = {{"_bind", l_bind}, {"_step_begin", l_step_begin}, {"_step_end", l_step_end},
-                                   {"_epoch", l_epoch}, {NULL, NULL}};
+    static const luaL_Reg fns[] = {{"_bind", l_bind}, {"_epoch", l_epoch}, {NULL, NULL}};
     lua_pushvalue(L, t);
     luaL_setfuncs(L, fns, 0);
+    lua_pushliteral(L, "lr");
+    lua_pushcclosure(L, l_step, 1);
+    lua_setfield(L, -2, "_step");
+    lua_pushvalue(L, -1);
+    lua_pushcclosure(L, l_pause_watch, 1);   // upvalue: the dash table
+    lua_setfield(L, -2, "_pause_watch");
     lua_pop(L, 1);
 }
 

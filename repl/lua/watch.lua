@@ -90,8 +90,7 @@ local function begin(opt)
   if new_run and model and seen[model] then pcall(dash._model, model, seen[model]) end
 end
 
--- Optimizer:step goes through dash._step_begin/_step_end (watch.c) while a dashboard is
--- open; they call
+-- Optimizer:step goes through dash._step (watch.c) while a dashboard is open; it calls
 -- W.begin(opt) when an optimizer steps for the first time (or after its run ended).
 W.begin = begin
 
@@ -100,11 +99,11 @@ function W.attach()
   cur_sig = nil
   nn._watch = note_call
   nn._rearm = function() nn._watch = note_call end
-  optim._watch, optim._watched = dash._step_begin, dash._step_end
+  optim._watch = dash._step
 end
 
 function W.detach()
-  nn._watch, nn._rearm, optim._watch, optim._watched = nil, nil, nil, nil
+  nn._watch, nn._rearm, optim._watch = nil, nil, nil
   cur_sig = nil
 end
 

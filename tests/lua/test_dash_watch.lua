@@ -144,6 +144,10 @@ for l in metrics:gmatch("[^\n]+") do
 end
 ok(n == 120 and bad == 0, "metrics.jsonl has one well-formed line per step", n .. " lines, " .. bad .. " bad")
 ok(grads >= 1, "gradient statistics were sampled into metrics.jsonl", grads)
+-- at most 4 samples a second of training (watch.c): a fast loop is not sampled every step
+local t_last = tonumber(metrics:match('.*"time":([%d.e-]+)')) or 0
+ok(grads <= 4 * t_last + 2, "gradient statistics are sampled at most 4 times a second",
+   grads .. " samples in " .. t_last .. " s")
 has(metrics, '{"step":120,', "the last step is on record")
 local log = read(dir .. "/output.log") or ""
 has(log, "before training", "output.log has what the script printed")
@@ -257,6 +261,34 @@ print("steps", h.steps, "stopped", h.stopped)
 ok(rc == 0 and out:find("stopped\ttrue", 1, true), "q, y during train{} returns the history marked stopped", out)
 local steps = tonumber(out:match("steps\t(%d+)"))
 ok(steps and steps >= 19 and steps <= 21, "it stopped right after q, y", out)
+
+-- ---- sampling: a cheap sample beside a slow step is still not taken every step --------------
+-- (the 0.2% budget alone would sample each of these 2 ms steps; 4 a second is the cap)
+out, rc = run_script([[
+local w = tensor.ones(4):requires_grad(true)
+local opt = optim.SGD({w}, {lr = 0.01})
+dash.open{plain = true, every = 1e9, name = "slow"}
+local t0 = sys.clock()
+for i = 1, 150 do
+  opt:zero_grad()
+  local t = sys.clock()
+  while sys.clock() - t < 2e-3 do end
+  (w * w):sum():backward()
+  opt:step()
+end
+print("dir", dash.run_dir(), "seconds", sys.clock() - t0)
+dash.close()
+]])
+local sdir, secs = out:match("dir\t(%S+)\tseconds\t([%d.e-]+)")
+local sm = sdir and read(sdir .. "/metrics.jsonl") or ""
+local slines, sgrads = 0, 0
+for l in sm:gmatch("[^\n]+") do
+  slines = slines + 1
+  if l:find('"grad_norm":{', 1, true) then sgrads = sgrads + 1 end
+end
+ok(rc == 0 and slines == 150, "the slow loop's 150 steps are on record", out)
+ok(sgrads >= 1 and sgrads <= 4 * (tonumber(secs) or 0) + 2, "its statistics are sampled at most 4 times a second",
+   sgrads .. " samples in " .. tostring(secs) .. " s")
 
 os.execute("rm -rf " .. runs)
 T.done_testing()
