@@ -246,6 +246,7 @@ void repl_dash_canvas_dot(dash_canvas *c, int dx, int dy, int attr);
 void repl_dash_canvas_line(dash_canvas *c, int x0, int y0, int x1, int y1, int attr);
 double repl_dash_axis_f(const dash_axis *a, double v);
 void repl_dash_axis_grow(dash_axis *a, double v);
+void repl_dash_axis_grow_all(dash_axis *a, const double *v, int n);   // by each of v[0..n)
 int repl_dash_dot_x(double step, double xlo, double xhi, int dw);
 void repl_dash_plot_series(dash_canvas *c, const double *xs, const double *ys, int n, double xlo, double xhi,
                            const dash_axis *ya, int attr);

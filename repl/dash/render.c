@@ -76,10 +76,8 @@ static void draw_loss(dash_state *s, dash_grid *g, int x, int y, int w, int h)
     ih -= pad;
     if (pw >= 2 && ph >= 1) {
         dash_axis ya = {INFINITY, -INFINITY, logax};
-        for (int i = 0; i < n; i++) {
-            repl_dash_axis_grow(&ya, tr[i]);
-            repl_dash_axis_grow(&ya, te[i]);
-        }
+        repl_dash_axis_grow_all(&ya, tr, n);
+        repl_dash_axis_grow_all(&ya, te, n);
         if (ya.lo > ya.hi) ya.lo = ya.hi = 0;
         if (ya.hi - ya.lo < 1e-12) {
             double d = ya.log ? 0.5 : (fabs(ya.hi) > 0 ? fabs(ya.hi) * 0.1 : 1);
