@@ -119,7 +119,7 @@ CONV_FALLBACK = NNLAB_CONV=im2col prove -f $(BUILD)/tests/test_core.t $(BUILD)/t
 	NNLAB_CONV=im2col prove -f --exec ./nnlab tests/lua/test_conv.lua tests/lua/test_ops_torch.lua tests/lua/test_nn.lua
 
 # the whole suite, then the same C and Lua suites under ASan/UBSan/LSan and the fuzz corpora
-test: deps-test all $(CTEST_BIN) fuzz-replay asan-suite
+test: deps-test all $(CTEST_BIN) fuzz-replay asan-suite tsan-suite
 	prove -f $(CTEST_BIN)
 	prove -f --exec ./nnlab tests/lua/test_*.lua
 	$(CONV_FALLBACK)

@@ -81,3 +81,13 @@ asan-suite: asan-build
 	$(FUZZ_ENV) $(FUZZ_NOLEAK) NNLAB_SANITIZED=1 prove -f --exec build-asan/nnlab tests/lua/test_threads.lua && \
 	$(FUZZ_ENV) NNLAB=build-asan/nnlab prove -f tests/e2e/chaos.sh; rc=$$?; \
 	echo "asan-suite: $$(( $$(date +%s) - start )) s"; exit $$rc
+
+# ---- make tsan-suite ----------------------------------------------------------------------
+# ThreadSanitizer over the dashboard's metrics writer (a step thread and a writer thread
+# share its ring): the test and the two files it needs, no Lua or BLAS in the way.
+TSAN_SRC := tests/c/test_dash_writer.c repl/dash/writer.c repl/dash/jsonl.c
+build-tsan/test_dash_writer.t: $(TSAN_SRC) repl/dash/dash.h tests/c/tap.h
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) -O1 -g -fsanitize=thread -std=c11 -D_GNU_SOURCE $(PKG_CFLAGS) -o $@ $(TSAN_SRC) -lm -lpthread
+tsan-suite: build-tsan/test_dash_writer.t
+	TSAN_OPTIONS=halt_on_error=1:exitcode=66 prove -f build-tsan/test_dash_writer.t
