@@ -18,9 +18,19 @@ except ImportError:
     HAVE_TORCH = False
 
 
+# OpenBLAS's kernels: the ones nnlab picks (tensor.blas_core(): by the CPU's features where
+# OpenBLAS 0.3.21 would fall back to SSE3 on a CPU model it does not know) go to both
+# sides, so the speed-ups measure the code above OpenBLAS, not the choice of kernels.
+BLAS_CORE = os.environ.get("OPENBLAS_CORETYPE") or subprocess.run(
+    [NNLAB, "-e", "print(tensor.blas_core())"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+
+
 def env_for(threads, **extra):
     n = str(threads)
-    return dict(os.environ, OPENBLAS_NUM_THREADS=n, OMP_NUM_THREADS=n, NNLAB_NUM_THREADS=n, **extra)
+    e = dict(os.environ, OPENBLAS_NUM_THREADS=n, OMP_NUM_THREADS=n, NNLAB_NUM_THREADS=n, **extra)
+    if BLAS_CORE:
+        e["OPENBLAS_CORETYPE"] = BLAS_CORE
+    return e
 
 
 def run(cmd, env):
@@ -177,9 +187,9 @@ def scaling():
 
 
 cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), platform.processor())
-print("nnlab vs PyTorch %s, %s, %d cores, %s, %s" % (
+print("nnlab vs PyTorch %s, %s, %d cores, %s, OpenBLAS %s kernels both sides, %s" % (
     torch.__version__ if HAVE_TORCH else "(not installed: PyTorch column skipped)", cpu, os.cpu_count(),
-    " and ".join("%d" % t for t in THREADS) + " threads each side", time.strftime("%Y-%m-%d")))
+    " and ".join("%d" % t for t in THREADS) + " threads each side", BLAS_CORE or "?", time.strftime("%Y-%m-%d")))
 for i, threads in enumerate(THREADS):
     table(threads, i == 0)
 scaling()

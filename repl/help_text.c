@@ -89,6 +89,10 @@ const repl_help_entry repl_help_entries[] = {
      "tensor.set_num_threads(1)"},
     {"tensor.get_num_threads", "tensor.get_num_threads() -> n",
      "How many threads tensor ops, matmul and convolution use.", "tensor.get_num_threads()"},
+    {"tensor.blas_core", "tensor.blas_core() -> name",
+     "The OpenBLAS kernels matmul runs (\"SkylakeX\", \"Haswell\", ...). nnlab picks them by what the CPU "
+     "can do when OpenBLAS does not know the CPU (it would fall back to SSE3); OPENBLAS_CORETYPE overrides.",
+     "tensor.blas_core()"},
     {"tensor.cuda_available", "tensor.cuda_available() -> bool, reason",
      "Whether a CUDA GPU can be used; if not, why (no build, no device).",
      "ok, why = tensor.cuda_available()"},

@@ -200,6 +200,13 @@ static int l_get_num_threads(lua_State *L) {
     lua_pushinteger(L, tensor_get_num_threads());
     return 1;
 }
+// tensor.blas_core() -> the OpenBLAS kernels matmul uses ("SkylakeX", "Haswell", ...)
+static int l_blas_core(lua_State *L) {
+    const char *core = tensor_blas_core();
+    if (!core) return repl_tensor_error(L);
+    lua_pushstring(L, core);
+    return 1;
+}
 
 // tensor.set_default_device("cpu"|"cuda"|"meta"): what :device does, for scripts
 static int l_set_default_device(lua_State *L) {
@@ -284,6 +291,7 @@ void repl_tensor_functions(lua_State *L) {
         {"memory_estimate", l_memory_estimate}, {"reset_peak", l_reset_peak},
         {"set_memory_limit", l_set_memory_limit},
         {"set_num_threads", l_set_num_threads}, {"get_num_threads", l_get_num_threads},
+        {"blas_core", l_blas_core},
         {"cuda_available", l_cuda_available}, {"cuda_memory", l_cuda_memory},
         {"set_default_device", l_set_default_device}, {"default_device", l_default_device},
         {"cuda_empty_cache", l_cuda_empty_cache}, {NULL, NULL}};

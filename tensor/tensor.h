@@ -307,6 +307,9 @@ tensor *tensor_fused_layer_norm(tensor *x, tensor *weight, tensor *bias, float e
 // Elementwise results are bit-identical on any count; reductions are deterministic.
 int tensor_set_num_threads(int n);                   // 0, or -1 (n outside 1..1024)
 int tensor_get_num_threads(void);
+// The OpenBLAS kernels matmul runs ("SkylakeX", "Haswell", ...; loads OpenBLAS); NULL when
+// it cannot be loaded (tensor_last_error says why).
+const char *tensor_blas_core(void);
 // Ctrl-C inside one long op: async-signal-safe; long CPU ops poll it between chunks
 // (elementwise, reductions, row blocks of a big GEMM, convolution) and fail with the
 // error "interrupted" until it is cleared (the REPL clears it when the prompt returns).

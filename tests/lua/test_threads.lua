@@ -137,4 +137,26 @@ end
 
 tensor.set_num_threads(start)
 t.eq(tensor.get_num_threads(), start, "the count goes back to the default")
+
+-- OpenBLAS 0.3.21 falls back to its SSE3 (Prescott) kernels on a CPU model it does not
+-- know; nnlab names the core by the CPU's features (tensor/cpu/blas.c)
+do
+  local f = io.open("/proc/cpuinfo")
+  local flags = f and (f:read("a"):match("\nflags%s*:([^\n]*)") or "") .. " " or ""
+  if f then f:close() end
+  local function has(x) return flags:find(" " .. x .. " ", 1, true) ~= nil end
+  local core = tensor.blas_core()
+  t.ok(type(core) == "string" and #core > 0, "tensor.blas_core() names the kernels (" .. tostring(core) .. ")")
+  if os.getenv("OPENBLAS_CORETYPE") then
+    t.skip("OPENBLAS_CORETYPE is set: the user's choice stands")
+  elseif has("avx512f") and has("avx512bw") and has("avx512vl") and has("avx512dq") and has("avx512cd") then
+    local want = {SkylakeX = true, Cooperlake = true, SapphireRapids = true}
+    t.ok(want[core], "an AVX-512 CPU gets OpenBLAS's AVX-512 kernels, got " .. tostring(core))
+  elseif has("avx2") and has("fma") then
+    t.ok(core ~= "Prescott" and core ~= "Core2" and core ~= "Nehalem" and core ~= "SandyBridge",
+         "an AVX2 CPU gets AVX2 kernels, got " .. tostring(core))
+  else
+    t.skip("no AVX2 on this CPU: OpenBLAS's own choice stands")
+  end
+end
 t.done_testing()
