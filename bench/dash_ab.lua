@@ -4,13 +4,15 @@
 -- the panels and metrics.jsonl, statistics are sampled) and redrawing a 100x30 frame as
 -- often as a terminal gets one, against the same steps unwatched.
 --
--- Watched and bare steps alternate in blocks of 8 in one process (dash._pause_watch:
+-- Watched and bare steps alternate in blocks of 4-12 in one process (dash._pause_watch:
 -- a bare step has no hook and backward is not noted, as with the dashboard closed).
 -- This VM's step time drifts by 1.6x over seconds and it stalls for 1-20 ms a few
 -- times a second; runs of 3000 steps each way, alternated, swung from -5% to +4%
--- between runs. Blocks of 8 cancel the drift; steps over 2 ms (the stalls: nothing the
--- dashboard does here takes 1 ms, a frame ~0.4 ms) are left out on both sides and
--- counted. The overhead is the median over 3 rounds of C = 8, 32, 128.
+-- between runs. Short blocks cancel the drift; their lengths are random because with
+-- blocks of exactly 8 a periodic cost of the loop (the GC's young steps) fell on one
+-- side, the same -2% or +4% at the same place in every run. Steps over 2 ms (the
+-- stalls: nothing the dashboard does here takes 1 ms, a frame ~0.2 ms) are left out on
+-- both sides and counted. The overhead is the median over 3 rounds of C = 8, 32, 128.
 -- A run's first two steps (naming the parameters, the run folder, the model summary)
 -- and its close are a cost once a run: timed apart, as run_setup.
 --   nnlab bench/dash_ab.lua [steps per run = 8000]
@@ -40,12 +42,17 @@ local function alternate(C)
   -- redraws paced as lua_dash.c paces them (<= 20/s, <= 0.25% of the time), on the
   -- watched steps' clock
   local wclock, last, interval = 0, 0, 0.05
+  math.randomseed(C)
+  local watched, left = false, 0
   for i = 0, steps - 1 do
-    local watched = i // 8 % 2 == 0
-    if i % 8 == 0 then dash._pause_watch(not watched) end
+    if left == 0 then
+      watched, left = not watched, math.random(4, 12)
+      dash._pause_watch(not watched)
+    end
+    left = left - 1
     local t0 = clock()
     step(model, opt)
-    if watched and i % 16 == 7 then
+    if watched and i % 16 == 0 then
       local now = wclock + (clock() - t0)
       if now - last >= interval then
         local c0 = clock()

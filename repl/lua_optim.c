@@ -105,16 +105,20 @@ static int state_list(lua_State *L, int state, const char *key) {
     return lua_gettop(L);
 }
 
-// nn.F.adam_steps(params, state, lr, beta1, beta2, eps, weight_decay, decoupled): one Adam
-// (or AdamW) step of every parameter that has a gradient. state = {exp_avg = {}, exp_avg_sq
+// nn.F.adam_steps(params, state, lr, beta1, beta2, eps, weight_decay, decoupled[, opt]): one
+// Adam (or AdamW) step of every parameter that has a gradient; with a dashboard watching,
+// opt (the optimizer) is logged from here (repl_dash_step_begin/_end: no Lua hook a step). state = {exp_avg = {}, exp_avg_sq
 // = {}, step = {}}, lists by parameter position, filled on each parameter's first step.
 static int f_adam_steps(lua_State *L) {
     luaL_checktype(L, 1, LUA_TTABLE);
     luaL_checktype(L, 2, LUA_TTABLE);
-    float lr = (float)luaL_checknumber(L, 3), b1 = (float)luaL_checknumber(L, 4), b2 = (float)luaL_checknumber(L, 5);
+    double lr_in = luaL_checknumber(L, 3);
+    float lr = (float)lr_in, b1 = (float)luaL_checknumber(L, 4), b2 = (float)luaL_checknumber(L, 5);
     float eps = (float)luaL_checknumber(L, 6), wd = (float)luaL_optnumber(L, 7, 0);
     int decoupled = lua_toboolean(L, 8);
-    lua_settop(L, 8);
+    lua_settop(L, 9);
+    int watch = repl_dash_watching && lua_istable(L, 9);
+    if (watch) repl_dash_step_begin(L, 9);
     int m1 = state_list(L, 2, "exp_avg"), m2 = state_list(L, 2, "exp_avg_sq"), st = state_list(L, 2, "step");
     multi_lists m;
     multi_collect(L, &m, 1, m1, m2, st, 0, 0, 1);
@@ -125,20 +129,24 @@ static int f_adam_steps(lua_State *L) {
         lua_pushinteger(L, m.step[k]);
         lua_seti(L, st, m.idx[k]);
     }
+    if (watch) repl_dash_step_end(L, 9, lr_in);
     return 0;
 }
 
-// nn.F.sgd_steps(params, state, lr, momentum, dampening, weight_decay, nesterov): one SGD
-// step of every parameter that has a gradient. state = {momentum_buffer = {}, first = {}}:
+// nn.F.sgd_steps(params, state, lr, momentum, dampening, weight_decay, nesterov[, opt]): one
+// SGD step of every parameter that has a gradient (opt: as adam_steps). state = {momentum_buffer = {}, first = {}}:
 // a parameter's buffer is made on its first step (which copies the gradient in); first[i]
 // is nil (true) until parameter i has stepped, then false.
 static int f_sgd_steps(lua_State *L) {
     luaL_checktype(L, 1, LUA_TTABLE);
     luaL_checktype(L, 2, LUA_TTABLE);
-    float lr = (float)luaL_checknumber(L, 3), mom = (float)luaL_optnumber(L, 4, 0);
+    double lr_in = luaL_checknumber(L, 3);
+    float lr = (float)lr_in, mom = (float)luaL_optnumber(L, 4, 0);
     float damp = (float)luaL_optnumber(L, 5, 0), wd = (float)luaL_optnumber(L, 6, 0);
     int nesterov = lua_toboolean(L, 7);
-    lua_settop(L, 7);
+    lua_settop(L, 8);
+    int watch = repl_dash_watching && lua_istable(L, 8);
+    if (watch) repl_dash_step_begin(L, 8);
     int bufs = mom != 0.0f ? state_list(L, 2, "momentum_buffer") : 0, first = state_list(L, 2, "first");
     multi_lists m;
     multi_collect(L, &m, 1, bufs, 0, first, 1, 0, 1);
@@ -148,6 +156,7 @@ static int f_sgd_steps(lua_State *L) {
         lua_pushboolean(L, 0);
         lua_seti(L, first, m.idx[k]);
     }
+    if (watch) repl_dash_step_end(L, 8, lr_in);
     return 0;
 }
 

@@ -90,6 +90,9 @@ void repl_dash_note_error(const char *msg);    // into its log panel and output.
 // nnlab runs ARGS (repl/dash/runs_view.c): returns the exit status
 int repl_runs_main(int argc, char **argv);
 void repl_dash_note_backward(lua_State *L, tensor *t);
+// around a fused optimizer update while watching (opt: the optimizer's stack index)
+void repl_dash_step_begin(lua_State *L, int opt);
+void repl_dash_step_end(lua_State *L, int opt, double lr);
 int repl_open_help(lua_State *L);      // help(), tutorials()
 int repl_open_sys(lua_State *L);       // sys.clock(), sys.rss_kb(): timing and memory (lua_sys.c)
 // ---- the Lua modules compiled into the binary (embedded.c) ----

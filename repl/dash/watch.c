@@ -3,9 +3,8 @@
 // the optimizer's parameters here by module path; backward() on a scalar names the
 // loss. Each step logs step, loss and lr (a few hundred ns); per-parameter statistics
 // (norms, update/weight ratio, distributions) cost a copy and a pass over every
-// parameter, so they are sampled: every k-th step, k chosen so they take <= 0.2% of
-// the loop's time and come at most 4 times a second, and at least once a second when a
-// sample costs <= 5 ms
+// parameter, so they are sampled: within 0.2% of the loop's time and at most 4 times a
+// second, and at least once a second when a sample costs <= 5 ms
 // (TensorBoard and W&B sample histograms the same way).
 #include "dash.h"
 #include "../repl.h"
@@ -30,14 +29,13 @@ static struct {
     int loss_fresh;            // not yet logged by a step or dash.log
     int64_t opt_steps;         // optimizer steps this run (0: backward() is the step)
     int sample_next, have_old;
-    int64_t since_sample, every;
-    double last_post, step_dt, stats_cost, pre_cost, sampled_at;
+    double stats_cost, pre_cost, sample_at;   // seconds: a sample's cost; when the next is due
     // a run's first step is logged one step late: a script that calls dash.log itself
     // (explicit wins) has then had its chance, and no automatic step 1 is left behind
     dash_point first;
     int have_first;
     double epoch;              // of the loader the training loop runs (data.lua tells dash._epoch)
-} W = {.every = 1, .epoch = NAN};
+} W = {.epoch = NAN};
 
 int repl_dash_watching;        // read by backward() before calling in
 
@@ -58,9 +56,7 @@ void repl_dash_watch_reset(void)
 {
     W.opt_steps = 0;
     W.sample_next = 1;         // the first step of a run fills the gradient panel
-    W.since_sample = 0;
-    W.every = 1;
-    W.last_post = W.step_dt = W.stats_cost = W.sampled_at = 0;
+    W.stats_cost = W.sample_at = 0;
 }
 
 void repl_dash_watch_consumed(void)
@@ -187,7 +183,6 @@ static int l_bind(lua_State *L)
         b->n = tensor_numel(p);
     }
     W.sample_next = 1;
-    W.since_sample = 0;
     W.have_old = 0;
     return 0;
 }
@@ -252,10 +247,6 @@ static int post(double lr, double epoch)
     dash_state *S = repl_dash_cur();
     if (!repl_dash_run_active()) return -1;
     double now = repl_dash_now();
-    if (W.last_post > 0) {
-        double dt = now - W.last_post;
-        W.step_dt = W.step_dt > 0 ? 0.9 * W.step_dt + 0.1 * dt : dt;
-    }
     W.opt_steps++;
     dash_point p = blank_point();
     p.lr = lr;
@@ -268,7 +259,6 @@ static int post(double lr, double epoch)
     if (sampled) {
         g = param_stats(S->explicit_log ? S->last.step : p.step);
         W.have_old = 0;
-        W.since_sample = 0;
         if (g && !S->explicit_grads) repl_dash_set_grads(S, g, W.nb);
     }
     if (W.opt_steps == 1 && !S->explicit_log) {
@@ -284,22 +274,22 @@ static int post(double lr, double epoch)
     // what a sample cost, all of it: the copy before the step, the statistics, the panel
     // and their metrics line (twice the statistics alone, the estimate before, was a third
     // of that, and sampling took ~0.8% of a bottleneck step, not 0.3%)
-    double done = sampled ? repl_dash_now() : now;
-    if (sampled) W.stats_cost = done - now + W.pre_cost;
-    // the next sample when its cost fits the budget, k >= cost / (0.2% of a step), and no
-    // more than 4 a second: the panel redraws at most 20 times a second and a sample a
-    // step of a fast model only made metrics.jsonl longer (wandb.watch logs every 1000
-    // steps); for the bottleneck step this is ~0.02% of its time, not the 0.2%
-    W.since_sample++;
-    double budget = 0.002 * W.step_dt;
-    W.every = budget > 0 && W.stats_cost > 0 ? (int64_t)ceil(W.stats_cost / budget) : 1;
-    if (W.step_dt > 0 && W.every < 0.25 / W.step_dt) W.every = (int64_t)ceil(0.25 / W.step_dt);
-    if (W.every < 1) W.every = 1;
-    // and at least once a second when a sample is cheap (<= 5 ms: <= 0.5%), so the panel of
-    // a model whose statistics cost many steps still moves
-    W.sample_next = W.since_sample >= W.every || (W.stats_cost <= 5e-3 && now - W.sampled_at >= 1.0);
-    if (sampled) W.sampled_at = now;
-    W.last_post = done;             // a step's time leaves the sample out
+    if (sampled) {
+        double done = repl_dash_now();
+        W.stats_cost = done - now + W.pre_cost;
+        // the next one when its cost fits the budget, 0.2% of the loop's time, and no
+        // sooner than 0.25 s: the panel redraws at most 20 times a second, and a sample a
+        // step of a fast model only made metrics.jsonl longer (wandb.watch logs every 1000
+        // steps); for the bottleneck step that is ~0.02% of its time. A sample that costs
+        // <= 5 ms (<= 0.5%) still comes once a second, so the panel of a big model moves.
+        double wait = W.stats_cost / 0.002;
+        if (wait < 0.25) wait = 0.25;
+        if (W.stats_cost <= 5e-3 && wait > 1.0) wait = 1.0;
+        // a run's first step is held back and written without them (see first): its
+        // second samples again, so metrics.jsonl has them from the start
+        W.sample_at = W.opt_steps > 1 ? done + wait : 0;
+    }
+    W.sample_next = now >= W.sample_at;
     return 0;
 }
 
@@ -308,29 +298,44 @@ static const void *cur_opt;      // its address: while the registry holds it, no
 
 // The optimizer at 1 is the one bound (else watch.lua names and binds it now: W.begin).
 // By address: the registry lookup and compare were a sixth of the watcher's cost a step.
-static void bind_optimizer(lua_State *L, int force)
+static void bind_optimizer(lua_State *L, int opt, int force)
 {
-    if (lua_topointer(L, 1) == cur_opt && !force) return;
+    if (lua_topointer(L, opt) == cur_opt && !force) return;
     int top = lua_gettop(L);
     if (!push_watch_fn(L, "begin")) luaL_error(L, "dash: watch.lua is not loaded");
-    lua_pushvalue(L, 1);
+    lua_pushvalue(L, opt);
     lua_call(L, 1, 0);
     lua_settop(L, top);
-    lua_pushvalue(L, 1);
+    lua_pushvalue(L, opt);
     lua_rawsetp(L, LUA_REGISTRYINDEX, &cur_opt_key);
-    cur_opt = lua_topointer(L, 1);
+    cur_opt = lua_topointer(L, opt);
 }
 
-// Optimizer:step is dash._step(opt) while a dashboard is open: bind, keep the values
-// before a sampled step, run opt:_update(), log the step. One call from Lua a step (two,
-// around an update called from Lua, cost ~0.3% more of a bottleneck step).
+// Around an optimizer's update (opt: the optimizer's absolute stack index). SGD, Adam and
+// AdamW call these from inside their one C call (lua_optim.c); other optimizers through
+// dash._step. begin binds, stops the loop after q,y, and keeps the values before a
+// sampled step; end logs the step.
+void repl_dash_step_begin(lua_State *L, int opt)
+{
+    bind_optimizer(L, opt, 0);
+    if (repl_dash_cur()->quit) repl_dash_raise_stop(L);   // after q,y: one line
+    if (W.sample_next) copy_before();
+}
+
+void repl_dash_step_end(lua_State *L, int opt, double lr)
+{
+    if (post(lr, W.epoch) == 0) return;
+    bind_optimizer(L, opt, 1);     // the run had ended (train{} returned): this step begins the next
+    post(lr, W.epoch);
+}
+
+// Optimizer:step is dash._step(opt) while a dashboard is open, for the optimizers whose
+// update is Lua (RMSprop, Adagrad, a script's own): begin, opt:_update(), end.
 static int l_step(lua_State *L)
 {
     luaL_checktype(L, 1, LUA_TTABLE);
     lua_settop(L, 1);
-    bind_optimizer(L, 0);
-    if (repl_dash_cur()->quit) return repl_dash_raise_stop(L);   // after q,y: one line
-    if (W.sample_next) copy_before();
+    repl_dash_step_begin(L, 1);
     lua_getfield(L, 1, "_update");
     lua_pushvalue(L, 1);
     lua_call(L, 1, LUA_MULTRET);
@@ -340,10 +345,7 @@ static int l_step(lua_State *L)
     lua_rawget(L, 1);
     double lr = lua_type(L, -1) == LUA_TNUMBER ? lua_tonumber(L, -1) : NAN;
     lua_pop(L, 1);
-    if (post(lr, W.epoch) != 0) {
-        bind_optimizer(L, 1);      // the run had ended (train{} returned): this step begins the next
-        post(lr, W.epoch);
-    }
+    repl_dash_step_end(L, 1, lr);
     return nres;
 }
 
@@ -355,14 +357,12 @@ void repl_dash_watch_forget_opt(lua_State *L)
 }
 
 // dash._pause_watch(paused): bench/dash_ab.lua's switch. Its bare steps, between the
-// watched ones, run as with the dashboard closed (no hook, backward not noted), and the
-// step time that paces sampling counts watched steps only.
+// watched ones, run as with the dashboard closed (no hook, backward not noted).
 static int l_pause_watch(lua_State *L)
 {
     int paused = lua_toboolean(L, 1);
     if (!repl_dash_is_watching()) return luaL_error(L, "dash._pause_watch: no dashboard is open");
     repl_dash_watching = !paused;
-    if (!paused) W.last_post = 0;
     lua_getglobal(L, "optim");
     if (!lua_istable(L, -1)) return 0;
     if (paused) lua_pushnil(L);
