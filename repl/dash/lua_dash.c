@@ -74,8 +74,8 @@ static void redraw(void)
     double t1 = repl_dash_now();
     D.last_draw = t1;
     // at most 1/fps, and never more than ~0.25% of the loop's time on drawing (a 100x30
-    // frame is ~0.1 ms: 20 frames a second cost 0.2%; at 0.5% drawing was a quarter of what
-    // watching cost a bottleneck step)
+    // frame with a full loss history is ~0.2 ms: ~12 frames a second; at 0.5% drawing was
+    // a quarter of what watching cost a bottleneck step)
     D.interval = 400 * (t1 - t0);
     if (D.interval < D.min_interval) D.interval = D.min_interval;
     if (D.interval > 1) D.interval = 1;      // never lag more than a second
