@@ -115,9 +115,11 @@ static void service_at(int force, double now)
     // keys wait for the next frame too: getch is a read() per call
     if (!force && now - D.last_draw < D.interval) return;
     handle_keys(0);
+    // raw before PAUSED is on the screen: a Ctrl-C from then on is a key (3), not a
+    // SIGINT that would arrive while training is blocked in here
+    if (S.paused) repl_dash_term_raw(1);
     redraw();
     if (!S.paused) return;
-    repl_dash_term_raw(1);
     while (S.paused && D.open) {
         redraw();
         handle_keys(100);

@@ -13,6 +13,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -136,7 +137,12 @@ dash_writer *repl_dash_writer_open(FILE *f)
     pthread_cond_init(&w->wake, &ca);
     pthread_condattr_destroy(&ca);
     pthread_cond_init(&w->done, NULL);
+    // the writer takes no signal: a Ctrl-C is the training thread's (repl/interrupt.c)
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
     w->threaded = pthread_create(&w->th, NULL, writer_main, w) == 0;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
     return w;
 }
 
