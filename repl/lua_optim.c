@@ -106,9 +106,10 @@ static int state_list(lua_State *L, int state, const char *key) {
 }
 
 // nn.F.adam_steps(params, state, lr, beta1, beta2, eps, weight_decay, decoupled[, opt]): one
-// Adam (or AdamW) step of every parameter that has a gradient; with a dashboard watching,
-// opt (the optimizer) is logged from here (repl_dash_step_begin/_end: no Lua hook a step). state = {exp_avg = {}, exp_avg_sq
-// = {}, step = {}}, lists by parameter position, filled on each parameter's first step.
+// Adam (or AdamW) step of every parameter that has a gradient. state = {exp_avg = {},
+// exp_avg_sq = {}, step = {}}, lists by parameter position, filled on each parameter's
+// first step. With a dashboard watching, the step of opt (the optimizer) is logged from
+// here (repl_dash_step_begin/_end: no Lua hook a step).
 static int f_adam_steps(lua_State *L) {
     luaL_checktype(L, 1, LUA_TTABLE);
     luaL_checktype(L, 2, LUA_TTABLE);
@@ -134,9 +135,10 @@ static int f_adam_steps(lua_State *L) {
 }
 
 // nn.F.sgd_steps(params, state, lr, momentum, dampening, weight_decay, nesterov[, opt]): one
-// SGD step of every parameter that has a gradient (opt: as adam_steps). state = {momentum_buffer = {}, first = {}}:
-// a parameter's buffer is made on its first step (which copies the gradient in); first[i]
-// is nil (true) until parameter i has stepped, then false.
+// SGD step of every parameter that has a gradient (opt: as adam_steps). state =
+// {momentum_buffer = {}, first = {}}: a parameter's buffer is made on its first step
+// (which copies the gradient in); first[i] is nil (true) until parameter i has stepped,
+// then false.
 static int f_sgd_steps(lua_State *L) {
     luaL_checktype(L, 1, LUA_TTABLE);
     luaL_checktype(L, 2, LUA_TTABLE);

@@ -1,8 +1,8 @@
 // runlog.c - a run's folder on disk (format: docs/RUNS.md).
 //
 // metrics.jsonl is appended by a writer thread (writer.c: a step hands over its point,
-// the lines are made and written there, flushed every 50 ms and at the end); meta.json is rewritten whole through a temp
-// file and rename, so a reader never sees half of it.
+// the lines are made and written there, flushed every 50 ms and at the end); meta.json
+// is rewritten whole through a temp file and rename, so a reader never sees half of it.
 #include "dash.h"
 
 #include <cjson/cJSON.h>

@@ -296,7 +296,7 @@ static int post(double lr, double epoch)
 static int cur_opt_key;          // registry slot: the optimizer being watched
 static const void *cur_opt;      // its address: while the registry holds it, no other table has it
 
-// The optimizer at 1 is the one bound (else watch.lua names and binds it now: W.begin).
+// The optimizer at opt is the one bound (else watch.lua names and binds it now: W.begin).
 // By address: the registry lookup and compare were a sixth of the watcher's cost a step.
 static void bind_optimizer(lua_State *L, int opt, int force)
 {

@@ -5,7 +5,6 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 #include <sys/resource.h>
 #include <unistd.h>
 #if defined(__x86_64__)
@@ -56,12 +55,6 @@ static const char *core_by_features(void) {
 }
 
 static const char *(*blas_corename)(void);   // openblas_get_corename
-static int blas_load(void);
-
-const char *tensor_blas_core(void) {
-    if (!blas_sgemm && blas_load()) return NULL;
-    return blas_corename ? blas_corename() : "not OpenBLAS";
-}
 
 static int blas_load(void) {
     static const char *libs[] = {"libopenblas.so.0", "libopenblas.so", "libblas.so.3"};
@@ -83,6 +76,11 @@ static int blas_load(void) {
         return -1;
     }
     return 0;
+}
+
+const char *tensor_blas_core(void) {
+    if (!blas_sgemm && blas_load()) return NULL;
+    return blas_corename ? blas_corename() : "not OpenBLAS";
 }
 
 // OpenBLAS mallocs a 128 MB scratch buffer per thread on its first threaded call, and
